@@ -1,0 +1,372 @@
+"""Model cards: TOML parameter files, one per published or fitted device.
+
+A card names a registered model, gives every parameter it sets with its unit
+and source, says where the values come from and over which pulse conditions
+they hold. Loading validates every value against the model's declared
+parameters (unit dimension, bounds) and never executes code (``tomllib``).
+
+Format (``schema_version = 1``)::
+
+    schema_version = 1
+    name = "vcm.jiang2016"              # catalog name, family.short
+    model = "vcm.stanford_pku"          # registered model
+    title = "HfOx RRAM, Stanford/PKU model defaults"
+    kind = "literature"                 # literature | fit | estimate
+
+    [provenance]
+    citation = "Jiang et al., IEEE TED 63, 1884 (2016)"
+    doi = "10.1109/TED.2016.2545412"
+    where = "Table I"                   # page, table or figure
+    notes = "..."
+
+    [parameters]
+    g0 = { value = 0.25, unit = "nm", source = "Table I" }
+    nu0 = { value = 10, unit = "m/s", estimate = "order of magnitude from ..." }
+
+    [validity]                          # pulse conditions the card holds for
+    amplitude = { min = -2.0, max = 2.0, unit = "V" }
+    width = { min = 1e-9, max = 1e-3, unit = "s" }
+    temperature = { min = 250, max = 400, unit = "K" }
+
+    [variability]                       # optional, see devicelib.variability
+    c2c = 0.05
+    read = 0.01
+    d2d = { nu0 = 0.3 }
+
+    [fit]                               # present when kind = "fit"
+    data = "../shared/data/crosssim-pulse-trains/set.csv"
+    rmse = { value = 1.2e-5, unit = "S" }
+    ...
+
+A parameter entry may carry ``stderr`` (same unit as ``value``), ``source``
+(where in the cited work) and ``estimate`` (a string saying the basis of a
+value that could not be verified). Parameters a card does not list take the
+model's declared defaults; ``Card.defaulted`` lists them.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import tempfile
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .core import DeviceModel
+from .units import UnitError, convert, parse_unit, to_si
+from .variability import Variability
+
+SCHEMA_VERSION = 1
+KINDS = ("literature", "fit", "estimate")
+VALIDITY_UNITS = {"amplitude": None, "width": "s", "temperature": "K", "read_voltage": "V",
+                  "interval": "s", "time": "s"}
+_TOP_KEYS = {"schema_version", "name", "model", "title", "kind", "provenance", "parameters",
+             "validity", "variability", "fit", "notes", "figures"}
+
+
+class CardError(ValueError):
+    """A card file is malformed or inconsistent with its model."""
+
+
+def catalog_dirs() -> list[Path]:
+    """Where cards are looked up: $DEVICELIB_CATALOG (os.pathsep-separated), then the shipped catalog."""
+    dirs = [Path(p) for p in os.environ.get("DEVICELIB_CATALOG", "").split(os.pathsep) if p]
+    here = Path(__file__).resolve().parent
+    for cand in (here / "_catalog", here.parent / "models"):
+        if cand.is_dir():
+            dirs.append(cand)
+            break
+    return dirs
+
+
+RECORDS_DIR = "records"  # literature records (figures only, no model) live apart
+
+
+def iter_cards() -> Iterator[Path]:
+    for d in catalog_dirs():
+        yield from sorted(p for p in d.rglob("*.toml") if RECORDS_DIR not in p.relative_to(d).parts)
+
+
+def _card_name(path: Path) -> str | None:
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh).get("name")
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+
+
+def find_card(name_or_path: str | os.PathLike) -> Path | None:
+    """A card by file path or by its ``name`` in the catalog."""
+    p = Path(name_or_path)
+    if p.suffix == ".toml" and p.is_file():
+        return p
+    for path in iter_cards():
+        if _card_name(path) == str(name_or_path) or path.stem == str(name_or_path):
+            return path
+    return None
+
+
+@dataclass
+class ParameterEntry:
+    value: Any  # SI float or list (per-device)
+    unit: str  # the model's SI unit
+    stderr: float | None = None
+    source: str | None = None
+    estimate: str | None = None
+    original: tuple[Any, str] | None = None  # value and unit as written in the file
+
+
+@dataclass
+class Card:
+    name: str
+    model_name: str
+    title: str = ""
+    kind: str = "literature"
+    provenance: dict[str, Any] = field(default_factory=dict)
+    parameters: dict[str, ParameterEntry] = field(default_factory=dict)
+    validity: dict[str, dict[str, Any]] = field(default_factory=dict)
+    variability: Variability | None = None
+    fit: dict[str, Any] = field(default_factory=dict)
+    notes: str = ""
+    figures: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+    defaulted: list[str] = field(default_factory=list)
+
+    # -- use ----------------------------------------------------------------
+    def model_class(self) -> type[DeviceModel]:
+        from .registry import model_class
+
+        return model_class(self.model_name)
+
+    def model(self) -> DeviceModel:
+        """The model with this card's parameter values."""
+        return self.model_class()(**{k: e.value for k, e in self.parameters.items()})
+
+    def values(self) -> dict[str, Any]:
+        return {k: e.value for k, e in self.parameters.items()}
+
+    def validity_range(self, key: str) -> tuple[float, float] | None:
+        """(min, max) of a pulse condition in SI, or None when the card does not say."""
+        if key not in self.validity:
+            return None
+        v = self.validity[key]
+        return float(v["min"]), float(v["max"])
+
+    def citation(self) -> str:
+        c = self.provenance.get("citation", "")
+        doi = self.provenance.get("doi")
+        return f"{c}, doi:{doi}" if doi else c
+
+    # -- serialise ------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        params = {}
+        for k, e in self.parameters.items():
+            val = e.value.tolist() if isinstance(e.value, np.ndarray) else e.value
+            entry: dict[str, Any] = {"value": val, "unit": e.unit}
+            if e.original is not None and e.original[1] != e.unit:
+                entry = {"value": e.original[0], "unit": e.original[1]}
+                if e.stderr is not None:
+                    entry["stderr"] = float(convert(e.stderr, e.unit, e.original[1]))
+            elif e.stderr is not None:
+                entry["stderr"] = e.stderr
+            if e.source:
+                entry["source"] = e.source
+            if e.estimate:
+                entry["estimate"] = e.estimate
+            params[k] = entry
+        out: dict[str, Any] = {
+            "schema_version": SCHEMA_VERSION,
+            "name": self.name,
+            "model": self.model_name,
+            "title": self.title,
+            "kind": self.kind,
+            "provenance": dict(self.provenance),
+            "parameters": params,
+        }
+        if self.validity:
+            out["validity"] = self.validity
+        if self.variability is not None and not self.variability.is_zero:
+            out["variability"] = self.variability.to_dict()
+        if self.fit:
+            out["fit"] = self.fit
+        if self.figures:
+            out["figures"] = self.figures
+        if self.notes:
+            out["notes"] = self.notes
+        return out
+
+    def to_toml(self) -> str:
+        import tomli_w
+
+        return tomli_w.dumps(_clean_for_toml(self.to_dict()))
+
+    def save(self, path: str | os.PathLike) -> Path:
+        path = Path(path)
+        atomic_write_text(path, self.to_toml())
+        self.path = path
+        return path
+
+
+def _clean_for_toml(obj):
+    """TOML has no None and no numpy scalars: drop the former, convert the latter."""
+    if isinstance(obj, dict):
+        return {str(k): _clean_for_toml(v) for k, v in obj.items() if v is not None}
+    if isinstance(obj, list | tuple):
+        return [_clean_for_toml(v) for v in obj if v is not None]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, _dt.datetime):
+        return obj.isoformat(timespec="seconds")
+    return obj
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write via a temporary file in the same folder and rename: no half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_card(path: str | os.PathLike) -> Card:
+    """Read and validate a card. Errors name the file and the key."""
+    path = Path(path)
+    where = str(path)
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise CardError(f"{where}: no such card file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise CardError(f"{where}: not valid TOML: {exc}") from None
+    return card_from_dict(data, where=where, path=path)
+
+
+def card_from_dict(data: dict[str, Any], where: str = "card", path: Path | None = None) -> Card:
+    from .registry import ModelNotFound, model_class
+
+    unknown = set(data) - _TOP_KEYS
+    if unknown:
+        raise CardError(f"{where}: unknown top-level key(s) {sorted(unknown)}")
+    version = data.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise CardError(f"{where}: schema_version must be {SCHEMA_VERSION}, got {version!r}")
+    for key in ("name", "model"):
+        if not isinstance(data.get(key), str) or not data[key]:
+            raise CardError(f"{where}: missing or empty '{key}'")
+    kind = data.get("kind", "literature")
+    if kind not in KINDS:
+        raise CardError(f"{where}: kind must be one of {KINDS}, got {kind!r}")
+    prov = data.get("provenance")
+    if not isinstance(prov, dict) or not (prov.get("citation") or prov.get("source")):
+        raise CardError(f"{where}: [provenance] with a 'citation' (paper, table or figure) is required")
+    try:
+        cls = model_class(data["model"])
+    except ModelNotFound as exc:
+        raise CardError(f"{where}: {exc}") from None
+
+    declared = {p.name: p for p in cls.parameters}
+    raw = data.get("parameters", {})
+    if not isinstance(raw, dict):
+        raise CardError(f"{where}: [parameters] must be a table")
+    params: dict[str, ParameterEntry] = {}
+    for name, entry in raw.items():
+        loc = f"{where}: parameters.{name}"
+        if name not in declared:
+            raise CardError(f"{loc}: {cls.name} has no such parameter; declared: {sorted(declared)}")
+        if not isinstance(entry, dict) or "value" not in entry:
+            raise CardError(f"{loc}: expected {{ value = ..., unit = \"...\" }}")
+        extra = set(entry) - {"value", "unit", "stderr", "source", "estimate"}
+        if extra:
+            raise CardError(f"{loc}: unknown key(s) {sorted(extra)}")
+        p = declared[name]
+        if "unit" not in entry:
+            raise CardError(f"{loc}: missing 'unit' (the model's unit is {p.unit or 'dimensionless'!r})")
+        unit = entry["unit"] or "dimensionless"
+        value = entry["value"]
+        if isinstance(value, bool) or not isinstance(value, int | float | list):
+            raise CardError(f"{loc}: value must be a number or a list of numbers, got {value!r}")
+        try:
+            parse_unit(unit, loc)
+            si = convert(value, unit, p.unit or "dimensionless", loc)
+            si = p.validate(si, f"{where}: parameters.")
+            stderr = entry.get("stderr")
+            stderr_si = None if stderr is None else float(convert(stderr, unit, p.unit or "dimensionless", loc))
+        except (UnitError, ValueError) as exc:
+            raise CardError(str(exc) if str(exc).startswith(where) else f"{loc}: {exc}") from None
+        if isinstance(si, np.ndarray):
+            si = si.tolist()
+        params[name] = ParameterEntry(
+            value=si,
+            unit=p.unit,
+            stderr=stderr_si,
+            source=entry.get("source"),
+            estimate=entry.get("estimate"),
+            original=(value, unit),
+        )
+
+    validity = {}
+    for key, rng in (data.get("validity") or {}).items():
+        loc = f"{where}: validity.{key}"
+        if key not in VALIDITY_UNITS:
+            raise CardError(f"{loc}: unknown pulse condition; allowed {sorted(VALIDITY_UNITS)}")
+        if not isinstance(rng, dict) or not {"min", "max", "unit"} <= set(rng):
+            raise CardError(f"{loc}: expected {{ min = ..., max = ..., unit = \"...\" }}")
+        target = VALIDITY_UNITS[key] or cls.amplitude_unit
+        try:
+            lo = float(to_si(convert(rng["min"], rng["unit"], target, loc), target, loc))
+            hi = float(to_si(convert(rng["max"], rng["unit"], target, loc), target, loc))
+        except (UnitError, ValueError, TypeError) as exc:
+            raise CardError(f"{loc}: {exc}") from None
+        if lo > hi:
+            raise CardError(f"{loc}: min > max")
+        validity[key] = {"min": lo, "max": hi, "unit": target}
+
+    variability = None
+    if "variability" in data:
+        try:
+            variability = Variability.from_dict(data["variability"], f"{where}: variability")
+            for pname in variability.d2d:
+                if pname not in declared:
+                    raise KeyError(f"{where}: variability.d2d.{pname}: no such parameter")
+        except (KeyError, ValueError) as exc:
+            raise CardError(str(exc).strip("'\"")) from None
+
+    card = Card(
+        name=data["name"],
+        model_name=data["model"],
+        title=data.get("title", ""),
+        kind=kind,
+        provenance=dict(prov),
+        parameters=params,
+        validity=validity,
+        variability=variability,
+        fit=dict(data.get("fit", {})),
+        notes=data.get("notes", ""),
+        figures=dict(data.get("figures", {})),
+        path=path,
+        defaulted=[n for n in declared if n not in params],
+    )
+    try:
+        card.model()  # cross-parameter checks (e.g. g_min < g_max)
+    except (ValueError, KeyError) as exc:
+        raise CardError(f"{where}: {exc}") from None
+    return card
+
+
+def list_catalog() -> list[Card]:
+    """Every valid card in the catalog. A broken card raises (catalog files are ours)."""
+    return [load_card(p) for p in iter_cards()]

@@ -1,0 +1,75 @@
+"""Model discovery through the ``devicelib.models`` entry-point group.
+
+Built-in families are registered in devicelib's own ``pyproject.toml`` under
+the same group as third-party plugins, so there is one discovery path::
+
+    [project.entry-points."devicelib.models"]
+    "mylab.mymodel" = "mylab.devices:MyModel"
+
+Loading a registered name imports only that module.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib.metadata import EntryPoint, entry_points
+
+from .core import DeviceModel
+
+GROUP = "devicelib.models"
+
+
+class ModelNotFound(KeyError):
+    def __str__(self) -> str:  # KeyError quotes its message; keep it readable
+        return str(self.args[0])
+
+
+@cache
+def _entry_points() -> dict[str, EntryPoint]:
+    return {ep.name: ep for ep in entry_points(group=GROUP)}
+
+
+def refresh() -> None:
+    """Forget cached entry points (after installing a plugin at run time)."""
+    _entry_points.cache_clear()
+    model_class.cache_clear()
+
+
+def available_models() -> list[str]:
+    """Names of all registered models, sorted."""
+    return sorted(_entry_points())
+
+
+@cache
+def model_class(name: str) -> type[DeviceModel]:
+    """The class registered under ``name``."""
+    eps = _entry_points()
+    if name not in eps:
+        raise ModelNotFound(f"no model named {name!r}; registered: {', '.join(sorted(eps)) or 'none'}")
+    cls = eps[name].load()
+    if not (isinstance(cls, type) and issubclass(cls, DeviceModel)):
+        raise TypeError(f"entry point {name!r} ({eps[name].value}) is not a DeviceModel subclass")
+    if cls.name != name:
+        raise TypeError(f"entry point {name!r} loads {cls.__name__} whose name is {cls.name!r}")
+    return cls
+
+
+def get_model(name: str, **params) -> DeviceModel:
+    """A model instance by registered model name or catalog card name.
+
+    ``get_model("vcm.stanford_pku", g0=0.3e-9)`` builds the model with its
+    defaults overridden; ``get_model("vcm.jiang2016")`` loads the card of that
+    name from the catalog (parameters then override the card's values).
+    """
+    if name in _entry_points():
+        return model_class(name)(**params)
+    from .catalog import find_card, load_card
+
+    path = find_card(name)
+    if path is None:
+        raise ModelNotFound(
+            f"{name!r} is neither a registered model ({', '.join(available_models())}) "
+            "nor a card in the catalog (see `devicelib catalog`)"
+        )
+    model = load_card(path).model()
+    return model.with_params(**params) if params else model
