@@ -113,3 +113,33 @@ def simulate(
         "devicelib_version": __version__,
     }
     return xr.Dataset(data, coords=coords, attrs=attrs)
+
+
+def replay(
+    model: DeviceModel,
+    state: State,
+    amplitude: np.ndarray,
+    width: np.ndarray,
+    interval: np.ndarray,
+    temperature: np.ndarray,
+    v_read: float,
+) -> np.ndarray:
+    """Conductance (S) of ``n`` devices after each of ``N`` pulses whose conditions
+    differ per device: every condition is an array of shape (n, N).
+
+    This is the deterministic kernel fitters call for several traces measured
+    under different pulse conditions; a zero-amplitude or zero-width entry is a
+    read only (padding of a shorter trace).
+    """
+    n, npulse = amplitude.shape
+    g = np.empty((n, npulse))
+    st = state
+    volatile = model.volatile
+    for k in range(npulse):
+        a, w = amplitude[:, k], width[:, k]
+        if np.any((a != 0) & (w > 0)):
+            st = model.apply_pulse(st, a, w, temperature[:, k])
+        if volatile and np.any(interval[:, k] > 0):
+            st = model.relax(st, interval[:, k], temperature[:, k])
+        g[:, k] = model.conductance(st, v_read)
+    return g

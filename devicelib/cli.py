@@ -1,0 +1,428 @@
+"""The ``devicelib`` command line (typer + rich).
+
+Every subcommand has ``--help``. Bad input exits with status 2 and one line
+``error: ...`` on stderr; ``--json`` prints exactly one JSON document on
+stdout. Quantities are written with their unit (``"1.2 V"``, ``"100 ns"``);
+a bare number is taken in SI.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__
+
+app = typer.Typer(
+    name="devicelib",
+    help="Physics-based models of analog-AI memory devices: simulate, fit, export, compare.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of a table.")]
+
+
+def _fail(msg: str) -> None:
+    err_console.print(f"error: {msg}", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+def handle_errors(func):
+    """Turn user-facing errors into one line on stderr and exit status 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        from .catalog import CardError
+        from .measurement import MeasurementError
+        from .units import UnitError
+
+        try:
+            return func(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except (CardError, MeasurementError, UnitError, ValueError, KeyError, TypeError,
+                FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+            msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+            _fail(str(msg).replace("\n", " "))
+
+    return wrapper
+
+
+def _emit_json(obj) -> None:
+    sys.stdout.write(json.dumps(obj, indent=2, default=_json_default) + "\n")
+
+
+def _json_default(o):
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def _quantity(text: str | None, unit: str, name: str):
+    """Parse ``"1.2 V"`` / ``"100 ns"`` / ``"1e-7"`` (SI) into an SI float."""
+    from .units import Q_, UnitError, to_si
+
+    if text is None:
+        return None
+    text = text.strip()
+    try:
+        value = float(text)
+        return value
+    except ValueError:
+        pass
+    try:
+        q = Q_(text)
+    except Exception:
+        raise UnitError(f"--{name}: cannot read {text!r} as a quantity (write e.g. '1.2 V')") from None
+    return to_si(q, unit, f"--{name}")
+
+
+def _model_or_card(name: str):
+    """Resolve a registered model name, a catalog card name or a card path."""
+    from .catalog import find_card, load_card
+    from .registry import available_models, model_class
+
+    if name in available_models():
+        return model_class(name)(), None
+    path = find_card(name)
+    if path is None:
+        raise KeyError(f"{name!r} is neither a registered model nor a card (see `devicelib models`, `devicelib catalog`)")
+    card = load_card(path)
+    return card.model(), card
+
+
+@app.callback(invoke_without_command=True)
+def _main(version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False):
+    if version:
+        console.print(f"devicelib {__version__}")
+        raise typer.Exit()
+
+
+@app.command()
+@handle_errors
+def models(as_json: JsonOpt = False):
+    """List the registered device models (built-in families and plugins)."""
+    from .registry import available_models, model_class
+
+    rows = []
+    for name in available_models():
+        cls = model_class(name)
+        rows.append({
+            "name": name,
+            "family": cls.family,
+            "family_name": cls.family_name,
+            "amplitude_unit": cls.amplitude_unit,
+            "parameters": len(cls.parameters),
+            "volatile": cls.volatile,
+            "stochastic": cls.stochastic,
+            "references": list(cls.references),
+        })
+    if as_json:
+        _emit_json({"models": rows, "families": sorted({r["family"] for r in rows})})
+        return
+    table = Table(title=f"{len(rows)} models in {len({r['family'] for r in rows})} families")
+    for col in ("name", "family", "drive", "params", "volatile", "description"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["name"], r["family"], r["amplitude_unit"], str(r["parameters"]),
+                      "yes" if r["volatile"] else "no", r["family_name"])
+    console.print(table)
+
+
+@app.command()
+@handle_errors
+def catalog(
+    family: Annotated[str | None, typer.Option(help="Only cards of this family (e.g. vcm).")] = None,
+    as_json: JsonOpt = False,
+):
+    """List the model cards in the catalog with their sources."""
+    from .catalog import list_catalog
+
+    cards = list_catalog()
+    if family:
+        cards = [c for c in cards if c.model_class().family == family]
+    rows = [{
+        "name": c.name, "model": c.model_name, "kind": c.kind, "title": c.title,
+        "citation": c.citation(), "path": str(c.path),
+    } for c in cards]
+    if as_json:
+        _emit_json({"cards": rows})
+        return
+    table = Table(title=f"{len(rows)} cards")
+    for col in ("name", "model", "kind", "source"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(r["name"], r["model"], r["kind"], r["citation"])
+    console.print(table)
+
+
+@app.command()
+@handle_errors
+def show(name: Annotated[str, typer.Argument(help="Model name, card name or card file.")], as_json: JsonOpt = False):
+    """Show a model's parameters (with units and bounds) or a card's values and provenance."""
+    from .core import param_table
+    from .units import format_unit
+
+    model, card = _model_or_card(name)
+    cls = type(model)
+    rows = param_table(cls)
+    for r in rows:
+        r["value"] = model.params[r["name"]]
+        if card is not None and r["name"] in card.parameters:
+            e = card.parameters[r["name"]]
+            r.update({"stderr": e.stderr, "source": e.source, "estimate": e.estimate})
+    if as_json:
+        out = {"model": cls.name, "family": cls.family, "references": list(cls.references), "parameters": rows}
+        if card is not None:
+            out["card"] = card.to_dict()
+        _emit_json(out)
+        return
+    title = f"{cls.name} — {cls.family_name}"
+    if card is not None:
+        title = f"{card.name} ({card.kind}) — model {cls.name}"
+    table = Table(title=title)
+    for col in ("symbol", "name", "value", "unit", "bounds", "meaning / source"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        note = r["description"]
+        if r.get("estimate"):
+            note += f" [estimate: {r['estimate']}]"
+        elif r.get("source"):
+            note += f" [{r['source']}]"
+        val = f"{r['value']:.4g}"
+        if r.get("stderr") is not None:
+            val += f" ± {r['stderr']:.2g}"
+        table.add_row(r["symbol"], r["name"], val, format_unit(r["unit"]),
+                      f"[{r['min']:.3g}, {r['max']:.3g}]", note)
+    console.print(table)
+    if card is not None:
+        console.print(f"source: {card.citation()}", highlight=False)
+        if card.provenance.get("where"):
+            console.print(f"where: {card.provenance['where']}", highlight=False)
+        for key, v in card.validity.items():
+            console.print(f"valid {key}: {v['min']:.3g} .. {v['max']:.3g} {v['unit']}", highlight=False)
+    else:
+        for ref in cls.references:
+            console.print(f"reference: {ref}", highlight=False)
+
+
+def _progress(total: int, label: str):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    prog = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=err_console, transient=True, disable=not err_console.is_terminal)
+    return prog
+
+
+@app.command()
+@handle_errors
+def simulate(
+    name: Annotated[str, typer.Argument(help="Model name, card name or card file.")],
+    protocol: Annotated[str, typer.Option(help="identical | pd (potentiation/depression) | ispp | retention")] = "pd",
+    pulses: Annotated[int, typer.Option("--pulses", "-n", help="Pulses per train (per half-cycle for pd).")] = 50,
+    amplitude: Annotated[str, typer.Option(help="Pulse amplitude with unit, e.g. '1.2 V' or '10 uA'.")] = "1.0 V",
+    amplitude_down: Annotated[str | None, typer.Option(help="Depression amplitude (pd); default -amplitude.")] = None,
+    width: Annotated[str, typer.Option(help="Pulse width, e.g. '100 ns'.")] = "100 ns",
+    step: Annotated[str | None, typer.Option(help="Amplitude step for ispp, e.g. '0.05 V'.")] = None,
+    interval: Annotated[str, typer.Option(help="Wait before each read, e.g. '1 us'.")] = "0 s",
+    temperature: Annotated[str, typer.Option(help="Ambient temperature, e.g. '300 K'.")] = "300 K",
+    cycles: Annotated[int, typer.Option(help="Cycles for pd.")] = 1,
+    devices: Annotated[int, typer.Option(help="Number of devices.")] = 1,
+    v_read: Annotated[str, typer.Option("--v-read", help="Read voltage.")] = "0.1 V",
+    seed: Annotated[int | None, typer.Option(help="Random seed (variability, stochastic switching).")] = None,
+    variability: Annotated[bool, typer.Option(help="Use the card's variability.")] = True,
+    out: Annotated[Path | None, typer.Option(help="Write the result (.nc NetCDF or .csv).")] = None,
+    as_json: JsonOpt = False,
+):
+    """Apply a pulse protocol to one or many devices and report the conductance response."""
+    from . import pulses as P
+    from .simulate import simulate as run
+    from .units import Q_
+
+    model, card = _model_or_card(name)
+    au = model.amplitude_unit
+    amp = _quantity(amplitude, au, "amplitude")
+    w = _quantity(width, "s", "width")
+    ivl = _quantity(interval, "s", "interval")
+    temp = _quantity(temperature, "K", "temperature")
+    if protocol == "identical":
+        train = P.identical(pulses, Q_(amp, au), w, ivl, temp)
+    elif protocol == "pd":
+        down = -amp if amplitude_down is None else _quantity(amplitude_down, au, "amplitude-down")
+        train = P.potentiation_depression(pulses, pulses, Q_(amp, au), Q_(down, au), w, cycles=cycles,
+                                          interval=ivl, temperature=temp)
+    elif protocol == "ispp":
+        if step is None:
+            raise ValueError("--step is required for the ispp protocol")
+        train = P.incremental_step(pulses, Q_(amp, au), Q_(_quantity(step, au, "step"), au), w, ivl, temp)
+    elif protocol == "retention":
+        train = P.read_after_delay(np.logspace(-3, 5, pulses), temp, amplitude_unit=au)
+    else:
+        raise ValueError(f"unknown protocol {protocol!r}; use identical, pd, ispp or retention")
+    var = card.variability if (card is not None and variability) else None
+    prog = _progress(len(train), "simulating")
+    with prog:
+        task = prog.add_task("sim", total=len(train))
+        ds = run(model, train, n_devices=devices, v_read=_quantity(v_read, "V", "v-read"), variability=var,
+                 seed=seed, progress=lambda k: prog.update(task, completed=k))
+    g = ds["conductance"].values
+    summary = {
+        "model": model.name,
+        "card": card.name if card else None,
+        "protocol": protocol,
+        "pulses": len(train),
+        "devices": devices,
+        "conductance_initial": {"value": float(np.mean(ds["conductance_initial"])), "unit": "S"},
+        "conductance_final": {"value": float(np.mean(g[:, -1])), "unit": "S"},
+        "conductance_min": {"value": float(g.min()), "unit": "S"},
+        "conductance_max": {"value": float(g.max()), "unit": "S"},
+        "energy_total": {"value": float(ds["energy"].sum("pulse").mean()), "unit": "J"},
+    }
+    if out is not None:
+        from .catalog import atomic_write_text
+
+        out = Path(out)
+        if out.suffix == ".nc":
+            tmp = out.with_name(f".{out.name}.tmp")
+            ds.to_netcdf(tmp, engine="h5netcdf")
+            tmp.replace(out)
+        elif out.suffix == ".csv":
+            lines = ["pulse,time [s],amplitude [%s],width [s]," % au
+                     + ",".join(f"device{i} [S]" for i in range(devices))]
+            for k in range(len(train)):
+                lines.append(f"{k},{train.read_time[k]:.6g},{train.amplitude[k]:.6g},{train.width[k]:.6g},"
+                             + ",".join(f"{v:.8g}" for v in g[:, k]))
+            atomic_write_text(out, "\n".join(lines) + "\n")
+        else:
+            raise ValueError(f"--out: use a .nc or .csv file, got {out.name!r}")
+        summary["out"] = str(out)
+    if as_json:
+        _emit_json(summary)
+        return
+    console.print(f"{model.name}: {protocol}, {len(train)} pulses, {devices} device(s)", highlight=False)
+    for key in ("conductance_initial", "conductance_final", "conductance_min", "conductance_max"):
+        console.print(f"  {key:<20s} {summary[key]['value'] * 1e6:.4g} uS", highlight=False)
+    console.print(f"  {'energy (per device)':<20s} {summary['energy_total']['value']:.4g} J", highlight=False)
+    if out is not None:
+        console.print(f"wrote {out}", highlight=False)
+
+
+@app.command()
+@handle_errors
+def fit(
+    data: Annotated[list[Path], typer.Argument(help="Measurement file(s): .csv (wide or long), .tsv, .nc/.h5.")],
+    model: Annotated[str, typer.Option(help="Model or card to start from.")] = "vcm.stanford_pku",
+    vary: Annotated[str | None, typer.Option(help="Comma-separated parameters to fit (default: all not fixed).")] = None,
+    unit: Annotated[str | None, typer.Option(help="Unit of the values in a wide CSV (A, S, uS, ohm, or '').")] = None,
+    amplitude: Annotated[list[str] | None, typer.Option(help="Pulse amplitude for a wide CSV, one per file.")] = None,
+    width: Annotated[list[str] | None, typer.Option(help="Pulse width for a wide CSV, one per file or one for all.")] = None,
+    temperature: Annotated[str, typer.Option(help="Ambient temperature for a wide CSV.")] = "300 K",
+    v_read: Annotated[str | None, typer.Option("--v-read", help="Read voltage (needed for currents).")] = None,
+    card: Annotated[Path | None, typer.Option(help="Write the fitted card (TOML) here.")] = None,
+    name: Annotated[str | None, typer.Option(help="Name of the fitted card.")] = None,
+    as_json: JsonOpt = False,
+):
+    """Fit a model to measured pulse data (lmfit) and optionally write a card."""
+    from .fit import fit as run_fit
+    from .measurement import concat_traces, read_measurement
+
+    start, start_card = _model_or_card(model)
+    vr = _quantity(v_read, "V", "v-read")
+    parts = []
+    for i, path in enumerate(data):
+        kwargs = {}
+        if path.suffix.lower() in (".csv", ".tsv", ".txt"):
+            from .measurement import _read_csv_rows, _split_header_unit
+
+            rows = _read_csv_rows(path, "\t" if path.suffix.lower() == ".tsv" else ",")
+            first = [_split_header_unit(c)[0].lower() for c in rows[0]] if rows else []
+            if not ("pulse" in first and "trace" in first):  # wide layout: conditions from options
+                if not amplitude or not width:
+                    raise ValueError(f"{path}: a wide CSV holds no pulse conditions; give --amplitude and --width")
+                pick = lambda opts: opts[i] if len(opts) > 1 else opts[0]  # noqa: E731
+                if len(amplitude) not in (1, len(data)) or len(width) not in (1, len(data)):
+                    raise ValueError("give --amplitude and --width once, or once per data file")
+                au = start.amplitude_unit
+                kwargs = {"unit": unit, "amplitude": _quantity(pick(amplitude), au, "amplitude"),
+                          "width": _quantity(pick(width), "s", "width"),
+                          "temperature": _quantity(temperature, "K", "temperature"), "amplitude_unit": au}
+            kwargs["v_read"] = vr
+        ds = read_measurement(path, **kwargs)
+        if len(data) > 1:
+            ds = ds.assign_coords(trace=[f"{path.stem}:{t}" for t in ds["trace"].values])
+        parts.append(ds)
+    measurement = parts[0] if len(parts) == 1 else concat_traces(parts)
+    vary_list = [v.strip() for v in vary.split(",") if v.strip()] if vary else None
+    with err_console.status("fitting", spinner="dots") if err_console.is_terminal else _null():
+        result = run_fit(start, measurement, vary=vary_list, v_read=vr)
+    out = result.to_json()
+    if card is not None:
+        card_name = name or f"{start.family}.fit_{Path(data[0]).stem}"
+        c = result.to_card(card_name, provenance={
+            "citation": f"devicelib {__version__} fit of {start.name} to {', '.join(str(d) for d in data)}",
+            "where": "this fit",
+            "start": start_card.name if start_card else start.name,
+        }, start=start_card)
+        c.save(card)
+        out["card"] = str(card)
+    if as_json:
+        _emit_json(out)
+    else:
+        console.print(result.summary(), highlight=False)
+        if card is not None:
+            console.print(f"wrote card {card}", highlight=False)
+    if not result.converged:
+        err_console.print(f"warning: fit not converged: {result.status}", highlight=False)
+
+
+class _null:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        return False
+
+
+@app.command()
+@handle_errors
+def export(
+    source: Annotated[str, typer.Argument(help="Card name or card file.")],
+    to: Annotated[str, typer.Option("--to", help="Target format.")] = "native",
+    out: Annotated[Path, typer.Option(help="Output file.")] = Path("device.toml"),
+):
+    """Write a card in another format (native: a validated TOML card)."""
+    from .catalog import find_card, load_card
+
+    path = find_card(source)
+    if path is None:
+        raise KeyError(f"no card {source!r} (see `devicelib catalog`)")
+    card = load_card(path)
+    if to == "native":
+        card.save(out)
+        console.print(f"wrote {out}", highlight=False)
+    else:
+        raise ValueError(f"unknown export target {to!r}; available: native")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
