@@ -102,7 +102,9 @@ def _model_or_card(name: str):
         return model_class(name)(), None
     path = find_card(name)
     if path is None:
-        raise KeyError(f"{name!r} is neither a registered model nor a card (see `devicelib models`, `devicelib catalog`)")
+        raise KeyError(
+            f"{name!r} is neither a registered model nor a card (see `devicelib models`, `devicelib catalog`)"
+        )
     card = load_card(path)
     return card.model(), card
 
@@ -303,7 +305,7 @@ def simulate(
             ds.to_netcdf(tmp, engine="h5netcdf")
             tmp.replace(out)
         elif out.suffix == ".csv":
-            lines = ["pulse,time [s],amplitude [%s],width [s]," % au
+            lines = [f"pulse,time [s],amplitude [{au}],width [s],"
                      + ",".join(f"device{i} [S]" for i in range(devices))]
             for k in range(len(train)):
                 lines.append(f"{k},{train.read_time[k]:.6g},{train.amplitude[k]:.6g},{train.width[k]:.6g},"
@@ -323,106 +325,12 @@ def simulate(
         console.print(f"wrote {out}", highlight=False)
 
 
-@app.command()
-@handle_errors
-def fit(
-    data: Annotated[list[Path], typer.Argument(help="Measurement file(s): .csv (wide or long), .tsv, .nc/.h5.")],
-    model: Annotated[str, typer.Option(help="Model or card to start from.")] = "vcm.stanford_pku",
-    vary: Annotated[str | None, typer.Option(help="Comma-separated parameters to fit (default: all not fixed).")] = None,
-    unit: Annotated[str | None, typer.Option(help="Unit of the values in a wide CSV (A, S, uS, ohm, or '').")] = None,
-    amplitude: Annotated[list[str] | None, typer.Option(help="Pulse amplitude for a wide CSV, one per file.")] = None,
-    width: Annotated[list[str] | None, typer.Option(help="Pulse width for a wide CSV, one per file or one for all.")] = None,
-    temperature: Annotated[str, typer.Option(help="Ambient temperature for a wide CSV.")] = "300 K",
-    v_read: Annotated[str | None, typer.Option("--v-read", help="Read voltage (needed for currents).")] = None,
-    card: Annotated[Path | None, typer.Option(help="Write the fitted card (TOML) here.")] = None,
-    name: Annotated[str | None, typer.Option(help="Name of the fitted card.")] = None,
-    as_json: JsonOpt = False,
-):
-    """Fit a model to measured pulse data (lmfit) and optionally write a card."""
-    from .fit import fit as run_fit
-    from .measurement import concat_traces, read_measurement
-
-    start, start_card = _model_or_card(model)
-    vr = _quantity(v_read, "V", "v-read")
-    parts = []
-    for i, path in enumerate(data):
-        kwargs = {}
-        if path.suffix.lower() in (".csv", ".tsv", ".txt"):
-            from .measurement import _read_csv_rows, _split_header_unit
-
-            rows = _read_csv_rows(path, "\t" if path.suffix.lower() == ".tsv" else ",")
-            first = [_split_header_unit(c)[0].lower() for c in rows[0]] if rows else []
-            if not ("pulse" in first and "trace" in first):  # wide layout: conditions from options
-                if not amplitude or not width:
-                    raise ValueError(f"{path}: a wide CSV holds no pulse conditions; give --amplitude and --width")
-                pick = lambda opts: opts[i] if len(opts) > 1 else opts[0]  # noqa: E731
-                if len(amplitude) not in (1, len(data)) or len(width) not in (1, len(data)):
-                    raise ValueError("give --amplitude and --width once, or once per data file")
-                au = start.amplitude_unit
-                kwargs = {"unit": unit, "amplitude": _quantity(pick(amplitude), au, "amplitude"),
-                          "width": _quantity(pick(width), "s", "width"),
-                          "temperature": _quantity(temperature, "K", "temperature"), "amplitude_unit": au}
-            kwargs["v_read"] = vr
-        ds = read_measurement(path, **kwargs)
-        if len(data) > 1:
-            ds = ds.assign_coords(trace=[f"{path.stem}:{t}" for t in ds["trace"].values])
-        parts.append(ds)
-    measurement = parts[0] if len(parts) == 1 else concat_traces(parts)
-    vary_list = [v.strip() for v in vary.split(",") if v.strip()] if vary else None
-    with err_console.status("fitting", spinner="dots") if err_console.is_terminal else _null():
-        result = run_fit(start, measurement, vary=vary_list, v_read=vr)
-    out = result.to_json()
-    if card is not None:
-        card_name = name or f"{start.family}.fit_{Path(data[0]).stem}"
-        c = result.to_card(card_name, provenance={
-            "citation": f"devicelib {__version__} fit of {start.name} to {', '.join(str(d) for d in data)}",
-            "where": "this fit",
-            "start": start_card.name if start_card else start.name,
-        }, start=start_card)
-        c.save(card)
-        out["card"] = str(card)
-    if as_json:
-        _emit_json(out)
-    else:
-        console.print(result.summary(), highlight=False)
-        if card is not None:
-            console.print(f"wrote card {card}", highlight=False)
-    if not result.converged:
-        err_console.print(f"warning: fit not converged: {result.status}", highlight=False)
-
-
-class _null:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        return False
-
-
-@app.command()
-@handle_errors
-def export(
-    source: Annotated[str, typer.Argument(help="Card name or card file.")],
-    to: Annotated[str, typer.Option("--to", help="Target format.")] = "native",
-    out: Annotated[Path, typer.Option(help="Output file.")] = Path("device.toml"),
-):
-    """Write a card in another format (native: a validated TOML card)."""
-    from .catalog import find_card, load_card
-
-    path = find_card(source)
-    if path is None:
-        raise KeyError(f"no card {source!r} (see `devicelib catalog`)")
-    card = load_card(path)
-    if to == "native":
-        card.save(out)
-        console.print(f"wrote {out}", highlight=False)
-    else:
-        raise ValueError(f"unknown export target {to!r}; available: native")
-
-
 def main() -> None:
     app()
 
+
+# Commands kept in their own modules (one owner each); importing registers them.
+from . import cli_export, cli_fit  # noqa: E402, F401
 
 if __name__ == "__main__":
     main()

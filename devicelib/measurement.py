@@ -418,7 +418,9 @@ def read_long_csv(
             try:
                 val = float(cell)
             except ValueError:
-                raise MeasurementError(f"{path}: line {line}, column {name!r}: expected a number, got {cell!r}") from None
+                raise MeasurementError(
+                    f"{path}: line {line}, column {name!r}: expected a number, got {cell!r}"
+                ) from None
             if not np.isfinite(val):
                 raise MeasurementError(f"{path}: line {line}, column {name!r}: non-finite value {cell!r}")
             rec[name] = val

@@ -97,7 +97,8 @@ class FitResult:
             "nfev": self.nfev,
             "method": self.method,
             "parameters": {
-                n: {"value": self.values[n], "stderr": self.stderr[n], "unit": self.units[n], "varied": n in self.varied}
+                n: {"value": self.values[n], "stderr": self.stderr[n], "unit": self.units[n],
+                    "varied": n in self.varied}
                 for n in self.values
             },
             "correlations": self.correlations,
