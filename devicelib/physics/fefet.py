@@ -1,0 +1,527 @@
+r"""Ferroelectric FET (HfZrO2 gate stack): polarisation switching drives the threshold voltage.
+
+Three models share one gate stack and one read (:class:`_FeFETBase`):
+
+``fefet.multidomain``
+    stochastic multi-domain nucleation-limited switching with accumulation
+    (Deng et al., VLSI 2020);
+``fefet.nls``
+    its deterministic closed form: nucleation-limited switching with a
+    Lorentzian distribution of log switching times (Tagantsev 2002; Jo 2007);
+``fefet.preisach``
+    quasi-static Preisach hysteresis with minor loops and a self-consistent
+    ferroelectric / interlayer gate stack (Ni et al., VLSI 2018).
+
+Gate stack and read (all models)
+--------------------------------
+Ferroelectric layer (thickness :math:`t_{FE}`, permittivity
+:math:`\varepsilon_{FE}`) on an interlayer (:math:`t_{IL}`,
+:math:`\varepsilon_{IL}`); per area :math:`C_{FE} = \varepsilon_0\varepsilon_{FE}/t_{FE}`,
+:math:`C_{IL} = \varepsilon_0\varepsilon_{IL}/t_{IL}`. A polarisation change
+:math:`\Delta P` acts as a sheet charge at the channel and shifts the threshold by
+
+.. math::  \Delta V_T = -\Delta P_{ret}\, t_{FE} / (\varepsilon_0 \varepsilon_{FE}).
+
+In the domain models the retained polarisation is depolarisation-limited,
+:math:`P_{ret} = P \min(1, \varepsilon_0\varepsilon_{FE} E_c / P_r)`: a frozen
+charge larger than :math:`\varepsilon_0\varepsilon_{FE}E_c` would put more than
+the coercive field across the ferroelectric at threshold and back-switch it, so
+the window saturates at the Miller-McWhorter value
+:math:`MW = 2 E_c t_{FE}` (Miller & McWhorter, J. Appl. Phys. 72, 5999
+(1992), doi:10.1063/1.351910). In the Preisach model this limit is not imposed:
+the threshold is found by following the hysteresis branch to the stack charge
+:math:`Q = P + C_{FE} V_{FE} = 0`, and the window ~ :math:`2 E_c t_{FE}` emerges.
+
+Read (gate at :math:`V_{GR}`, small drain bias) with one expression covering the
+subthreshold exponential and the linear region (EKV-style interpolation):
+
+.. math::  G = G_{off} + \beta_{ch}\, n v_t \ln\!\left(1 + e^{(V_{GR}-V_T)/(n v_t)}\right),
+           \qquad v_t = kT/q,\ T = 300\,K,
+
+i.e. :math:`G \approx \beta_{ch} n v_t e^{(V_{GR}-V_T)/(n v_t)}` below threshold and
+:math:`\beta_{ch}(V_{GR}-V_T)` above (:math:`\beta_{ch} = \mu C_{ox} W/L`).
+
+Energy per pulse: the source charges the linear gate stack (series
+:math:`C_g = C_{FE}C_{IL}/(C_{FE}+C_{IL})`) and discharges it at the falling edge,
+:math:`\int V I\,dt = A C_g V^2`, plus the hysteresis loss of the switched
+polarisation :math:`A E_c t_{FE} |\Delta P|` (= :math:`2 P_r A V_c` for a full
+reversal). ``observe`` returns the polarisation (C/m^2) and the threshold voltage (V).
+
+References
+----------
+- H. Mulaosmanovic et al.; review of FeFET synapses: M. Jerry et al., "Ferroelectric FET analog synapse
+  for acceleration of deep neural network training", IEDM 2017, doi:10.1109/IEDM.2017.8268338.
+- S. Deng et al., "A comprehensive model for ferroelectric FET capturing the key behaviors:
+  scalability, variation, stochasticity, and accumulation", VLSI 2020,
+  doi:10.1109/VLSITechnology18217.2020.9265014.
+- A. K. Tagantsev, I. Stolichnov, N. Setter, J. S. Cross, M. Tsukada, PRB 66, 214109 (2002),
+  doi:10.1103/PhysRevB.66.214109.
+- J. Y. Jo et al., PRL 99, 267602 (2007), doi:10.1103/PhysRevLett.99.267602.
+- K. Ni, M. Jerry, J. A. Smith, S. Datta, "A circuit compatible accurate compact model for
+  ferroelectric-FETs", VLSI 2018, doi:10.1109/VLSIT.2018.8510622.
+- S. L. Miller, P. J. McWhorter, J. Appl. Phys. 72, 5999 (1992), doi:10.1063/1.351910.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core import DeviceModel, Observable, Parameter, State, StateVariable
+from ..units import eps0, k_B, q_e
+
+NM = 1e-9
+VT_READ = k_B * 300.0 / q_e  # thermal voltage of the read (V)
+
+_STACK = (
+    Parameter("Pr", "C/m**2", 0.25, (0.01, 1.0), "P_r", "remanent (saturation) polarisation of the HZO layer"),
+    Parameter("Ec", "V/m", 1.0e8, (1e7, 1e9), "E_c", "coercive field"),
+    Parameter("t_FE", "m", 8 * NM, (1 * NM, 100 * NM), "t_FE", "ferroelectric thickness", fixed=True),
+    Parameter("eps_FE", "", 28.0, (5.0, 100.0), "eps_FE", "background relative permittivity of the ferroelectric",
+              fixed=True),
+    Parameter("t_IL", "m", 1 * NM, (0.1 * NM, 10 * NM), "t_IL", "interlayer (SiO2) thickness", fixed=True),
+    Parameter("eps_IL", "", 3.9, (1.0, 30.0), "eps_IL", "interlayer relative permittivity", fixed=True),
+    Parameter("V_T0", "V", 0.5, (-3.0, 3.0), "V_T0", "threshold voltage with an unpolarised ferroelectric (P = 0)"),
+    Parameter("V_GR", "V", 0.5, (-5.0, 5.0), "V_GR", "gate voltage during the read"),
+    Parameter("beta_ch", "A/V**2", 1e-4, (1e-9, 1e-1), "beta_ch", "channel transconductance factor mu C_ox W/L",
+              log=True),
+    Parameter("n_ss", "", 1.5, (1.0, 5.0), "n", "subthreshold ideality factor"),
+    Parameter("G_off", "S", 1e-12, (0.0, 1e-6), "G_off", "off-state leakage conductance"),
+    Parameter("area", "m**2", 1e-12, (1e-16, 1e-6), "A", "gate area (energy only)", fixed=True),
+)
+
+_OBSERVABLES = (
+    Observable("polarization", "C/m**2", "remanent polarisation of the ferroelectric"),
+    Observable("threshold_voltage", "V", "threshold voltage of the transistor"),
+)
+
+
+def _bc(value, n):
+    return np.broadcast_to(np.asarray(value, dtype=float), (n,))
+
+
+class _FeFETBase(DeviceModel):
+    """Gate stack, threshold shift, read and energy shared by the FeFET models."""
+
+    family = "fefet"
+    amplitude_unit = "V"
+    observables = _OBSERVABLES
+
+    # -- stack -----------------------------------------------------------------
+    def c_fe(self):
+        return eps0 * np.asarray(self.params["eps_FE"]) / np.asarray(self.params["t_FE"])
+
+    def c_il(self):
+        return eps0 * np.asarray(self.params["eps_IL"]) / np.asarray(self.params["t_IL"])
+
+    def c_gate(self):
+        cf, ci = self.c_fe(), self.c_il()
+        return cf * ci / (cf + ci)
+
+    def coercive_voltage(self):
+        return np.asarray(self.params["Ec"]) * np.asarray(self.params["t_FE"])
+
+    def memory_window(self):
+        """Full-switching window of the domain models (V): 2 P_ret t_FE / (eps0 eps_FE)."""
+        p = self.params
+        return 2 * np.minimum(p["Pr"], eps0 * p["eps_FE"] * p["Ec"]) * p["t_FE"] / (eps0 * p["eps_FE"])
+
+    def fe_field(self, v_gate):
+        """Field across the ferroelectric (V/m) from the linear divider of the stack."""
+        cf, ci = self.c_fe(), self.c_il()
+        return np.asarray(v_gate, dtype=float) * ci / (cf + ci) / self.params["t_FE"]
+
+    def threshold_voltage(self, state: State) -> np.ndarray:
+        p = self.params
+        return p["V_T0"] - 0.5 * self.memory_window() * state["polarization"] / p["Pr"]
+
+    # -- read --------------------------------------------------------------------
+    def _g_of_vt(self, vt):
+        p = self.params
+        nvt = p["n_ss"] * VT_READ
+        x = (p["V_GR"] - vt) / nvt
+        return p["G_off"] + p["beta_ch"] * nvt * np.logaddexp(0.0, x)
+
+    def conductance(self, state: State, v_read) -> np.ndarray:
+        return self._g_of_vt(self.threshold_voltage(state))
+
+    def observe(self, state: State) -> dict[str, np.ndarray]:
+        return {"polarization": np.asarray(state["polarization"]), "threshold_voltage": self.threshold_voltage(state)}
+
+    def pulse_energy(self, before: State, after: State, amplitude, width, temperature):
+        p = self.params
+        v = np.asarray(amplitude, dtype=float)
+        dp = np.abs(np.asarray(after.get("_switched", after["polarization"] - before["polarization"])))
+        return p["area"] * (self.c_gate() * v**2 + self.coercive_voltage() * dp)
+
+    def _vt_to_polarization(self, g):
+        """Polarisation whose read conductance is g (domain models)."""
+        p = self.params
+        g = np.asarray(g, dtype=float)
+        nvt = p["n_ss"] * VT_READ
+        y = (g - p["G_off"]) / (p["beta_ch"] * nvt)
+        if np.any(y <= 0) or not np.all(np.isfinite(y)):
+            raise ValueError(f"{self.name}: conductance must exceed G_off = {np.max(p['G_off']):g} S to infer P")
+        x = np.log(np.expm1(np.minimum(y, 700.0))) if np.ndim(y) else np.log(np.expm1(min(y, 700.0)))
+        x = np.where(y > 700.0, y, x)
+        vt = p["V_GR"] - nvt * x
+        pol = (p["V_T0"] - vt) * 2 * p["Pr"] / self.memory_window()
+        return np.clip(pol, -p["Pr"], p["Pr"])
+
+
+class FeFETMultiDomain(_FeFETBase):
+    r"""Multi-domain FeFET with nucleation-limited, accumulative stochastic switching.
+
+    The ferroelectric is ``n_domains`` equal-area domains with polarity
+    :math:`s_i = \pm 1`, :math:`P = P_r \langle s_i \rangle`. Each domain has its own activation
+    field :math:`E_{a,i} = E_a e^{\sigma_{Ea}\xi_i}` (:math:`\xi_i` standard normal, drawn in
+    ``initial_state``). Under a gate pulse V the ferroelectric field is
+    :math:`E = V C_{IL}/(C_{IL}+C_{FE})/t_{FE}` (linear divider). For every domain whose
+    polarity opposes E (Deng et al., VLSI 2020):
+
+    .. math::
+
+        \tau_i = \tau_0 \exp\!\left[(E_{a,i}/|E|)^{\alpha}\right],\qquad
+        h_i \leftarrow h_i + t_p/\tau_i,\qquad
+        p_i = 1 - \exp\!\left(h_{i,old}^{\beta} - h_{i,new}^{\beta}\right),
+
+    and the domain flips with probability :math:`p_i` (``self.rng``); a flipped domain
+    starts again from :math:`h_i = 0`. The accumulated :math:`h_i` survives between pulses,
+    so repeated sub-coercive pulses switch domains (accumulation): N pulses of width t switch
+    each domain with the same probability :math:`1-e^{-(Nt/\tau_i)^\beta}` as one pulse of N t.
+    Our assumption (not taken from the paper): a pulse whose field favours a domain's
+    present polarity resets that domain's :math:`h_i` to 0.
+
+    Per-pulse integration: exact (the per-pulse survival probability is the closed form
+    above; no time stepping). State arrays ``_domain_s``, ``_domain_h`` and ``_domain_Ea`` are
+    (devices x domains); ``polarization`` (C/m^2) is the primary state variable.
+    """
+
+    name = "fefet.multidomain"
+    family_name = "Ferroelectric FET (HfZrO2), multi-domain nucleation-limited switching with accumulation"
+    stochastic = True
+    references = (
+        "Deng et al., VLSI 2020, doi:10.1109/VLSITechnology18217.2020.9265014",
+        "Miller & McWhorter, J. Appl. Phys. 72, 5999 (1992), doi:10.1063/1.351910",
+    )
+    parameters = (
+        *_STACK,
+        Parameter("tau0", "s", 19e-9, (1e-12, 1e-3), "tau_0", "attempt time of domain nucleation", log=True),
+        Parameter("Ea", "V/m", 1.67e8, (1e7, 2e9), "E_a", "median activation field of domain nucleation"),
+        Parameter("sigma_Ea", "", 0.15, (0.0, 1.0), "sigma_Ea", "log-normal spread of the domain activation fields"),
+        Parameter("alpha", "", 3.5, (1.0, 8.0), "alpha", "field exponent of the nucleation time"),
+        Parameter("beta", "", 2.0, (0.5, 50.0), "beta", "shape exponent of the per-domain switching probability"),
+        Parameter("n_domains", "", 64.0, (1.0, 4096.0), "N_d", "number of domains per device (integer)",
+                  fixed=True),
+    )
+    state_variables = (
+        StateVariable("polarization", "C/m**2", (-np.inf, np.inf), "mean polarisation of the domains"),
+    )
+
+    def _check(self) -> None:
+        nd = np.asarray(self.params["n_domains"])
+        if np.ndim(nd) or nd != np.round(nd):
+            raise ValueError(f"{self.name}: n_domains must be one integer for all devices, got {nd}")
+
+    def _nd(self) -> int:
+        return int(self.params["n_domains"])
+
+    def initial_state(self, n: int) -> State:
+        nd = self._nd()
+        sig = _bc(self.params["sigma_Ea"], n)[:, None]
+        ea = _bc(self.params["Ea"], n)[:, None] * np.exp(sig * self.rng.standard_normal((n, nd)))
+        s = -np.ones((n, nd))
+        return {
+            "polarization": -_bc(self.params["Pr"], n).copy(),
+            "_domain_s": s,
+            "_domain_h": np.zeros((n, nd)),
+            "_domain_Ea": ea,
+        }
+
+    def apply_pulse(self, state: State, amplitude, width, temperature) -> State:
+        s = np.array(state["_domain_s"], dtype=float)
+        h = np.array(state["_domain_h"], dtype=float)
+        ea = state["_domain_Ea"]
+        n = s.shape[0]
+        p = self.params
+        e = _bc(self.fe_field(amplitude), n)[:, None]
+        tp = _bc(width, n)[:, None]
+        sign = np.sign(e)
+        opposing = (s * sign) < 0
+        with np.errstate(over="ignore", divide="ignore"):
+            ratio = ea / np.maximum(np.abs(e), 1e-300)
+            tau = _bc(p["tau0"], n)[:, None] * np.exp(ratio ** _bc(p["alpha"], n)[:, None])
+        h_new = np.where(opposing, h + tp / tau, 0.0)
+        b = _bc(p["beta"], n)[:, None]
+        prob = np.where(opposing, -np.expm1(h**b - h_new**b), 0.0)
+        flip = self.rng.random(s.shape) < prob
+        s_new = np.where(flip, -s, s)
+        h_new = np.where(flip, 0.0, h_new)
+        pol = _bc(p["Pr"], n) * s_new.mean(axis=1)
+        return {"polarization": pol, "_domain_s": s_new, "_domain_h": h_new, "_domain_Ea": ea}
+
+    def state_from_conductance(self, g, v_read) -> State:
+        pol = self._vt_to_polarization(g)
+        n = pol.size
+        st = self.initial_state(n)
+        nd = self._nd()
+        n_up = np.round((pol / _bc(self.params["Pr"], n) + 1) / 2 * nd).astype(int)
+        st["_domain_s"] = np.where(np.arange(nd)[None, :] < n_up[:, None], 1.0, -1.0)
+        st["polarization"] = _bc(self.params["Pr"], n) * st["_domain_s"].mean(axis=1)
+        return st
+
+
+class FeFETNLS(_FeFETBase):
+    r"""Nucleation-limited switching (NLS) FeFET, closed form in the step limit.
+
+    Tagantsev et al. (PRB 66, 214109, 2002) and Jo et al. (PRL 99, 267602, 2007): the film is an
+    ensemble of regions that switch independently, each after its own waiting time; the
+    distribution of :math:`\log_{10}` waiting times is Lorentzian with half width w (decades),
+    centred on :math:`t_1(E) = \tau_0 \exp[(E_a/|E|)^\alpha]`. In the step limit (each region
+    switches abruptly at its waiting time) the switched fraction after a constant-field time t is
+
+    .. math::  s(t) = \frac12 + \frac1\pi \arctan\!\left(\frac{\log_{10}(t/t_1(E))}{w}\right).
+
+    Since every region's waiting time scales with the same :math:`t_1(E)` (field-independent
+    spread), pulses accumulate a single reduced time :math:`H = \sum_k t_{p,k}/t_1(E_k)` and
+    :math:`s = \frac12 + \frac1\pi\arctan(\log_{10}H / w)`: N identical pulses of width t give
+    exactly the state of one pulse of width N t. Pulses of the opposite sign act in the same way
+    on the switched fraction (1 - s). The state is the polarisation :math:`P = P_r(2s-1)`; the
+    equivalent reduced time is recovered from it, so the model is Markov in P.
+
+    Per-pulse integration: closed form (exact). Field from the linear divider as in
+    ``fefet.multidomain``. Deterministic.
+    """
+
+    name = "fefet.nls"
+    family_name = "Ferroelectric FET (HfZrO2), nucleation-limited switching, closed form"
+    references = (
+        "Tagantsev et al., PRB 66, 214109 (2002), doi:10.1103/PhysRevB.66.214109",
+        "Jo et al., PRL 99, 267602 (2007), doi:10.1103/PhysRevLett.99.267602",
+        "Deng et al., VLSI 2020, doi:10.1109/VLSITechnology18217.2020.9265014",
+    )
+    parameters = (
+        *_STACK,
+        Parameter("tau0", "s", 19e-9, (1e-12, 1e-3), "tau_0", "attempt time of domain nucleation", log=True),
+        Parameter("Ea", "V/m", 1.67e8, (1e7, 2e9), "E_a", "activation field of the characteristic switching time"),
+        Parameter("alpha", "", 3.5, (1.0, 8.0), "alpha", "field exponent of the characteristic switching time"),
+        Parameter("w", "", 1.0, (0.02, 5.0), "w", "half width of the Lorentzian of log10 switching times (decades)"),
+    )
+    state_variables = (
+        StateVariable("polarization", "C/m**2", (-np.inf, np.inf), "remanent polarisation"),
+    )
+
+    def initial_state(self, n: int) -> State:
+        return {"polarization": -_bc(self.params["Pr"], n).copy()}
+
+    def t1(self, v_gate) -> np.ndarray:
+        """Characteristic (median) switching time at gate voltage v_gate (s)."""
+        p = self.params
+        e = np.abs(self.fe_field(v_gate))
+        with np.errstate(over="ignore", divide="ignore"):
+            return p["tau0"] * np.exp((p["Ea"] / np.maximum(e, 1e-300)) ** p["alpha"])
+
+    def switched_fraction(self, reduced_time) -> np.ndarray:
+        """Step-limit NLS fraction for a reduced time H = t / t1."""
+        with np.errstate(divide="ignore"):
+            return 0.5 + np.arctan(np.log10(np.asarray(reduced_time, dtype=float)) / self.params["w"]) / np.pi
+
+    def apply_pulse(self, state: State, amplitude, width, temperature) -> State:
+        p = self.params
+        pol = np.asarray(state["polarization"], dtype=float)
+        n = pol.size
+        v = _bc(amplitude, n)
+        pr = _bc(p["Pr"], n)
+        w = _bc(p["w"], n)
+        up = v > 0
+        # fraction switched in the direction of the pulse
+        s = np.where(up, (pol / pr + 1) / 2, (1 - pol / pr) / 2)
+        s = np.clip(s, 0.0, 1.0)
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            h = np.where(s <= 0, 0.0, np.where(s >= 1, np.inf, 10 ** (w * np.tan(np.pi * (s - 0.5)))))
+            h = h + _bc(width, n) / _bc(self.t1(v), n)
+            s_new = np.where(np.isinf(h), 1.0, 0.5 + np.arctan(np.log10(h) / w) / np.pi)
+        s_new = np.maximum(s_new, s)
+        pol_new = np.where(up, pr * (2 * s_new - 1), pr * (1 - 2 * s_new))
+        return {"polarization": pol_new}
+
+    def state_from_conductance(self, g, v_read) -> State:
+        return {"polarization": self._vt_to_polarization(g)}
+
+
+class FeFETPreisach(_FeFETBase):
+    r"""Preisach FeFET with minor loops and a self-consistent gate stack (Ni et al., VLSI 2018).
+
+    Major-loop branches of the ferroelectric charge versus the ferroelectric voltage
+    :math:`V_{FE}`, with :math:`V_c = E_c t_{FE}`:
+
+    .. math::  F^{\pm}(V) = P_r \tanh\!\big(a (V \mp V_c)\big)
+
+    (:math:`F^+` ascending, :math:`F^-` descending). After a turning point
+    :math:`(V_1, P_1)` the branch heads for the previous turning point of the other kind
+    :math:`(V_2, P_2)` (return-point memory):
+
+    .. math::  P(V) = P_1 + (P_2 - P_1)\,\frac{F^{\pm}(V) - F^{\pm}(V_1)}{F^{\pm}(V_2) - F^{\pm}(V_1)},
+
+    and passing :math:`V_2` wipes out both turning points (the branch continues on the enclosing
+    one). Turning points are kept per device in a stack of depth ``max_turning_points`` (two
+    sentinels at :math:`\pm V_s`, :math:`V_s = V_c + 30/a`, give the major loop); on overflow the
+    oldest inner pair is forgotten.
+
+    Gate stack: :math:`V_G - V_{T0} = V_{FE} + Q/C_{IL}` with :math:`Q = P(V_{FE}) + C_{FE}V_{FE}`,
+    solved for :math:`V_{FE}` by bisection (monotone on a branch). A pulse is quasi-static:
+    :math:`V_G: 0 \to V_p \to 0`, so the switching is rate independent (no accumulation; use
+    ``fefet.multidomain`` or ``fefet.nls`` for time dependence). The threshold voltage is the gate
+    voltage at which the stack charge is zero while following the branch from the rest state:
+    :math:`V_T = V_{T0} + V_{FE}^*` with :math:`P(V_{FE}^*) + C_{FE}V_{FE}^* = 0`; for a steep
+    loop this gives :math:`V_{FE}^* \approx \mp V_c` and a window :math:`\approx 2 E_c t_{FE}`.
+
+    Per-pulse integration: quasi-static and exact up to the bisection tolerance
+    (:math:`10^{-9}` V in :math:`V_{FE}`). Energy: :math:`A C_g V^2` plus the loss
+    :math:`A V_c (|P_{peak}-P_{before}| + |P_{after}-P_{peak}|)`.
+    """
+
+    name = "fefet.preisach"
+    family_name = "Ferroelectric FET (HfZrO2), Preisach hysteresis with minor loops"
+    references = (
+        "Ni, Jerry, Smith, Datta, VLSI 2018, doi:10.1109/VLSIT.2018.8510622",
+        "Miller & McWhorter, J. Appl. Phys. 72, 5999 (1992), doi:10.1063/1.351910",
+    )
+    parameters = (
+        *_STACK,
+        Parameter("a", "1/V", 8.0, (0.5, 200.0), "a", "steepness of the tanh hysteresis branches"),
+    )
+    state_variables = (
+        StateVariable("polarization", "C/m**2", (-np.inf, np.inf), "polarisation at rest (gate at 0 V)"),
+        StateVariable("v_fe", "V", (-np.inf, np.inf), "voltage across the ferroelectric at rest"),
+    )
+    max_turning_points = 32
+    bisection_steps = 48
+
+    # -- hysteresis --------------------------------------------------------------
+    def _vs(self):
+        return self.coercive_voltage() + 30.0 / np.asarray(self.params["a"])
+
+    def _f(self, v, ascending, n):
+        p = self.params
+        vc = _bc(self.coercive_voltage(), n)
+        shift = np.where(ascending, -vc, vc)
+        return _bc(p["Pr"], n) * np.tanh(_bc(p["a"], n) * (v + shift))
+
+    def _move(self, st, v_new, commit=False):
+        """P after moving each device monotonically from its current V_FE to v_new."""
+        tv, tpp, d = st["_tp_v"], st["_tp_p"], st["_depth"].astype(int)
+        if commit:
+            tv, tpp = tv.copy(), tpp.copy()
+        else:
+            d = d.copy()
+        n = d.size
+        rows = np.arange(n)
+        v0, p0 = st["v_fe"], st["polarization"]
+        up, down = v_new > v0, v_new < v0
+        top_is_max = (d - 1) % 2 == 0
+        reverse = (up & top_is_max) | (down & ~top_is_max)
+        at_top = np.isclose(v0, tv[rows, d - 1], rtol=0, atol=1e-12)
+        pop = reverse & at_top & (d >= 3)
+        push = reverse & ~(at_top & (d >= 3))
+        d = np.where(pop, d - 1, d)
+        if np.any(push):
+            kmax = tv.shape[1]
+            over = push & (d >= kmax)
+            if np.any(over):  # forget the oldest inner pair (indices 2 and 3)
+                if not commit:
+                    tv, tpp = tv.copy(), tpp.copy()
+                tv[over, 2:-2] = tv[over, 4:]
+                tpp[over, 2:-2] = tpp[over, 4:]
+                d = np.where(over, d - 2, d)
+            if not commit:
+                tv, tpp = tv.copy(), tpp.copy()
+            idx = rows[push]
+            tv[idx, d[push]] = v0[push]
+            tpp[idx, d[push]] = p0[push]
+            d = np.where(push, d + 1, d)
+        moving = up | down
+        while True:
+            tgt = tv[rows, np.maximum(d - 2, 0)]
+            wipe = moving & (d >= 4) & ((up & (v_new >= tgt)) | (down & (v_new <= tgt)))
+            if not np.any(wipe):
+                break
+            d = np.where(wipe, d - 2, d)
+        v1, p1 = tv[rows, d - 1], tpp[rows, d - 1]
+        v2, p2 = tv[rows, d - 2], tpp[rows, d - 2]
+        asc = (d - 1) % 2 == 1
+        f1, f2, fv = self._f(v1, asc, n), self._f(v2, asc, n), self._f(v_new, asc, n)
+        denom = np.where(np.abs(f2 - f1) > 0, f2 - f1, 1.0)
+        p_new = np.where(moving, p1 + (p2 - p1) * (fv - f1) / denom, p0)
+        if commit:
+            return {"polarization": p_new, "v_fe": np.where(moving, v_new, v0),
+                    "_tp_v": tv, "_tp_p": tpp, "_depth": d.astype(float)}
+        return p_new
+
+    def _solve_vfe(self, st, target_fn, upward):
+        """Bisection for V_FE on the branch from the current point: target_fn(v, P) = 0, increasing in v."""
+        n = st["v_fe"].size
+        vs = _bc(self._vs(), n)
+        v0 = st["v_fe"]
+        lo = np.where(upward, v0, -vs)
+        hi = np.where(upward, vs, v0)
+        for _ in range(self.bisection_steps):
+            mid = 0.5 * (lo + hi)
+            val = target_fn(mid, self._move(st, mid))
+            lo = np.where(val < 0, mid, lo)
+            hi = np.where(val < 0, hi, mid)
+        return 0.5 * (lo + hi)
+
+    def _stack_residual(self, v_gate, n):
+        cf, ci = _bc(self.c_fe(), n), _bc(self.c_il(), n)
+        rhs = _bc(v_gate, n) - _bc(self.params["V_T0"], n)
+        return lambda v, pol: v + (pol + cf * v) / ci - rhs
+
+    def _to_gate(self, st, v_gate):
+        n = st["v_fe"].size
+        res = self._stack_residual(v_gate, n)
+        upward = res(st["v_fe"], st["polarization"]) < 0
+        v = self._solve_vfe(st, res, upward)
+        return self._move(st, v, commit=True)
+
+    def initial_state(self, n: int) -> State:
+        k = self.max_turning_points
+        vs = _bc(self._vs(), n)
+        pr = _bc(self.params["Pr"], n)
+        tv = np.zeros((n, k))
+        tpp = np.zeros((n, k))
+        tv[:, 0], tpp[:, 0] = vs, pr
+        tv[:, 1], tpp[:, 1] = -vs, -pr
+        st = {"polarization": -pr.copy(), "v_fe": -vs.copy(), "_tp_v": tv, "_tp_p": tpp, "_depth": np.full(n, 2.0)}
+        return self._to_gate(st, 0.0)
+
+    def sweep_fe(self, state: State, v_fe) -> tuple[State, np.ndarray]:
+        """Follow a path of ferroelectric voltages (steps,) or (steps, n); return the final state and P (steps, n)."""
+        st = {k: np.array(v, dtype=float) for k, v in state.items()}
+        n = st["v_fe"].size
+        vs = _bc(self._vs(), n)
+        out = []
+        for v in np.asarray(v_fe, dtype=float):
+            st = self._move(st, np.clip(_bc(v, n), -vs, vs), commit=True)
+            out.append(st["polarization"].copy())
+        return st, np.array(out)
+
+    def apply_pulse(self, state: State, amplitude, width, temperature) -> State:
+        st = {k: np.array(v, dtype=float) for k, v in state.items() if not k.startswith("_switched")}
+        p_before = st["polarization"]
+        peak = self._to_gate(st, amplitude)
+        rest = self._to_gate(peak, 0.0)
+        p_peak = peak["polarization"]
+        rest["_switched"] = np.abs(p_peak - p_before) + np.abs(rest["polarization"] - p_peak)
+        return rest
+
+    def threshold_voltage(self, state: State) -> np.ndarray:
+        st = {k: np.asarray(v, dtype=float) for k, v in state.items()}
+        n = st["v_fe"].size
+        cf = _bc(self.c_fe(), n)
+
+        def charge(v, pol):
+            return pol + cf * v
+
+        upward = charge(st["v_fe"], st["polarization"]) < 0
+        v_star = self._solve_vfe(st, charge, upward)
+        return _bc(self.params["V_T0"], n) + v_star
