@@ -27,7 +27,8 @@ branch, close to the estimate :math:`V_{th} \approx \sqrt{(T_c - T_0) R_{ins}/R_
 Per-pulse integration: V is constant, so dT/dt = f(T) is autonomous and T is monotone; g
 follows T through the branch rule, so f depends on T alone during a pulse. Integrated with
 classical RK4 (energy :math:`\int V I\,dt` as a second component) on adaptive sub-steps
-limited to :math:`|\Delta T| \le` ``max_dT`` (0.25 K) and :math:`\Delta t \le 0.5\,\tau_{lin}`
+limited to :math:`|\Delta T| \le` ``max_dT`` (0.25 K) within :math:`w/2 + 8/\beta` of
+:math:`T_c` (0.25 K + 2 % of :math:`T - T_0` elsewhere) and :math:`\Delta t \le 0.5\,\tau_{lin}`
 (:math:`\tau_{lin} = C_{th}/|df/dT|`); a device at its fixed point
 (:math:`|f|\tau_{lin} < 10^{-9}` K) finishes at once. Tests compare with
 ``scipy.integrate.solve_ivp`` (rtol 1e-10): temperature within 0.05 K, energy within 0.5 %.
@@ -118,11 +119,11 @@ class ThermalSwitch(DeviceModel):
         Parameter("R_s", "ohm", 0.0, (0.0, 1e9), "R_s", "series (load) resistance in the pulse circuit"),
     )
     state_variables = (
-        StateVariable("temperature", "K", (0.0, np.inf), "device temperature T"),
+        StateVariable("device_temperature", "K", (0.0, np.inf), "device temperature T"),
         StateVariable("insulating_fraction", "", (0.0, 1.0), "insulating volume fraction g"),
     )
     observables = (
-        Observable("temperature", "K", "device temperature"),
+        Observable("device_temperature", "K", "device temperature"),
         Observable("insulating_fraction", "", "insulating volume fraction g"),
     )
 
@@ -155,14 +156,14 @@ class ThermalSwitch(DeviceModel):
         return (power - p["S_e"] * (t - t0)) / p["C_th"], power
 
     def resistance(self, state: State) -> np.ndarray:
-        return self._resistance(self.params, state["temperature"], state["insulating_fraction"])
+        return self._resistance(self.params, state["device_temperature"], state["insulating_fraction"])
 
     def initial_state(self, n: int) -> State:
         t = np.full(n, 300.0)
-        return {"temperature": t, "insulating_fraction": self._branch(self.params, t, 1.0) * np.ones(n)}
+        return {"device_temperature": t, "insulating_fraction": self._branch(self.params, t, 1.0) * np.ones(n)}
 
     def apply_pulse(self, state: State, amplitude, width, temperature) -> State:
-        t = np.array(state["temperature"], dtype=float)
+        t = np.array(state["device_temperature"], dtype=float)
         g0 = np.array(state["insulating_fraction"], dtype=float)
         n = t.size
         v = _bc(amplitude, n)
@@ -185,7 +186,9 @@ class ThermalSwitch(DeviceModel):
             lam = np.abs(kd - k1) / dT + 1e-300
             tau_lin = 1.0 / lam
             done = np.abs(k1) * tau_lin < 1e-9
-            dt = np.minimum.reduce([remaining[idx], self.max_dT / np.maximum(np.abs(k1), 1e-300), 0.5 * tau_lin])
+            near = np.abs(ti - pi["Tc"]) < pi["w_h"] / 2 + 8.0 / pi["beta_h"]
+            dT_max = np.where(near, self.max_dT, self.max_dT + 0.02 * np.abs(ti - t0i))
+            dt = np.minimum.reduce([remaining[idx], dT_max / np.maximum(np.abs(k1), 1e-300), 0.5 * tau_lin])
             dt = np.where(done, remaining[idx], dt)
             k2, e2 = self._rhs(pi, ti + 0.5 * dt * k1, vi, t0i, gi, hi)
             k3, e3 = self._rhs(pi, ti + 0.5 * dt * k2, vi, t0i, gi, hi)
@@ -199,14 +202,14 @@ class ThermalSwitch(DeviceModel):
         else:
             raise RuntimeError(f"{self.name}: pulse integration did not finish in {self.max_substeps} sub-steps")
         g = self._g_path(p, t, g0, heating)
-        return {"temperature": t, "insulating_fraction": g, "_energy": energy, "_peak_temperature": t_peak}
+        return {"device_temperature": t, "insulating_fraction": g, "_energy": energy, "_peak_temperature": t_peak}
 
     def relax(self, state: State, dt, temperature) -> State:
-        t = np.asarray(state["temperature"], dtype=float)
+        t = np.asarray(state["device_temperature"], dtype=float)
         t0 = np.broadcast_to(np.asarray(temperature, dtype=float), t.shape)
         t_new = t0 + (t - t0) * np.exp(-np.asarray(dt, dtype=float) / self.tau_th())
         g = self._g_path(self.params, t_new, np.asarray(state["insulating_fraction"], dtype=float), t0 > t)
-        return {"temperature": t_new, "insulating_fraction": g}
+        return {"device_temperature": t_new, "insulating_fraction": g}
 
     def pulse_energy(self, before: State, after: State, amplitude, width, temperature):
         return after["_energy"]
@@ -215,7 +218,7 @@ class ThermalSwitch(DeviceModel):
         return 1.0 / self.resistance(state)
 
     def observe(self, state: State) -> dict[str, np.ndarray]:
-        return {"temperature": np.asarray(state["temperature"]),
+        return {"device_temperature": np.asarray(state["device_temperature"]),
                 "insulating_fraction": np.asarray(state["insulating_fraction"])}
 
     def threshold_voltage(self, ambient=300.0) -> float:
