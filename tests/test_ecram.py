@@ -1,0 +1,161 @@
+"""ECRAM family: analytic limits, integration error bounds, retention, ion-number noise, ENODe card."""
+
+import numpy as np
+import pytest
+from scipy.integrate import solve_ivp
+
+from devicelib.catalog import load_card
+from devicelib.physics.ecram import ECRAMCurrent, ECRAMVoltage
+from devicelib.pulses import PulseTrain
+from devicelib.simulate import simulate
+from devicelib.units import k_B, q_e
+
+KT = k_B * 300.0
+
+
+def test_current_mode_linear_symmetric_step():
+    # physics notes example: mu 1e-6 m2/Vs, Q = 1 pC, L = 10 um -> dG = mu eta Q / (z L^2) = 10 nS
+    m = ECRAMCurrent(mu0=1e-6, L=10e-6, eta_e=1.0, eps_F=1.0, fano=0.0)
+    st = m.initial_state(4)
+    g0 = m.conductance(st, 0.1)
+    up = m.apply_pulse(st, 1e-6, 1e-6, 300.0)  # 1 uA x 1 us = 1 pC
+    down = m.apply_pulse(up, -1e-6, 1e-6, 300.0)
+    dg_up = m.conductance(up, 0.1) - g0
+    dg_down = m.conductance(down, 0.1) - m.conductance(up, 0.1)
+    np.testing.assert_allclose(dg_up, 10e-9, rtol=1e-6)
+    np.testing.assert_allclose(dg_down, -dg_up, rtol=1e-9)
+    np.testing.assert_allclose(m.step_conductance(1e-12), 10e-9, rtol=1e-6)
+    # still linear 100 pulses later (constant mobility)
+    st = up
+    for _ in range(100):
+        st = m.apply_pulse(st, 1e-6, 1e-6, 300.0)
+    np.testing.assert_allclose(m.conductance(st, 0.1) - g0, 101 * 10e-9, rtol=1e-6)
+
+
+def test_current_mode_saturates_at_capacity():
+    m = ECRAMCurrent(fano=0.0, x_init=0.999)
+    st = m.initial_state(1)
+    q_fill = 0.01 * m.n_sites_total() * q_e  # charge for dx = 0.01, more than the remaining 0.001
+    st = m.apply_pulse(st, q_fill / 1e-3, 1e-3, 300.0)
+    assert st["x"][0] == pytest.approx(1.0, abs=1e-8)
+    g_full = m.conductance(st, 0.1)
+    st2 = m.apply_pulse(st, q_fill / 1e-3, 1e-3, 300.0)
+    assert m.conductance(st2, 0.1)[0] == pytest.approx(g_full[0], rel=1e-12)
+
+
+def test_voltage_mode_closed_form_and_saturation():
+    m = ECRAMVoltage(fano=0.0, j0=1e-6, V0=0.0, Omega=0.0)
+    x0 = np.array([0.1, 0.5, 0.9])
+    # Omega = 0: exact linear ODE, x_inf = 1/(1+exp(-2s)), lambda = 2 k cosh(s)
+    v, tp = 0.1, 1e-3
+    s = q_e * v / (2 * KT)
+    k = 2 * 1e-6 * m.params["W"] * m.params["L"] / (q_e * m.n_sites_total())
+    xinf = 1 / (1 + np.exp(-2 * s))
+    expect = xinf + (x0 - xinf) * np.exp(-2 * k * np.cosh(s) * tp)
+    np.testing.assert_allclose(m.apply_pulse({"x": x0}, v, tp, 300.0)["x"], expect, rtol=1e-12)
+    # saturation near capacity: at a strong drive the step shrinks as (1 - x)
+    xs = np.array([0.5, 0.9, 0.99])
+    dx = m.apply_pulse({"x": xs}, 0.8, 1e-12, 300.0)["x"] - xs
+    np.testing.assert_allclose(dx / dx[0], (1 - xs) / 0.5, rtol=1e-3)
+    # and the equal-and-opposite pulse steps are no longer symmetric away from x = 1/2
+    up = m.apply_pulse({"x": np.array([0.9])}, 0.8, 1e-12, 300.0)["x"] - 0.9
+    down = m.apply_pulse({"x": np.array([0.9])}, -0.8, 1e-12, 300.0)["x"] - 0.9
+    assert abs(down[0]) / up[0] == pytest.approx(0.9 / 0.1, rel=1e-3)
+
+
+@pytest.mark.parametrize("omega_kt", [1.5, -1.5, 0.7])
+def test_voltage_pulse_matches_solve_ivp(omega_kt):
+    m = ECRAMVoltage(fano=0.0, j0=1e-6, V0=0.02, Omega=omega_kt * KT)
+    x0 = np.array([0.02, 0.3, 0.5, 0.95])
+    for v in (0.05, 0.3, -0.3, 1.0):
+        for tp in (1e-6, 1e-3, 1.0):
+            got = m.apply_pulse({"x": x0}, v, tp, 300.0)["x"]
+            ref = [solve_ivp(lambda t, x, v=v: m.insertion_rate(x, v, 300.0), (0, tp), [xi], method="LSODA",
+                             rtol=1e-11, atol=1e-14).y[0, -1] for xi in x0]
+            np.testing.assert_allclose(got, ref, atol=2e-5, rtol=0)
+
+
+def test_retention_time_constant():
+    m = ECRAMVoltage(fano=0.0, R_leak=1e12, V0=0.0, Omega=0.0)
+    # x_eq = 1/2: C_chem = q^2 N_tot / (4 kT), tau = R_leak C_chem
+    tau = m.retention_time_constant()[0]
+    assert tau == pytest.approx(1e12 * q_e**2 * m.n_sites_total() * 0.25 / KT, rel=1e-9)
+    # a small deviation decays exponentially with tau
+    x0 = np.array([0.5 + 1e-4])
+    for t in (0.3 * tau, tau, 3 * tau):
+        got = m.relax({"x": x0}, t, 300.0)["x"] - 0.5
+        assert got[0] == pytest.approx(1e-4 * np.exp(-t / tau), rel=1e-4)
+
+
+@pytest.mark.parametrize(("v0", "omega_kt"), [(0.05, 0.0), (-0.2, 0.8), (0.0, -2.0)])
+def test_relax_matches_solve_ivp(v0, omega_kt):
+    m = ECRAMVoltage(fano=0.0, V0=v0, Omega=omega_kt * KT, R_leak=1e12)
+    x0 = np.array([1e-4, 0.05, 0.5, 0.95, 0.9999])
+
+    def f(t, x):
+        return m.open_circuit_voltage(x, 300.0) / (m.params["R_leak"] * q_e * m.n_sites_total())
+
+    tau = m.retention_time_constant()[0]
+    for dt in (1e-3 * tau, 0.1 * tau, tau, 10 * tau, 1e3 * tau):
+        got = m.relax({"x": x0}, dt, 300.0)["x"]
+        ref = [solve_ivp(f, (0, dt), [xi], method="LSODA", rtol=1e-12, atol=1e-15).y[0, -1] for xi in x0]
+        np.testing.assert_allclose(got, ref, atol=2e-5, rtol=0)
+
+
+def test_poisson_noise_variance():
+    m = ECRAMCurrent(fano=1.0, W=1e-7, L=1e-7, t_ch=1e-8, N_sites=1e28)  # 1e6 sites
+    m.seed(7)
+    n = 20000
+    st = {"x": np.full(n, 0.5)}
+    charge = 50 * q_e  # 50 ions per pulse
+    new = m.apply_pulse(st, charge / 1e-9, 1e-9, 300.0)
+    dn = (new["x"] - 0.5) * m.n_sites_total()
+    assert dn.mean() == pytest.approx(50, rel=0.01)
+    assert dn.var() == pytest.approx(50, rel=0.05)  # Poisson: var = mean (5 % ~ 5 sigma of the estimate)
+    assert np.allclose(dn, np.round(dn), atol=1e-6)  # integer ion numbers
+    m2 = m.with_params(fano=4.0)
+    m2.seed(7)
+    dn2 = (m2.apply_pulse(st, charge / 1e-9, 1e-9, 300.0)["x"] - 0.5) * m.n_sites_total()
+    assert dn2.var() == pytest.approx(200, rel=0.05)
+
+
+def test_simulate_runs_and_is_seeded():
+    m = ECRAMVoltage(j0=1e-6)
+    train = PulseTrain(np.array([0.3, 0.3, -0.3]), np.full(3, 1e-3), np.full(3, 1.0), np.full(3, 300.0), "V")
+    a = simulate(m, train, n_devices=5, seed=3)
+    b = simulate(m, train, n_devices=5, seed=3)
+    np.testing.assert_array_equal(a.conductance.values, b.conductance.values)
+    assert a.conductance.shape == (5, 3)
+
+
+def test_bad_parameters_rejected():
+    with pytest.raises(ValueError, match="carrier density"):
+        ECRAMVoltage(n0=1e20, eta_e=-1.0, N_sites=1e28)
+    with pytest.raises(ValueError, match="phase-separates"):
+        ECRAMVoltage(Omega=3 * KT).apply_pulse({"x": np.array([0.5])}, 0.1, 1e-3, 300.0)
+
+
+def test_enode_card_reproduces_table(shared_data, repo_root):
+    from devicelib.dgtable import dg_statistics, read_dg_table
+
+    card = load_card(repo_root / "models" / "ecram" / "enode_crosssim_fit.toml")
+    assert card.kind == "fit"
+    m = card.model()
+    inc = dg_statistics(read_dg_table(shared_data / "crosssim-dg-tables" / "ENODe" / "dG_increasing.txt"))
+    dec = dg_statistics(read_dg_table(shared_data / "crosssim-dg-tables" / "ENODe" / "dG_decreasing.txt"))
+    g = inc["g"].values
+    up, _ = m.step_at_conductance(g, -0.5, 10e-3)
+    dn, _ = m.step_at_conductance(g, 0.5, 10e-3)
+    rmse = np.sqrt(np.mean(np.concatenate([up - inc["mean"].values, dn - dec["mean"].values]) ** 2))
+    assert rmse < 0.3e-6  # fit: 0.22 uS on steps of 1-7 uS
+    assert rmse == pytest.approx(card.fit["rmse"]["value"], rel=1e-3)
+    # the qualitative shape: potentiation shrinks towards the top, depression grows from the bottom
+    assert up[0] > 6e-6 and up[-1] < 1e-6
+    assert dn[0] > -1.5e-6 and dn[30] < -3e-6
+
+
+def test_literature_cards_load(repo_root):
+    for path in sorted((repo_root / "models" / "ecram").glob("*.toml")):
+        card = load_card(path)
+        assert card.provenance.get("doi"), path
+        assert card.provenance.get("where"), path
