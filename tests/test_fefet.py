@@ -1,0 +1,218 @@
+"""FeFET family: multi-domain NLS with accumulation, closed-form NLS, Preisach with minor loops."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.integrate import quad
+
+from devicelib import get_model
+from devicelib.catalog import load_card
+from devicelib.physics.fefet import FeFETMultiDomain, FeFETNLS, FeFETPreisach
+from devicelib.pulses import identical
+from devicelib.simulate import simulate
+
+CARDS = Path(__file__).resolve().parents[1] / "models" / "fefet"
+
+
+def _fraction(m, pol):
+    return (np.asarray(pol) / m.params["Pr"] + 1) / 2
+
+
+def test_nls_is_the_step_limit_of_lorentzian_kai():
+    """Closed form = integral of KAI (exponent beta) over a Lorentzian of log10 t0, for beta -> infinity."""
+    m = FeFETNLS(w=0.4)
+    v = 2.5
+    lt1 = np.log10(m.t1(v))
+    w = 0.4
+
+    def kai_ensemble(t, beta):
+        def integrand(u):
+            lorentz = (w / np.pi) / ((u - lt1) ** 2 + w**2)
+            z = min(beta * (np.log10(t) - u) * np.log(10.0), 700.0)
+            return -np.expm1(-np.exp(z)) * lorentz
+
+        val, _ = quad(integrand, lt1 - 4000 * w, lt1 + 4000 * w, points=[lt1, np.log10(t)], limit=800)
+        return val
+
+    st = m.initial_state(1)
+    worst_step, worst_soft = 0.0, 0.0
+    for dec in (-1.0, -0.3, 0.0, 0.5, 1.2):
+        t = 10 ** (lt1 + dec)
+        s_model = _fraction(m, m.apply_pulse(st, v, t, 300.0)["polarization"])[0]
+        assert s_model == pytest.approx(0.5 + np.arctan(dec / w) / np.pi, abs=1e-12)
+        worst_step = max(worst_step, abs(s_model - kai_ensemble(t, 200.0)))
+        worst_soft = max(worst_soft, abs(s_model - kai_ensemble(t, 1.0)))
+    assert worst_step < 3e-3  # step limit reached
+    assert worst_soft > 2e-2  # and a soft KAI (beta = 1) is measurably different
+
+
+def test_nls_accumulation_n_pulses_equal_one_long_pulse():
+    m = FeFETNLS()
+    st = m.initial_state(3)
+    v = np.array([1.8, 2.2, 3.0])
+    one = m.apply_pulse(st, v, 40 * 20e-9, 300.0)
+    many = st
+    for _ in range(40):
+        many = m.apply_pulse(many, v, 20e-9, 300.0)
+    assert many["polarization"] == pytest.approx(one["polarization"], rel=1e-9, abs=1e-12)
+    # low-field accumulation: one 20 ns pulse at 1.5 V (t1 = 10 us) switches 11 %, 1000 of them 59 %
+    m0 = m.initial_state(1)
+    many = m0
+    for _ in range(1000):
+        many = m.apply_pulse(many, 1.5, 20e-9, 300.0)
+    single = _fraction(m, m.apply_pulse(m0, 1.5, 20e-9, 300.0)["polarization"])[0]
+    acc = _fraction(m, many["polarization"])[0]
+    assert single == pytest.approx(0.5 + np.arctan(np.log10(20e-9 / m.t1(1.5)) / m.params["w"]) / np.pi)
+    assert single < 0.12 and acc > 0.55
+
+
+def test_multidomain_accumulation_statistics():
+    """Seeded Monte Carlo: 10 pulses of t switch each domain like one pulse of 10 t, 1 - exp(-(N t / tau)^beta)."""
+    n, v, t = 400, 2.0, 30e-9
+    m = FeFETMultiDomain().seed(7)
+    st = m.initial_state(n)
+    tau = m.params["tau0"] * np.exp((st["_domain_Ea"] / m.fe_field(v)) ** m.params["alpha"])
+    expect = np.mean(-np.expm1(-((10 * t / tau) ** m.params["beta"])))
+    many = st
+    for _ in range(10):
+        many = m.apply_pulse(many, v, t, 300.0)
+    one = m.seed(8).apply_pulse(st, v, 10 * t, 300.0)
+    f_many = np.mean(many["_domain_s"] > 0)
+    f_one = np.mean(one["_domain_s"] > 0)
+    sd = np.sqrt(expect * (1 - expect) / st["_domain_s"].size)
+    assert 0.1 < expect < 0.9
+    assert abs(f_many - expect) < 4 * sd
+    assert abs(f_one - expect) < 4 * sd
+    # the polarisation state variable is the domain mean
+    assert many["polarization"] == pytest.approx(m.params["Pr"] * many["_domain_s"].mean(axis=1))
+
+
+def test_multidomain_seeded_reproducible_and_stochastic():
+    m = get_model("fefet.deng2020_hzo")
+    train = identical(20, 2.0, 50e-9)
+    a = simulate(m, train, 5, seed=3)
+    b = simulate(m, train, 5, seed=3)
+    c = simulate(m, train, 5, seed=4)
+    assert np.array_equal(a.conductance.values, b.conductance.values)
+    assert not np.array_equal(a.conductance.values, c.conductance.values)
+    assert m.stochastic
+
+
+def test_memory_window_about_two_ec_tfe():
+    # Preisach with the self-consistent stack: the window emerges from the loop
+    for a, tol in ((8.0, 0.12), (40.0, 0.03)):
+        m = FeFETPreisach(a=a)
+        st = m.initial_state(1)
+        prog = m.apply_pulse(st, 5.0, 1e-6, 300.0)
+        erase = m.apply_pulse(prog, -5.0, 1e-6, 300.0)
+        mw = m.threshold_voltage(erase)[0] - m.threshold_voltage(prog)[0]
+        assert mw == pytest.approx(2 * 1e8 * 8e-9, rel=tol)
+        assert m.observe(prog)["polarization"][0] > 0 > m.observe(erase)["polarization"][0]
+    # the multi-domain model saturates at the Miller-McWhorter window 2 Ec t_FE
+    m = FeFETMultiDomain().seed(0)
+    st = m.initial_state(1)
+    prog = m.apply_pulse(st, 5.0, 1e-3, 300.0)
+    assert prog["polarization"][0] == pytest.approx(0.25)
+    assert m.threshold_voltage(st)[0] - m.threshold_voltage(prog)[0] == pytest.approx(1.6, rel=1e-9)
+    # NLS (heavy arctan tails) approaches it: shift = 2 Ec t_FE * dP / (2 Pr)
+    m = FeFETNLS()
+    st = m.initial_state(1)
+    prog = m.apply_pulse(st, 5.0, 1e-3, 300.0)
+    dp = prog["polarization"][0] - st["polarization"][0]
+    assert m.threshold_voltage(st)[0] - m.threshold_voltage(prog)[0] == pytest.approx(1.6 * dp / 0.5, rel=1e-9)
+    assert dp / 0.5 > 0.9
+
+
+def test_preisach_minor_loops_nest_and_return():
+    m = FeFETPreisach(a=6.0)
+    vc = float(m.coercive_voltage())
+    st = m.initial_state(1)
+    st, _ = m.sweep_fe(st, [-3 * vc])  # negative saturation
+    path = [1.0 * vc, -0.5 * vc, 0.6 * vc, -0.1 * vc, 0.6 * vc, -0.5 * vc, 1.0 * vc]
+    ps = []
+    for v in path:
+        st, p = m.sweep_fe(st, np.linspace(st["v_fe"][0], v, 40)[1:])
+        ps.append(p[-1, 0])
+    p_v1, p_v2, p_v3, p_v4, p_v3b, p_v2b, p_v1b = ps
+    # return-point memory: closing an inner loop returns exactly to its turning point
+    assert p_v3b == pytest.approx(p_v3, abs=1e-12)
+    assert p_v2b == pytest.approx(p_v2, abs=1e-12)
+    assert p_v1b == pytest.approx(p_v1, abs=1e-12)
+    # nesting: the inner loop (V3, V4) lies inside the outer one (V1, V2)
+    assert p_v2 < p_v4 < p_v3 < p_v1
+    # wiping-out: the turning-point stack is back to its depth after the first reversal
+    assert st["_depth"][0] == 2  # back on the major ascending branch
+    # the ascending minor branch from (V4) lies between the major branches
+    grid = np.linspace(-0.1 * vc, 0.6 * vc, 7)
+    _, p_in = m.sweep_fe(m.sweep_fe(st, np.linspace(vc, -0.1 * vc, 50))[0], grid)
+    major_up = m._f(grid, True, 1)
+    major_dn = m._f(grid, False, 1)
+    assert np.all(p_in[:, 0] >= major_up - 1e-12)
+    assert np.all(p_in[:, 0] <= major_dn + 1e-12)
+
+
+def test_preisach_is_rate_independent_and_partial():
+    m = get_model("fefet.ni2018_preisach")
+    st = m.initial_state(4)
+    out = m.apply_pulse(st, np.array([1.5, 2.0, 2.5, 4.0]), 1e-7, 300.0)
+    assert np.all(np.diff(out["polarization"]) > 0)  # partial switching grows with amplitude
+    again = m.apply_pulse(out, np.array([1.5, 2.0, 2.5, 4.0]), 1e-7, 300.0)
+    assert again["polarization"] == pytest.approx(out["polarization"], abs=1e-9)  # no accumulation
+
+
+def test_switching_energy_two_pr_a_vc():
+    m = FeFETMultiDomain().seed(1)
+    st = m.initial_state(1)
+    v = 5.0
+    new = m.apply_pulse(st, v, 1e-3, 300.0)
+    e = m.pulse_energy(st, new, v, 1e-3, 300.0)[0]
+    dielectric = m.params["area"] * m.c_gate() * v**2
+    dp = new["polarization"][0] - st["polarization"][0]
+    assert dp == pytest.approx(2 * m.params["Pr"], rel=1e-3)
+    assert e - dielectric == pytest.approx(2 * m.params["Pr"] * m.params["area"] * 1e8 * 8e-9, rel=1e-3)
+
+
+def test_jerry2017_card_32_states_45x_75ns():
+    card = load_card(CARDS / "jerry2017_synapse.toml")
+    assert card.provenance["doi"] == "10.1109/IEDM.2017.8268338"
+    m = card.model()
+    ds = simulate(m, identical(32, 2.1, 75e-9), 1, v_read=0.1)
+    g = np.concatenate([ds.conductance_initial.values, ds.conductance.values[0]])
+    assert g[-1] / g[0] == pytest.approx(45.0, rel=0.25)
+    steps = np.diff(g)
+    assert np.all(steps / g[1:] > 0.002)  # 32 distinguishable increasing states
+
+
+def test_cards_load():
+    for name in ("deng2020_hzo", "jerry2017_synapse", "ni2018_preisach"):
+        card = load_card(CARDS / f"{name}.toml")
+        m = card.model()
+        assert card.provenance["doi"]
+        assert m.family == "fefet"
+    assert get_model("fefet.deng2020_hzo").params["t_FE"] == pytest.approx(8e-9)
+
+
+def test_observables_and_state_inversion():
+    m = FeFETNLS()
+    pol = np.array([-0.2, 0.0, 0.15])
+    g = m.conductance({"polarization": pol}, 0.1)
+    assert m.state_from_conductance(g, 0.1)["polarization"] == pytest.approx(pol, abs=1e-9)
+    obs = m.observe({"polarization": pol})
+    assert {o.name for o in m.observables} == set(obs)
+    assert obs["threshold_voltage"] == pytest.approx(0.5 - 0.8 * pol / 0.25)
+
+
+def test_nls_parameter_recovery():
+    from devicelib.fit import fit
+    from devicelib.measurement import concat_traces, from_simulation
+
+    truth = FeFETNLS(tau0=40e-9, w=0.45)
+    parts = []
+    for v in (2.0, 2.6):
+        tr = identical(25, v, 50e-9)
+        parts.append(from_simulation(simulate(truth, tr, 1, v_read=0.1), label_prefix=f"V{v}"))
+    meas = concat_traces(parts)
+    res = fit(FeFETNLS(tau0=15e-9, w=0.8), meas, vary=["tau0", "w"], sigma=1e-9)
+    assert res.values["tau0"] == pytest.approx(40e-9, rel=1e-3)
+    assert res.values["w"] == pytest.approx(0.45, rel=1e-3)
