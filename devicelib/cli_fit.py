@@ -1,4 +1,4 @@
-"""The ``devicelib fit`` command."""
+"""The ``devicelib fit`` command: fit one model, or compare several (``--model a,b,c``)."""
 
 from __future__ import annotations
 
@@ -12,72 +12,138 @@ from . import __version__
 from .cli import JsonOpt, _emit_json, _model_or_card, _quantity, app, console, err_console, handle_errors
 
 
+def _read(path: Path, i: int, n_files: int, start, layout: str, unit, amplitude, width, temperature, vr, header):
+    from .measurement import _read_csv_rows, _split_header_unit, read_measurement
+
+    au = start.amplitude_unit
+    suffix = path.suffix.lower()
+    if layout == "sequence":
+        from .fit.readers import read_sequence_csv
+
+        if not amplitude or not width:
+            raise ValueError(f"{path}: a sequence CSV holds no pulse conditions; give --amplitude once per column "
+                             "(e.g. --amplitude '1 V' --amplitude '-1 V') and --width")
+        if unit is None:
+            raise ValueError(f"{path}: give --unit for a sequence CSV ('' for normalised weights, A, S, ...)")
+        return read_sequence_csv(path, unit, amplitudes=[_quantity(a, au, "amplitude") for a in amplitude],
+                                 width=_quantity(width[0], "s", "width"), v_read=vr,
+                                 temperature=_quantity(temperature, "K", "temperature"), header=header,
+                                 amplitude_unit=au)
+    kwargs: dict = {}
+    if suffix in (".csv", ".tsv", ".txt"):
+        rows = _read_csv_rows(path, "\t" if suffix == ".tsv" else ",")
+        first = [_split_header_unit(c)[0].lower() for c in rows[0]] if rows else []
+        is_long = "pulse" in first and "trace" in first
+        if layout == "long" or (layout == "auto" and is_long):
+            pass
+        else:  # wide layout: conditions from options
+            if not amplitude or not width:
+                raise ValueError(f"{path}: a wide CSV holds no pulse conditions; give --amplitude and --width")
+            if len(amplitude) not in (1, n_files) or len(width) not in (1, n_files):
+                raise ValueError("give --amplitude and --width once, or once per data file")
+            amp_i = amplitude[i] if len(amplitude) > 1 else amplitude[0]
+            width_i = width[i] if len(width) > 1 else width[0]
+            kwargs = {"unit": unit, "amplitude": _quantity(amp_i, au, "amplitude"),
+                      "width": _quantity(width_i, "s", "width"),
+                      "temperature": _quantity(temperature, "K", "temperature"), "amplitude_unit": au,
+                      "header": header}
+        kwargs["v_read"] = vr
+    return read_measurement(path, **kwargs)
+
+
 @app.command()
 @handle_errors
 def fit(
     data: Annotated[list[Path], typer.Argument(help="Measurement file(s): .csv (wide or long), .tsv, .nc/.h5.")],
-    model: Annotated[str, typer.Option(help="Model or card to start from.")] = "vcm.stanford_pku",
-    vary: Annotated[str | None, typer.Option(help="Comma-separated parameters to fit (default: all not fixed).")] = (
+    model: Annotated[str, typer.Option(
+        help="Model or card to start from; several comma-separated (a,b,c) fits each and ranks them.")] = (
+        "vcm.stanford_pku"),
+    vary: Annotated[str | None, typer.Option(help="Comma-separated parameters to fit (default: the model's).")] = (
         None
     ),
     unit: Annotated[str | None, typer.Option(help="Unit of the values in a wide CSV (A, S, uS, ohm, or '').")] = None,
-    amplitude: Annotated[list[str] | None, typer.Option(help="Pulse amplitude for a wide CSV, one per file.")] = None,
+    amplitude: Annotated[list[str] | None, typer.Option(
+        help="Pulse amplitude for a wide CSV (once or per file); for --layout sequence once per column.")] = None,
     width: Annotated[list[str] | None, typer.Option(help="Pulse width for a wide CSV, once or per file.")] = None,
     temperature: Annotated[str, typer.Option(help="Ambient temperature for a wide CSV.")] = "300 K",
     v_read: Annotated[str | None, typer.Option("--v-read", help="Read voltage (needed for currents).")] = None,
-    card: Annotated[Path | None, typer.Option(help="Write the fitted card (TOML) here.")] = None,
+    layout: Annotated[str, typer.Option(
+        help="CSV layout: auto (long if it has trace and pulse columns, else wide), wide, long, or sequence "
+             "(columns are consecutive segments of ONE trace, e.g. aihwkit's gong_et_al.csv).")] = "auto",
+    header: Annotated[bool, typer.Option("--header/--no-header", help="Whether a wide/sequence CSV has a header.")] = (
+        True),
+    holdout: Annotated[str | None, typer.Option(
+        help="Hold out data for validation: later:0.2 | traces:PATTERN | every:K | condition:amplitude<0.")] = None,
+    starts: Annotated[int, typer.Option(help="Number of starting points (multi-start).")] = 4,
+    loss: Annotated[str, typer.Option(help="Loss: linear, soft_l1 or huber (robust to outliers).")] = "linear",
+    report: Annotated[Path | None, typer.Option(help="Write a report (PNG/SVG figures, report.html/.txt) here.")] = (
+        None),
+    card: Annotated[Path | None, typer.Option(help="Write the fitted card (TOML) here (best model).")] = None,
     name: Annotated[str | None, typer.Option(help="Name of the fitted card.")] = None,
     as_json: JsonOpt = False,
 ):
-    """Fit a model to measured pulse data (lmfit) and optionally write a card."""
+    """Fit a model to measured pulse data (lmfit), or compare several models, and optionally write a card."""
     from .fit import fit as run_fit
-    from .measurement import concat_traces, read_measurement
+    from .fit.compare import compare
+    from .measurement import concat_traces
 
-    start, start_card = _model_or_card(model)
+    names = [m.strip() for m in model.split(",") if m.strip()]
+    if not names:
+        raise ValueError("--model: give at least one model name")
+    if layout not in ("auto", "wide", "long", "sequence"):
+        raise ValueError(f"--layout must be auto, wide, long or sequence, got {layout!r}")
+    starts_models = [_model_or_card(n) for n in names]
+    start, start_card = starts_models[0]
+    if len({m.amplitude_unit for m, _ in starts_models}) > 1:
+        raise ValueError("--model: the models are driven by different amplitude units (V and A)")
     vr = _quantity(v_read, "V", "v-read")
     parts = []
     for i, path in enumerate(data):
-        kwargs = {}
-        if path.suffix.lower() in (".csv", ".tsv", ".txt"):
-            from .measurement import _read_csv_rows, _split_header_unit
-
-            rows = _read_csv_rows(path, "\t" if path.suffix.lower() == ".tsv" else ",")
-            first = [_split_header_unit(c)[0].lower() for c in rows[0]] if rows else []
-            if not ("pulse" in first and "trace" in first):  # wide layout: conditions from options
-                if not amplitude or not width:
-                    raise ValueError(f"{path}: a wide CSV holds no pulse conditions; give --amplitude and --width")
-                if len(amplitude) not in (1, len(data)) or len(width) not in (1, len(data)):
-                    raise ValueError("give --amplitude and --width once, or once per data file")
-                amp_i = amplitude[i] if len(amplitude) > 1 else amplitude[0]
-                width_i = width[i] if len(width) > 1 else width[0]
-                au = start.amplitude_unit
-                kwargs = {"unit": unit, "amplitude": _quantity(amp_i, au, "amplitude"),
-                          "width": _quantity(width_i, "s", "width"),
-                          "temperature": _quantity(temperature, "K", "temperature"), "amplitude_unit": au}
-            kwargs["v_read"] = vr
-        ds = read_measurement(path, **kwargs)
+        ds = _read(path, i, len(data), start, layout, unit, amplitude, width, temperature, vr, header)
         if len(data) > 1:
             ds = ds.assign_coords(trace=[f"{path.stem}:{t}" for t in ds["trace"].values])
         parts.append(ds)
     measurement = parts[0] if len(parts) == 1 else concat_traces(parts)
     vary_list = [v.strip() for v in vary.split(",") if v.strip()] if vary else None
-    with err_console.status("fitting", spinner="dots") if err_console.is_terminal else nullcontext():
-        result = run_fit(start, measurement, vary=vary_list, v_read=vr)
-    out = result.to_json()
+    kw = {"holdout": holdout, "starts": starts, "loss": loss, "v_read": vr}
+    status = err_console.status("fitting", spinner="dots") if err_console.is_terminal else nullcontext()
+    with status:
+        if len(names) == 1:
+            result = run_fit(start, measurement, vary=vary_list, guess=start_card is None, **kw)
+            comparison = None
+        else:
+            models = [m for m, _ in starts_models]
+            comparison = compare(models, measurement, vary={m.name: vary_list for m in models} if vary_list else None,
+                                 guess=True, **kw)
+            result = comparison.best
+            start_card = dict(zip([m.name for m, _ in starts_models], [c for _, c in starts_models],
+                                  strict=True)).get(result.model.name)
+    out = result.to_json() if comparison is None else comparison.to_json()
     if card is not None:
-        card_name = name or f"{start.family}.fit_{Path(data[0]).stem}"
+        card_name = name or f"{result.model.family}.fit_{Path(data[0]).stem}"
         c = result.to_card(card_name, provenance={
-            "citation": f"devicelib {__version__} fit of {start.name} to {', '.join(str(d) for d in data)}",
+            "citation": f"devicelib {__version__} fit of {result.model.name} to {', '.join(str(d) for d in data)}",
             "where": "this fit",
-            "start": start_card.name if start_card else start.name,
+            "start": start_card.name if start_card else result.model.name,
         }, start=start_card)
         c.save(card)
         out["card"] = str(card)
+    if report is not None:
+        from .fit.report import write_report
+
+        files = write_report(comparison if comparison is not None else result, report)
+        out["report"] = [str(f) for f in files]
     if as_json:
         _emit_json(out)
     else:
-        console.print(result.summary(), highlight=False)
+        if comparison is not None:
+            console.print(comparison.table(), highlight=False, markup=False, soft_wrap=True)
+            console.print("")
+            console.print(f"best: {result.model.name}", highlight=False)
+        console.print(result.summary(), highlight=False, markup=False, soft_wrap=True)
         if card is not None:
             console.print(f"wrote card {card}", highlight=False)
+        if report is not None:
+            console.print(f"wrote report {Path(report) / 'report.html'}", highlight=False)
     if not result.converged:
-        err_console.print(f"warning: fit not converged: {result.status}", highlight=False)
+        err_console.print(f"warning: fit not converged: {result.status}", highlight=False, markup=False)

@@ -1,27 +1,67 @@
 """Fitting a registered model to a measurement with lmfit.
 
-Parametrisation: a parameter declared ``log=True`` is fitted as
-``log10(value)``; any other is fitted as ``value / scale`` with ``scale`` its
-start value (or the width of its bounds when that is zero), so all fitted
-numbers are of order one. Bounds come from the declarations.
+Objective
+---------
+Every trace of the measurement is simulated at its own pulse conditions, all
+traces at once as a vector of devices, so several traces and several pulse
+conditions (amplitude, width, temperature) enter one objective. Residuals are
+``(model - data) / sigma`` over the fitted points.
 
-Residuals are ``(G_model - G_data) / sigma``. ``sigma`` is the measurement
-noise: given by the caller (a number in the data's unit, or an array like the
-data), or estimated from the data as the robust spread of second differences
-along each trace, ``1.4826 * MAD(d2 G) / sqrt(6)``, which removes any smooth
-trend. With that, chi-square and reduced chi-square are meaningful and
-lmfit's covariance gives standard errors.
+Noise weights
+-------------
+``sigma`` is the measurement noise: given by the caller (a number in the
+data's unit, one per trace, or an array like the data), or estimated per trace
+from the data as the robust spread of second differences,
+``1.4826 * MAD(d2 G) / sqrt(6)``, which removes any smooth trend (a trace
+with fewer than 8 points takes the pooled estimate). With that, chi-square and
+reduced chi-square are meaningful; lmfit's covariance (scaled by the reduced
+chi-square) gives standard errors and correlations.
 
-Start state: with ``initial="first"`` (default) each trace starts from the
-state whose conductance equals its first measured point
-(``model.state_from_conductance``), or from ``conductance_initial`` when the
-measurement has it, and the fit predicts the rest. ``initial="model"`` starts
-every trace from ``model.initial_state``.
+Parametrisation
+---------------
+A parameter declared ``log=True`` is fitted as ``log10(value)``; any other as
+``value / scale`` with ``scale`` its start magnitude (1 when the start is 0),
+so fitted numbers are of order one. Bounds come from the declarations.
+
+Start
+-----
+``initial="first"`` (default): each trace starts from the state whose
+conductance equals its first point (``model.state_from_conductance``) or its
+``conductance_initial``; the fit predicts the rest. ``initial="model"``
+starts from ``model.initial_state``. Start values of the varied parameters are
+the model's, or with ``guess=True`` (default when the model is given by name)
+the model's ``guess(g, amplitude)`` from the data. ``starts=N`` adds N-1
+Latin-hypercube starts around the first one (log parameters +/- 1 decade,
+others +/- 50 %) and keeps the lowest chi-square.
+
+Normalised data
+---------------
+A measurement in normalised weight units (conductance unit ``""``) can be
+fitted only by a model that declares ``supports_normalised = True`` (the
+phenomenological baselines, whose output is ``G = g_ref w``): the data are
+taken as weights ``w`` and predicted as ``G / g_ref``. Any other model raises
+:class:`FitError`: physics does not know what a weight unit is.
+
+Status
+------
+A result is ``converged`` only when the optimiser reports success, the
+covariance exists, no parameter sits on a bound, and the problem is well
+conditioned (condition number of the scaled Jacobian below 1e8 and no
+correlation above 0.9995 in magnitude) and no log-scaled parameter is
+uncertain by more than a decade. Otherwise ``status`` says why; an
+unconverged or ill-conditioned fit is never reported as good.
+
+Fast path
+---------
+A model with a ``replay_trace(state, amplitude, width, interval, temperature,
+v_read)`` method (the baselines: one compiled call) is evaluated through it;
+any other through :func:`devicelib.simulate.replay`.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,13 +70,15 @@ import numpy as np
 import xarray as xr
 
 from ..core import DeviceModel
-from ..measurement import read_voltage, validate
+from ..measurement import MeasurementError, read_voltage, validate
 from ..simulate import replay
 from ..units import format_unit
+from .errors import FitError
+from .holdout import holdout_mask
 
-
-class FitError(ValueError):
-    """The fit cannot be set up (bad data, unknown parameter, no free parameter)."""
+COND_LIMIT = 1e8
+CORR_LIMIT = 0.9995
+LOG_LIMIT = 1.0  # decades: a log-scaled parameter with a larger stderr is not determined
 
 
 @dataclass
@@ -63,22 +105,50 @@ class FitResult:
     method: str
     data_source: str
     lmfit_result: Any = field(repr=False, default=None)
+    # -- added for issue 3 (all optional, defaults keep old constructors working) --
+    observed: xr.DataArray | None = field(repr=False, default=None)
+    fit_mask: xr.DataArray | None = field(repr=False, default=None)
+    holdout: dict[str, Any] | None = None
+    condition: float | None = None
+    n_starts: int = 1
+    start_chisqr: list[float] = field(default_factory=list)
+    normalised: bool = False
+    elapsed: float = 0.0
+    sigma_trace: np.ndarray | None = field(repr=False, default=None)
+
+    @property
+    def nvarys(self) -> int:
+        return len(self.varied)
+
+    @property
+    def holdout_rmse(self) -> float | None:
+        return None if not self.holdout else self.holdout.get("rmse")
 
     def summary(self) -> str:
+        u = self.rmse_unit or "(weight)"
         lines = [
             f"model      {self.model.name}",
-            f"data       {self.data_source}",
+            f"data       {self.data_source}" + ("   [normalised weights]" if self.normalised else ""),
             f"status     {self.status}",
-            f"RMSE       {self.rmse:.4g} {self.rmse_unit}   (sigma {self.sigma:.3g} {self.rmse_unit})",
+            f"RMSE       {self.rmse:.4g} {u}   (sigma {self.sigma:.3g} {u})",
             f"chi2       {self.chisqr:.4g}   reduced {self.redchi:.4g}   AIC {self.aic:.2f}   BIC {self.bic:.2f}",
-            f"points     {self.ndata}   evaluations {self.nfev}",
-            "parameters:",
+            f"points     {self.ndata}   parameters {self.nvarys}   evaluations {self.nfev}   starts {self.n_starts}"
+            f"   time {self.elapsed:.3g} s",
         ]
+        if self.condition is not None:
+            lines.append(f"condition  {self.condition:.3g} (scaled Jacobian)")
+        if self.holdout:
+            h = self.holdout
+            lines.append(f"hold-out   {h['description']}: {h['ndata']} points, RMSE {h['rmse']:.4g} {u}")
+        lines.append("parameters:")
         for name in self.varied:
-            v, e, u = self.values[name], self.stderr[name], format_unit(self.units[name])
+            v, e, pu = self.values[name], self.stderr[name], format_unit(self.units[name])
             err = f"+/- {e:.3g}" if e is not None else "+/- (not determined)"
             rel = f" ({100 * e / abs(v):.2g} %)" if e is not None and v else ""
-            lines.append(f"  {name:<12s} {v:.5g} {err} {u}{rel}")
+            lines.append(f"  {name:<12s} {v:.5g} {err} {pu}{rel}")
+        strong = [(a, b, c) for a, row in self.correlations.items() for b, c in row.items() if a < b and abs(c) > 0.9]
+        for a, b, c in strong:
+            lines.append(f"  correlation {a} / {b}: {c:+.3f}")
         return "\n".join(lines)
 
     def to_json(self) -> dict[str, Any]:
@@ -94,10 +164,16 @@ class FitResult:
             "aic": self.aic,
             "bic": self.bic,
             "ndata": self.ndata,
+            "nvarys": self.nvarys,
             "nfev": self.nfev,
             "method": self.method,
+            "normalised": self.normalised,
+            "condition": self.condition,
+            "n_starts": self.n_starts,
+            "elapsed_s": self.elapsed,
+            "holdout": self.holdout,
             "parameters": {
-                n: {"value": self.values[n], "stderr": self.stderr[n], "unit": self.units[n],
+                n: {"value": _plain(self.values[n]), "stderr": self.stderr[n], "unit": self.units[n],
                     "varied": n in self.varied}
                 for n in self.values
             },
@@ -105,11 +181,13 @@ class FitResult:
         }
 
     def to_card(self, name: str, title: str = "", provenance: dict | None = None,
-                validity: dict | None = None, notes: str = "", start=None):
+                validity: dict | None = None, notes: str = "", start=None, variability=None):
         """A ``kind = "fit"`` card holding the fitted values, stderr and statistics.
 
         ``start`` is the card the fit started from: held parameters keep its
-        source and estimate notes, so provenance is not lost.
+        source and estimate notes, so provenance is not lost. ``variability``
+        (a :class:`devicelib.variability.Variability`) becomes the card's
+        ``[variability]`` table.
         """
         from ..catalog import Card, ParameterEntry
 
@@ -128,6 +206,9 @@ class FitResult:
                     estimate=held.estimate if held else None,
                     original=held.original if held else None,
                 )
+        if self.normalised and "g_ref" in params:
+            params["g_ref"].source = "not determined: the data are normalised weights"
+            params["g_ref"].estimate = "placeholder; set it to the device's conductance per weight unit"
         prov = {"citation": f"devicelib fit to {self.data_source}"}
         prov.update(provenance or {})
         fit_info = {
@@ -143,16 +224,25 @@ class FitResult:
             "aic": self.aic,
             "bic": self.bic,
             "ndata": self.ndata,
+            "normalised": self.normalised,
             "date": _dt.date.today().isoformat(),
         }
+        if self.holdout:
+            fit_info["holdout"] = {"description": self.holdout["description"], "ndata": self.holdout["ndata"],
+                                   "rmse": {"value": self.holdout["rmse"], "unit": self.rmse_unit}}
         from .. import __version__
 
         fit_info["devicelib_version"] = __version__
         return Card(name=name, model_name=self.model.name, title=title or f"{self.model.name} fitted to data",
                     kind="fit", provenance=prov, parameters=params, validity=validity or {},
-                    fit=fit_info, notes=notes)
+                    variability=variability, fit=fit_info, notes=notes)
 
 
+def _plain(v):
+    return v.tolist() if isinstance(v, np.ndarray) else v
+
+
+# -- noise ------------------------------------------------------------------------
 def estimate_noise(g: np.ndarray) -> float:
     """Robust noise estimate from second differences along the pulse axis (NaN ignored)."""
     d2 = np.diff(g, n=2, axis=-1)
@@ -164,13 +254,224 @@ def estimate_noise(g: np.ndarray) -> float:
     return float(sigma) if sigma > 0 else float(np.std(d2) / np.sqrt(6.0)) or 1.0
 
 
-def _prepare(data: xr.Dataset):
-    g = data["conductance"].values.astype(float)
-    valid = np.isfinite(g)
-    conds = {k: data[k].values.astype(float) for k in ("amplitude", "width", "interval", "temperature")}
-    for k, v in conds.items():
-        conds[k] = np.where(valid, v, 0.0 if k != "temperature" else 300.0)
-    return g, valid, conds
+def estimate_noise_per_trace(g: np.ndarray, min_points: int = 8) -> np.ndarray:
+    """One noise estimate per trace (row); short traces take the pooled estimate."""
+    pooled = estimate_noise(g)
+    out = np.full(g.shape[0], pooled)
+    for i, row in enumerate(g):
+        if np.isfinite(row).sum() >= min_points:
+            s = estimate_noise(row[None, :])
+            out[i] = s if s > 0 else pooled
+    return out
+
+
+# -- parameter transform ------------------------------------------------------------
+class ParamSpace:
+    """Map declared parameters to fitted (internal) numbers: log10 or value/scale."""
+
+    def __init__(self, model: DeviceModel, vary: list[str], start: dict[str, float]):
+        self.names = list(vary)
+        self.decl = {p.name: model.parameter(p.name) for p in model.parameters if p.name in vary}
+        self.log = np.array([self.decl[n].log for n in vary], bool)
+        self.scale = np.ones(len(vary))
+        lo, hi, x0 = [], [], []
+        for j, n in enumerate(vary):
+            p = self.decl[n]
+            a, b = p.bounds
+            v = float(np.clip(start[n], a, b))
+            if p.log:
+                lo.append(np.log10(a))
+                hi.append(np.log10(b))
+                x0.append(np.log10(v))
+            else:
+                s = abs(v) if v != 0 else 1.0
+                self.scale[j] = s
+                lo.append(a / s)
+                hi.append(b / s)
+                x0.append(v / s)
+        self.lo, self.hi = np.array(lo), np.array(hi)
+        span = self.hi - self.lo
+        pad = np.where(np.isfinite(span), 1e-9 * span, 0.0)
+        self.x0 = np.clip(np.array(x0), self.lo + pad, self.hi - pad)
+
+    def key(self, j: int) -> str:
+        return f"log10_{self.names[j]}" if self.log[j] else self.names[j]
+
+    def to_values(self, x) -> dict[str, Any]:
+        x = np.asarray(x, dtype=float)
+        out = {}
+        for j, n in enumerate(self.names):
+            xj = x[..., j]
+            v = 10.0**xj if self.log[j] else xj * self.scale[j]
+            a, b = self.decl[n].bounds
+            out[n] = np.clip(v, a, b) if np.ndim(v) else float(min(max(v, a), b))
+        return out
+
+    def lmfit_params(self, x=None) -> lmfit.Parameters:
+        x = self.x0 if x is None else x
+        pars = lmfit.Parameters()
+        for j in range(len(self.names)):
+            pars.add(self.key(j), value=float(x[j]), min=float(self.lo[j]), max=float(self.hi[j]))
+        return pars
+
+    def from_lmfit(self, pars) -> np.ndarray:
+        return np.array([pars[self.key(j)].value for j in range(len(self.names))])
+
+    def stderr(self, x, ex) -> list[float | None]:
+        out = []
+        for j in range(len(self.names)):
+            if ex[j] is None or not np.isfinite(ex[j]):
+                out.append(None)
+            elif self.log[j]:
+                out.append(float(10.0 ** x[j] * np.log(10) * ex[j]))
+            else:
+                out.append(float(ex[j] * self.scale[j]))
+        return out
+
+    def sample(self, n: int, seed: int = 0) -> np.ndarray:
+        """``n`` Latin-hypercube points around ``x0`` (log: +/- 1 decade, linear: +/- 50 %), inside bounds."""
+        from scipy.stats import qmc
+
+        u = qmc.LatinHypercube(d=len(self.names), seed=seed).random(n)
+        half = np.where(self.log, 1.0, 0.5 * np.maximum(np.abs(self.x0), 1e-3))
+        lo = np.maximum(self.x0 - half, self.lo)
+        hi = np.minimum(self.x0 + half, self.hi)
+        return lo + u * (hi - lo)
+
+
+def trial_model(model: DeviceModel, values: dict[str, Any]) -> DeviceModel:
+    """A copy of ``model`` with ``values`` set, without re-validating bounds (the caller clipped them).
+
+    Cross-parameter checks (``_check``) still run. Used in the fit's inner loop, where the
+    full validation would cost more than a baseline's whole-trace evaluation.
+    """
+    new = object.__new__(type(model))
+    new.params = dict(model.params)
+    new.params.update(values)
+    new.rng = model.rng
+    new._check()
+    return new
+
+
+# -- the problem ------------------------------------------------------------------------
+class Problem:
+    """Data, masks, weights and the forward model of one fit."""
+
+    def __init__(self, model: DeviceModel, data: xr.Dataset, *, v_read=None, initial="first", sigma=None,
+                 holdout=None):
+        try:
+            data = validate(data)
+        except MeasurementError as exc:
+            raise FitError(str(exc)) from None
+        if data["amplitude"].attrs["units"] != model.amplitude_unit:
+            raise FitError(
+                f"{model.name} is driven in {model.amplitude_unit}; the measurement's amplitudes are in "
+                f"{data['amplitude'].attrs['units']}"
+            )
+        self.model = model
+        self.data = data
+        self.normalised = data["conductance"].attrs["units"] == ""
+        if self.normalised and not getattr(model, "supports_normalised", False):
+            raise FitError(
+                f"{model.name} predicts conductance in S but the measurement is normalised (unit ''); "
+                "fit it with a model that supports normalised weights (baseline.*) or give the data in S"
+            )
+        self.unit = "" if self.normalised else "S"
+        if self.normalised:
+            self.vr = float(read_voltage(data, v_read)) if (v_read is not None or "read_voltage" in data.attrs) \
+                else 0.1  # unused by weight models
+        else:
+            self.vr = read_voltage(data, v_read)
+        g = data["conductance"].values.astype(float)
+        valid = np.isfinite(g)
+        conds = {k: data[k].values.astype(float) for k in ("amplitude", "width", "interval", "temperature")}
+        for k, v in conds.items():
+            conds[k] = np.where(valid, v, 0.0 if k != "temperature" else 300.0)
+        self.g, self.valid = g, valid
+        ntr = g.shape[0]
+        if initial == "first":
+            if "conductance_initial" in data:
+                self.g_start, self.first = data["conductance_initial"].values.astype(float), 0
+            else:
+                self.g_start, self.first = g[:, 0], 1
+        elif initial == "model":
+            self.g_start, self.first = None, 0
+        else:
+            raise FitError(f"initial must be 'first' or 'model', got {initial!r}")
+        self.initial = initial
+        hold, self.holdout_description = holdout_mask(holdout, data)
+        self.holdout_spec = holdout
+        hold[:, : self.first] = False
+        fitm = valid & ~hold
+        fitm[:, : self.first] = False
+        self.hold, self.fitm = hold, fitm
+        if fitm.sum() < 2:
+            raise FitError(
+                f"{data.attrs.get('source') or 'measurement'}: {int(fitm.sum())} data point(s) to fit; "
+                "a fit needs at least 2 points after the start point (is every trace a single point?)"
+            )
+        self.conds = {k: np.ascontiguousarray(v[:, self.first:]) for k, v in conds.items()}
+        if sigma is None:
+            sig_t = estimate_noise_per_trace(g)
+            sig = np.broadcast_to(sig_t[:, None], g.shape)
+        else:
+            s = np.asarray(sigma, dtype=float)
+            if s.ndim == 1 and s.shape[0] == ntr and g.shape[1] != ntr:
+                s = s[:, None]
+            try:
+                sig = np.broadcast_to(s, g.shape)
+            except ValueError:
+                raise FitError(f"sigma has shape {s.shape}; expected a scalar, ({ntr},) or {g.shape}") from None
+            sig_t = np.array([np.mean(sig[i][valid[i]]) for i in range(ntr)])
+        if np.any(~np.isfinite(sig[valid])) or np.any(sig[valid] <= 0):
+            raise FitError("sigma must be positive and finite (a constant trace has no measurable noise: "
+                           "give sigma explicitly)")
+        self.sig, self.sig_trace = sig, sig_t
+        self.m = fitm[:, self.first:]
+        self.mh = hold[:, self.first:]
+        self.target = g[:, self.first:]
+        self.w = 1.0 / sig[:, self.first:]
+        self.fast = hasattr(model, "replay_trace")
+        self.scale = float(np.mean(model.params["g_ref"])) if self.normalised else 1.0
+        if self.g_start is not None and not self.normalised and np.any(self.g_start <= 0):
+            raise FitError("the start conductance of a trace is not positive")
+
+    @property
+    def ntrace(self) -> int:
+        return self.g.shape[0]
+
+    def start_state(self, trial: DeviceModel):
+        if self.g_start is None:
+            return trial.initial_state(self.ntrace)
+        return trial.state_from_conductance(self.g_start * self.scale, self.vr)
+
+    def predict(self, trial: DeviceModel) -> np.ndarray:
+        """Model values (data units) for pulses ``first..`` of every trace."""
+        st = self.start_state(trial)
+        c = self.conds
+        if self.fast:
+            out = trial.replay_trace(st, c["amplitude"], c["width"], c["interval"], c["temperature"], self.vr)
+        else:
+            out = replay(trial, st, c["amplitude"], c["width"], c["interval"], c["temperature"], self.vr)
+        return out / self.scale if self.normalised else out
+
+    def full_prediction(self, trial: DeviceModel) -> np.ndarray:
+        pred = np.full_like(self.g, np.nan)
+        pred[:, self.first:] = self.predict(trial)
+        pred[:, : self.first] = self.g[:, : self.first]
+        pred[~self.valid] = np.nan
+        return pred
+
+
+def _jacobian(fun, x, lo, hi, f0=None):
+    f0 = fun(x) if f0 is None else f0
+    J = np.empty((f0.size, x.size))
+    for j in range(x.size):
+        h = 1e-6 * max(1.0, abs(x[j]))
+        xp = x.copy()
+        xp[j] = x[j] + h if x[j] + h <= hi[j] else x[j] - h
+        J[:, j] = (fun(xp) - f0) / (xp[j] - x[j])
+    return J
 
 
 def fit(
@@ -183,6 +484,11 @@ def fit(
     sigma=None,
     method: str = "least_squares",
     max_nfev: int | None = 2000,
+    holdout=None,
+    starts: int = 1,
+    guess: bool | None = None,
+    loss: str = "linear",
+    seed: int = 0,
 ) -> FitResult:
     """Fit ``vary`` parameters of ``model`` to the measurement ``data``.
 
@@ -190,28 +496,35 @@ def fit(
     ----------
     model : a model instance (its values are the start point and the values
         of held parameters) or a registered model / card name.
-    vary : parameters to fit; default every parameter not declared ``fixed``.
+    vary : parameters to fit; default the model's ``default_vary`` if it has one, else every
+        parameter not declared ``fixed``.
     v_read : read voltage (V); default the measurement's ``read_voltage``.
     initial : ``"first"`` or ``"model"`` (see module docstring).
-    sigma : measurement noise in the data's unit; default estimated.
-    method : any lmfit method; ``least_squares`` (trust region reflective)
-        by default.
+    sigma : measurement noise in the data's unit (scalar, per trace or per
+        point); default estimated per trace.
+    method : any lmfit method; ``least_squares`` (trust region reflective,
+        bounded) by default.
+    holdout : points left out of the objective and predicted (see
+        :mod:`devicelib.fit.holdout`): ``"later:0.25"``, ``"traces:reset:*"``,
+        ``"every:4"``, ``"condition:amplitude<0"`` or a boolean mask.
+    starts : number of starting points (multi-start; 1 = the start only).
+    guess : take start values of the varied parameters from the data
+        (``model.guess``); default True when ``model`` is a name.
+    loss : ``least_squares`` loss (``"linear"``, or ``"soft_l1"``/``"huber"``
+        to down-weight outliers).
     """
-    if isinstance(model, str):
+    t0 = time.perf_counter()
+    by_name = isinstance(model, str)
+    if by_name:
         from ..registry import get_model
 
         model = get_model(model)
-    data = validate(data)
-    if data["amplitude"].attrs["units"] != model.amplitude_unit:
-        raise FitError(
-            f"{model.name} is driven in {model.amplitude_unit}; the measurement's amplitudes are in "
-            f"{data['amplitude'].attrs['units']}"
-        )
-    if data["conductance"].attrs["units"] != "S":
-        raise FitError(f"{model.name} predicts conductance in S; the measurement is normalised (unit '')")
-    vr = read_voltage(data, v_read)
+    prob = Problem(model, data, v_read=v_read, initial=initial, sigma=sigma, holdout=holdout)
+    data = prob.data
     declared = {p.name: p for p in model.parameters}
-    vary = [p.name for p in model.parameters if not p.fixed] if vary is None else list(vary)
+    if vary is None:
+        vary = list(getattr(model, "default_vary", None) or [p.name for p in model.parameters if not p.fixed])
+    vary = list(vary)
     if not vary:
         raise FitError("no parameter to vary")
     for name in vary:
@@ -219,118 +532,127 @@ def fit(
             raise FitError(f"cannot vary {name!r}: {model.name} declares {sorted(declared)}")
         if np.ndim(model.params[name]) != 0:
             raise FitError(f"cannot vary {name!r}: it holds per-device values")
+    if prob.normalised and "g_ref" in vary:
+        raise FitError("g_ref cannot be fitted to normalised data (it sets the unit the data do not have)")
+    npts = int(prob.m.sum())
+    if npts <= len(vary):
+        raise FitError(f"{npts} data points cannot determine {len(vary)} parameters")
+    if starts < 1:
+        raise FitError("starts must be at least 1")
 
-    g, valid, conds = _prepare(data)
-    ntr = g.shape[0]
-    if initial == "first":
-        if "conductance_initial" in data:
-            g_start, first = data["conductance_initial"].values, 0
-        else:
-            g_start, first = g[:, 0], 1
-        if valid.sum() - (ntr if first else 0) < len(vary) + 1:
-            raise FitError(f"{int(valid.sum())} data points cannot determine {len(vary)} parameters")
-    elif initial == "model":
-        g_start, first = None, 0
-    else:
-        raise FitError(f"initial must be 'first' or 'model', got {initial!r}")
-    mask = valid.copy()
-    mask[:, :first] = False
-    if mask.sum() <= len(vary):
-        raise FitError(f"{int(mask.sum())} data points cannot determine {len(vary)} parameters")
-    conds_fit = {k: v[:, first:] for k, v in conds.items()}
-    target = g[:, first:]
-    m = mask[:, first:]
-    sig = estimate_noise(g) if sigma is None else sigma
-    sig_arr = np.broadcast_to(np.asarray(sig, dtype=float), g.shape)[:, first:]
-    if np.any(sig_arr[m] <= 0) or not np.all(np.isfinite(sig_arr[m])):
-        raise FitError("sigma must be positive and finite")
+    start = {n: float(model.params[n]) for n in vary}
+    if (guess or (guess is None and by_name)) and hasattr(model, "guess"):
+        g_si = np.where(prob.valid, prob.g, np.nan) * prob.scale
+        held = {}
+        for k, v in model.guess(g_si, data["amplitude"].values).items():
+            if k in start:
+                start[k] = v
+            elif k in declared and np.ndim(model.params[k]) == 0 and model.params[k] == declared[k].default:
+                held[k] = v  # a held parameter still at its default takes the data's value (e.g. p_max)
+        if held:
+            model = model.with_params(**held)
+    space = ParamSpace(model, vary, start)
+    m, target, wgt = prob.m, prob.target, prob.w
+    bad = np.full(npts, 1e6)
 
-    # lmfit parameters in scaled / log space
-    params = lmfit.Parameters()
-    scales = {}
-    for name in vary:
-        p = declared[name]
-        v0 = float(model.params[name])
-        lo, hi = p.bounds
-        if p.log:
-            params.add(f"log10_{name}", value=np.log10(v0), min=np.log10(lo), max=np.log10(hi))
-        else:
-            scale = abs(v0) if v0 != 0 else (hi - lo if np.isfinite(hi - lo) and hi > lo else 1.0)
-            scales[name] = scale
-            params.add(name, value=v0 / scale, min=lo / scale, max=hi / scale)
-
-    def unpack(pars) -> dict[str, float]:
-        out = {}
-        for name in vary:
-            if declared[name].log:
-                out[name] = 10.0 ** pars[f"log10_{name}"].value
-            else:
-                out[name] = pars[name].value * scales[name]
-        return out
-
-    def predict(values: dict[str, float]) -> np.ndarray:
-        trial = model.with_params(**values)
-        st = trial.state_from_conductance(g_start, vr) if g_start is not None else trial.initial_state(ntr)
-        return replay(trial, st, conds_fit["amplitude"], conds_fit["width"], conds_fit["interval"],
-                      conds_fit["temperature"], vr)
-
-    def residual(pars):
+    def resid_x(x):
         try:
-            pred = predict(unpack(pars))
-        except (ValueError, FloatingPointError, RuntimeError):
-            return np.full(int(m.sum()), 1e6)
-        r = (pred[m] - target[m]) / sig_arr[m]
+            pred = prob.predict(trial_model(model, space.to_values(x)))
+        except (ValueError, FloatingPointError, RuntimeError, ZeroDivisionError):
+            return bad
+        r = (pred[m] - target[m]) * wgt[m]
         return np.where(np.isfinite(r), r, 1e6)
 
-    kws = {"max_nfev": max_nfev} if method == "least_squares" else {}
-    with np.errstate(over="ignore", invalid="ignore"):
-        res = lmfit.minimize(residual, params, method=method, **kws)
+    def resid(pars):
+        return resid_x(space.from_lmfit(pars))
 
-    best = unpack(res.params)
-    fitted = model.with_params(**best)
-    values = {n: float(np.asarray(fitted.params[n])) if np.ndim(fitted.params[n]) == 0 else fitted.params[n]
+    kws: dict[str, Any] = {}
+    if method == "least_squares":
+        kws = {"max_nfev": max_nfev, "loss": loss}
+    elif loss != "linear":
+        raise FitError(f"loss={loss!r} needs method='least_squares'")
+    nfev_total = 0
+    start_chi: list[float] = []
+    best = None
+    points = [space.x0] + (list(space.sample(starts - 1, seed)) if starts > 1 else [])
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for x in points:
+            res = lmfit.minimize(resid, space.lmfit_params(x), method=method, **kws)
+            nfev_total += int(res.nfev)
+            start_chi.append(float(res.chisqr))
+            if best is None or res.chisqr < best.chisqr * (1 - 1e-12):
+                best = res
+    res = best
+    xbest = space.from_lmfit(res.params)
+    values_best = space.to_values(xbest)
+    try:
+        fitted = model.with_params(**values_best)
+    except ValueError as exc:
+        raise FitError(f"the best fit is not a valid {model.name}: {exc}") from None
+    values = {n: (float(np.asarray(fitted.params[n])) if np.ndim(fitted.params[n]) == 0 else fitted.params[n])
               for n in declared}
+    ex = [res.params[space.key(j)].stderr for j in range(len(vary))]
     stderr: dict[str, float | None] = {n: None for n in declared}
-    for name in vary:
-        if declared[name].log:
-            e = res.params[f"log10_{name}"].stderr
-            stderr[name] = None if e is None else float(best[name] * np.log(10) * e)
-        else:
-            e = res.params[name].stderr
-            stderr[name] = None if e is None else float(e * scales[name])
+    stderr.update(dict(zip(vary, space.stderr(xbest, ex), strict=True)))
 
-    pred_full = np.full_like(g, np.nan)
-    pred_full[:, first:] = predict(best)
-    pred_full[:, :first] = g[:, :first]
-    pred_full[~valid] = np.nan  # no prediction where a shorter trace has no data
-    resid = np.where(mask, pred_full - g, np.nan)
-    rmse = float(np.sqrt(np.nanmean(resid[mask] ** 2)))
+    pred_full = prob.full_prediction(fitted)
+    resid_full = np.where(prob.fitm | prob.hold, pred_full - prob.g, np.nan)
+    rmse = float(np.sqrt(np.mean(resid_full[prob.fitm] ** 2)))
+    hold_info = None
+    if prob.hold.any():
+        rh = resid_full[prob.hold]
+        hold_info = {
+            "spec": prob.holdout_spec if isinstance(prob.holdout_spec, str) else "custom",
+            "description": prob.holdout_description,
+            "ndata": int(prob.hold.sum()),
+            "rmse": float(np.sqrt(np.mean(rh**2))),
+            "chisqr_per_point": float(np.mean((rh / prob.sig[prob.hold]) ** 2)),
+            "rmse_fit": rmse,
+        }
+
+    # conditioning: singular values of the Jacobian in fitted (scaled/log) coordinates
+    cond = None
+    try:
+        with np.errstate(all="ignore"):
+            J = _jacobian(resid_x, xbest.copy(), space.lo, space.hi)
+        sv = np.linalg.svd(J, compute_uv=False)
+        cond = float(sv[0] / sv[-1]) if sv[-1] > 0 else float("inf")
+    except (np.linalg.LinAlgError, ValueError):
+        cond = float("inf")
 
     at_bound = []
-    for name in vary:
-        key = f"log10_{name}" if declared[name].log else name
-        par = res.params[key]
+    for j, name in enumerate(vary):
+        par = res.params[space.key(j)]
         span = par.max - par.min
         if np.isfinite(span) and span > 0 and min(par.value - par.min, par.max - par.value) < 1e-6 * span:
             at_bound.append(name)
+    corr: dict[str, dict[str, float]] = {}
+    for j, name in enumerate(vary):
+        c = res.params[space.key(j)].correl or {}
+        corr[name] = {(k[6:] if k.startswith("log10_") else k): float(v) for k, v in c.items()}
+    degenerate = sorted({tuple(sorted((a, b))) for a, row in corr.items() for b, c in row.items()
+                         if abs(c) > CORR_LIMIT})
     reasons = []
     if not res.success:
         reasons.append(f"optimiser did not converge ({res.message})")
-    if not res.errorbars:
+    if not res.errorbars or any(stderr[n] is None for n in vary):
         reasons.append("covariance not available: parameters not identifiable from these data (ill-conditioned)")
+    if cond is not None and cond > COND_LIMIT:
+        reasons.append(f"ill-conditioned: Jacobian condition number {cond:.2g} > {COND_LIMIT:.0g}")
+    if degenerate:
+        reasons.append("ill-conditioned: degenerate parameter pair(s) " +
+                       ", ".join(f"{a}/{b}" for a, b in degenerate))
     if at_bound:
         reasons.append(f"parameter(s) at a bound: {', '.join(at_bound)}")
+    loose = [n for j, n in enumerate(vary) if space.log[j] and ex[j] is not None and ex[j] > LOG_LIMIT]
+    if loose:
+        reasons.append(f"poorly determined (stderr over a factor 10^{LOG_LIMIT:.1f}): {', '.join(loose)}")
     converged = not reasons
     status = "converged" if converged else "; ".join(reasons)
 
-    corr: dict[str, dict[str, float]] = {}
-    for name in vary:
-        key = f"log10_{name}" if declared[name].log else name
-        c = res.params[key].correl or {}
-        corr[name] = {(k[6:] if k.startswith("log10_") else k): float(v) for k, v in c.items()}
-
     dims = ("trace", "pulse")
     coords = {"trace": data["trace"].values, "pulse": data["pulse"].values}
+    unit = prob.unit
     return FitResult(
         model=fitted,
         values=values,
@@ -338,20 +660,29 @@ def fit(
         units={n: declared[n].unit for n in declared},
         varied=vary,
         rmse=rmse,
-        rmse_unit="S",
+        rmse_unit=unit,
         chisqr=float(res.chisqr),
         redchi=float(res.redchi),
         aic=float(res.aic),
         bic=float(res.bic),
-        ndata=int(mask.sum()),
-        nfev=int(res.nfev),
+        ndata=npts,
+        nfev=nfev_total,
         converged=converged,
         status=status,
         correlations=corr,
-        residuals=xr.DataArray(resid, dims=dims, coords=coords, attrs={"units": "S"}),
-        prediction=xr.DataArray(pred_full, dims=dims, coords=coords, attrs={"units": "S"}),
-        sigma=float(np.mean(sig_arr[m])),
-        method=method,
+        residuals=xr.DataArray(resid_full, dims=dims, coords=coords, attrs={"units": unit}),
+        prediction=xr.DataArray(pred_full, dims=dims, coords=coords, attrs={"units": unit}),
+        sigma=float(np.mean(prob.sig[prob.fitm])),
+        method=method if loss == "linear" else f"{method} ({loss} loss)",
         data_source=str(data.attrs.get("source", "")),
         lmfit_result=res,
+        observed=xr.DataArray(prob.g, dims=dims, coords=coords, attrs={"units": unit}),
+        fit_mask=xr.DataArray(prob.fitm, dims=dims, coords=coords),
+        holdout=hold_info,
+        condition=cond,
+        n_starts=len(points),
+        start_chisqr=start_chi,
+        normalised=prob.normalised,
+        elapsed=time.perf_counter() - t0,
+        sigma_trace=prob.sig_trace,
     )
