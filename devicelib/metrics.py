@@ -225,3 +225,486 @@ def neurosim_nl(curve, direction: str | None = None) -> float:
     gives NL < 0, as in NeuroSim's device tables.
     """
     return fit_neurosim(curve, direction).nl
+
+
+# ---------------------------------------------------------------------------
+# Metric catalogue: name -> (SI unit, unit category for --units, one-line definition)
+# ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class MetricInfo:
+    name: str
+    unit: str  # SI unit ("" = dimensionless)
+    category: str  # the key users give to --units (energy, time, conductance, ...)
+    label: str  # short column header
+    definition: str
+
+
+METRICS: dict[str, MetricInfo] = {m.name: m for m in (
+    MetricInfo("g_min", "S", "conductance", "Gmin", "lowest conductance reached by the train"),
+    MetricInfo("g_max", "S", "conductance", "Gmax", "highest conductance reached by the train"),
+    MetricInfo("on_off_ratio", "", "ratio", "on/off", "Gmax / Gmin"),
+    MetricInfo("states", "", "count", "states",
+               "distinguishable levels: 1 + floor((Gmax - Gmin) / (k sigma_step)), at most the pulses + 1"),
+    MetricInfo("nl_ltp", "", "ratio", "NL_LTP", "NeuroSim nonlinearity label of the potentiation train"),
+    MetricInfo("nl_ltd", "", "ratio", "NL_LTD", "NeuroSim nonlinearity label of the depression train"),
+    MetricInfo("asymmetry", "", "ratio", "asym",
+               "(<|dG_up|> - <|dG_down|>) / (<|dG_up|> + <|dG_down|>) at equal conductances"),
+    MetricInfo("symmetry_point", "S", "conductance", "G_sym", "conductance where |dG_up| = |dG_down|"),
+    MetricInfo("step_noise_ratio", "", "ratio", "step/noise", "mean |dG| per pulse / sigma of one step"),
+    MetricInfo("energy_per_update", "J", "energy", "E/update", "energy of one programming pulse"),
+    MetricInfo("energy_per_area", "J/m^2", "energy_per_area", "E/area", "energy of one update per device area"),
+    MetricInfo("energy_per_spike", "J", "energy", "E/spike", "energy per spike of a spiking device (reported)"),
+    MetricInfo("update_time", "s", "time", "t_update", "duration of one update (pulse width)"),
+    MetricInfo("switching_time", "s", "time", "t_switch",
+               "programming time to cover 90 % of the range (reported switching time for records)"),
+    MetricInfo("drift_exponent", "", "ratio", "nu", "nu in G(t) = G(t0) (t/t0)^-nu"),
+    MetricInfo("retention_time", "s", "time", "t_ret", "time until |G/G(t0) - 1| exceeds the tolerance"),
+    MetricInfo("endurance", "", "count", "endurance", "programming cycles before failure (reported)"),
+    MetricInfo("c2c", "", "ratio", "c2c", "cycle-to-cycle noise of one step relative to the range"),
+    MetricInfo("accuracy", "%", "accuracy", "accuracy", "network accuracy on the named task (reported)"),
+    MetricInfo("area", "m^2", "area", "area", "device area"),
+)}
+
+
+@dataclass
+class Metric:
+    """One figure of merit: SI value (None when unknown) with how it was obtained."""
+
+    value: float | None
+    unit: str
+    bound: str | None = None  # "upper" or "lower" for a reported bound (< or >)
+    estimate: str | None = None  # basis of a value that is not measured or not verified
+    note: str | None = None  # e.g. the task of an accuracy, why a value is missing
+    source: str = "model"  # "model" (simulated) or "reported" (literature figure)
+
+    def to_dict(self) -> dict:
+        d = {"value": self.value, "unit": self.unit, "source": self.source}
+        for k in ("bound", "estimate", "note"):
+            if getattr(self, k):
+                d[k] = getattr(self, k)
+        return d
+
+
+# ---------------------------------------------------------------------------
+# Metrics of curves (plain arrays, SI)
+# ---------------------------------------------------------------------------
+
+def _curve(g, name: str = "curve") -> np.ndarray:
+    g = np.asarray(g, dtype=float)
+    if g.ndim == 0 or g.shape[-1] < 2:
+        raise MetricError(f"{name}: need at least 2 points")
+    if not np.all(np.isfinite(g)):
+        raise MetricError(f"{name}: contains NaN or inf")
+    return g
+
+
+def conductance_range(*curves) -> tuple[float, float]:
+    """(Gmin, Gmax) in S over all points of the given curves."""
+    allg = np.concatenate([_curve(c).ravel() for c in curves if c is not None])
+    return float(allg.min()), float(allg.max())
+
+
+def on_off_ratio(*curves) -> float:
+    """Gmax / Gmin over the curves (dimensionless); inf when Gmin <= 0."""
+    lo, hi = conductance_range(*curves)
+    return math.inf if lo <= 0 else hi / lo
+
+
+def step_noise(curves) -> float:
+    """Standard deviation of one programming step (S): the cycle-to-cycle noise.
+
+    ``curves`` of shape (n, N+1), n >= 2 repeats of the same train (devices or
+    cycles): the steps dG_k are compared across repeats at equal k, and the
+    pooled sigma = sqrt(mean_k var_k(dG_k)) (ddof = 1) is returned. A single
+    curve (1-D): sigma = std(dG_{k+1} - dG_k) / sqrt(2), which is unbiased for
+    independent step noise on a slowly varying mean step.
+    """
+    g = _curve(curves)
+    if g.ndim == 2 and g.shape[0] >= 2:
+        steps = np.diff(g, axis=1)
+        return float(np.sqrt(np.mean(np.var(steps, axis=0, ddof=1))))
+    steps = np.diff(g.ravel())
+    if steps.size < 3:
+        raise MetricError("step_noise: a single curve needs at least 4 points")
+    return float(np.std(np.diff(steps), ddof=1) / math.sqrt(2.0))
+
+
+def step_to_noise_ratio(curves, sigma: float | None = None) -> float:
+    """Mean |dG| per pulse divided by the step noise sigma (dimensionless).
+
+    The mean step is the average over pulses of |mean over repeats of dG_k|.
+    ``sigma`` defaults to :func:`step_noise` of the same curves.
+    """
+    g = _curve(curves)
+    steps = np.diff(g, axis=-1)
+    mean_step = np.abs(steps.mean(axis=0) if steps.ndim == 2 else steps).mean()
+    sigma = step_noise(g) if sigma is None else float(sigma)
+    return math.inf if sigma == 0 else float(mean_step / sigma)
+
+
+def distinguishable_states(g_min: float, g_max: float, sigma: float, separation: float = 6.0,
+                           max_states: int | None = None) -> int:
+    """Number of conductance levels that adjacent levels do not confuse.
+
+    Levels spaced by ``separation`` * sigma (default 6: +-3 sigma windows do
+    not overlap) fit 1 + floor((Gmax - Gmin) / (separation sigma)) times into
+    the range. ``max_states`` caps it (a train of N pulses makes at most N + 1
+    levels); sigma = 0 needs that cap.
+    """
+    span = float(g_max) - float(g_min)
+    if span < 0:
+        raise MetricError("distinguishable_states: g_max < g_min")
+    if sigma < 0 or separation <= 0:
+        raise MetricError("distinguishable_states: sigma must be >= 0 and separation > 0")
+    if sigma == 0:
+        if max_states is None:
+            raise MetricError("distinguishable_states: sigma = 0 (noise-free) needs max_states")
+        return int(max_states)
+    n = 1 + math.floor(span / (separation * sigma) + 1e-9)
+    return n if max_states is None else min(n, int(max_states))
+
+
+def _steps_vs_g(curve) -> tuple[np.ndarray, np.ndarray]:
+    """(G before each pulse, dG of the pulse), sorted by G, from one monotone train."""
+    g = _curve(curve).ravel()
+    start, dg = g[:-1], np.diff(g)
+    order = np.argsort(start)
+    return start[order], dg[order]
+
+
+def _common_grid(ltp, ltd, n: int = 513):
+    gu, du = _steps_vs_g(ltp)
+    gd, dd = _steps_vs_g(ltd)
+    lo, hi = max(gu[0], gd[0]), min(gu[-1], gd[-1])
+    if not hi > lo:
+        raise MetricError("potentiation and depression trains do not overlap in conductance")
+    grid = np.linspace(lo, hi, n)
+    return grid, np.abs(np.interp(grid, gu, du)), np.abs(np.interp(grid, gd, dd))
+
+
+def asymmetry(ltp, ltd) -> float:
+    """Signed up/down step asymmetry (dimensionless, -1 ... 1).
+
+    The step sizes |dG_up(G)| and |dG_down(G)| are interpolated against the
+    conductance G before each pulse and averaged over the common conductance
+    range: (<|dG_up|> - <|dG_down|>) / (<|dG_up|> + <|dG_down|>). 0 is a
+    symmetric device; +1 a device that only goes up.
+    """
+    _, up, down = _common_grid(ltp, ltd)
+    return float((up.mean() - down.mean()) / (up.mean() + down.mean()))
+
+
+def symmetry_point(ltp, ltd) -> float | None:
+    """Conductance (S) where up and down steps are equal, |dG_up(G)| = |dG_down(G)|.
+
+    Found as the sign change of |dG_up| - |dG_down| on the common conductance
+    range (linear interpolation); None when there is none in that range.
+    """
+    grid, up, down = _common_grid(ltp, ltd)
+    h = up - down
+    idx = np.flatnonzero(np.sign(h[:-1]) * np.sign(h[1:]) <= 0)
+    if idx.size == 0:
+        return None
+    k = int(idx[0])
+    if h[k] == h[k + 1]:
+        return float(grid[k])
+    return float(grid[k] - h[k] * (grid[k + 1] - grid[k]) / (h[k + 1] - h[k]))
+
+
+def switching_time(curve, width, fraction: float = 0.9) -> float:
+    """Programming time (s) for a train to cover ``fraction`` of its change.
+
+    ``curve[0]`` is the state before the first pulse; ``width`` is one pulse
+    width (s) or one per pulse. Returns the summed width of the pulses up to
+    the first read at which |G - G0| >= fraction * max |G - G0|.
+    """
+    g = _curve(curve).ravel()
+    w = np.broadcast_to(np.asarray(width, dtype=float), (g.size - 1,))
+    dev = np.abs(g - g[0])
+    if dev.max() == 0:
+        raise MetricError("switching_time: the curve does not change")
+    k = int(np.argmax(dev >= fraction * dev.max()))
+    return float(np.sum(w[:k]))
+
+
+def drift_exponent(t, g) -> float:
+    """nu of G(t) = G(t0) (t/t0)^-nu: minus the least-squares slope of ln G against ln t."""
+    t, g = np.asarray(t, dtype=float), np.asarray(g, dtype=float)
+    ok = (t > 0) & (g > 0)
+    if ok.sum() < 2:
+        raise MetricError("drift_exponent: need at least 2 reads with t > 0 and G > 0")
+    slope = np.polyfit(np.log(t[ok]), np.log(g[ok]), 1)[0]
+    return float(-slope)
+
+
+def retention_time_powerlaw(nu: float, t0: float, tolerance: float = 0.1) -> float:
+    """Time (s) at which a power-law drift G0 (t/t0)^-nu moves G by ``tolerance`` (relative).
+
+    t_ret = t0 (1 - tol)^(-1/nu) for nu > 0 (decay), t0 (1 + tol)^(1/|nu|) for
+    nu < 0; inf for nu = 0.
+    """
+    if not 0 < tolerance < 1:
+        raise MetricError("retention tolerance must be in (0, 1)")
+    if nu == 0:
+        return math.inf
+    if nu > 0:
+        return float(t0 * (1.0 - tolerance) ** (-1.0 / nu))
+    return float(t0 * (1.0 + tolerance) ** (1.0 / -nu))
+
+
+def retention_time(t, g, tolerance: float = 0.1, extrapolate: bool = True) -> float | None:
+    """Time (s) until |G(t)/G(t[0]) - 1| first exceeds ``tolerance``.
+
+    Interpolated in log t between the reads that bracket the crossing. When
+    the reads never cross, the power law fitted to them (:func:`drift_exponent`)
+    is extrapolated (``extrapolate=True``) or None is returned.
+    """
+    t, g = np.asarray(t, dtype=float), np.asarray(g, dtype=float)
+    if t.size < 2 or np.any(t <= 0) or np.any(np.diff(t) <= 0):
+        raise MetricError("retention_time: need >= 2 reads at increasing times t > 0")
+    dev = np.abs(g / g[0] - 1.0)
+    over = np.flatnonzero(dev > tolerance)
+    if over.size:
+        k = int(over[0])
+        lt = np.log(t)
+        f = (tolerance - dev[k - 1]) / (dev[k] - dev[k - 1])
+        return float(np.exp(lt[k - 1] + f * (lt[k] - lt[k - 1])))
+    if not extrapolate:
+        return None
+    return retention_time_powerlaw(drift_exponent(t, g), t[0], tolerance)
+
+
+def levels_in_train(curve, resolution: float = 1e-3) -> int:
+    """Levels a train visits: 1 + the pulses that move G by more than ``resolution`` x its range.
+
+    The noise-free cap of :func:`distinguishable_states` (an abrupt switch
+    visits 2 levels however many pulses it gets).
+    """
+    g = _curve(curve).ravel()
+    span = np.ptp(g)
+    if span == 0:
+        return 1
+    return 1 + int(np.sum(np.abs(np.diff(g)) > resolution * span))
+
+
+# ---------------------------------------------------------------------------
+# All metrics of a device: from curves (measured) or from a card (simulated)
+# ---------------------------------------------------------------------------
+
+@dataclass
+class DeviceMetrics:
+    """The figures of merit of one device (a card, a record or a measurement)."""
+
+    name: str
+    kind: str  # "card" (simulated model), "record" (literature figures) or "measurement"
+    family: str = ""
+    title: str = ""
+    citation: str = ""
+    condition: str = ""  # the pulse condition the metrics hold for
+    has_model: bool = False
+    card: str | None = None  # linked card (records)
+    metrics: dict[str, Metric] = None  # type: ignore[assignment]
+    curves: dict[str, np.ndarray] = None  # type: ignore[assignment]  # normalised ltp / ltd (for plots)
+
+    def __post_init__(self):
+        self.metrics = {} if self.metrics is None else self.metrics
+        self.curves = {} if self.curves is None else self.curves
+
+    def value(self, name: str) -> float | None:
+        m = self.metrics.get(name)
+        return None if m is None else m.value
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name, "kind": self.kind, "family": self.family, "title": self.title,
+            "citation": self.citation, "condition": self.condition, "has_model": self.has_model,
+            "card": self.card, "metrics": {k: v.to_dict() for k, v in self.metrics.items()},
+        }
+
+
+def _set(out: dict, name: str, value, **kw) -> None:
+    info = METRICS[name]
+    out[name] = Metric(None if value is None else float(value), info.unit, **kw)
+
+
+def curve_metrics(ltp, ltd=None, *, width: float | None = None, energy=None, separation: float = 6.0,
+                  retention: tuple | None = None, tolerance: float = 0.1) -> dict[str, Metric]:
+    """Metrics of measured or simulated curves (SI arrays).
+
+    ``ltp`` / ``ltd``: conductance (S) before and after each pulse of one
+    potentiation / depression train, shape (N+1,) or (n_repeats, N+1); repeats
+    give the step noise. ``width``: pulse width (s). ``energy``: per-pulse
+    energies (J). ``retention``: (t, G) reads after programming, for the drift
+    exponent and the retention time at ``tolerance``.
+    """
+    out: dict[str, Metric] = {}
+    ltp = _curve(ltp, "ltp")
+    ltd = None if ltd is None else _curve(ltd, "ltd")
+    mean_up = ltp.mean(axis=0) if ltp.ndim == 2 else ltp
+    mean_dn = None if ltd is None else (ltd.mean(axis=0) if ltd.ndim == 2 else ltd)
+    g_lo, g_hi = conductance_range(ltp, ltd)
+    _set(out, "g_min", g_lo)
+    _set(out, "g_max", g_hi)
+    _set(out, "on_off_ratio", math.inf if g_lo <= 0 else g_hi / g_lo)
+    reps = [c for c in (ltp, ltd) if c is not None and c.ndim == 2 and c.shape[0] >= 2]
+    sigma = float(np.sqrt(np.mean([step_noise(c) ** 2 for c in reps]))) if reps else 0.0
+    cap = max(levels_in_train(mean_up), levels_in_train(mean_dn) if mean_dn is not None else 0)
+    note = None if reps else "no repeats: noise-free count of levels the train visits"
+    _set(out, "states", distinguishable_states(g_lo, g_hi, sigma, separation, max_states=cap), note=note)
+    if reps:
+        _set(out, "c2c", sigma / (g_hi - g_lo) if g_hi > g_lo else None)
+        _set(out, "step_noise_ratio", step_to_noise_ratio(ltp, sigma) if sigma > 0 else None)
+    for key, c, d in (("nl_ltp", mean_up, "ltp"), ("nl_ltd", mean_dn, "ltd")):
+        if c is None:
+            continue
+        try:
+            _set(out, key, neurosim_nl(c, d))
+        except MetricError as exc:
+            _set(out, key, None, note=str(exc))
+    if mean_dn is not None:
+        try:
+            _set(out, "asymmetry", asymmetry(mean_up, mean_dn))
+            _set(out, "symmetry_point", symmetry_point(mean_up, mean_dn))
+        except MetricError as exc:
+            _set(out, "asymmetry", None, note=str(exc))
+    if width is not None:
+        _set(out, "update_time", width)
+        try:
+            _set(out, "switching_time", switching_time(mean_up, width))
+        except MetricError as exc:
+            _set(out, "switching_time", None, note=str(exc))
+    if energy is not None:
+        _set(out, "energy_per_update", float(np.mean(energy)))
+    if retention is not None:
+        t, g = (np.asarray(v, dtype=float) for v in retention)
+        t_ret = retention_time(t, g, tolerance, extrapolate=False)
+        window = t <= (t_ret if t_ret is not None else t[-1])
+        nu = drift_exponent(t[window], g[window]) if window.sum() >= 3 else None
+        if t_ret is None and nu is not None and nu != 0:
+            t_ret = retention_time_powerlaw(nu, t[0], tolerance)
+            _set(out, "retention_time", t_ret, note=f"power law extrapolated beyond the last read ({t[-1]:.3g} s)")
+        else:
+            _set(out, "retention_time", t_ret, note=f"tolerance {tolerance:g}")
+        _set(out, "drift_exponent", nu)
+    return out
+
+
+def _default_condition(card, model) -> dict:
+    """The pulse condition used when the user states none: from the card's validity ranges."""
+    amp = card.validity_range("amplitude")
+    wid = card.validity_range("width")
+    tmp = card.validity_range("temperature")
+    vr = card.validity_range("read_voltage")
+    if amp is None:
+        raise MetricError(f"{card.name}: the card states no validity.amplitude; give the amplitude explicitly")
+    up = amp[1] if amp[1] > 0 else amp[0]
+    down = amp[0] if amp[0] < 0 < amp[1] else None
+    width = math.sqrt(wid[0] * wid[1]) if wid is not None and wid[0] > 0 else (wid[1] if wid else 1e-7)
+    temp = min(max(300.0, tmp[0]), tmp[1]) if tmp is not None else 300.0
+    v_read = vr[0] if vr is not None else 0.1
+    return {"amplitude": up, "amplitude_down": down, "width": width, "temperature": temp, "v_read": v_read}
+
+
+def card_metrics(card, *, amplitude=None, amplitude_down=None, width=None, temperature=None, v_read=None,
+                 pulses: int = 100, n_devices: int | None = None, seed: int = 0, tolerance: float = 0.1,
+                 separation: float = 6.0) -> DeviceMetrics:
+    """Simulate a card at a stated pulse condition and compute its metrics.
+
+    Protocol: two cycles of ``pulses`` identical potentiating pulses then
+    ``pulses`` depressing pulses (:func:`devicelib.pulses.potentiation_depression`);
+    the metrics use the second cycle, so the arbitrary initial state does not
+    bias them. Without a depressing amplitude (unipolar validity range) only
+    the potentiation train is run. The condition defaults to the card's
+    validity: amplitude = the largest positive (and most negative) amplitude,
+    width = the geometric middle of the width range, T = 300 K clipped into
+    the range, read at the card's read voltage or 0.1 V. Volatile models are
+    also read after delays of 1 ns ... 1e6 s following the potentiation train
+    (drift exponent and retention time at ``tolerance``). With card
+    variability (or a stochastic model) ``n_devices`` (default 8) devices give
+    the step noise. Quantities or SI numbers are accepted.
+    """
+    from . import pulses as P
+    from .simulate import simulate
+    from .units import to_si
+
+    model = card.model()
+    au = model.amplitude_unit
+    cond = _default_condition(card, model)
+    given = {"amplitude": amplitude, "amplitude_down": amplitude_down, "width": width,
+             "temperature": temperature, "v_read": v_read}
+    units = {"amplitude": au, "amplitude_down": au, "width": "s", "temperature": "K", "v_read": "V"}
+    for k, v in given.items():
+        if v is not None:
+            cond[k] = float(to_si(v, units[k], k))
+    if amplitude is not None and amplitude_down is None and cond["amplitude_down"] is not None:
+        cond["amplitude_down"] = -cond["amplitude"] if cond["amplitude_down"] < 0 else None
+    n = int(pulses)
+    if n < 4:
+        raise MetricError("card_metrics: pulses must be at least 4")
+    up, down, w, temp = cond["amplitude"], cond["amplitude_down"], cond["width"], cond["temperature"]
+    var = card.variability
+    noisy = (var is not None and not var.is_zero) or model.stochastic
+    nd = int(n_devices) if n_devices is not None else (8 if noisy else 1)
+    if down is not None:
+        train = P.potentiation_depression(n, n, up, down, w, cycles=2, temperature=temp, amplitude_unit=au)
+    else:
+        train = P.identical(n, up, w, temperature=temp, amplitude_unit=au)
+    ds = simulate(model, train, n_devices=nd, v_read=cond["v_read"], variability=var, seed=seed)
+    g = ds["conductance"].values
+    if down is not None:
+        ltp, ltd = g[:, 2 * n - 1:3 * n], g[:, 3 * n - 1:4 * n]
+        energy = ds["energy"].values[:, 2 * n:4 * n]
+    else:
+        ltp = np.concatenate([ds["conductance_initial"].values[:, None], g], axis=1)
+        ltd, energy = None, ds["energy"].values
+    retention = None
+    if model.volatile:
+        delays = np.logspace(-9, 6, 61)
+        rtrain = P.identical(n, up, w, temperature=temp, amplitude_unit=au) + P.read_after_delay(
+            delays, temp, amplitude_unit=au)
+        rds = simulate(model, rtrain, n_devices=1, v_read=cond["v_read"], seed=seed)
+        retention = (delays, rds["conductance"].values[0, n:])
+    mets = curve_metrics(ltp if nd > 1 else ltp[0], None if ltd is None else (ltd if nd > 1 else ltd[0]),
+                         width=w, energy=energy, separation=separation, retention=retention, tolerance=tolerance)
+    if not model.volatile:
+        _set(mets, "drift_exponent", None, note="not modelled: non-volatile model")
+        _set(mets, "retention_time", None, note="not modelled: non-volatile model")
+    if "area" in model.params and np.ndim(model.params["area"]) == 0:
+        area = float(model.params["area"])
+        _set(mets, "area", area)
+        if mets.get("energy_per_update") and mets["energy_per_update"].value is not None:
+            _set(mets, "energy_per_area", mets["energy_per_update"].value / area)
+    _add_card_figures(card, mets)
+    parts = [f"{up:+.3g} {au}"] + ([f"{down:+.3g} {au}"] if down is not None else [])
+    condition = (f"{'/'.join(parts)}, {w:.3g} s, {temp:.4g} K, {n} pulses per train, read {cond['v_read']:.3g} V"
+                 f"{', ' + str(nd) + ' devices' if nd > 1 else ''}")
+    ref_up = ltp.mean(axis=0) if ltp.ndim == 2 else ltp
+    curves = {"ltp": ref_up}
+    if ltd is not None:
+        curves["ltd"] = ltd.mean(axis=0) if ltd.ndim == 2 else ltd
+    return DeviceMetrics(name=card.name, kind="card", family=type(model).family, title=card.title,
+                         citation=card.citation(), condition=condition, has_model=True, card=card.name,
+                         metrics=mets, curves=curves)
+
+
+# card [figures] that are not simulated but reported (endurance, accuracy, area ...)
+_CARD_FIGURE_ALIASES = {"endurance": "endurance", "accuracy": "accuracy", "area": "area"}
+
+
+def _add_card_figures(card, mets: dict[str, Metric]) -> None:
+    from .units import UnitError, convert
+
+    for key, entry in (card.figures or {}).items():
+        name = _CARD_FIGURE_ALIASES.get(key)
+        if name is None or not isinstance(entry, dict) or "value" not in entry:
+            continue
+        if name in mets and mets[name].value is not None:
+            continue
+        info = METRICS[name]
+        try:
+            si = float(convert(entry["value"], entry.get("unit") or "dimensionless", info.unit or "dimensionless"))
+        except (UnitError, ValueError, TypeError):
+            continue
+        mets[name] = Metric(si, info.unit, bound=entry.get("bound"), estimate=entry.get("estimate"),
+                            note=entry.get("task") or entry.get("where"), source="reported")
