@@ -363,7 +363,8 @@ def read_long_csv(
 
     Columns: ``trace``, ``pulse`` (integer index), one of ``conductance`` /
     ``current`` / ``resistance`` / ``weight``, and the pulse conditions
-    ``amplitude``, ``width``, optionally ``interval`` and ``temperature``.
+    ``amplitude``, ``width``, optionally ``interval``, ``temperature`` and
+    ``read_voltage`` (one value for the whole file).
     Units come from the header (``"width [ns]"``) or ``units={"width": "ns"}``;
     a column without a unit is an error (``trace``, ``pulse`` and ``weight``
     excepted). Missing optional columns take ``defaults`` (quantities or SI).
@@ -400,6 +401,20 @@ def read_long_csv(
                 f"{path}: line 1: column {name!r} has no unit; write it in the header ('{name} [unit]') "
                 "or pass units={...}"
             )
+    if "read_voltage" in cols:
+        vr_unit = col_units.get("read_voltage")
+        if not vr_unit:
+            raise MeasurementError(f"{path}: line 1: column 'read_voltage' has no unit")
+        cells = {row[cols["read_voltage"]].strip() for row in rows[1:] if len(row) == len(rows[0])}
+        if len(cells) != 1:
+            raise MeasurementError(f"{path}: column 'read_voltage' must hold one value for the file, found {len(cells)}")
+        try:
+            file_vr = float(to_si(ureg.Quantity(float(cells.pop()), parse_unit(vr_unit)), "V", "read_voltage"))
+        except ValueError:
+            raise MeasurementError(f"{path}: column 'read_voltage': expected a number") from None
+        if v_read is not None and not np.isclose(float(to_si(v_read, "V", "v_read")), file_vr):
+            raise MeasurementError(f"{path}: read voltage {file_vr} V in the file contradicts v_read={v_read}")
+        v_read = file_vr
     records: dict[str, dict[int, dict[str, float]]] = {}
     for i, row in enumerate(rows[1:]):
         line = i + 2

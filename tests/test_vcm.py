@@ -1,0 +1,120 @@
+"""VCM Stanford/PKU model: analytic limits, integration accuracy, physics trends."""
+
+import numpy as np
+import pytest
+from scipy.integrate import solve_ivp
+
+from devicelib import Q_, get_model
+from devicelib.physics.vcm import StanfordPKU
+from devicelib.units import k_B, q_e
+
+
+def _reference(m, g0, v, width, t_amb):
+    """solve_ivp reference for one device: gap and energy after a pulse.
+
+    Integration stops when the gap reaches a bound (terminal event); the rest
+    of the pulse is spent at the bound, where the current is constant.
+    """
+    p = {k: float(val) for k, val in m.params.items()}
+
+    def rhs(t, y):
+        rate, _ = StanfordPKU._rate(p, y[0], v, t_amb)
+        return [rate, abs(v * StanfordPKU._current(p, y[0], v))]
+
+    def at_min(t, y):
+        return y[0] - p["g_min"]
+
+    def at_max(t, y):
+        return y[0] - p["g_max"]
+
+    at_min.terminal = at_max.terminal = True
+    sol = solve_ivp(rhs, (0, width), [g0, 0.0], method="LSODA", rtol=1e-10, atol=[1e-16, 1e-24],
+                    events=[at_min, at_max])
+    g, e = sol.y[0, -1], sol.y[1, -1]
+    if sol.status == 1:  # hit a bound: stay there for the rest of the pulse
+        g = p["g_min"] if sol.t_events[0].size else p["g_max"]
+        e += abs(v * StanfordPKU._current(p, g, v)) * (width - sol.t[-1])
+    return g, e
+
+
+def test_constant_rate_limit_is_exact():
+    # With no heating and no gap dependence of gamma, dg/dt is constant: dg = f * t_p.
+    m = get_model("vcm.stanford_pku", R_th=0.0, beta=0.0, nu0=1e-3)
+    st = {"gap": np.array([1.0e-9])}
+    v, tp, T = 1.2, 1e-6, 300.0
+    f = -1e-3 * np.exp(-0.6 * q_e / (k_B * T)) * np.sinh(16 * 0.25e-9 * q_e * v / (12e-9 * k_B * T))
+    out = m.apply_pulse(st, v, tp, T)
+    assert out["gap"][0] - 1.0e-9 == pytest.approx(f * tp, rel=1e-9)
+
+
+@pytest.mark.parametrize("v", [0.8, 1.2, 1.6, -1.2, -2.0])
+@pytest.mark.parametrize("width", [1e-9, 1e-7, 1e-5])
+@pytest.mark.parametrize("t_amb", [250.0, 400.0])
+def test_integration_error_below_stated_bound(v, width, t_amb):
+    m = get_model("vcm.jiang2016_hfox")
+    g_start = np.array([1.2e-9])
+    out = m.apply_pulse({"gap": g_start}, v, width, t_amb)
+    g_ref, e_ref = _reference(m, 1.2e-9, v, width, t_amb)
+    dg, dg_ref = out["gap"][0] - 1.2e-9, g_ref - 1.2e-9
+    # stated bound: relative error of the gap change below 1e-3 (absolute floor 1e-15 m)
+    assert abs(dg - dg_ref) <= 1e-3 * abs(dg_ref) + 1e-15
+    assert out["_energy"][0] == pytest.approx(e_ref, rel=2e-3)
+
+
+def test_set_time_exponential_in_voltage_and_arrhenius_in_temperature():
+    m = get_model("vcm.jiang2016_hfox", R_th=0.0)
+    g = 1.0e-9
+    r1 = abs(m.switching_rate(g, 1.2, 300.0))
+    r2 = abs(m.switching_rate(g, 1.4, 300.0))
+    gamma = 16 - 0.8 * 1.0**3
+    # sinh >> 1: d ln(rate)/dV = gamma a0 q / (t_ox k T)
+    slope = gamma * 0.25e-9 * q_e / (12e-9 * k_B * 300.0)
+    assert np.log(r2 / r1) / 0.2 == pytest.approx(slope, rel=1e-3)
+    # temperature enters through the Arrhenius factor and the field term kT
+    def analytic(temp):
+        kt = k_B * temp
+        return 10.0 * np.exp(-0.6 * q_e / kt) * np.sinh(gamma * 0.25e-9 * q_e * 1.2 / (12e-9 * kt))
+
+    assert abs(m.switching_rate(g, 1.2, 350.0)) / r1 == pytest.approx(analytic(350.0) / analytic(300.0), rel=1e-9)
+    assert abs(m.switching_rate(g, 1.2, 350.0)) > 3 * r1
+
+
+def test_set_and_reset_directions_and_bounds():
+    m = get_model("vcm.jiang2016_hfox")
+    st = m.initial_state(3)
+    assert np.all(st["gap"] == pytest.approx(1.7e-9))
+    st = m.apply_pulse(st, 2.0, 1e-6, 300.0)
+    assert np.all(st["gap"] == pytest.approx(0.2e-9))  # full SET stops at g_min
+    st2 = m.apply_pulse(st, -2.0, 1e-6, 300.0)
+    assert np.all(st2["gap"] > 0.5e-9)  # RESET reopens the gap
+    assert np.all(st2["peak_temperature"] > 300.0)  # Joule heating during the pulse
+
+
+def test_conductance_formula_and_inverse():
+    m = get_model("vcm.jiang2016_hfox")
+    st = {"gap": np.array([0.5e-9, 1.0e-9])}
+    expected = 1e-3 * np.exp(-st["gap"] / 0.25e-9) * np.sinh(0.1 / 0.25) / 0.1
+    np.testing.assert_allclose(m.conductance(st, 0.1), expected, rtol=1e-12)
+    np.testing.assert_allclose(m.conductance(st, 0.0), 1e-3 * np.exp(-st["gap"] / 0.25e-9) / 0.25, rtol=1e-12)
+    back = m.state_from_conductance(expected, 0.1)
+    np.testing.assert_allclose(back["gap"], st["gap"], rtol=1e-12)
+    with pytest.raises(ValueError, match="positive"):
+        m.state_from_conductance(np.array([0.0]), 0.1)
+
+
+def test_per_device_parameters_broadcast():
+    base = get_model("vcm.jiang2016_hfox")
+    nu = np.array([1.0, 10.0, 100.0])
+    m = base.with_params(nu0=nu)
+    st = m.apply_pulse({"gap": np.full(3, 1.2e-9)}, 1.2, 1e-8, 300.0)
+    single = [base.with_params(nu0=v).apply_pulse({"gap": np.array([1.2e-9])}, 1.2, 1e-8, 300.0)["gap"][0]
+              for v in nu]
+    np.testing.assert_allclose(st["gap"], single, rtol=1e-12)
+    assert st["gap"][0] > st["gap"][1] > st["gap"][2]  # faster hopping closes the gap more
+
+
+def test_amplitude_array_per_device_and_zero_amplitude_is_no_op():
+    m = get_model("vcm.jiang2016_hfox")
+    st = {"gap": np.full(2, 1.2e-9)}
+    out = m.apply_pulse(st, np.array([0.0, 1.4]), Q_(10, "ns").m_as("s"), 300.0)
+    assert out["gap"][0] == 1.2e-9 and out["gap"][1] < 1.2e-9
