@@ -334,3 +334,4 @@ from . import cli_export, cli_fit  # noqa: E402, F401
 
 if __name__ == "__main__":
     main()
+from . import cli_compare  # noqa: E402, F401

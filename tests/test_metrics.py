@@ -59,3 +59,106 @@ def test_neurosim_nl_with_noise_and_linear():
     assert abs(m.neurosim_nl(x)) < 1e-3  # a straight line is NL 0
     with pytest.raises(m.MetricError, match="flat"):
         m.neurosim_nl(np.ones(10))
+
+
+# --- curve metrics with known values ---------------------------------------------------------
+
+def _soft_bounds(n, g_lo, g_hi, a, start, up=True):
+    """Exact soft-bounds train: dG = a (g_hi - G) up, -a (G - g_lo) down (fraction a of the distance)."""
+    g = [start]
+    for _ in range(n):
+        g.append(g[-1] + (a * (g_hi - g[-1]) if up else -a * (g[-1] - g_lo)))
+    return np.array(g)
+
+
+def test_range_on_off_and_states():
+    ltp = np.linspace(1e-6, 1e-5, 51)
+    assert m.conductance_range(ltp) == (1e-6, 1e-5)
+    assert m.on_off_ratio(ltp) == pytest.approx(10.0)
+    # 9 uS range, sigma 0.1 uS, 6-sigma spacing: 1 + floor(9/0.6) = 16 levels; cap at the 51 levels of the train
+    assert m.distinguishable_states(1e-6, 1e-5, 1e-7) == 16
+    assert m.distinguishable_states(1e-6, 1e-5, 1e-7, separation=2.0) == 46
+    assert m.distinguishable_states(1e-6, 1e-5, 1e-9, max_states=51) == 51
+    assert m.levels_in_train(ltp) == 51
+    abrupt = np.r_[np.full(10, 1e-6), np.full(10, 1e-4)]
+    assert m.levels_in_train(abrupt) == 2
+
+
+def test_asymmetry_and_symmetry_point_soft_bounds():
+    g_lo, g_hi, n = 1e-6, 11e-6, 400
+    a_up, a_dn = 0.02, 0.01
+    ltp = _soft_bounds(n, g_lo, g_hi, a_up, g_lo)
+    ltd = _soft_bounds(n, g_lo, g_hi, a_dn, g_hi, up=False)
+    # |dG_up| = a_up (g_hi - G), |dG_dn| = a_dn (G - g_lo): equal at G* = (a_up g_hi + a_dn g_lo)/(a_up + a_dn)
+    g_star = (a_up * g_hi + a_dn * g_lo) / (a_up + a_dn)
+    assert m.symmetry_point(ltp, ltd) == pytest.approx(g_star, rel=1e-6)
+    # both steps are linear in G, so their means over the common range [L, U] are the values at the midpoint
+    lo, hi = max(ltp.min(), ltd.min()), min(ltp[:-1].max(), ltd[:-1].max())
+    mid = 0.5 * (lo + hi)
+    up, dn = a_up * (g_hi - mid), a_dn * (mid - g_lo)
+    assert m.asymmetry(ltp, ltd) == pytest.approx((up - dn) / (up + dn), abs=2e-3)
+    sym = _soft_bounds(n, g_lo, g_hi, a_dn, g_hi, up=False)
+    assert m.asymmetry(_soft_bounds(n, g_lo, g_hi, a_dn, g_lo), sym) == pytest.approx(0.0, abs=2e-3)
+
+
+def test_step_noise_and_ratio():
+    rng = np.random.default_rng(3)
+    n, step, sigma = 400, 2e-8, 4e-9
+    steps = step + sigma * rng.standard_normal((64, n))
+    curves = 1e-6 + np.concatenate([np.zeros((64, 1)), np.cumsum(steps, axis=1)], axis=1)
+    assert m.step_noise(curves) == pytest.approx(sigma, rel=0.03)
+    assert m.step_noise(curves[0]) == pytest.approx(sigma, rel=0.12)  # single curve: second differences
+    assert m.step_to_noise_ratio(curves) == pytest.approx(step / sigma, rel=0.03)
+
+
+def test_switching_time_drift_retention():
+    k = np.arange(101)
+    g = 1e-6 + 9e-6 * (1 - np.exp(-k / 20.0))  # 90 % of the full change at k = 20 ln 10 = 46.05
+    # (the train covers 1 - e^-5 of the change, so 90 % of *its* change is reached at k = 20 ln(10 (1 - e^-5)))
+    k90 = int(np.ceil(-20.0 * np.log(1 - 0.9 * (1 - np.exp(-5.0)))))
+    assert m.switching_time(g, 50e-9) == pytest.approx(k90 * 50e-9)
+    t = np.logspace(0, 5, 51)
+    nu, t0 = 0.05, 1.0
+    gd = 2e-5 * (t / t0) ** -nu
+    assert m.drift_exponent(t, gd) == pytest.approx(nu, rel=1e-9)
+    t10 = t0 * 0.9 ** (-1 / nu)  # 8.2 s: |G/G0 - 1| = 0.1
+    assert m.retention_time_powerlaw(nu, t0, 0.1) == pytest.approx(t10, rel=1e-12)
+    assert m.retention_time(t, gd, 0.1) == pytest.approx(t10, rel=0.01)  # interpolated between reads
+    # not reached within the reads: power-law extrapolation (tolerance 0.5: t = 0.5^-20 = 1.05e6 s)
+    assert m.retention_time(t, gd, 0.5) == pytest.approx(0.5 ** -20, rel=1e-6)
+    assert m.retention_time(t, gd, 0.5, extrapolate=False) is None
+
+
+def test_curve_metrics_neurosim_generated():
+    n = 97
+    x = np.arange(n + 1) / n
+    g_lo, g_hi = 3.0769e-9, 3.8462e-8
+    ltp = g_lo + (g_hi - g_lo) * m.neurosim_curve(x, m.neurosim_a_from_nl(2.4))
+    ltd = (g_lo + (g_hi - g_lo) * m.neurosim_curve(x, m.neurosim_a_from_nl(-4.88)))[::-1]
+    out = m.curve_metrics(ltp, ltd, width=300e-6, energy=np.full(2 * n, 1e-12))
+    assert out["nl_ltp"].value == pytest.approx(2.4, abs=2e-3)
+    assert out["nl_ltd"].value == pytest.approx(-4.88, abs=2e-3)
+    assert out["on_off_ratio"].value == pytest.approx(12.5, rel=1e-3)
+    assert out["update_time"].value == 300e-6
+    assert out["energy_per_update"].value == pytest.approx(1e-12, rel=1e-12)
+    assert out["states"].value == n + 1
+
+
+def test_card_metrics_vcm():
+    from devicelib.catalog import find_card, load_card
+
+    card = load_card(find_card("vcm.jiang2016_hfox"))
+    d = m.card_metrics(card, amplitude=1.2, width=1e-7, pulses=50)
+    assert d.condition.startswith("+1.2 V/-1.2 V, 1e-07 s")
+    assert d.metrics["update_time"].value == 1e-7
+    # conductance range of the Stanford/PKU read I0 exp(-g/g0) sinh(V/V0)/V between the gap bounds
+    i0, g0, v0, vr = 1e-3, 0.25e-9, 0.25, 0.1
+    g_bound = i0 * np.exp(-np.array([1.7e-9, 0.2e-9]) / g0) * np.sinh(vr / v0) / vr
+    assert d.metrics["g_min"].value >= g_bound[0] * (1 - 1e-9)
+    assert d.metrics["g_max"].value <= g_bound[1] * (1 + 1e-9)
+    assert d.metrics["energy_per_update"].value > 0
+    # SET accelerates (G ~ exp(-g/g0) while the gap shrinks faster as it heats): convex potentiation, NL < 0
+    assert d.metrics["nl_ltp"].value < 0
+    assert d.metrics["nl_ltp"].value == pytest.approx(m.neurosim_nl(d.curves["ltp"]), abs=1e-9)
+    assert d.metrics["retention_time"].value is None  # non-volatile model: not modelled
+    assert "not modelled" in d.metrics["retention_time"].note
