@@ -1,0 +1,117 @@
+"""Literature records: schema validation, units, shipped records."""
+
+import pytest
+
+from devicelib import records as R
+from devicelib.catalog import find_card, iter_cards
+
+
+def _write(tmp_path, body, name="r.toml"):
+    p = tmp_path / name
+    p.write_text(body)
+    return p
+
+
+HEAD = '''schema_version = 1
+name = "lit.test.x"
+kind = "record"
+family = "test"
+title = "test device"
+has_model = false
+
+[provenance]
+citation = "A. Author, J. Test 1, 1 (2020)"
+where = "Table 1"
+'''
+
+
+def test_units_converted_by_pint(tmp_path):
+    p = _write(tmp_path, HEAD + '''
+[figures]
+switching_time = { value = 600, unit = "ps" }
+energy_per_update = { value = 32, unit = "pJ" }
+area = { value = 100, unit = "um^2" }
+energy_per_area = { value = 0.18, unit = "fJ/um^2" }
+c2c = { value = 3.5, unit = "%" }
+accuracy = { value = 91.5, unit = "%", task = "MNIST" }
+r_on = { value = 26, unit = "Mohm" }
+states = { value = 97 }
+''')
+    rec = R.load_record(p)
+    f = rec.figures
+    assert f["switching_time"].value == pytest.approx(6e-10)
+    assert f["energy_per_update"].value == pytest.approx(3.2e-11)
+    assert f["area"].value == pytest.approx(1e-10)
+    assert f["energy_per_area"].value == pytest.approx(1.8e-4)  # 0.18 fJ/um^2 = 1.8e-4 J/m^2
+    assert f["c2c"].value == pytest.approx(0.035)
+    assert f["accuracy"].value == pytest.approx(91.5) and f["accuracy"].unit == "%"
+    assert f["states"].value == 97
+    d = R.record_metrics(rec)
+    assert d.metrics["g_max"].value == pytest.approx(1 / 26e6)
+    assert d.metrics["accuracy"].note == "task: MNIST"
+
+
+@pytest.mark.parametrize("fig, msg", [
+    ('switching_time = { value = 3, unit = "pJ" }', "is not a unit of 's'"),
+    ('switching_time = { value = 3 }', "missing 'unit'"),
+    ('switching_time = { value = 3, unit = "parsecs_per_fortnight" }', "unknown unit"),
+    ('speed = { value = 3, unit = "s" }', "unknown figure"),
+    ('accuracy = { value = 90, unit = "%" }', "needs the task"),
+    ('states = { value = "many" }', "must be a number"),
+    ('states = { value = 3, bound = "about" }', "bound"),
+])
+def test_bad_figures_name_file_and_key(tmp_path, fig, msg):
+    p = _write(tmp_path, HEAD + "\n[figures]\n" + fig + "\n")
+    with pytest.raises(R.RecordError, match=msg) as exc:
+        R.load_record(p)
+    assert str(p) in str(exc.value) and "figures." in str(exc.value)
+
+
+def test_bad_top_level(tmp_path):
+    bad = HEAD.replace('has_model = false', 'has_model = true')
+    with pytest.raises(R.RecordError, match="needs card"):
+        R.load_record(_write(tmp_path, bad + '[figures]\nstates = { value = 3 }\n'))
+    with pytest.raises(R.RecordError, match="kind must be"):
+        R.load_record(_write(tmp_path, HEAD.replace('"record"', '"literature"') + '[figures]\nstates={value=3}\n'))
+    with pytest.raises(R.RecordError, match="not valid TOML"):
+        R.load_record(_write(tmp_path, "name = [\n"))
+    with pytest.raises(R.RecordError, match=r"\[figures\]"):
+        R.load_record(_write(tmp_path, HEAD))
+
+
+def test_shipped_records():
+    recs = R.list_records()
+    assert len(recs) >= 19
+    names = [r.name for r in recs]
+    assert len(set(names)) == len(names)
+    card_names = {p.stem for p in iter_cards()}
+    for r in recs:
+        assert r.name.startswith(f"lit.{r.family}.")
+        assert r.provenance["citation"] and r.provenance["where"]
+        if r.has_model:  # a linked card must exist in the catalog
+            assert find_card(r.card) is not None, r.name
+        assert r.name not in card_names
+    by = {r.name: r for r in recs}
+    # NeuroSim table rows (simulator-formats.md): Ag:a-Si 97 levels, NL 2.4/-4.88, 26 MOhm, 12.5, 3.5 %
+    ag = by["lit.ecm.jo2010_agsi"].figures
+    assert (ag["states"].value, ag["nl_ltp"].value, ag["nl_ltd"].value) == (97, 2.4, -4.88)
+    assert ag["r_on"].value == pytest.approx(26e6) and ag["c2c"].value == pytest.approx(0.035)
+    assert by["lit.fefet.jerry2017_hzo"].figures["nl_ltd"].value == 1.46
+    # section 9 figures
+    assert by["lit.ftj.ma2020_bto"].figures["switching_time"].value == pytest.approx(600e-12)
+    enode = by["lit.ecram.vandeburgt2017_enode"].figures
+    assert enode["energy_per_update"].bound == "upper" and enode["area"].value == pytest.approx(1e-9)
+    assert by["lit.josephson.survey_300ps"].figures["energy_per_area"].value == pytest.approx(1.8e-4)
+    # figures not verified in the paper say so
+    assert by["lit.vcm.redox_tft_42ns"].figures["switching_time"].estimate.startswith("basis:")
+
+
+def test_record_curves_follow_neurosim():
+    import numpy as np
+
+    from devicelib.metrics import neurosim_nl
+
+    d = R.record_metrics(R.load_record(R.find_record("lit.ecm.jo2010_agsi")))
+    assert neurosim_nl(d.curves["ltp"]) == pytest.approx(2.4, abs=2e-3)
+    assert neurosim_nl(d.curves["ltd"]) == pytest.approx(-4.88, abs=2e-3)
+    assert np.isclose(d.curves["ltp"][0], 0) and np.isclose(d.curves["ltd"][-1], 0)
