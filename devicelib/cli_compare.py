@@ -298,6 +298,7 @@ def plot(rows: list[DeviceMetrics], path: str | Path, units: dict[str, str]) -> 
     else:
         ax1.text(0.5, 0.5, "no device with both energy and time", transform=ax1.transAxes, ha="center")
     ncurves = 0
+    cmap2 = plt.get_cmap("tab20")
     for r in rows:
         if not r.curves:
             continue
@@ -314,7 +315,7 @@ def plot(rows: list[DeviceMetrics], path: str | Path, units: dict[str, str]) -> 
         if hi <= lo:
             continue
         for k, (x, g) in enumerate(segs):
-            ax2.plot(x, (g - lo) / (hi - lo), ls, color=color[r.family], lw=1.2,
+            ax2.plot(x, (g - lo) / (hi - lo), ls, color=cmap2(ncurves % 20), lw=1.2,
                      label=r.name if k == 0 else None)
         ncurves += 1
     ax2.set_xlabel("pulse number / pulses per train (potentiation 0-1, depression 1-2)")
