@@ -26,7 +26,9 @@ Per-pulse integration
 During a rectangular pulse V is constant and T depends on g only, so
 ``dg/dt = f(g)`` is autonomous. It is integrated with the explicit midpoint
 rule on adaptive sub-steps limited to ``|dg| <= max_gap_step`` (0.005 nm by
-default); devices whose rate is small finish in one sub-step. Tests compare
+default); devices whose rate is small finish in one sub-step. The loop is
+compiled with numba (one call per pulse for all devices, or one call per
+whole trace for fitting), so no Python runs per device or sub-step. Tests compare
 against ``scipy.integrate.solve_ivp`` (rtol 1e-10): the relative error of the
 gap change per pulse is below 1e-3 over 0.5-2 V, 1 ns - 1 ms, 250-400 K.
 
@@ -45,18 +47,84 @@ References
 
 from __future__ import annotations
 
+import math
+
+import numba
 import numpy as np
 
 from ..core import DeviceModel, Parameter, State, StateVariable
 from ..units import k_B, q_e
 
 EV = q_e  # J per eV
+K_B, Q_E = k_B, q_e  # module-level floats numba can freeze
 NM = 1e-9
 
 
-def _take(value, idx):
-    """Select devices ``idx`` of a per-device parameter (scalars pass through)."""
-    return value[idx] if np.ndim(value) else value
+_KERNEL_PARAMS = ("I0", "g0", "V0", "nu0", "Ea", "a0", "gamma0", "beta", "g1", "t_ox", "R_th", "g_min", "g_max")
+
+
+@numba.njit(cache=True, inline="always")
+def _rate_scalar(g, v, t_amb, I0, g0, V0, nu0, Ea, a0, gamma0, beta, g1, t_ox, R_th):
+    current = I0 * math.exp(-g / g0) * math.sinh(v / V0)
+    temp = t_amb + abs(v * current) * R_th
+    kt = K_B * temp
+    gamma = gamma0 - beta * (g / g1) ** 3
+    return -nu0 * math.exp(-Ea / kt) * math.sinh(gamma * a0 * Q_E * v / (t_ox * kt)), temp, current
+
+
+@numba.njit(cache=True)
+def _pulse_one(g, v, width, t_amb, I0, g0, V0, nu0, Ea, a0, gamma0, beta, g1, t_ox, R_th, g_min, g_max,
+               max_step, max_sub):
+    """Adaptive explicit-midpoint integration of one device over one pulse: (gap, T_peak, energy, ok)."""
+    if width <= 0.0 or v == 0.0:
+        return g, t_amb, 0.0, True
+    remaining, energy, t_peak = width, 0.0, t_amb
+    for _ in range(max_sub):
+        f1, _t, _i = _rate_scalar(g, v, t_amb, I0, g0, V0, nu0, Ea, a0, gamma0, beta, g1, t_ox, R_th)
+        dt = min(remaining, max_step / max(abs(f1), 1e-300))
+        gm = min(max(g + 0.5 * dt * f1, g_min), g_max)
+        f2, temp, cur = _rate_scalar(gm, v, t_amb, I0, g0, V0, nu0, Ea, a0, gamma0, beta, g1, t_ox, R_th)
+        g = min(max(g + dt * f2, g_min), g_max)
+        energy += abs(v * cur) * dt
+        t_peak = max(t_peak, temp)
+        remaining -= dt
+        if (g <= g_min and f2 < 0.0) or (g >= g_max and f2 > 0.0):
+            # pinned at a bound for the rest of the pulse: constant current there
+            energy += abs(v * I0 * math.exp(-g / g0) * math.sinh(v / V0)) * remaining
+            remaining = 0.0
+        if remaining <= 0.0:
+            return g, t_peak, energy, True
+    return g, t_peak, energy, False
+
+
+@numba.njit(cache=True, parallel=True)
+def _pulse_kernel(g, v, width, t_amb, I0, g0, V0, nu0, Ea, a0, gamma0, beta, g1, t_ox, R_th, g_min, g_max,
+                  max_step, max_sub):
+    n = g.size
+    g_out, t_peak, energy = np.empty(n), np.empty(n), np.empty(n)
+    good = np.empty(n, dtype=np.bool_)
+    for i in numba.prange(n):  # devices are independent: spread them over the cores
+        g_out[i], t_peak[i], energy[i], good[i] = _pulse_one(
+            g[i], v[i], width[i], t_amb[i], I0[i], g0[i], V0[i], nu0[i], Ea[i], a0[i], gamma0[i], beta[i],
+            g1[i], t_ox[i], R_th[i], g_min[i], g_max[i], max_step, max_sub)
+    return g_out, t_peak, energy, good.all()
+
+
+@numba.njit(cache=True)
+def _trace_kernel(g, v, width, t_amb, I0, g0, V0, nu0, Ea, a0, gamma0, beta, g1, t_ox, R_th, g_min, g_max,
+                  max_step, max_sub):
+    n, npulse = v.shape
+    gaps = np.empty((n, npulse))
+    ok = True
+    for i in range(n):
+        gi = g[i]
+        for k in range(npulse):
+            gi, _tp, _e, good = _pulse_one(
+                gi, v[i, k], width[i, k], t_amb[i, k], I0[i], g0[i], V0[i], nu0[i], Ea[i], a0[i], gamma0[i],
+                beta[i], g1[i], t_ox[i], R_th[i], g_min[i], g_max[i], max_step, max_sub)
+            ok = ok and good
+            gaps[i, k] = gi
+    return gaps, ok
 
 
 class StanfordPKU(DeviceModel):
@@ -121,44 +189,37 @@ class StanfordPKU(DeviceModel):
         g = np.broadcast_to(np.asarray(self.params["g_max"], dtype=float), (n,)).copy()
         return {"gap": g, "peak_temperature": np.full(n, 300.0)}
 
+    def _param_arrays(self, n: int) -> tuple[np.ndarray, ...]:
+        """Parameters in kernel order, each broadcast to (n,) (per-device values allowed)."""
+        return tuple(np.ascontiguousarray(np.broadcast_to(np.asarray(self.params[k], dtype=float), (n,)))
+                     for k in _KERNEL_PARAMS)
+
     def apply_pulse(self, state: State, amplitude, width, temperature) -> State:
         g = np.array(state["gap"], dtype=float)
         n = g.size
-        v = np.broadcast_to(np.asarray(amplitude, dtype=float), (n,))
-        t_amb = np.broadcast_to(np.asarray(temperature, dtype=float), (n,))
-        remaining = np.broadcast_to(np.asarray(width, dtype=float), (n,)).copy()
-        energy = np.zeros(n)
-        t_peak = t_amb.copy()
-        g_lo = np.broadcast_to(self.params["g_min"], (n,))
-        g_hi = np.broadcast_to(self.params["g_max"], (n,))
-        idx = np.flatnonzero((remaining > 0) & (v != 0))
-        p = self.params
-        for _ in range(self.max_substeps):
-            if idx.size == 0:
-                break
-            pi = {k: _take(val, idx) for k, val in p.items()}
-            gi, vi, ti = g[idx], v[idx], t_amb[idx]
-            f1, _ = self._rate(pi, gi, vi, ti)
-            dt = np.minimum(remaining[idx], self.max_gap_step / np.maximum(np.abs(f1), 1e-300))
-            gm = np.clip(gi + 0.5 * dt * f1, g_lo[idx], g_hi[idx])
-            f2, temp = self._rate(pi, gm, vi, ti)
-            g_new = np.clip(gi + dt * f2, g_lo[idx], g_hi[idx])
-            energy[idx] += np.abs(vi * self._current(pi, gm, vi)) * dt
-            t_peak[idx] = np.maximum(t_peak[idx], temp)
-            g[idx] = g_new
-            remaining[idx] -= dt
-            # A device pinned at a bound by a rate pushing outward keeps that
-            # state for the rest of the pulse: account for its energy at once.
-            pinned = ((g_new <= g_lo[idx]) & (f2 < 0)) | ((g_new >= g_hi[idx]) & (f2 > 0))
-            if np.any(pinned):
-                j = idx[pinned]
-                pj = {k: _take(val, j) for k, val in p.items()}
-                energy[j] += np.abs(v[j] * self._current(pj, g[j], v[j])) * remaining[j]
-                remaining[j] = 0.0
-            idx = idx[remaining[idx] > 0]
-        else:
+
+        def per_device(x):
+            return np.ascontiguousarray(np.broadcast_to(np.asarray(x, dtype=float), (n,)))
+
+        g_new, t_peak, energy, ok = _pulse_kernel(
+            g, per_device(amplitude), per_device(width), per_device(temperature),
+            *self._param_arrays(n), self.max_gap_step, self.max_substeps)
+        if not ok:
             raise RuntimeError(f"{self.name}: pulse integration did not finish in {self.max_substeps} sub-steps")
-        return {"gap": g, "peak_temperature": t_peak, "_energy": energy}
+        return {"gap": g_new, "peak_temperature": t_peak, "_energy": energy}
+
+    def replay_trace(self, state: State, amplitude, width, interval, temperature, v_read) -> np.ndarray:
+        """Conductance (S) after each pulse for (n, N) pulse conditions, in one compiled call
+        (same integration as :meth:`apply_pulse`; the model is non-volatile, so ``interval`` is unused)."""
+        g = np.array(state["gap"], dtype=float)
+        n = g.size
+        gaps, ok = _trace_kernel(g, *(np.ascontiguousarray(np.broadcast_to(np.asarray(x, dtype=float),
+                                                                         np.shape(amplitude)))
+                                      for x in (amplitude, width, temperature)),
+                                 *self._param_arrays(n), self.max_gap_step, self.max_substeps)
+        if not ok:
+            raise RuntimeError(f"{self.name}: pulse integration did not finish in {self.max_substeps} sub-steps")
+        return self.conductance({"gap": gaps}, v_read)
 
     def pulse_energy(self, before: State, after: State, amplitude, width, temperature):
         # integrated along the trajectory in apply_pulse (sum of V I dt)
@@ -170,7 +231,12 @@ class StanfordPKU(DeviceModel):
     def conductance(self, state: State, v_read) -> np.ndarray:
         p = self.params
         v = float(v_read)
-        shape = np.exp(-state["gap"] / p["g0"]) * p["I0"]
+        gap = state["gap"]
+        g0, i0, v0 = (np.asarray(p[k]) for k in ("g0", "I0", "V0"))
+        if gap.ndim == 2 and g0.ndim == 1:  # per-device parameters against (device, pulse) gaps
+            g0, i0, v0 = g0[:, None], i0[:, None], v0[:, None]
+        p = {"g0": g0, "I0": i0, "V0": v0}
+        shape = np.exp(-gap / p["g0"]) * p["I0"]
         if v == 0.0:
             return shape / p["V0"]
         return shape * np.sinh(v / p["V0"]) / v
