@@ -1,4 +1,4 @@
-"""The ``devicelib export`` command."""
+"""The ``devicelib export`` command: a card to aihwkit, CrossSim, NeuroSim, MemTorch or the native HDF5 file."""
 
 from __future__ import annotations
 
@@ -7,25 +7,42 @@ from typing import Annotated
 
 import typer
 
-from .cli import app, console, handle_errors
+from .cli import JsonOpt, _emit_json, app, console, err_console, handle_errors
 
 
 @app.command()
 @handle_errors
 def export(
-    source: Annotated[str, typer.Argument(help="Card name or card file.")],
-    to: Annotated[str, typer.Option("--to", help="Target format.")] = "native",
-    out: Annotated[Path, typer.Option(help="Output file.")] = Path("device.toml"),
+    source: Annotated[str, typer.Argument(help="Card name or card file (e.g. vcm.jiang2016_hfox).")],
+    to: Annotated[str, typer.Option("--to", help="Target: aihwkit, crosssim, neurosim, memtorch or native.")] = (
+        "native"
+    ),
+    out: Annotated[Path, typer.Option(help="Output: .json (aihwkit, memtorch), a directory (crosssim), "
+                                           ".txt (neurosim), .h5 (native).")] = Path("device.h5"),
+    amplitude: Annotated[str | None, typer.Option(help="Potentiating amplitude, e.g. '1.2 V' (default: card).")] = None,
+    amplitude_down: Annotated[str | None, typer.Option("--amplitude-down",
+                                                       help="Depressing amplitude with sign, e.g. '-1.2 V'.")] = None,
+    width: Annotated[str | None, typer.Option(help="Pulse width, e.g. '10 ns' (default: card).")] = None,
+    temperature: Annotated[str | None, typer.Option(help="Ambient temperature, e.g. '300 K'.")] = None,
+    read_voltage: Annotated[str | None, typer.Option("--read-voltage", help="Read voltage, e.g. '0.1 V'.")] = None,
+    g_start: Annotated[str | None, typer.Option("--g-start",
+                                                help="Start conductance, e.g. '1.6 mS' (default: model).")] = None,
+    pulses: Annotated[int | None, typer.Option(help="Pulses per direction (default: automatic).")] = None,
+    devices: Annotated[int | None, typer.Option(help="Devices in the variability ensemble.")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed of the ensemble.")] = 0,
+    as_json: JsonOpt = False,
 ):
-    """Write a card in another format (native: a validated TOML card)."""
-    from .catalog import find_card, load_card
+    """Export a card at a stated pulse condition; prints the mapping error (RMSE, S) and the condition."""
+    from .export import export as run
 
-    path = find_card(source)
-    if path is None:
-        raise KeyError(f"no card {source!r} (see `devicelib catalog`)")
-    card = load_card(path)
-    if to == "native":
-        card.save(out)
-        console.print(f"wrote {out}", highlight=False)
-    else:
-        raise ValueError(f"unknown export target {to!r}; available: native")
+    result = run(source, to, out, amplitude=amplitude, amplitude_down=amplitude_down, width=width,
+                 temperature=temperature, read_voltage=read_voltage, g_start=g_start, n_pulses=pulses,
+                 n_devices=devices, seed=seed)
+    if as_json:
+        _emit_json({"target": result.target, "paths": [str(p) for p in result.paths],
+                    "pulse_condition": result.condition.to_dict(), "mapping": result.mapping,
+                    "warnings": result.warnings})
+        return
+    for w in result.warnings:
+        err_console.print(f"warning: {w}", markup=False, highlight=False)
+    console.print(result.summary(), markup=False, highlight=False)

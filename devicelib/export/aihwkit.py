@@ -1,0 +1,420 @@
+r"""Export to IBM aihwkit: a pulsed-update device (JSON) and a loader that builds the real objects.
+
+The exporter simulates the physics model at the pulse condition
+(:mod:`devicelib.export.common`), maps conductance to aihwkit's normalised
+weight ``w = 2 (G - G_min)/(G_max - G_min) - 1`` (so the window brackets
+zero), fits each update rule aihwkit offers and writes the best one.
+
+The target's rules, exactly as aihwkit's C++ applies one pulse (``rpucuda``
+``rpu_*_device.cpp``, aihwkit 1.2; ``s_up``/``s_down`` are the device's
+``w_scale_up``/``w_scale_down``), followed by clipping to ``[w_min, w_max]``:
+
+``ConstantStepDevice``   up ``w += s_up``, down ``w -= s_down``.
+``LinearStepDevice``     up ``w += s_up (1 - gamma_up w / w_max)``,
+                         down ``w -= s_down (1 - gamma_down w / w_min)``
+                         (``gamma`` >= 0; a zero bound gives zero slope).
+``SoftBoundsDevice``     LinearStep with ``gamma_up = gamma_down = 1``.
+``ExpStepDevice``        ``z = 2 a w / (w_max - w_min) + b``;
+                         up ``w += s_up max(1 - A_up exp(gamma_up z), 0)``,
+                         down ``w -= s_down max(1 - A_down exp(-gamma_down z), 0)``.
+``PowStepDevice``        up ``w += s_up ((w_max - w)/r)^gamma_up``,
+                         down ``w -= s_down ((w - w_min)/r)^gamma_down``, ``r = w_max - w_min``.
+``PiecewiseStepDevice``  the step is ``s`` times a factor interpolated linearly between
+                         equally spaced nodes (``piecewise_up``/``piecewise_down``) over ``[w_min, w_max]``.
+
+``up_down`` is one-sided in the C++ (``rpu_pulsed_device.cpp``):
+``s_up = dw_min (1 + min(up_down, 0))``, ``s_down = dw_min (1 - max(up_down, 0))``;
+``PowStep``'s ``pow_up_down`` acts on ``pow_gamma`` the same way. The fit works in
+``s_up, s_down`` (and ``gamma_up, gamma_down``) and converts exactly.
+
+Device-to-device and cycle-to-cycle terms come from the card's variability
+through the ensemble statistics: ``dw_min_dtod`` (relative step spread),
+``w_min_dtod``/``w_max_dtod`` (relative bound spread), ``dw_min_std``
+(relative cycle-to-cycle step noise). A volatile model whose conductance drifts
+gets a ``CustomDriftPCMLikeNoiseModel`` (``g_lst``, ``nu_mean_lst``,
+``nu_std_lst``) for inference; a non-volatile one none.
+
+Loader: :func:`build_rpu_config` returns ``SingleRPUConfig(device=Cls(**fields))``;
+:func:`build_noise_model` the drift noise model (or None). aihwkit is optional.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numba import njit
+from scipy.optimize import least_squares
+
+from ..catalog import Card
+from .common import (
+    EXPORT_SCHEMA_VERSION,
+    ExportError,
+    ExportResult,
+    PhysicsResponse,
+    PulseCondition,
+    mapping_record,
+    provenance,
+    rmse,
+    write_json,
+)
+
+FORMAT = "devicelib.export.aihwkit"
+CONSTANT, LINEAR, EXP, POW, PIECEWISE = 0, 1, 2, 3, 4
+N_NODES = 17  # piecewise nodes (aihwkit allows < 64)
+MAX_NFEV = 300  # function evaluations per start of the least-squares fit
+
+#: rule name -> (aihwkit class, kernel kind)
+RULES = {
+    "constant": ("ConstantStepDevice", CONSTANT),
+    "linear": ("LinearStepDevice", LINEAR),
+    "soft_bounds": ("SoftBoundsDevice", LINEAR),
+    "exponential": ("ExpStepDevice", EXP),
+    "power": ("PowStepDevice", POW),
+    "piecewise": ("PiecewiseStepDevice", PIECEWISE),
+}
+
+
+@njit(cache=True)
+def _trace(kind, p, w0, d):  # pragma: no cover - compiled
+    """Weights (start, then after each pulse) for directions ``d`` (+1 up, -1 down).
+
+    ``p`` = [w_min, w_max, s_up, s_down, extra...]; extras per kind:
+    LINEAR gamma_up, gamma_down; EXP A_up, A_down, gamma_up, gamma_down, a, b;
+    POW gamma_up, gamma_down; PIECEWISE n up nodes then n down nodes.
+    """
+    n = d.shape[0]
+    out = np.empty(n + 1)
+    w = w0
+    out[0] = w
+    lo, hi, su, sd = p[0], p[1], p[2], p[3]
+    nn = (p.shape[0] - 4) // 2
+    for k in range(n):
+        up = d[k] > 0
+        if kind == CONSTANT:
+            w = w + su if up else w - sd
+        elif kind == LINEAR:
+            if up:
+                slope = -p[4] * su / hi if hi != 0.0 else 0.0
+                w = w + (slope * w + su)
+            else:
+                slope = -p[5] * sd / lo if lo != 0.0 else 0.0
+                w = w - (slope * w + sd)
+        elif kind == EXP:
+            bd = hi - lo
+            if bd > 0.0:
+                z = 2.0 * w / bd * p[8] + p[9]
+                if up:
+                    y = 1.0 - p[4] * np.exp(p[6] * z)
+                    w = w + (y if y > 0.0 else 0.0) * su
+                else:
+                    y = 1.0 - p[5] * np.exp(-p[7] * z)
+                    w = w - (y if y > 0.0 else 0.0) * sd
+        elif kind == POW:
+            r = hi - lo
+            if r != 0.0:
+                if up:
+                    w = w + su * ((hi - w) / r) ** p[4]
+                else:
+                    w = w - sd * ((w - lo) / r) ** p[5]
+        else:  # PIECEWISE
+            if nn > 1 and hi > lo:
+                nsec = nn - 1
+                ws = (w - lo) / (hi - lo) * nsec
+                if ws < 0.0:
+                    ws = 0.0
+                j = int(np.floor(ws))
+                if j > nsec - 1:
+                    j = nsec - 1
+                t = ws - j
+                if t > 1.0:
+                    t = 1.0
+                if up:
+                    w = w + su * ((1.0 - t) * p[4 + j] + t * p[5 + j])
+                else:
+                    w = w - sd * ((1.0 - t) * p[4 + nn + j] + t * p[5 + nn + j])
+        if w < lo:
+            w = lo
+        if w > hi:
+            w = hi
+        out[k + 1] = w
+    return out
+
+
+def rule_trace(rule: str, params: np.ndarray, w0: float, directions: np.ndarray) -> np.ndarray:
+    """The target's rule replayed (deterministic part), weights including the start."""
+    return _trace(RULES[rule][1], np.asarray(params, dtype=float), float(w0), np.asarray(directions, dtype=float))
+
+
+# -- fitting ------------------------------------------------------------------------------
+def _unpack(rule: str, x: np.ndarray) -> np.ndarray:
+    """Optimiser vector -> kernel parameter vector."""
+    if rule == "soft_bounds":
+        return np.concatenate([x[:4], [1.0, 1.0]])
+    if rule == "exponential":
+        return np.concatenate([x[:8], [1.0, 0.0]])  # a = 1, b = 0 (redundant with A, gamma)
+    if rule == "piecewise":
+        return np.concatenate([x[:2], [1.0, 1.0], x[2:]])
+    return np.asarray(x, dtype=float)
+
+
+def _start(rule: str, w: np.ndarray, n_up: int, n_down: int, d: np.ndarray) -> list[tuple[np.ndarray, tuple]]:
+    """Start vectors and bounds per rule (several starts where the problem is multimodal)."""
+    s_up = max(abs(w[n_up] - w[0]) / n_up, 1e-6)
+    s_dn = max(abs(w[n_up] - w[-1]) / n_down, 1e-6)
+    wl, wh = -1.0, 1.0
+    base_lo, base_hi = [-10.0, 1e-6, 1e-9, 1e-9], [-1e-6, 10.0, 2.0, 2.0]
+    base = [wl, wh, s_up, s_dn]
+    if rule == "constant":
+        return [(np.array(base), (base_lo, base_hi))]
+    if rule in ("linear", "soft_bounds"):
+        if rule == "soft_bounds":
+            return [(np.array([wl, wh, 2 * s_up, 2 * s_dn]), (base_lo, base_hi))]
+        return [(np.array([*base, g, g]), ([*base_lo, 0.0, 0.0], [*base_hi, 50.0, 50.0])) for g in (0.5, 0.05)]
+    if rule == "exponential":
+        lo, hi = [*base_lo, -50.0, -50.0, -20.0, -20.0], [*base_hi, 50.0, 50.0, 20.0, 20.0]
+        return [(np.array([*base, a, a, 1.0, 1.0]), (lo, hi)) for a in (0.3, -0.3)]
+    if rule == "power":
+        return [(np.array([*base, g, g]), ([*base_lo, 0.0, 0.0], [*base_hi, 20.0, 20.0])) for g in (1.0, 0.2)]
+    if rule == "piecewise":
+        # node factors from the observed steps, interpolated onto the node grid
+        grid = np.linspace(wl, wh, N_NODES)
+        nodes = []
+        for sl, sign in ((slice(0, n_up + 1), 1.0), (slice(n_up, None), -1.0)):
+            seg = w[sl]
+            mid, step = 0.5 * (seg[1:] + seg[:-1]), sign * np.diff(seg)
+            order = np.argsort(mid)
+            nodes.append(np.clip(np.interp(grid, mid[order], step[order]), 0.0, None))
+        x0 = np.concatenate([[wl, wh], nodes[0], nodes[1]])
+        lo = [-10.0, 1e-6] + [0.0] * (2 * N_NODES)
+        hi = [-1e-6, 10.0] + [2.0] * (2 * N_NODES)
+        return [(x0, (lo, hi))]
+    raise ExportError(f"unknown aihwkit rule {rule!r}")
+
+
+def fit_rule(rule: str, w: np.ndarray, n_up: int, n_down: int) -> tuple[np.ndarray, float]:
+    """Least-squares fit of one rule to the normalised physics trace; returns (kernel params, RMSE in w)."""
+    d = np.concatenate([np.ones(n_up), -np.ones(n_down)])
+    kind = RULES[rule][1]
+    best = None
+    for x0, (lo, hi) in _start(rule, w, n_up, n_down, d):
+        x0 = np.clip(x0, np.asarray(lo) + 1e-12, np.asarray(hi) - 1e-12)
+
+        def resid(x):
+            return _trace(kind, _unpack(rule, x), float(w[0]), d) - w
+
+        with np.errstate(over="ignore", invalid="ignore"):
+            res = least_squares(lambda x: np.nan_to_num(resid(x), nan=10.0, posinf=10.0, neginf=-10.0), x0,
+                                bounds=(lo, hi), max_nfev=MAX_NFEV)
+        err = rmse(_trace(kind, _unpack(rule, res.x), float(w[0]), d), w)
+        if best is None or err < best[1]:
+            best = (_unpack(rule, res.x), err)
+    return best
+
+
+def _scales_to_fields(s_up: float, s_down: float) -> tuple[float, float]:
+    """(dw_min, up_down) reproducing the one-sided C++ scales exactly."""
+    if s_up >= s_down:
+        return s_up, 1.0 - s_down / s_up
+    return s_down, s_up / s_down - 1.0
+
+
+def device_fields(rule: str, p: np.ndarray, stats: dict[str, float]) -> dict[str, Any]:
+    """The aihwkit dataclass fields for a fitted rule (deterministic part plus variability terms)."""
+    p = np.asarray(p, dtype=float)
+    f: dict[str, Any] = {
+        "w_min": float(p[0]), "w_max": float(p[1]),
+        "dw_min_dtod": float(stats.get("step_dtod", 0.0)),
+        "dw_min_std": float(stats.get("step_c2c", 0.0)),
+        "w_min_dtod": float(stats.get("g_min_dtod", 0.0)),
+        "w_max_dtod": float(stats.get("g_max_dtod", 0.0)),
+        "up_down_dtod": 0.0,
+        "write_noise_std": 0.0,
+        "enforce_consistency": True,
+        "construction_seed": 0,
+    }
+    if rule == "piecewise":
+        up, down = p[4:4 + N_NODES], p[4 + N_NODES:]
+        dw = float(max(up.max(), down.max(), 1e-12))
+        f.update(dw_min=dw, up_down=0.0, piecewise_up=(up / dw).tolist(), piecewise_down=(down / dw).tolist())
+        return f
+    dw, ud = _scales_to_fields(float(p[2]), float(p[3]))
+    f.update(dw_min=dw, up_down=ud)
+    if rule == "linear":
+        f.update(gamma_up=float(p[4]), gamma_down=float(p[5]), gamma_up_dtod=0.0, gamma_down_dtod=0.0,
+                 mult_noise=True)
+    elif rule == "soft_bounds":
+        f.update(mult_noise=True)
+    elif rule == "exponential":
+        f.update(A_up=float(p[4]), A_down=float(p[5]), gamma_up=float(p[6]), gamma_down=float(p[7]),
+                 a=float(p[8]), b=float(p[9]))
+    elif rule == "power":
+        g_up, g_dn = float(p[4]), float(p[5])
+        gamma, pud = _scales_to_fields(g_up, g_dn)
+        if gamma == 0:
+            pud = 0.0
+        f.update(pow_gamma=gamma, pow_up_down=pud, pow_gamma_dtod=0.0, pow_up_down_dtod=0.0)
+    return f
+
+
+def fields_to_kernel(rule: str, f: dict[str, Any]) -> np.ndarray:
+    """Kernel parameters from dataclass fields (inverse of :func:`device_fields`, deterministic part)."""
+    dw, ud = f["dw_min"], f.get("up_down", 0.0)
+    su, sd = dw * (1 + min(ud, 0.0)), dw * (1 - max(ud, 0.0))
+    head = [f["w_min"], f["w_max"], su, sd]
+    if rule == "constant":
+        return np.array(head)
+    if rule == "soft_bounds":
+        return np.array([*head, 1.0, 1.0])
+    if rule == "linear":
+        return np.array([*head, f["gamma_up"], f["gamma_down"]])
+    if rule == "exponential":
+        return np.array([*head, f["A_up"], f["A_down"], f["gamma_up"], f["gamma_down"], f["a"], f["b"]])
+    if rule == "power":
+        g, pu = f["pow_gamma"], f["pow_up_down"]
+        return np.array([*head, g * (1 + min(pu, 0.0)), g * (1 - max(pu, 0.0))])
+    if rule == "piecewise":
+        return np.array([*head, *f["piecewise_up"], *f["piecewise_down"]])
+    raise ExportError(f"unknown aihwkit rule {rule!r}")
+
+
+N_PARAMS = {"constant": 4, "soft_bounds": 4, "linear": 6, "power": 6, "exponential": 8, "piecewise": 2 + 2 * N_NODES}
+
+
+def map_response(resp: PhysicsResponse, rules: list[str] | None = None, tolerance: float = 0.02) -> dict[str, Any]:
+    """Fit every rule; choose the best (the simplest within ``tolerance`` relative RMSE of the best)."""
+    w = resp.to_weights(resp.g_nominal)
+    rules = list(rules or RULES)
+    fits = {r: fit_rule(r, w, resp.n_up, resp.n_down) for r in rules}
+    best_err = min(e for _, e in fits.values())
+    choice = min((r for r in rules if fits[r][1] <= best_err * (1 + tolerance) + 1e-15), key=lambda r: N_PARAMS[r])
+    p = fits[choice][0]
+    span = resp.g_max - resp.g_min
+    w_rule = rule_trace(choice, p, w[0], resp.directions())
+    g_rule = resp.to_conductance(w_rule)
+    cands = {r: {"rmse": {"value": e * span / 2, "unit": "S"}, "device_class": RULES[r][0]}
+             for r, (_, e) in fits.items()}
+    record = mapping_record(choice, resp, g_rule, device_class=RULES[choice][0], candidates=cands)
+    return {"rule": choice, "params": p, "fields": device_fields(choice, p, resp.stats), "mapping": record,
+            "w_physics": w, "w_rule": w_rule}
+
+
+# -- drift (volatile models) ----------------------------------------------------------------------
+def drift_table(card: Card, cond: PulseCondition, resp: PhysicsResponse, n_levels: int = 6,
+                t0: float = 1.0, t1: float = 1e4) -> dict[str, Any] | None:
+    """Power-law drift exponents nu(G) for ``CustomDriftPCMLikeNoiseModel``, or None (non-volatile).
+
+    Each level of the nominal potentiation trace is relaxed from ``t0`` to
+    ``t1``; ``nu = -log(G(t1)/G(t0)) / log(t1/t0)``.
+    """
+    model = card.model()
+    if not model.volatile:
+        return None
+    try:
+        g_levels = np.linspace(resp.g_min, resp.g_max, n_levels + 2)[1:-1]
+        st = model.state_from_conductance(g_levels, cond.read_voltage)
+    except NotImplementedError:
+        return None
+    a = model.relax(st, t0, cond.temperature)
+    ga = model.conductance(a, cond.read_voltage)
+    b = model.relax(a, t1 - t0, cond.temperature)
+    gb = model.conductance(b, cond.read_voltage)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        nu = -np.log(gb / ga) / np.log(t1 / t0)
+    nu = np.where(np.isfinite(nu), nu, 0.0)
+    return {
+        "noise_model": "CustomDriftPCMLikeNoiseModel",
+        "g_lst": (g_levels * 1e6).tolist(), "g_lst_unit": "uS",
+        "nu_mean_lst": nu.tolist(), "nu_std_lst": [0.0] * len(nu),
+        "g_max": resp.g_max * 1e6, "g_max_unit": "uS",
+        "t_0": t0, "t_0_unit": "s",
+        "method": f"relax levels from t0 = {t0:g} s to {t1:g} s at {cond.temperature:g} K; nu = -dlnG/dlnt",
+    }
+
+
+# -- writing and loading ----------------------------------------------------------------------------
+def build_document(card: Card, cond: PulseCondition, resp: PhysicsResponse, mapped: dict[str, Any]) -> dict:
+    return {
+        "format": FORMAT,
+        "schema_version": EXPORT_SCHEMA_VERSION,
+        "device_class": RULES[mapped["rule"]][0],
+        "fields": mapped["fields"],
+        "rpu_config": "SingleRPUConfig",
+        "weight_map": {
+            "formula": "G = g_min + (w + 1) / 2 * (g_max - g_min)  (w = -1 at g_min, +1 at g_max)",
+            "g_min": {"value": resp.g_min, "unit": "S"},
+            "g_max": {"value": resp.g_max, "unit": "S"},
+        },
+        "drift": drift_table(card, cond, resp),
+        "mapping": mapped["mapping"],
+        "variability": resp.stats,
+        "pulse_condition": cond.to_dict(),
+        "response": {"directions": resp.directions().tolist(), "w_physics": mapped["w_physics"].tolist(),
+                     "w_rule": mapped["w_rule"].tolist(), "unit": "normalised weight"},
+        "provenance": provenance(card, cond, "aihwkit"),
+    }
+
+
+def write(card: Card, cond: PulseCondition, resp: PhysicsResponse, out: Path, rules=None) -> ExportResult:
+    out = Path(out)
+    if out.suffix.lower() != ".json":
+        raise ExportError(f"aihwkit export writes a .json file, got {out.name!r}")
+    mapped = map_response(resp, rules)
+    doc = build_document(card, cond, resp, mapped)
+    write_json(out, doc)
+    return ExportResult("aihwkit", [out], cond, doc["mapping"], doc, doc["provenance"]["validity_warnings"])
+
+
+def read(path: str | Path) -> dict[str, Any]:
+    """Read and check an aihwkit export file."""
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ExportError(f"{path}: no such file") from None
+    except json.JSONDecodeError as exc:
+        raise ExportError(f"{path}: not valid JSON ({exc})") from None
+    if doc.get("format") != FORMAT:
+        raise ExportError(f"{path}: not a devicelib aihwkit export (format {doc.get('format')!r})")
+    if doc.get("device_class") not in {c for c, _ in RULES.values()}:
+        raise ExportError(f"{path}: unknown device_class {doc.get('device_class')!r}")
+    return doc
+
+
+def _aihwkit():
+    try:
+        from aihwkit.simulator.configs import SingleRPUConfig, devices
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError("aihwkit is not installed: pip install 'devicelib[aihwkit]' (see docs/export/aihwkit.md)") \
+            from exc
+    return SingleRPUConfig, devices
+
+
+def build_device(path_or_doc):
+    """The aihwkit device dataclass named in the export, built from its fields."""
+    doc = path_or_doc if isinstance(path_or_doc, dict) else read(path_or_doc)
+    _, devices = _aihwkit()
+    cls = getattr(devices, doc["device_class"])
+    return cls(**doc["fields"])
+
+
+def build_rpu_config(path_or_doc):
+    """``SingleRPUConfig(device=...)`` from an export file (requires aihwkit)."""
+    SingleRPUConfig, _ = _aihwkit()
+    return SingleRPUConfig(device=build_device(path_or_doc))
+
+
+def build_noise_model(path_or_doc):
+    """``CustomDriftPCMLikeNoiseModel`` for the export's drift table, or None when the card has no drift."""
+    doc = path_or_doc if isinstance(path_or_doc, dict) else read(path_or_doc)
+    drift = doc.get("drift")
+    if not drift:
+        return None
+    from aihwkit.inference import CustomDriftPCMLikeNoiseModel
+
+    return CustomDriftPCMLikeNoiseModel(
+        {"g_lst": drift["g_lst"], "nu_mean_lst": drift["nu_mean_lst"], "nu_std_lst": drift["nu_std_lst"]},
+        g_max=drift["g_max"], t_0=drift["t_0"],
+    )

@@ -1,0 +1,424 @@
+r"""Physics to phenomenology: what every exporter shares.
+
+A simulator's per-pulse rule is phenomenological; a devicelib card is physics.
+An exporter therefore (1) fixes a *pulse condition* (potentiating and
+depressing amplitude, width, ambient temperature, read voltage; defaults from
+the card's validity ranges), (2) simulates the physics model under that
+condition — a potentiation train from the start state followed by a
+depression train, for the nominal device and, when the card has device-to-device or
+cycle-to-cycle variability, for an ensemble of devices (read noise is kept
+out of the ensemble: every simulator has its own read-noise term) — and (3) fits the target's rule to that response
+(:mod:`devicelib.export.aihwkit`, ``neurosim``, ``crosssim``, ``memtorch``).
+Every export reports its *mapping error*: the RMSE (S) between the physics
+response of the nominal device and the exported rule replayed on the same
+pulses, and the pulse condition it holds for.
+
+Defaults of the pulse condition (all overridable):
+
+- amplitude (potentiating): the largest positive amplitude of the card's
+  ``validity.amplitude`` range; depressing: its most negative value (or
+  ``-amplitude`` when the range has no negative part); 1 V / -1 V if the card
+  gives no range;
+- width: the shortest width of ``validity.width`` (the most gradual response
+  the card vouches for); 100 ns if absent;
+- temperature: 300 K when inside ``validity.temperature``, else its middle;
+- read voltage: the middle of ``validity.read_voltage``; 0.1 V if absent.
+
+Variability statistics (for the simulators' device-to-device and
+cycle-to-cycle terms) come from the ensemble: per device, the observed
+conductance window and the ratio of each observed step to the nominal step at
+the same conductance, ``r = dG_obs / dG_nom(G)``; the device gain is the
+median of ``r``, its spread across devices is the relative device-to-device
+step spread, and the spread of ``r / gain`` within a device is the relative
+cycle-to-cycle step noise.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import __version__
+from ..catalog import Card, atomic_write_text, find_card, load_card
+from ..core import DeviceModel
+from ..units import format_unit, to_si
+from ..variability import Variability
+
+EXPORT_SCHEMA_VERSION = 1
+DEFAULT_MAX_PULSES = 400
+DEFAULT_DEVICES = 32
+
+
+class ExportError(ValueError):
+    """An export cannot be made (bad condition, no response, unsupported card)."""
+
+
+# -- sources --------------------------------------------------------------------------
+def resolve_card(source: Any, name: str | None = None) -> Card:
+    """A :class:`Card` from a card, a card name or path, or a fit result (``to_card``)."""
+    if isinstance(source, Card):
+        return source
+    if hasattr(source, "to_card") and hasattr(source, "values"):  # FitResult
+        return source.to_card(name or f"{source.model.name}.fit")
+    if isinstance(source, str | os.PathLike):
+        path = find_card(source)
+        if path is None:
+            raise ExportError(f"no card {str(source)!r} (see `devicelib catalog`)")
+        return load_card(path)
+    raise ExportError(f"cannot export from a {type(source).__name__}: give a Card, a card name/path or a FitResult")
+
+
+# -- the pulse condition ------------------------------------------------------------------
+@dataclass(frozen=True)
+class PulseCondition:
+    """The pulse condition an export holds for (SI: V or A, s, K, V)."""
+
+    amplitude_up: float
+    amplitude_down: float
+    width: float
+    temperature: float
+    read_voltage: float
+    amplitude_unit: str = "V"
+    g_start: float | None = None  # start conductance (S); None: the model's initial state
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {
+            "amplitude_up": {"value": self.amplitude_up, "unit": self.amplitude_unit},
+            "amplitude_down": {"value": self.amplitude_down, "unit": self.amplitude_unit},
+            "width": {"value": self.width, "unit": "s"},
+            "temperature": {"value": self.temperature, "unit": "K"},
+            "read_voltage": {"value": self.read_voltage, "unit": "V"},
+        }
+        if self.g_start is not None:
+            out["g_start"] = {"value": self.g_start, "unit": "S"}
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> PulseCondition:
+        return cls(
+            amplitude_up=float(d["amplitude_up"]["value"]),
+            amplitude_down=float(d["amplitude_down"]["value"]),
+            width=float(d["width"]["value"]),
+            temperature=float(d["temperature"]["value"]),
+            read_voltage=float(d["read_voltage"]["value"]),
+            amplitude_unit=d["amplitude_up"]["unit"],
+            g_start=float(d["g_start"]["value"]) if "g_start" in d else None,
+        )
+
+    def describe(self) -> str:
+        u = self.amplitude_unit
+        text = (f"{self.amplitude_up:+.4g} {u} / {self.amplitude_down:+.4g} {u}, {self.width:.4g} s, "
+                f"{self.temperature:.4g} K, read at {self.read_voltage:.4g} V")
+        if self.g_start is not None:
+            text += f", from {self.g_start:.4g} S"
+        return text
+
+
+def resolve_condition(card: Card, amplitude=None, amplitude_down=None, width=None, temperature=None,
+                      read_voltage=None, g_start=None) -> PulseCondition:
+    """The pulse condition: given values (quantities or SI) or defaults from the card's validity ranges."""
+    au = card.model_class().amplitude_unit
+    arange = card.validity_range("amplitude")
+    if amplitude is None:
+        amplitude = arange[1] if arange and arange[1] > 0 else (abs(arange[0]) if arange else 1.0)
+    amp = float(to_si(amplitude, au, "amplitude"))
+    if amplitude_down is None:
+        amplitude_down = arange[0] if arange and arange[0] < 0 else -amp
+    amp_d = float(to_si(amplitude_down, au, "amplitude_down"))
+    if amp == 0 or amp_d == 0:
+        raise ExportError("pulse amplitudes must be non-zero")
+    if width is None:
+        wr = card.validity_range("width")
+        width = wr[0] if wr else 100e-9
+    w = float(to_si(width, "s", "width"))
+    if not w > 0:
+        raise ExportError(f"pulse width must be positive, got {w} s")
+    if temperature is None:
+        tr = card.validity_range("temperature")
+        temperature = 300.0 if tr is None or tr[0] <= 300.0 <= tr[1] else 0.5 * (tr[0] + tr[1])
+    t = float(to_si(temperature, "K", "temperature"))
+    if not t > 0:
+        raise ExportError(f"temperature must be positive kelvin, got {t}")
+    if read_voltage is None:
+        rr = card.validity_range("read_voltage")
+        read_voltage = 0.5 * (rr[0] + rr[1]) if rr else 0.1
+    vr = float(to_si(read_voltage, "V", "read_voltage"))
+    gs = None if g_start is None else float(to_si(g_start, "S", "g_start"))
+    if gs is not None and not gs > 0:
+        raise ExportError(f"g_start must be a positive conductance, got {gs} S")
+    return PulseCondition(amp, amp_d, w, t, vr, au, gs)
+
+
+def outside_validity(card: Card, cond: PulseCondition) -> list[str]:
+    """Warnings for condition values outside the card's validity ranges."""
+    out = []
+    checks = [("amplitude", cond.amplitude_up), ("amplitude", cond.amplitude_down), ("width", cond.width),
+              ("temperature", cond.temperature), ("read_voltage", cond.read_voltage)]
+    for key, val in checks:
+        r = card.validity_range(key)
+        tol = 1e-9 * max(abs(r[0]), abs(r[1]), 1e-30) if r is not None else 0.0
+        if r is not None and not (r[0] - tol <= val <= r[1] + tol):
+            out.append(f"{key} {val:.4g} outside the card's validity range [{r[0]:.4g}, {r[1]:.4g}]")
+    return out
+
+
+# -- the physics response ------------------------------------------------------------------
+@dataclass
+class PhysicsResponse:
+    """Conductance (S) before and after each pulse of a potentiation then depression train.
+
+    ``g_nominal`` has length ``1 + n_up + n_down`` (start, then after each
+    pulse); ``g_ensemble`` is ``(n_devices, 1 + n_up + n_down)`` or None when
+    the card has no variability.
+    """
+
+    condition: PulseCondition
+    n_up: int
+    n_down: int
+    g_nominal: np.ndarray
+    g_ensemble: np.ndarray | None = None
+    variability: Variability | None = None
+    energy_up: float = float("nan")  # mean energy per potentiating pulse (J)
+    energy_down: float = float("nan")
+    stats: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def g_min(self) -> float:
+        return float(np.min(self.g_nominal))
+
+    @property
+    def g_max(self) -> float:
+        return float(np.max(self.g_nominal))
+
+    @property
+    def up(self) -> np.ndarray:
+        """Nominal potentiation trace, start included (n_up + 1)."""
+        return self.g_nominal[: self.n_up + 1]
+
+    @property
+    def down(self) -> np.ndarray:
+        """Nominal depression trace, its start (end of potentiation) included (n_down + 1)."""
+        return self.g_nominal[self.n_up:]
+
+    def directions(self) -> np.ndarray:
+        return np.concatenate([np.ones(self.n_up), -np.ones(self.n_down)])
+
+    def to_weights(self, g) -> np.ndarray:
+        """Normalised weight w in [-1, 1] over the nominal window [g_min, g_max]."""
+        return 2.0 * (np.asarray(g, dtype=float) - self.g_min) / (self.g_max - self.g_min) - 1.0
+
+    def to_conductance(self, w) -> np.ndarray:
+        return self.g_min + 0.5 * (np.asarray(w, dtype=float) + 1.0) * (self.g_max - self.g_min)
+
+
+def _run(model: DeviceModel, cond: PulseCondition, n_up: int, n_down: int, n: int,
+         variability: Variability | None, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    from ..pulses import PulseTrain
+    from ..simulate import simulate
+
+    amp = np.concatenate([np.full(n_up, cond.amplitude_up), np.full(n_down, cond.amplitude_down)])
+    npl = amp.size
+    train = PulseTrain(amp, np.full(npl, cond.width), np.zeros(npl), np.full(npl, cond.temperature),
+                       cond.amplitude_unit)
+    state = None
+    if cond.g_start is not None:
+        try:
+            state = model.state_from_conductance(np.full(n, cond.g_start), cond.read_voltage)
+        except NotImplementedError:
+            raise ExportError(f"{model.name} cannot start from a given conductance (g_start)") from None
+    ds = simulate(model, train, n_devices=n, v_read=cond.read_voltage, variability=variability, seed=seed,
+                  state=state, record_state=False)
+    g = np.concatenate([ds["conductance_initial"].values[:, None], ds["conductance"].values], axis=1)
+    return g, ds["energy"].values
+
+
+def _k99(trace: np.ndarray) -> int:
+    """Pulses needed to reach 99 % of the total change of a trace (start included)."""
+    change = trace - trace[0]
+    total = change[-1]
+    if total == 0:
+        return len(trace) - 1
+    idx = np.flatnonzero(change / total >= 0.99)
+    return int(idx[0]) if idx.size else len(trace) - 1
+
+
+def simulate_response(card: Card, cond: PulseCondition, n_pulses: int | tuple[int, int] | None = None,
+                      n_devices: int | None = None, seed: int = 0,
+                      max_pulses: int = DEFAULT_MAX_PULSES) -> PhysicsResponse:
+    """Simulate the card's model at ``cond``: ``n_up`` potentiating then ``n_down`` depressing pulses.
+
+    ``n_pulses`` None chooses each count automatically: the pulses the nominal
+    device needs to reach 99 % of its change within ``max_pulses`` (at least 8).
+    """
+    model = card.model()
+    if n_pulses is None:
+        g_up, _ = _run(model, cond, max_pulses, 0, 1, None, seed)
+        n_up = max(_k99(g_up[0]), 8)
+        g_tmp, _ = _run(model, cond, n_up, max_pulses, 1, None, seed)
+        n_down = max(_k99(g_tmp[0, n_up:]), 8)
+    elif isinstance(n_pulses, tuple):
+        n_up, n_down = (int(x) for x in n_pulses)
+    else:
+        n_up = n_down = int(n_pulses)
+    if n_up < 2 or n_down < 2:
+        raise ExportError("need at least 2 potentiating and 2 depressing pulses")
+    g, energy = _run(model, cond, n_up, n_down, 1, None, seed)
+    g_nom = g[0]
+    if not np.all(np.isfinite(g_nom)) or np.ptp(g_nom) <= 1e-6 * np.mean(np.abs(g_nom)):
+        raise ExportError(
+            f"the physics response at {cond.describe()} does not change the conductance (less than 1 ppm): "
+            "choose another "
+            "pulse condition (amplitude, width) or start conductance"
+        )
+    var = card.variability
+    ens = None
+    if var is not None and not var.is_zero:
+        n_dev = int(n_devices or DEFAULT_DEVICES)
+        # programming variability only: read noise is a separate term of every simulator (stats["read"])
+        prog = Variability(d2d=var.d2d, c2c=var.c2c, c2c_abs=var.c2c_abs, read=0.0)
+        if not prog.is_zero:
+            ens, _ = _run(model, cond, n_up, n_down, n_dev, prog, seed + 1)
+    resp = PhysicsResponse(cond, n_up, n_down, g_nom, ens, var,
+                           energy_up=float(np.mean(energy[0, :n_up])), energy_down=float(np.mean(energy[0, n_up:])))
+    resp.stats = ensemble_stats(resp)
+    return resp
+
+
+def ensemble_stats(resp: PhysicsResponse) -> dict[str, float]:
+    """Relative spreads from the ensemble (zeros without variability); see the module docstring."""
+    read = float(resp.variability.read) if resp.variability is not None else 0.0
+    out = {"g_max_dtod": 0.0, "g_min_dtod": 0.0, "step_dtod": 0.0, "step_c2c": 0.0, "step_c2c_abs": 0.0,
+           "read": read, "n_devices": 0}
+    ens = resp.g_ensemble
+    if ens is None:
+        return out
+    span = resp.g_max - resp.g_min
+    hi, lo = ens.max(axis=1), ens.min(axis=1)
+    out["g_max_dtod"] = float(np.std(hi) / max(abs(resp.g_max), 1e-300))
+    out["g_min_dtod"] = float(np.std(lo) / max(abs(resp.g_min), 1e-300))
+    ratios, abs_dev = [], []
+    for sl, nom in ((slice(0, resp.n_up + 1), resp.up), (slice(resp.n_up, None), resp.down)):
+        g_nom, dg_nom = nom[:-1], np.diff(nom)
+        order = np.argsort(g_nom)
+        obs = ens[:, sl]
+        g_obs, dg_obs = obs[:, :-1], np.diff(obs, axis=1)
+        expect = np.interp(g_obs, g_nom[order], dg_nom[order])
+        ok = np.abs(expect) > 1e-3 * np.max(np.abs(dg_nom))
+        r = np.where(ok, dg_obs / np.where(ok, expect, 1.0), np.nan)
+        ratios.append(r)
+        abs_dev.append(np.where(ok, dg_obs - expect, np.nan))
+    r = np.concatenate(ratios, axis=1)
+    gain = np.nanmedian(r, axis=1)
+    out["step_dtod"] = float(np.nanstd(gain))
+    out["step_c2c"] = float(np.nanstd(r / gain[:, None]))
+    out["step_c2c_abs"] = float(np.nanstd(np.concatenate(abs_dev, axis=1)) / span)  # fraction of the window
+    out["n_devices"] = int(ens.shape[0])
+    return out
+
+
+def rmse(a, b) -> float:
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return float(np.sqrt(np.mean((a - b) ** 2)))
+
+
+def mapping_record(rule: str, resp: PhysicsResponse, g_rule: np.ndarray, **extra) -> dict[str, Any]:
+    """The mapping-error record every export carries: RMSE (S) of the rule against the physics response."""
+    err = rmse(g_rule, resp.g_nominal)
+    span = resp.g_max - resp.g_min
+    rec = {
+        "rule": rule,
+        "rmse": {"value": err, "unit": "S"},
+        "rmse_relative_to_window": err / span,
+        "window": {"g_min": {"value": resp.g_min, "unit": "S"}, "g_max": {"value": resp.g_max, "unit": "S"}},
+        "n_up": resp.n_up,
+        "n_down": resp.n_down,
+        "protocol": "n_up potentiating then n_down depressing pulses from the start state; RMSE over the "
+                    "start and every read after a pulse, nominal device",
+    }
+    rec.update(extra)
+    return rec
+
+
+# -- provenance and writing ---------------------------------------------------------------------
+def provenance(card: Card, cond: PulseCondition, target: str) -> dict[str, Any]:
+    return {
+        "generator": f"devicelib.export.{target}",
+        "devicelib_version": __version__,
+        "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "card": card.name,
+        "card_kind": card.kind,
+        "card_path": str(card.path) if card.path else None,
+        "model": card.model_name,
+        "citation": card.citation(),
+        "pulse_condition": cond.to_dict(),
+        "validity_warnings": outside_validity(card, cond),
+    }
+
+
+def json_default(o):
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def write_json(path: Path, obj: Any) -> Path:
+    atomic_write_text(Path(path), json.dumps(obj, indent=2, default=json_default) + "\n")
+    return Path(path)
+
+
+def atomic_write_with(path: Path, writer: Callable[[Path], None]) -> Path:
+    """Call ``writer(tmp_path)`` then rename to ``path``: no half-written file on error."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        writer(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+@dataclass
+class ExportResult:
+    """What an export wrote and how well the exported rule matches the physics."""
+
+    target: str
+    paths: list[Path]
+    condition: PulseCondition
+    mapping: dict[str, Any]
+    content: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def rmse(self) -> float:
+        return float(self.mapping["rmse"]["value"])
+
+    def summary(self) -> str:
+        m = self.mapping
+        lines = [
+            f"target      {self.target}",
+            f"rule        {m['rule']}",
+            f"condition   {self.condition.describe()}",
+            f"window      {m['window']['g_min']['value']:.4g} .. {m['window']['g_max']['value']:.4g} S, "
+            f"{m['n_up']} up / {m['n_down']} down pulses",
+            f"mapping     RMSE {m['rmse']['value']:.4g} {format_unit('S')} "
+            f"({100 * m['rmse_relative_to_window']:.3g} % of the window)",
+        ]
+        lines += [f"wrote       {p}" for p in self.paths]
+        lines += [f"warning     {w}" for w in self.warnings]
+        return "\n".join(lines)

@@ -1,0 +1,259 @@
+r"""Export to MemTorch: keyword parameters for the closest ``memtorch.bh.memristor`` model.
+
+``vcm.stanford_pku`` cards map one to one onto MemTorch's ``Stanford_PKU``
+model (the same Guan/Yu/Wong equations): ``g_0 = g0``, ``V_0 = V0``,
+``I_0 = I0``, ``vel_0 = nu0``, ``E_a = Ea`` (eV), ``a_0 = a0``,
+``gamma_init = gamma0``, ``beta``, ``t_ox``, ``R_th``, ``T_init`` = ambient
+temperature, ``F_min = 0`` (no field threshold in devicelib's model),
+``model_switch = 0``; ``r_on``/``r_off`` are chosen so MemTorch's derived gap
+bounds equal ``g_min``/``g_max`` exactly at the read voltage. MemTorch fixes the
+gap normalisation of gamma at 1 nm (devicelib's ``g1``): a card with another
+``g1`` is rejected. MemTorch integrates with explicit Euler at
+``time_series_resolution``; the exporter halves it until MemTorch's update
+(replayed here exactly, including its use of the previous step's current for
+the Joule temperature, which is zero at the start of each pulse) matches the
+physics, and reports the remaining difference as the mapping error.
+
+Other families map onto ``Data_Driven2021``, whose one-step resistance update
+at a constant voltage, ``R' = (R + s r (r - R) dt)/(1 + s (r - R) dt)``, makes
+``1/(r - R)`` grow by ``s dt`` per step: a closed form fitted to each branch
+(``r_p``/``r_n`` = [r, 0], ``A_p``/``A_n`` from ``s`` with MemTorch's default
+``t_p``/``t_n``, ``time_series_resolution`` = pulse width).
+
+Device-to-device spread of card parameters (``[variability] d2d``, log-normal
+sigma) becomes ``StochasticParameter`` entries
+``{"StochasticParameter": {"loc", "scale", "min", "max"}}`` (normal with the
+same mean and standard deviation, clipped to the parameter's bounds);
+:func:`build_params` turns them into ``memtorch.bh.StochasticParameter`` objects.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.optimize import least_squares
+
+from ..catalog import Card
+from ..units import q_e
+from .common import (
+    EXPORT_SCHEMA_VERSION,
+    ExportError,
+    ExportResult,
+    PhysicsResponse,
+    PulseCondition,
+    mapping_record,
+    provenance,
+    write_json,
+)
+
+FORMAT = "devicelib.export.memtorch"
+MT_Q = 1.6e-19  # MemTorch's constants in Stanford_PKU.dg_dt
+MT_KB = 1.3806503e-23
+DD_T_P, DD_T_N = -0.0212028, -0.05343997  # MemTorch Data_Driven2021 defaults
+
+
+# -- Stanford_PKU ----------------------------------------------------------------------------------
+def stanford_pku_params(card: Card, cond: PulseCondition, steps_per_pulse: int) -> dict[str, Any]:
+    p = card.model().params
+    if abs(float(p["g1"]) - 1e-9) > 1e-15:
+        raise ExportError(f"{card.name}: MemTorch's Stanford_PKU fixes g1 = 1 nm, the card has {float(p['g1'])} m")
+    vr = cond.read_voltage
+    per_gap = float(p["I0"]) * math.sinh(vr / float(p["V0"])) / vr
+
+    def r_at(gap):
+        return 1.0 / (per_gap * math.exp(-gap / float(p["g0"])))
+
+    return {
+        "time_series_resolution": cond.width / steps_per_pulse,
+        "r_off": r_at(float(p["g_max"])),
+        "r_on": r_at(float(p["g_min"])),
+        "gap_init": float(p["g_max"]),
+        "g_0": float(p["g0"]), "V_0": float(p["V0"]), "I_0": float(p["I0"]),
+        "read_voltage": vr,
+        "T_init": cond.temperature,
+        "R_th": float(p["R_th"]),
+        "gamma_init": float(p["gamma0"]), "beta": float(p["beta"]), "t_ox": float(p["t_ox"]),
+        "F_min": 0.0,
+        "vel_0": float(p["nu0"]),
+        "E_a": float(p["Ea"]) / q_e,
+        "a_0": float(p["a0"]),
+        "delta_g_init": 0.0, "model_switch": 0,
+    }
+
+
+def replay_stanford_pku(kw: dict[str, Any], resp: PhysicsResponse, steps_per_pulse: int) -> np.ndarray:
+    """MemTorch's Stanford_PKU.simulate (model_switch 0) called once per pulse; conductance in S."""
+    vr = kw["read_voltage"]
+    per_gap = kw["I_0"] * math.sinh(vr / kw["V_0"]) / vr
+    gap_min = kw["g_0"] * math.log(per_gap * kw["r_on"])
+    gap_max = kw["g_0"] * math.log(per_gap * kw["r_off"])
+    cond = resp.condition
+    gap = min(max(kw["g_0"] * math.log(per_gap / resp.g_nominal[0]), gap_min), gap_max)
+    dt = kw["time_series_resolution"]
+    out = [per_gap * math.exp(-gap / kw["g_0"])]
+    for d in resp.directions():
+        v = cond.amplitude_up if d > 0 else cond.amplitude_down
+        current = 0.0
+        for _ in range(steps_per_pulse):
+            gamma = kw["gamma_init"] - kw["beta"] * (gap / 1e-9) ** 3
+            if gamma * abs(v) / kw["t_ox"] < kw["F_min"]:
+                gamma = 0.0
+            temp = kw["T_init"] + abs(v * current * kw["R_th"])
+            rate = -kw["vel_0"] * math.exp(-MT_Q * kw["E_a"] / MT_KB / temp) * math.sinh(
+                gamma * kw["a_0"] / kw["t_ox"] * MT_Q * v / MT_KB / temp)
+            gap = min(max(gap + rate * dt, gap_min), gap_max)
+            current = kw["I_0"] * math.exp(-gap / kw["g_0"]) * math.sinh(v / kw["V_0"])
+        out.append(per_gap * math.exp(-gap / kw["g_0"]))
+    return np.array(out)
+
+
+# -- Data_Driven2021 ---------------------------------------------------------------------------------
+def _dd_branch(r_trace: np.ndarray) -> tuple[float, float, np.ndarray]:
+    """Fit R_k = r - 1/(1/(r - R_0) + c k) to one branch; returns (r, c, fitted trace)."""
+    k = np.arange(r_trace.size, dtype=float)
+    r0 = r_trace[0]
+    going_down = r_trace[-1] < r0
+    end = r_trace[-1]
+
+    def model(x):
+        r, c = x
+        u0 = r - r0
+        return r - 1.0 / (1.0 / u0 + c * k)
+
+    span = abs(end - r0)
+    if going_down:  # r below the end, c < 0 (u < 0, |u| shrinks)
+        x0, lo, hi = [end - 0.1 * span, -1.0 / span], [0.0, -np.inf], [end - 1e-9 * span, 0.0]
+    else:
+        x0, lo, hi = [end + 0.1 * span, 1.0 / span], [end + 1e-9 * span, 0.0], [np.inf, np.inf]
+    scale = np.array([span, 1.0 / span])
+    res = least_squares(lambda x: (model(x * scale) - r_trace) / span, np.array(x0) / scale,
+                        bounds=(np.array(lo) / scale, np.array(hi) / scale))
+    r, c = res.x * scale
+    return float(r), float(c), model((r, c))
+
+
+def data_driven_params(resp: PhysicsResponse) -> tuple[dict[str, Any], np.ndarray]:
+    cond = resp.condition
+    r_up = 1.0 / resp.up
+    r_dn = 1.0 / resp.down
+    rp, cp, fit_up = _dd_branch(r_up)
+    rn, cn, fit_dn = _dd_branch(r_dn)
+    dt = cond.width
+    # s dt = c with s = A (exp(|V|/t) - 1)
+    a_p = cp / dt / math.expm1(abs(cond.amplitude_up) / DD_T_P)
+    a_n = cn / dt / math.expm1(abs(cond.amplitude_down) / DD_T_N)
+    kw = {
+        "time_series_resolution": dt,
+        "r_off": 1.0 / resp.g_min, "r_on": 1.0 / resp.g_max,
+        "A_p": a_p, "A_n": a_n, "t_p": DD_T_P, "t_n": DD_T_N,
+        "r_p": [rp, 0.0], "r_n": [rn, 0.0],
+    }
+    g = np.concatenate([1.0 / np.clip(fit_up, 1.0 / resp.g_max, 1.0 / resp.g_min),
+                        1.0 / np.clip(fit_dn[1:], 1.0 / resp.g_max, 1.0 / resp.g_min)])
+    return kw, g
+
+
+# -- variability -------------------------------------------------------------------------------------
+def stochastic_entries(card: Card, kw: dict[str, Any], names: dict[str, str], scale: dict[str, float]):
+    """Replace d2d-varied card parameters by StochasticParameter descriptions (normal, same mean and std)."""
+    var = card.variability
+    if var is None:
+        return kw
+    cls = card.model_class()
+    for pname, sigma in var.d2d.items():
+        if not sigma or pname not in names:
+            continue
+        key = names[pname]
+        p = cls.parameter(pname)
+        base = float(card.model().params[pname])
+        if p.bounds[0] > 0:  # log-normal in devicelib: match mean and std
+            mean = base * math.exp(0.5 * sigma**2)
+            std = mean * math.sqrt(math.expm1(sigma**2))
+        else:
+            mean, std = base, sigma * abs(base)
+        f = scale.get(pname, 1.0)
+        kw[key] = {"StochasticParameter": {"distribution": "torch.distributions.normal.Normal",
+                                           "loc": mean * f, "scale": std * f,
+                                           "min": p.bounds[0] * f, "max": p.bounds[1] * f}}
+    return kw
+
+
+PKU_NAMES = {"g0": "g_0", "V0": "V_0", "I0": "I_0", "nu0": "vel_0", "Ea": "E_a", "a0": "a_0", "gamma0": "gamma_init",
+             "beta": "beta", "t_ox": "t_ox", "R_th": "R_th"}
+
+
+def map_response(card: Card, resp: PhysicsResponse, max_steps: int = 4096, rtol: float = 0.01) -> dict[str, Any]:
+    cond = resp.condition
+    if card.model_name == "vcm.stanford_pku":
+        steps = 16
+        while True:
+            kw = stanford_pku_params(card, cond, steps)
+            g_rule = replay_stanford_pku(kw, resp, steps)
+            err = float(np.sqrt(np.mean((g_rule - resp.g_nominal) ** 2)))
+            if err <= rtol * (resp.g_max - resp.g_min) or steps >= max_steps:
+                break
+            steps *= 2
+        kw = stochastic_entries(card, kw, PKU_NAMES, {"Ea": 1.0 / q_e})
+        model = "Stanford_PKU"
+        extra = {"steps_per_pulse": steps,
+                 "note": "apply each pulse as steps_per_pulse samples of the pulse voltage"}
+    else:
+        kw, g_rule = data_driven_params(resp)
+        model = "Data_Driven2021"
+        extra = {"steps_per_pulse": 1, "note": "phenomenological fit (closed form per branch) at this condition"}
+    record = mapping_record(f"MemTorch {model}", resp, g_rule, **extra)
+    return {"model": model, "params": kw, "mapping": record, "g_rule": g_rule}
+
+
+def write(card: Card, cond: PulseCondition, resp: PhysicsResponse, out: Path) -> ExportResult:
+    out = Path(out)
+    if out.suffix.lower() != ".json":
+        raise ExportError(f"memtorch export writes a .json file, got {out.name!r}")
+    mapped = map_response(card, resp)
+    doc = {
+        "format": FORMAT, "schema_version": EXPORT_SCHEMA_VERSION,
+        "model": mapped["model"],
+        "memristor_model": f"memtorch.bh.memristor.{mapped['model']}",
+        "memristor_model_params": mapped["params"],
+        "units": {"time_series_resolution": "s", "r_on": "ohm", "r_off": "ohm", "E_a": "eV", "T_init": "K",
+                  "g_0": "m", "a_0": "m", "t_ox": "m", "gap_init": "m", "vel_0": "m/s", "I_0": "A", "V_0": "V",
+                  "read_voltage": "V", "R_th": "K/W", "r_p": "ohm", "r_n": "ohm"},
+        "retention_model_kwargs": None,
+        "mapping": mapped["mapping"],
+        "pulse_condition": cond.to_dict(),
+        "provenance": provenance(card, cond, "memtorch"),
+    }
+    write_json(out, doc)
+    return ExportResult("memtorch", [out], cond, doc["mapping"], doc, doc["provenance"]["validity_warnings"])
+
+
+def read(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ExportError(f"{path}: no such file") from None
+    if doc.get("format") != FORMAT:
+        raise ExportError(f"{path}: not a devicelib MemTorch export")
+    return doc
+
+
+def build_params(path_or_doc) -> tuple[Any, dict[str, Any]]:
+    """(MemTorch model class, memristor_model_params with StochasticParameter objects); needs memtorch."""
+    doc = path_or_doc if isinstance(path_or_doc, dict) else read(path_or_doc)
+    import memtorch  # optional dependency
+    import torch
+
+    params = {}
+    for k, v in doc["memristor_model_params"].items():
+        if isinstance(v, dict) and "StochasticParameter" in v:
+            s = v["StochasticParameter"]
+            params[k] = memtorch.bh.StochasticParameter(distribution=torch.distributions.normal.Normal,
+                                                        loc=s["loc"], scale=s["scale"], min=s["min"], max=s["max"])
+        else:
+            params[k] = v
+    return getattr(memtorch.bh.memristor, doc["model"]), params
