@@ -1,0 +1,82 @@
+"""Pulse condition, physics response, variability statistics and atomic writing shared by the exporters."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from devicelib.catalog import card_from_dict
+from devicelib.export.common import (
+    ExportError,
+    atomic_write_with,
+    outside_validity,
+    resolve_card,
+    resolve_condition,
+    simulate_response,
+)
+from devicelib.units import Q_
+
+
+def test_condition_defaults_from_validity():
+    card = resolve_card("vcm.jiang2016_hfox")
+    c = resolve_condition(card)
+    # validity: amplitude -2..2 V, width 1 ns..1 ms, temperature 250..400 K, no read-voltage range
+    assert (c.amplitude_up, c.amplitude_down, c.width, c.temperature, c.read_voltage) == (2.0, -2.0, 1e-9, 300.0, 0.1)
+    assert outside_validity(card, c) == []
+
+
+def test_condition_units_and_warnings():
+    card = resolve_card("vcm.jiang2016_hfox")
+    c = resolve_condition(card, Q_(1.2, "V"), Q_(-1500, "mV"), Q_(10, "ns"), Q_(27, "degC"), Q_(200, "mV"))
+    assert c.amplitude_down == pytest.approx(-1.5)
+    assert c.width == pytest.approx(1e-8)
+    assert c.temperature == pytest.approx(300.15)
+    assert c.read_voltage == pytest.approx(0.2)
+    c2 = resolve_condition(card, amplitude=3.0, width=1.0)
+    warn = outside_validity(card, c2)
+    assert any("amplitude 3" in w for w in warn) and any("width 1" in w for w in warn)
+    with pytest.raises(ExportError, match="width"):
+        resolve_condition(card, width=0.0)
+
+
+def test_flat_response_is_refused():
+    card = resolve_card("vcm.jiang2016_hfox")
+    cond = resolve_condition(card, amplitude=0.05, amplitude_down=-0.05, width=1e-9)
+    with pytest.raises(ExportError, match="does not change the conductance"):
+        simulate_response(card, cond, n_pulses=4)
+
+
+def test_ensemble_statistics_recover_cycle_to_cycle_noise():
+    data = resolve_card("vcm.jiang2016_hfox").to_dict()
+    data["variability"] = {"c2c": 0.05, "d2d": {"nu0": 0.2}}
+    card = card_from_dict(data)
+    cond = resolve_condition(card, amplitude=1.2, amplitude_down=-1.2, width=1e-8)
+    resp = simulate_response(card, cond, n_pulses=40, n_devices=48, seed=3)
+    s = resp.stats
+    assert resp.g_ensemble.shape == (48, 81)
+    # c2c noise is 5 % of each gap step; G = exp(-g/g0) turns it into ~5 % of each conductance step
+    assert 0.035 < s["step_c2c"] < 0.065
+    # log-normal nu0 spread (sigma 0.2) scales every step of a device alike: a device gain spread of ~20 %
+    assert 0.1 < s["step_dtod"] < 0.35
+
+
+def test_atomic_write_leaves_nothing_on_error(tmp_path: Path):
+    target = tmp_path / "x.bin"
+
+    def bad(p: Path):
+        p.write_bytes(b"half")
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        atomic_write_with(target, bad)
+    assert list(tmp_path.iterdir()) == []
+    atomic_write_with(target, lambda p: p.write_bytes(b"ok"))
+    assert target.read_bytes() == b"ok" and len(list(tmp_path.iterdir())) == 1
+
+
+def test_unknown_source():
+    with pytest.raises(ExportError, match="no card"):
+        resolve_card("vcm.no_such_card")
+    with pytest.raises(ExportError):
+        resolve_card(3.0)
+    assert np.isfinite(resolve_condition(resolve_card("vcm.crosssim_oxide_fit")).width)
