@@ -49,7 +49,7 @@ reversal). ``observe`` returns the polarisation (C/m^2) and the threshold voltag
 
 References
 ----------
-- H. Mulaosmanovic et al.; review of FeFET synapses: M. Jerry et al., "Ferroelectric FET analog synapse
+- M. Jerry et al., "Ferroelectric FET analog synapse
   for acceleration of deep neural network training", IEDM 2017, doi:10.1109/IEDM.2017.8268338.
 - S. Deng et al., "A comprehensive model for ferroelectric FET capturing the key behaviors:
   scalability, variation, stochasticity, and accumulation", VLSI 2020,
