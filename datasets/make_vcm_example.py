@@ -2,9 +2,9 @@
 
 Synthetic data with known truth: the VCM Stanford/PKU model with the parameters
 of models/vcm/crosssim_oxide_fit.toml except nu0 = 120 m/s and gamma0 = 6.6
-(TRUTH below: a "new device" of the same kind), driven at four pulse
-conditions (SET +0.95 V and +1.0 V, RESET -1.0 V and -1.05 V, all 100 ns,
-300 K), 2 cycles each, read at 0.1 V with 0.1 % Gaussian read noise, seed 2026.
+(TRUTH below: a "new device" of the same kind), driven at six pulse
+conditions (SET +0.85, +1.0 and +1.15 V; RESET -0.9, -1.0 and -1.1 V; all
+100 ns, 300 K), 2 cycles each, read at 0.1 V with 0.1 % Gaussian read noise, seed 2026.
 Fitting nu0 and gamma0 from the catalog card recovers the truth (see
 tests/test_example.py). Regenerate with:
 
@@ -21,7 +21,7 @@ from devicelib.simulate import simulate
 from devicelib.variability import Variability
 
 HERE = Path(__file__).resolve().parent
-CONDITIONS = [(+0.95, 160), (+1.0, 140), (-1.0, 140), (-1.05, 120)]  # (amplitude V, pulses)
+CONDITIONS = [(+0.85, 200), (+1.0, 140), (+1.15, 60), (-0.9, 200), (-1.0, 140), (-1.1, 80)]  # (V, pulses)
 WIDTH, TEMPERATURE, V_READ, CYCLES, SEED = 100e-9, 300.0, 0.1, 2, 2026
 TRUTH = {"nu0": 120.0, "gamma0": 6.6}
 
