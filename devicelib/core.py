@@ -121,6 +121,18 @@ class DeviceModel:
     #: True when ``apply_pulse`` draws random numbers (stochastic switching)
     stochastic: ClassVar[bool] = False
 
+    #: names the simulation Dataset uses for pulse coordinates; a state variable may not take them
+    RESERVED_NAMES: ClassVar[frozenset[str]] = frozenset(
+        {"amplitude", "width", "interval", "temperature", "time", "device", "pulse", "conductance", "energy"})
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        clash = {sv.name for sv in cls.state_variables} & cls.RESERVED_NAMES
+        clash |= {o.name for o in cls.observables} & cls.RESERVED_NAMES
+        if clash:
+            raise TypeError(f"{cls.__name__}: state variable/observable name(s) {sorted(clash)} are reserved "
+                            f"for simulation outputs and pulse coordinates; rename them")
+
     def __init__(self, **values: Any):
         declared = {p.name: p for p in self.parameters}
         unknown = sorted(set(values) - set(declared))
