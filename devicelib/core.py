@@ -213,6 +213,27 @@ class DeviceModel:
         i = 0.5 * (self.current(before, a, temperature) + self.current(after, a, temperature))
         return np.abs(a * i) * width
 
+    def perturb_step(self, before: State, after: State, rel: float, abs_: float,
+                     rng: np.random.Generator) -> State:
+        """Cycle-to-cycle noise on one pulse's update (used by the variability layer).
+
+        Default: ``x_new = x + dx (1 + rel xi) + abs_ xi'`` on the first state
+        variable, clipped to its bounds. Families whose primary state is
+        derived from hidden sub-states (domains, turning-point stacks) override
+        this to perturb those instead.
+        """
+        if not self.state_variables:
+            return after
+        sv = self.state_variables[0]
+        x0, x1 = before[sv.name], after[sv.name]
+        n = np.shape(x1)
+        x = x0 + (x1 - x0) * (1.0 + rel * rng.standard_normal(n))
+        if abs_:
+            x = x + abs_ * rng.standard_normal(n)
+        out = dict(after)
+        out[sv.name] = x
+        return self.clip_state(out)
+
     def state_from_conductance(self, g, v_read) -> State:
         """Invert the read: a state whose conductance at ``v_read`` is ``g``.
 

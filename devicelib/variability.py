@@ -65,17 +65,9 @@ class Variability:
 
     def perturb_step(self, model: DeviceModel, before: State, after: State,
                      rng: np.random.Generator) -> State:
-        if not (self.c2c or self.c2c_abs) or not model.state_variables:
+        if not (self.c2c or self.c2c_abs):
             return after
-        sv = model.state_variables[0]
-        x0, x1 = before[sv.name], after[sv.name]
-        n = np.shape(x1)
-        x = x0 + (x1 - x0) * (1.0 + self.c2c * rng.standard_normal(n))
-        if self.c2c_abs:
-            x = x + self.c2c_abs * rng.standard_normal(n)
-        out = dict(after)
-        out[sv.name] = x
-        return model.clip_state(out)
+        return model.perturb_step(before, after, self.c2c, self.c2c_abs, rng)
 
     def read_noise(self, g: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         if not self.read:
