@@ -38,8 +38,9 @@ Normalised data
 ---------------
 A measurement in normalised weight units (conductance unit ``""``) can be
 fitted only by a model that declares ``supports_normalised = True`` (the
-phenomenological baselines, whose output is ``G = g_ref w``): the data are
-taken as weights ``w`` and predicted as ``G / g_ref``. Any other model raises
+phenomenological baselines, whose output is ``G = g_offset + g_ref w``): the
+data are taken as weights ``w``, mapped through the model's normalisation layer
+(``from_weight`` / ``to_weight``) and predicted as weights. Any other model raises
 :class:`FitError`: physics does not know what a weight unit is.
 
 Status
@@ -206,9 +207,11 @@ class FitResult:
                     estimate=held.estimate if held else None,
                     original=held.original if held else None,
                 )
-        if self.normalised and "g_ref" in params:
-            params["g_ref"].source = "not determined: the data are normalised weights"
-            params["g_ref"].estimate = "placeholder; set it to the device's conductance per weight unit"
+        if self.normalised:
+            for k in ("g_ref", "g_offset"):
+                if k in params:
+                    params[k].source = "not determined: the data are normalised weights"
+                    params[k].estimate = "placeholder; set the device's conductance per weight unit and offset"
         prov = {"citation": f"devicelib fit to {self.data_source}"}
         prov.update(provenance or {})
         fit_info = {
@@ -432,7 +435,6 @@ class Problem:
         self.target = g[:, self.first:]
         self.w = 1.0 / sig[:, self.first:]
         self.fast = hasattr(model, "replay_trace")
-        self.scale = float(np.mean(model.params["g_ref"])) if self.normalised else 1.0
         if self.g_start is not None and not self.normalised and np.any(self.g_start <= 0):
             raise FitError("the start conductance of a trace is not positive")
 
@@ -443,7 +445,14 @@ class Problem:
     def start_state(self, trial: DeviceModel):
         if self.g_start is None:
             return trial.initial_state(self.ntrace)
-        return trial.state_from_conductance(self.g_start * self.scale, self.vr)
+        return trial.state_from_conductance(self.to_si(self.g_start), self.vr)
+
+    def to_si(self, values):
+        """Data units -> S (the normalisation layer of the model for normalised data)."""
+        return self.model.from_weight(values) if self.normalised else values
+
+    def from_si(self, g):
+        return self.model.to_weight(g) if self.normalised else g
 
     def predict(self, trial: DeviceModel) -> np.ndarray:
         """Model values (data units) for pulses ``first..`` of every trace."""
@@ -453,7 +462,7 @@ class Problem:
             out = trial.replay_trace(st, c["amplitude"], c["width"], c["interval"], c["temperature"], self.vr)
         else:
             out = replay(trial, st, c["amplitude"], c["width"], c["interval"], c["temperature"], self.vr)
-        return out / self.scale if self.normalised else out
+        return self.from_si(out)
 
     def full_prediction(self, trial: DeviceModel) -> np.ndarray:
         pred = np.full_like(self.g, np.nan)
@@ -532,8 +541,8 @@ def fit(
             raise FitError(f"cannot vary {name!r}: {model.name} declares {sorted(declared)}")
         if np.ndim(model.params[name]) != 0:
             raise FitError(f"cannot vary {name!r}: it holds per-device values")
-    if prob.normalised and "g_ref" in vary:
-        raise FitError("g_ref cannot be fitted to normalised data (it sets the unit the data do not have)")
+    if prob.normalised and {"g_ref", "g_offset"} & set(vary):
+        raise FitError("g_ref/g_offset cannot be fitted to normalised data (they set the unit the data do not have)")
     npts = int(prob.m.sum())
     if npts <= len(vary):
         raise FitError(f"{npts} data points cannot determine {len(vary)} parameters")
@@ -542,15 +551,16 @@ def fit(
 
     start = {n: float(model.params[n]) for n in vary}
     if (guess or (guess is None and by_name)) and hasattr(model, "guess"):
-        g_si = np.where(prob.valid, prob.g, np.nan) * prob.scale
+        g_si = prob.to_si(np.where(prob.valid, prob.g, np.nan))
         held = {}
-        for k, v in model.guess(g_si, data["amplitude"].values).items():
+        for k, v in model.guess(g_si, data["amplitude"].values, normalise=not prob.normalised).items():
             if k in start:
                 start[k] = v
             elif k in declared and np.ndim(model.params[k]) == 0 and model.params[k] == declared[k].default:
                 held[k] = v  # a held parameter still at its default takes the data's value (e.g. p_max)
         if held:
             model = model.with_params(**held)
+            prob.model = model
     space = ParamSpace(model, vary, start)
     m, target, wgt = prob.m, prob.target, prob.w
     bad = np.full(npts, 1e6)

@@ -8,13 +8,17 @@ and exported on equal terms.
 Weight units
 ------------
 Every baseline works on a dimensionless weight :math:`w` with bounds
-:math:`w_{min} \le w \le w_{max}`; the read conductance is
-:math:`G = g_{ref}\, w` (``g_ref`` in S, fixed, default 1 uS). For measured
-conductances in S the weights are ``G / g_ref``; for data that are already
-normalised (measurement unit ``""``, e.g. aihwkit's ``gong_et_al.csv``) the
-fitter uses ``w`` directly (class attribute ``supports_normalised = True``),
-so the fitted ``w_min``, ``w_max``, ``dw_min`` ... are exactly the fields of
-the corresponding aihwkit device and transfer without conversion.
+:math:`w_{min} \le w \le w_{max}`, and a fixed normalisation layer maps it to
+the read conductance, :math:`G = g_{off} + g_{ref}\, w` (``g_offset``,
+``g_ref`` in S, both ``fixed``). aihwkit's rules assume weights that bracket
+zero (w_min < 0 < w_max), so for measured conductances the fitter's guess sets
+``g_offset`` to the middle and ``g_ref`` to half the measured range: the
+weights then span about [-1, 1], as in aihwkit. Data that are already
+normalised (measurement unit ``""``, e.g. aihwkit's ``gong_et_al.csv``) are
+fitted as weights directly (class attribute ``supports_normalised = True``;
+:meth:`PulseResponseModel.to_weight` / :meth:`~PulseResponseModel.from_weight`
+are the layer), so the fitted ``w_min``, ``w_max``, ``dw_min`` ... are exactly
+the fields of the corresponding aihwkit device and transfer without conversion.
 
 Pulses
 ------
@@ -169,7 +173,8 @@ def _col(x):
 def _common():
     return (
         Parameter("g_ref", "S", 1e-6, (1e-15, 1e3), "g_{ref}",
-                  "conductance of one weight unit (G = g_ref w); ignored for normalised data", log=True, fixed=True),
+                  "conductance of one weight unit (G = g_offset + g_ref w)", log=True, fixed=True),
+        Parameter("g_offset", "S", 0.0, (-1e3, 1e3), "g_{off}", "conductance at w = 0", fixed=True),
         Parameter("w_min", "", -1.0, (-_W, _W), "w_{min}", "lower weight bound"),
         Parameter("w_max", "", 1.0, (-_W, _W), "w_{max}", "upper weight bound"),
     )
@@ -195,9 +200,11 @@ class PulseResponseModel(DeviceModel):
         "Rasch et al., IEEE AICAS 2021, doi:10.1109/AICAS51828.2021.9458494 (aihwkit)",
         "Chen, Peng, Yu, IEEE TCAD 37, 3067 (2018), doi:10.1109/TCAD.2018.2789723 (NeuroSim)",
     )
-    state_variables = (StateVariable("w", "", ("w_min", "w_max"), "normalised weight, G = g_ref w"),)
+    state_variables = (StateVariable("w", "", ("w_min", "w_max"), "normalised weight, G = g_offset + g_ref w"),)
     _kind: ClassVar[int] = CONSTANT
     _n_nodes: ClassVar[int] = 0
+    #: parameters a fit varies by default: the identifiable ones (others are redundant with them)
+    default_vary: ClassVar[tuple[str, ...] | None] = None
 
     def _check(self) -> None:
         if np.any(np.asarray(self.params["w_min"]) >= np.asarray(self.params["w_max"])):
@@ -247,19 +254,28 @@ class PulseResponseModel(DeviceModel):
         return {"w": self.weight_trace(w, d[:, None])[:, 0]}
 
     def conductance(self, state: State, v_read) -> np.ndarray:
-        return self.params["g_ref"] * np.asarray(state["w"], dtype=float)
+        return self.from_weight(np.asarray(state["w"], dtype=float))
+
+    def to_weight(self, g) -> np.ndarray:
+        """The normalisation layer: weight of a conductance (S)."""
+        return (np.asarray(g, dtype=float) - self.params["g_offset"]) / self.params["g_ref"]
+
+    def from_weight(self, w) -> np.ndarray:
+        """Conductance (S) of a weight."""
+        return self.params["g_offset"] + self.params["g_ref"] * np.asarray(w, dtype=float)
 
     def state_from_conductance(self, g, v_read) -> State:
         g = np.asarray(g, dtype=float)
         if not np.all(np.isfinite(g)):
             raise ValueError(f"{self.name}: conductance must be finite to infer the weight")
-        return {"w": g / self.params["g_ref"]}
+        return {"w": self.to_weight(g)}
 
     def replay_trace(self, state: State, amplitude, width, interval, temperature, v_read) -> np.ndarray:
         """Conductance (S) after each pulse, as :func:`devicelib.simulate.replay`, in one compiled call."""
         d = np.where(np.asarray(width) > 0, np.sign(np.asarray(amplitude, dtype=float)), 0.0)
-        g_ref = np.asarray(self.params["g_ref"], dtype=float)
-        return self.weight_trace(state["w"], d) * (g_ref[:, None] if g_ref.ndim else g_ref)
+        W = self.weight_trace(state["w"], d)
+        g_ref, g_off = _col(self.params["g_ref"]), _col(self.params["g_offset"])
+        return g_off + g_ref * W
 
     def pulse_energy(self, before, after, amplitude, width, temperature):
         return np.zeros(np.shape(after["w"]))  # a counting rule carries no energetics
@@ -268,15 +284,24 @@ class PulseResponseModel(DeviceModel):
         """Weights after 1..n identical pulses, shape (n_devices, n_pulses), without a loop."""
         raise NotImplementedError(f"{self.name}: no closed form for identical pulses (discrete power/piecewise map)")
 
-    def guess(self, g: np.ndarray, amplitude: np.ndarray) -> dict[str, float]:
-        """Start values for a fit from conductance traces ``g`` (S, (n, N), NaN-padded) and their amplitudes."""
-        w = np.asarray(g, dtype=float) / float(np.mean(self.params["g_ref"]))
+    def guess(self, g: np.ndarray, amplitude: np.ndarray, normalise: bool = True) -> dict[str, float]:
+        """Start values for a fit from conductance traces ``g`` (S, (n, N), NaN-padded) and their amplitudes.
+
+        Includes the normalisation layer (``g_offset`` = middle, ``g_ref`` = half the measured range);
+        with ``normalise=False`` (normalised data) the model's own layer is kept."""
+        g = np.asarray(g, dtype=float)
+        g_lo, g_hi = float(np.nanmin(g)), float(np.nanmax(g))
+        if normalise:
+            layer = {"g_offset": 0.5 * (g_lo + g_hi), "g_ref": max(0.5 * (g_hi - g_lo), 1e-15)}
+            w = (g - layer["g_offset"]) / layer["g_ref"]
+        else:
+            layer, w = {}, self.to_weight(g)
         lo, hi = float(np.nanmin(w)), float(np.nanmax(w))
         span = max(hi - lo, 1e-12 * max(abs(hi), 1.0))
         dw = np.abs(np.diff(w, axis=-1))
         dw = dw[np.isfinite(dw) & (dw > 0)]
         step = float(np.median(dw)) if dw.size else span / 100
-        out = {"w_min": lo - 0.02 * span, "w_max": hi + 0.02 * span}
+        out = {**layer, "w_min": lo - 0.02 * span, "w_max": hi + 0.02 * span}
         if "dw_min" in self.parameter_names():
             out["dw_min"] = float(np.clip(step, span * 1e-5, span * 0.5))
         return out
@@ -380,6 +405,9 @@ class Exponential(PulseResponseModel):
     )
     has_closed_form = True
     _kind = AFFINE
+    # the pulse map depends on (w_min, w_max, p_max, a) only through the two asymptotes and
+    # two ratios, so one of the five is redundant while the bounds are not reached: hold p_max
+    default_vary = ("w_min", "w_max", "a_ltp", "a_ltd")
 
     def _affine(self):
         p = self.params
@@ -401,11 +429,11 @@ class Exponential(PulseResponseModel):
             return self._affine_closed(w0, c_up, r_up, n_pulses, lo, hi)
         return self._affine_closed(w0, c_dn, r_dn, n_pulses, lo, hi)
 
-    def guess(self, g, amplitude):
-        out = super().guess(g, amplitude)
+    def guess(self, g, amplitude, normalise=True):
+        out = super().guess(g, amplitude, normalise)
         n_up = int(np.sum(np.asarray(amplitude) > 0, axis=-1).max()) if np.size(amplitude) else 100
         out["p_max"] = float(max(n_up, 2))
-        out["a_ltp"] = out["a_ltd"] = float(max(n_up, 2)) / 3
+        out["a_ltp"] = out["a_ltd"] = float(max(n_up, 2))
         return out
 
 
@@ -419,14 +447,15 @@ class PowerStep(PulseResponseModel):
         Parameter("pow_up_down", "", 0.0, (-0.99, 0.99), "u_\\gamma", "asymmetry of the exponent (one-sided)"),
     )
     _kind = POWER
+    default_vary = ("w_min", "w_max", "dw_min", "up_down", "pow_gamma")
 
     def _extra(self):
         g = np.asarray(self.params["pow_gamma"], float)
         u = np.asarray(self.params["pow_up_down"], float)
         return [g * (1.0 + np.minimum(u, 0.0)), g * (1.0 - np.maximum(u, 0.0))]
 
-    def guess(self, g, amplitude):
-        out = super().guess(g, amplitude)
+    def guess(self, g, amplitude, normalise=True):
+        out = super().guess(g, amplitude, normalise)
         span = out["w_max"] - out["w_min"]
         out["dw_min"] = float(np.clip(2 * out.get("dw_min", span / 100), span * 1e-5, span * 0.5))
         return out
@@ -450,6 +479,8 @@ class PiecewiseStep(PulseResponseModel):
     parameters = (*_common(), _DW, _UPDOWN, *_nodes("up", "up"), *_nodes("down", "down"))
     _kind = PIECEWISE
     _n_nodes = N_NODES
+    # dw_min and up_down only rescale the node factors: hold them
+    default_vary = ("w_min", "w_max", *(f"up_{j}" for j in range(N_NODES)), *(f"down_{j}" for j in range(N_NODES)))
 
     def _extra(self):
         p = self.params

@@ -1,0 +1,414 @@
+"""Batch fitting: many devices fitted independently, vectorised and chunked.
+
+Every trace of the measurement is one device with its own parameters. Two
+solvers, both vectorised over devices (no Python loop over devices):
+
+``method="lm"`` (default)
+    a Levenberg-Marquardt iteration run for all devices of a chunk at once:
+    the residuals of all devices are one (n, M) array, the forward-difference
+    Jacobian costs p + 1 vectorised model evaluations, and the n small
+    (p x p) damped normal equations are solved in one batched
+    ``numpy.linalg.solve``; each device has its own damping, acceptance and
+    convergence test. Parameters live in the fitter's scaled/log space and
+    are kept inside their declared bounds by projection.
+``method="sparse"``
+    the chunk is one stacked ``scipy.optimize.least_squares`` problem (TRF)
+    with a block-diagonal ``jac_sparsity``: scipy groups the columns so a
+    Jacobian again costs p + 1 evaluations.
+
+Chunking: ``fit_batch`` splits the devices into chunks of ``chunk`` devices.
+A numpy-backed measurement is processed chunk by chunk in this process (with
+a progress callback or bar). A dask-backed one (``data.chunk({"trace": k})``)
+goes through ``xarray.apply_ufunc(..., dask="parallelized")``: the same
+code runs on the threaded scheduler or, when a ``dask.distributed`` Client
+exists, on its cluster (workers need devicelib installed).
+
+Per device the result gives values and standard errors (from the Jacobian at
+the solution, scaled by the reduced chi-square), RMSE, chi-square, reduced
+chi-square, iterations and a convergence flag (converged, finite standard
+errors and a condition number below 1e8).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+import xarray as xr
+
+from ..core import DeviceModel
+from ..measurement import read_voltage, validate
+from ..simulate import replay
+from .core import COND_LIMIT, ParamSpace
+from .errors import FitError
+
+FIELDS_PER_PARAM = ("value", "stderr")
+SCALARS = ("rmse", "chisqr", "redchi", "nfev", "converged", "condition")
+
+
+def noise_per_trace(g: np.ndarray) -> np.ndarray:
+    """Vectorised per-trace noise: 1.4826 MAD(second differences) / sqrt(6), NaN ignored."""
+    d2 = np.diff(g, n=2, axis=-1)
+    with np.errstate(all="ignore"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            med = np.nanmedian(d2, axis=-1, keepdims=True)
+            mad = np.nanmedian(np.abs(d2 - med), axis=-1)
+    s = 1.4826 * mad / np.sqrt(6.0)
+    pooled = np.nanmedian(s[np.isfinite(s) & (s > 0)]) if np.any(np.isfinite(s) & (s > 0)) else 1.0
+    return np.where(np.isfinite(s) & (s > 0), s, pooled)
+
+
+def _unchecked(model: DeviceModel, values: dict) -> DeviceModel:
+    new = object.__new__(type(model))
+    new.params = dict(model.params)
+    new.params.update(values)
+    new.rng = model.rng
+    return new
+
+
+class _Block:
+    """One chunk of devices: data, masks, forward model in the fitter's parameter space."""
+
+    def __init__(self, model, space, g, amp, width, interval, temp, vr, normalised, initial, sigma):
+        self.model, self.space = model, space
+        valid = np.isfinite(g)
+        self.first = 1 if initial == "first" else 0
+        self.g0 = g[:, 0]
+        self.vr, self.normalised = vr, normalised
+        sl = slice(self.first, None)
+        self.conds = [np.ascontiguousarray(np.where(valid, c, d)[:, sl])
+                      for c, d in ((amp, 0.0), (width, 0.0), (interval, 0.0), (temp, 300.0))]
+        self.mask = valid[:, sl]
+        sig = noise_per_trace(g) if sigma is None else np.broadcast_to(np.asarray(sigma, float), (g.shape[0],))
+        self.sig = sig
+        self.target = np.where(self.mask, g[:, sl], 0.0)
+        self.w = np.where(self.mask, 1.0 / sig[:, None], 0.0)
+        self.fast = hasattr(model, "replay_trace")
+
+    def resid(self, x: np.ndarray, idx: np.ndarray | None = None) -> np.ndarray:
+        """Weighted residuals (len(idx), M) for internal parameters x (len(idx), p)."""
+        idx = np.arange(self.target.shape[0]) if idx is None else idx
+        trial = _unchecked(self.model, self.space.to_values(x))
+        g0 = self.model.from_weight(self.g0[idx]) if self.normalised else self.g0[idx]
+        try:
+            with np.errstate(all="ignore"):
+                st = trial.state_from_conductance(g0, self.vr) if self.first else trial.initial_state(idx.size)
+                c = [a[idx] for a in self.conds]
+                if self.fast:
+                    pred = trial.replay_trace(st, *c, self.vr)
+                else:
+                    pred = replay(trial, st, *c, self.vr)
+        except (ValueError, FloatingPointError, RuntimeError, ZeroDivisionError):
+            return np.full((idx.size, self.target.shape[1]), 1e6)
+        if self.normalised:
+            pred = self.model.to_weight(pred)
+        r = (pred - self.target[idx]) * self.w[idx]
+        return np.where(np.isfinite(r), r, 1e6)
+
+    def jac(self, x, idx, r0):
+        n, p = x.shape
+        J = np.empty((n, r0.shape[1], p))
+        hi = self.space.hi
+        for j in range(p):
+            h = 1e-6 * np.maximum(1.0, np.abs(x[:, j]))
+            xp = x.copy()
+            up = x[:, j] + h <= hi[j]
+            xp[:, j] = np.where(up, x[:, j] + h, x[:, j] - h)
+            step = xp[:, j] - x[:, j]
+            J[:, :, j] = (self.resid(xp, idx) - r0) / step[:, None]
+        return J
+
+
+def _lm(block: _Block, x0: np.ndarray, max_iter: int = 100, ftol: float = 1e-10, xtol: float = 1e-10):
+    """Vectorised Levenberg-Marquardt over devices; returns x, cost, iterations, converged."""
+    x = x0.copy()
+    n, p = x.shape
+    lo, hi = block.space.lo, block.space.hi
+    r = block.resid(x)
+    cost = np.sum(r**2, axis=1)
+    lam = np.full(n, 1e-3)
+    done = np.zeros(n, bool)
+    conv = np.zeros(n, bool)
+    nfev = np.ones(n, int)
+    for _ in range(max_iter):
+        idx = np.flatnonzero(~done)
+        if idx.size == 0:
+            break
+        xa, ra = x[idx], r[idx]
+        J = block.jac(xa, idx, ra)
+        nfev[idx] += p
+        A = np.einsum("nmi,nmj->nij", J, J)
+        grad = np.einsum("nmi,nm->ni", J, ra)
+        diag = np.einsum("nii->ni", A)
+        diag = np.maximum(diag, 1e-12 * np.maximum(diag.max(axis=1, keepdims=True), 1e-300))
+        for _inner in range(8):  # raise damping until a step lowers the cost (per device)
+            M = A + (lam[idx, None] * diag)[:, :, None] * np.eye(p)[None]
+            try:
+                delta = -np.linalg.solve(M, grad[..., None])[..., 0]
+            except np.linalg.LinAlgError:
+                delta = -np.einsum("nij,nj->ni", np.linalg.pinv(M), grad)
+            xn = np.clip(xa + delta, lo, hi)
+            rn = block.resid(xn, idx)
+            nfev[idx] += 1
+            cn = np.sum(rn**2, axis=1)
+            ok = cn < cost[idx]
+            small = np.linalg.norm(xn - xa, axis=1) <= xtol * (np.linalg.norm(xa, axis=1) + xtol)
+            # accept improving steps
+            acc = idx[ok]
+            rel = (cost[acc] - cn[ok]) / np.maximum(cost[acc], 1e-300)
+            x[acc], r[acc], cost[acc] = xn[ok], rn[ok], cn[ok]
+            lam[acc] = np.maximum(lam[acc] / 10.0, 1e-12)
+            fin = acc[(rel <= ftol) | small[ok]]
+            conv[fin] = True
+            done[fin] = True
+            rej = idx[~ok]
+            lam[rej] *= 10.0
+            stuck = rej[(lam[rej] > 1e12) | small[~ok]]
+            conv[stuck] = True  # no descent direction left: a (local) minimum
+            done[stuck] = True
+            if ok.all():
+                break
+            keep = ~ok & ~done[idx]
+            idx, xa, ra = idx[keep], xa[keep], ra[keep]
+            A, grad, diag = A[keep], grad[keep], diag[keep]
+            if idx.size == 0:
+                break
+    return x, cost, nfev, conv
+
+
+def _sparse(block: _Block, x0: np.ndarray, max_nfev: int = 200):
+    import scipy.sparse as sp
+    from scipy.optimize import least_squares
+
+    n, p = x0.shape
+    M = block.target.shape[1]
+    S = sp.kron(sp.identity(n, format="csr"), np.ones((M, p)), format="csr")
+    lo = np.tile(block.space.lo, n)
+    hi = np.tile(block.space.hi, n)
+
+    def fun(z):
+        return block.resid(z.reshape(n, p)).ravel()
+
+    res = least_squares(fun, x0.ravel(), jac_sparsity=S, bounds=(lo, hi), method="trf", tr_solver="lsmr",
+                        max_nfev=max_nfev, x_scale="jac")
+    x = res.x.reshape(n, p)
+    r = res.fun.reshape(n, M)
+    conv = np.full(n, res.status > 0)
+    return x, np.sum(r**2, axis=1), np.full(n, res.nfev), conv
+
+
+def _block_fit(g, amp, width, interval, temp, *, model, vary, x0, method, initial, sigma, vr, normalised,
+               max_iter):
+    """Fit one chunk; returns (n, 2p + len(SCALARS)) floats."""
+    g = np.asarray(g, float)
+    space = _space(model, vary, x0)
+    block = _Block(model, space, g, np.asarray(amp, float), np.asarray(width, float), np.asarray(interval, float),
+                   np.asarray(temp, float), vr, normalised, initial, sigma)
+    n = g.shape[0]
+    p = len(vary)
+    start = np.tile(space.x0, (n, 1))
+    if method == "lm":
+        x, cost, nfev, conv = _lm(block, start, max_iter=max_iter)
+    elif method == "sparse":
+        x, cost, nfev, conv = _sparse(block, start, max_nfev=max_iter * (p + 1))
+    else:
+        raise FitError(f"batch method must be 'lm' or 'sparse', got {method!r}")
+    m = block.mask.sum(axis=1)
+    dof = np.maximum(m - p, 1)
+    redchi = cost / dof
+    # standard errors and conditioning from the Jacobian at the solution
+    r = block.resid(x)
+    J = block.jac(x, np.arange(n), r)
+    sv = np.linalg.svd(J, compute_uv=False)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cond = sv[:, 0] / sv[:, -1]
+        A = np.einsum("nmi,nmj->nij", J, J)
+        try:
+            cov = np.linalg.inv(A)
+        except np.linalg.LinAlgError:
+            cov = np.linalg.pinv(A)
+        ex = np.sqrt(np.abs(np.einsum("nii->ni", cov)) * redchi[:, None])
+    vals = space.to_values(x)
+    out = np.empty((n, 2 * p + len(SCALARS)))
+    for j, name in enumerate(vary):
+        v = np.asarray(vals[name], float)
+        out[:, j] = v
+        out[:, p + j] = np.where(space.log[j], v * np.log(10) * ex[:, j], ex[:, j] * space.scale[j])
+    pred_res = r / np.where(block.w > 0, block.w, np.inf)
+    rmse = np.sqrt(np.sum(pred_res**2 * block.mask, axis=1) / np.maximum(m, 1)) / 1.0
+    out[:, 2 * p] = rmse
+    out[:, 2 * p + 1] = cost
+    out[:, 2 * p + 2] = redchi
+    out[:, 2 * p + 3] = nfev
+    out[:, 2 * p + 4] = (conv & np.all(np.isfinite(ex), axis=1) & (cond < COND_LIMIT)).astype(float)
+    out[:, 2 * p + 5] = cond
+    return out
+
+
+def _space(model, vary, x0):
+    space = ParamSpace(model, vary, x0)
+    return space
+
+
+def _start(model: DeviceModel, data: xr.Dataset, vary, guess: bool, normalised: bool) -> tuple[DeviceModel, dict]:
+    start = {n: float(model.params[n]) for n in vary}
+    if guess and hasattr(model, "guess"):
+        g = data["conductance"].values if not hasattr(data["conductance"].data, "dask") else \
+            data["conductance"][: min(200, data.sizes["trace"])].values
+        amp = data["amplitude"][: g.shape[0]].values
+        held = {}
+        g_si = model.from_weight(g) if normalised else g
+        for k, v in model.guess(g_si, amp, normalise=not normalised).items():
+            if k in start:
+                start[k] = v
+            elif np.ndim(model.params[k]) == 0 and model.params[k] == model.parameter(k).default:
+                held[k] = v
+        if held:
+            model = model.with_params(**held)
+    return model, start
+
+
+def fit_batch(
+    model: DeviceModel | str,
+    data: xr.Dataset,
+    vary: list[str] | None = None,
+    *,
+    method: str = "lm",
+    initial: str = "first",
+    sigma=None,
+    v_read=None,
+    chunk: int = 1000,
+    max_iter: int = 100,
+    guess: bool = True,
+    progress: bool | Callable[[int, int], None] = False,
+) -> xr.Dataset:
+    """Fit ``vary`` of ``model`` to every trace of ``data`` independently (one device per trace).
+
+    Returns a Dataset with ``value`` and ``stderr`` (trace, param) and ``rmse``,
+    ``chisqr``, ``redchi``, ``nfev``, ``converged``, ``condition`` (trace).
+    ``progress`` is a callback ``(devices_done, total)`` or True for a bar
+    (rich for in-process chunks, dask's progress bar for dask-backed data).
+    """
+    if isinstance(model, str):
+        from ..registry import get_model
+
+        model = get_model(model)
+    dask_backed = hasattr(data["conductance"].data, "dask")
+    if not dask_backed:
+        data = validate(data)
+    normalised = data["conductance"].attrs.get("units") == ""
+    if normalised and not getattr(model, "supports_normalised", False):
+        raise FitError(f"{model.name} predicts conductance in S but the measurement is normalised (unit '')")
+    if data["amplitude"].attrs.get("units") != model.amplitude_unit:
+        raise FitError(f"{model.name} is driven in {model.amplitude_unit}; the amplitudes are in "
+                       f"{data['amplitude'].attrs.get('units')}")
+    vr = 0.1 if normalised and v_read is None and "read_voltage" not in data.attrs else read_voltage(data, v_read)
+    if vary is None:
+        vary = list(getattr(model, "default_vary", None) or [p.name for p in model.parameters if not p.fixed])
+    vary = list(vary)
+    for name in vary:
+        model.parameter(name)
+    if data.sizes["pulse"] - (1 if initial == "first" else 0) <= len(vary):
+        raise FitError(f"{data.sizes['pulse']} pulses per trace cannot determine {len(vary)} parameters")
+    model, x0 = _start(model, data, vary, guess, normalised)
+    kw = {"model": model, "vary": vary, "x0": x0, "method": method, "initial": initial, "sigma": sigma, "vr": vr,
+          "normalised": normalised, "max_iter": max_iter}
+    names = ("conductance", "amplitude", "width", "interval", "temperature")
+    nf = 2 * len(vary) + len(SCALARS)
+    t0 = time.perf_counter()
+    if dask_backed:
+        args = [data[k].chunk({"pulse": -1}) for k in names]
+        out = xr.apply_ufunc(
+            _block_fit, *args, input_core_dims=[["pulse"]] * 5, output_core_dims=[["field"]],
+            dask="parallelized", output_dtypes=[float], dask_gufunc_kwargs={"output_sizes": {"field": nf}},
+            kwargs=kw,
+        )
+        out = _compute(out, progress)
+        arr = out.values
+    else:
+        n = data.sizes["trace"]
+        arrs = [data[k].values for k in names]
+        arr = np.empty((n, nf))
+        bar = _bar(progress, n)
+        for a in range(0, n, chunk):
+            b = min(a + chunk, n)
+            arr[a:b] = _block_fit(*(x[a:b] for x in arrs), **kw)
+            bar(b, n)
+        bar(None, n)
+    p = len(vary)
+    units = [model.parameter(v).unit for v in vary]
+    ds = xr.Dataset(
+        {
+            "value": (("trace", "param"), arr[:, :p]),
+            "stderr": (("trace", "param"), arr[:, p:2 * p]),
+            "rmse": (("trace",), arr[:, 2 * p], {"units": "" if normalised else "S"}),
+            "chisqr": (("trace",), arr[:, 2 * p + 1]),
+            "redchi": (("trace",), arr[:, 2 * p + 2]),
+            "nfev": (("trace",), arr[:, 2 * p + 3].astype(int)),
+            "converged": (("trace",), arr[:, 2 * p + 4] > 0.5),
+            "condition": (("trace",), arr[:, 2 * p + 5]),
+        },
+        coords={"trace": data["trace"].values, "param": vary, "unit": ("param", units)},
+        attrs={"model": model.name, "method": method, "elapsed_s": time.perf_counter() - t0,
+               "normalised": int(normalised)},
+    )
+    return ds
+
+
+def _bar(progress, total):
+    if callable(progress):
+        return lambda done, n: progress(done, n) if done is not None else None
+    if not progress:
+        return lambda done, n: None
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    prog = Progress(TextColumn("fitting devices"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=Console(stderr=True), transient=True)
+    prog.start()
+    task = prog.add_task("fit", total=total)
+
+    def update(done, n):
+        if done is None:
+            prog.stop()
+        else:
+            prog.update(task, completed=done)
+
+    return update
+
+
+def _compute(obj: xr.DataArray, progress) -> xr.DataArray:
+    if not progress:
+        return obj.compute()
+    try:
+        from distributed import get_client
+        from distributed import progress as dprogress
+
+        client = get_client()
+    except (ImportError, ValueError):
+        from dask.diagnostics import ProgressBar
+
+        with ProgressBar():
+            return obj.compute()
+    fut = client.compute(obj)
+    dprogress(fut)
+    return fut.result()
+
+
+def batch_summary(ds: xr.Dataset) -> dict:
+    """Median and spread of the fitted parameters over the converged devices."""
+    ok = ds["converged"].values
+    out = {"devices": int(ds.sizes["trace"]), "converged": int(ok.sum()), "parameters": {}}
+    for j, name in enumerate(ds["param"].values):
+        v = ds["value"].values[ok, j]
+        out["parameters"][str(name)] = {
+            "median": float(np.median(v)) if v.size else None,
+            "p16": float(np.percentile(v, 16)) if v.size else None,
+            "p84": float(np.percentile(v, 84)) if v.size else None,
+            "unit": str(ds["unit"].values[j]),
+        }
+    return out
