@@ -146,7 +146,7 @@ def device_block(card: Card, resp: PhysicsResponse) -> dict[str, Any]:
 
 def write(card: Card, cond: PulseCondition, resp: PhysicsResponse, out: Path) -> ExportResult:
     out = Path(out)
-    if out.suffix:
+    if out.is_file() or out.suffix.lower() in (".json", ".txt", ".h5", ".csv"):
         raise ExportError(f"crosssim export writes a directory (device JSON + dG tables), got a file name {out}")
     prov = provenance(card, cond, "crosssim")
     header = (f"1st Row = Gbins, 2nd Row = CDF Points, 3rd row onward =  dG matrix (rows= CDF, columns = Gbins) "
