@@ -5,7 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
+VENV=$(cd "$VENV" && pwd)
 PY="$VENV/bin/python"
+# the build calls tools installed into the venv (cmake, ninja, mypy's stubgen): put them on PATH
+export PATH="$VENV/bin:$PATH"
 
 if "$PY" -c "import aihwkit.simulator.rpu_base" >/dev/null 2>&1; then
     echo "aihwkit already installed: $("$PY" -c 'import aihwkit; print(aihwkit.__version__)')"
