@@ -78,6 +78,11 @@ def fit(
     loss: Annotated[str, typer.Option(help="Loss: linear, soft_l1 or huber (robust to outliers).")] = "linear",
     report: Annotated[Path | None, typer.Option(help="Write a report (PNG/SVG figures, report.html/.txt) here.")] = (
         None),
+    spread: Annotated[str | None, typer.Option(
+        help="Comma-separated parameters whose trace-to-trace spread goes into the card's [variability] "
+             "(with per-pulse and read noise).")] = None,
+    traces_are: Annotated[str, typer.Option(help="With --spread: the traces are 'devices' or 'cycles'.")] = (
+        "devices"),
     card: Annotated[Path | None, typer.Option(help="Write the fitted card (TOML) here (best model).")] = None,
     name: Annotated[str | None, typer.Option(help="Name of the fitted card.")] = None,
     as_json: JsonOpt = False,
@@ -119,13 +124,21 @@ def fit(
             start_card = dict(zip([m.name for m, _ in starts_models], [c for _, c in starts_models],
                                   strict=True)).get(result.model.name)
     out = result.to_json() if comparison is None else comparison.to_json()
+    variability = None
+    if spread:
+        from .fit.variability import extract_variability
+
+        est = extract_variability(result.model, measurement, [p.strip() for p in spread.split(",") if p.strip()],
+                                  pooled=result, traces_are=traces_are, v_read=vr)
+        variability = est.variability
+        out["variability"] = est.to_dict()
     if card is not None:
         card_name = name or f"{result.model.family}.fit_{Path(data[0]).stem}"
         c = result.to_card(card_name, provenance={
             "citation": f"devicelib {__version__} fit of {result.model.name} to {', '.join(str(d) for d in data)}",
             "where": "this fit",
             "start": start_card.name if start_card else result.model.name,
-        }, start=start_card)
+        }, start=start_card, variability=variability)
         c.save(card)
         out["card"] = str(card)
     if report is not None:
@@ -141,6 +154,8 @@ def fit(
             console.print("")
             console.print(f"best: {result.model.name}", highlight=False)
         console.print(result.summary(), highlight=False, markup=False, soft_wrap=True)
+        if variability is not None:
+            console.print(f"variability: {variability.to_dict()}", highlight=False, markup=False, soft_wrap=True)
         if card is not None:
             console.print(f"wrote card {card}", highlight=False)
         if report is not None:

@@ -207,6 +207,10 @@ class FitResult:
                     estimate=held.estimate if held else None,
                     original=held.original if held else None,
                 )
+        if getattr(self.model, "supports_normalised", False) and not self.normalised:
+            for k in ("g_ref", "g_offset"):
+                if k in params and start is None:
+                    params[k].source = "normalisation layer (w = (G - g_offset) / g_ref), set from the measured range"
         if self.normalised:
             for k in ("g_ref", "g_offset"):
                 if k in params:
