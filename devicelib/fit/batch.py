@@ -265,7 +265,8 @@ def _start(model: DeviceModel, data: xr.Dataset, vary, guess: bool, normalised: 
         for k, v in model.guess(g_si, amp, normalise=not normalised).items():
             if k in start:
                 start[k] = v
-            elif np.ndim(model.params[k]) == 0 and model.params[k] == model.parameter(k).default:
+            elif (k in getattr(model, 'guess_sets_held', ()) and np.ndim(model.params[k]) == 0
+                  and model.params[k] == model.parameter(k).default):
                 held[k] = v
         if held:
             model = model.with_params(**held)

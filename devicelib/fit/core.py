@@ -560,7 +560,8 @@ def fit(
         for k, v in model.guess(g_si, data["amplitude"].values, normalise=not prob.normalised).items():
             if k in start:
                 start[k] = v
-            elif k in declared and np.ndim(model.params[k]) == 0 and model.params[k] == declared[k].default:
+            elif (k in getattr(model, 'guess_sets_held', ()) and np.ndim(model.params[k]) == 0
+                  and model.params[k] == declared[k].default):
                 held[k] = v  # a held parameter still at its default takes the data's value (e.g. p_max)
         if held:
             model = model.with_params(**held)

@@ -205,6 +205,8 @@ class PulseResponseModel(DeviceModel):
     _n_nodes: ClassVar[int] = 0
     #: parameters a fit varies by default: the identifiable ones (others are redundant with them)
     default_vary: ClassVar[tuple[str, ...] | None] = None
+    #: held parameters a fitter may set from :meth:`guess` while they are at their defaults
+    guess_sets_held: ClassVar[tuple[str, ...]] = ("g_ref", "g_offset", "p_max")
 
     def _check(self) -> None:
         if np.any(np.asarray(self.params["w_min"]) >= np.asarray(self.params["w_max"])):
@@ -296,12 +298,13 @@ class PulseResponseModel(DeviceModel):
             w = (g - layer["g_offset"]) / layer["g_ref"]
         else:
             layer, w = {}, self.to_weight(g)
-        lo, hi = float(np.nanmin(w)), float(np.nanmax(w))
+        # robust extremes: a plateau at a hard bound then starts clipped (its noise straddles the bound)
+        lo, hi = (float(v) for v in np.nanpercentile(w, [0.5, 99.5]))
         span = max(hi - lo, 1e-12 * max(abs(hi), 1.0))
         dw = np.abs(np.diff(w, axis=-1))
         dw = dw[np.isfinite(dw) & (dw > 0)]
         step = float(np.median(dw)) if dw.size else span / 100
-        out = {**layer, "w_min": lo - 0.02 * span, "w_max": hi + 0.02 * span}
+        out = {**layer, "w_min": lo, "w_max": hi}
         if "dw_min" in self.parameter_names():
             out["dw_min"] = float(np.clip(step, span * 1e-5, span * 0.5))
         return out
@@ -351,6 +354,14 @@ class LinearStep(PulseResponseModel):
 
     def _gammas(self):
         return self.params["gamma_up"], self.params["gamma_down"]
+
+    def guess(self, g, amplitude, normalise=True):
+        out = super().guess(g, amplitude, normalise)
+        if "gamma_up" in self.parameter_names():
+            # gamma = 1 makes the bound a fixed point: it is never reached and gamma/w_max is all the data
+            # determine. Start below 1, where the hard bound clips and both are identifiable.
+            out["gamma_up"] = out["gamma_down"] = 0.5
+        return out
 
     def _extra(self):
         return list(self._gammas())
