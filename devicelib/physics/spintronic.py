@@ -1,0 +1,356 @@
+r"""Spintronic synapses: domain-wall MTJ and stochastic (thermally activated) MTJ.
+
+Model ``spintronic.dw_mtj`` (Siddiqui et al., Nano Lett. 20, 1033 (2020))
+-------------------------------------------------------------------------
+A magnetic tunnel junction sits on a ferromagnetic track between :math:`x_l` and :math:`x_h`; a
+domain wall at :math:`x` splits the free layer under it into an antiparallel part
+:math:`[x_l, x]` and a parallel part :math:`[x, x_h]`. The two parts conduct in parallel, so the
+conductance is linear in the wall position:
+
+.. math::  G = \frac{(x - x_l)/R_{AP} + (x_h - x)/R_P}{x_h - x_l}.
+
+A write current I through the track (three-terminal device: the write path does not cross the
+tunnel barrier) of cross-section :math:`w\,t` has density :math:`J = I/(w t)`. Below the depinning
+density the wall does not move; above it moves at the linear-regime velocity
+
+.. math::  |\Delta x| = \mu_{DW}\,(|J| - J_{dep})\,t_p \quad (|J| > J_{dep}),\qquad 0 \text{ otherwise},
+
+and stops at the ends of the MTJ region. Direction (set in a real stack by the sign of the spin
+Hall angle and the wall chirality): positive current moves the wall towards :math:`x_l`, growing
+the parallel region (potentiation). Per pulse: constant velocity, so the update is exact.
+Energy: :math:`\int V I\,dt = I^2 R_{write} t_p` for the write-path resistance (exact for a
+rectangular pulse). ``observe``: wall position (m), antiparallel fraction and the mean free-layer
+magnetisation along the reference, :math:`m_z = 1 - 2 f_{AP}`. Thermally activated creep below
+:math:`J_{dep}` and stochastic depinning are not modelled (deterministic).
+
+Model ``spintronic.stochastic_mtj`` (Neel-Brown, Koch et al., PRL 92, 088302 (2004))
+-----------------------------------------------------------------------------------
+Two states, parallel (P, ``antiparallel`` = 0) and antiparallel (AP, 1). Conductances
+:math:`G_P = A/RA` (:math:`R_P = RA/A`) and :math:`G_{AP}(V) = G_P/(1 + TMR(V))` with the bias
+dependence :math:`TMR(V) = TMR_0/(1 + V^2/V_h^2)`; Julliere: :math:`TMR_0 = 2P_1P_2/(1 - P_1P_2)`
+(``julliere_tmr``). Spin-transfer-assisted thermal switching,
+:math:`\Delta = E_b/kT`,
+
+.. math::
+
+    \tau_{AP\to P} = \tau_0 \exp[\Delta(1 - I/I_{c0,P})],\qquad
+    \tau_{P\to AP} = \tau_0 \exp[\Delta(1 + I/I_{c0,AP})],
+
+(positive current favours P), exponents floored at 0 (above :math:`I_{c0}` the precessional
+regime, Sun PRB 62, 570 (2000), is not modelled: :math:`\tau_0` is the fastest switching time).
+The one-way switching probability of a pulse is :math:`P_{sw} = 1 - e^{-t_p/\tau}`
+(``switching_probability``); 50 % at :math:`t_p = \tau\ln 2`.
+
+*Per pulse (exact sampling).* With constant current the two-state Markov chain with rates
+:math:`a = 1/\tau_{AP\to P}`, :math:`b = 1/\tau_{P\to AP}` has the closed form
+:math:`p_{AP}(t) = p_\infty + (p_0 - p_\infty)e^{-(a+b)t}`, :math:`p_\infty = b/(a+b)`, which includes
+switching back during the pulse (important for low-barrier p-bits, for which the stationary
+:math:`\langle m_z\rangle = \tanh`-like in I; it reduces to :math:`1 - e^{-t/\tau}` when
+:math:`b \ll a`). The final state of each device is drawn from it with ``self.rng``. ``relax``
+applies the same chain at zero current (retention time :math:`\tau_0 e^{\Delta}/2` for the
+symmetric chain), so the model is ``volatile``. :meth:`StochasticMTJ.mean_field` returns a
+deterministic twin whose state is the probability of AP: its conductance is exactly the ensemble
+mean (the read is linear in the state), which ``devicelib.fit`` can fit.
+
+*Energy.* Current drive through the junction: :math:`I^2\int R\,dt` with the AP resistance at the
+self-consistent bias :math:`V = I R_{AP}(V)` (bisection). The time spent in AP during the pulse
+is its expectation given the start state, :math:`\int p_{AP}dt = p_\infty t + (p_0 -
+p_\infty)(1 - e^{-kt})/k`; the realised path differs by at most :math:`I^2(R_{AP} - R_P)t_p`.
+
+Conductance is read at ``v_read`` (bias-dependent TMR). ``observe``: ``magnetisation`` m_z = +1
+(P) / -1 (AP), resistance (Ohm) and TMR at 0 V.
+
+References
+----------
+- S. A. Siddiqui, S. Dutta, A. Tang, L. Liu, C. A. Ross, M. A. Baldo, "Magnetic domain wall based
+  synaptic and activation function generator for neuromorphic accelerators", Nano Lett. 20, 1033
+  (2020), doi:10.1021/acs.nanolett.9b04200.
+- R. H. Koch, J. A. Katine, J. Z. Sun, "Time-resolved reversal of spin-transfer switching in a
+  nanomagnet", PRL 92, 088302 (2004), doi:10.1103/PhysRevLett.92.088302.
+- M. Julliere, Phys. Lett. A 54, 225 (1975), doi:10.1016/0375-9601(75)90174-7.
+- W. A. Borders et al., "Integer factorization using stochastic magnetic tunnel junctions",
+  Nature 573, 390 (2019), doi:10.1038/s41586-019-1557-9.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core import DeviceModel, Observable, Parameter, State, StateVariable
+from ..units import k_B, q_e
+
+EV = q_e
+
+
+def julliere_tmr(p1, p2):
+    """Julliere TMR ratio 2 P1 P2 / (1 - P1 P2) (dimensionless, 1.0 = 100 %)."""
+    p1, p2 = np.asarray(p1, float), np.asarray(p2, float)
+    return 2.0 * p1 * p2 / (1.0 - p1 * p2)
+
+
+def tmr_bias(voltage, tmr0, v_half):
+    """Bias dependence TMR(V) = TMR0 / (1 + V^2 / Vh^2)."""
+    v = np.asarray(voltage, float)
+    return np.asarray(tmr0, float) / (1.0 + (v / np.asarray(v_half, float)) ** 2)
+
+
+def _like(value, ref):
+    v = np.asarray(value, dtype=float)
+    if v.ndim == 1 and np.ndim(ref) == 2:
+        v = v[:, None]
+    return v
+
+
+def _per_device(x, n):
+    return np.broadcast_to(np.asarray(x, dtype=float), (n,))
+
+
+def _check_temperature(name, temperature):
+    t = np.asarray(temperature, dtype=float)
+    if np.any(~np.isfinite(t)) or np.any(t <= 0):
+        raise ValueError(f"{name}: temperature must be positive kelvin, got {temperature!r}")
+    return t
+
+
+# =============================================================================================
+class DomainWallMTJ(DeviceModel):
+    __doc__ = __doc__
+    name = "spintronic.dw_mtj"
+    family = "spintronic"
+    family_name = "Spintronic: domain-wall magnetic tunnel junction synapse"
+    amplitude_unit = "A"
+    references = ("Siddiqui et al., Nano Lett. 20, 1033 (2020), doi:10.1021/acs.nanolett.9b04200",)
+    parameters = (
+        Parameter("R_P", "ohm", 1e3, (1.0, 1e9), "R_P", "MTJ resistance with the free layer all parallel", log=True),
+        Parameter("R_AP", "ohm", 2e3, (1.0, 1e9), "R_AP", "MTJ resistance with the free layer all antiparallel",
+                  log=True),
+        Parameter("x_l", "m", 0.0, (-1e-3, 1e-3), "x_l", "start of the MTJ region on the track", fixed=True),
+        Parameter("x_h", "m", 1e-6, (-1e-3, 1e-3), "x_h", "end of the MTJ region on the track", fixed=True),
+        Parameter("width", "m", 1e-6, (1e-9, 1e-3), "w", "track width", fixed=True),
+        Parameter("thickness", "m", 5e-9, (1e-10, 1e-6), "t", "thickness of the current-carrying layer",
+                  fixed=True),
+        Parameter("mu_dw", "m^3/(A*s)", 4e-11, (1e-16, 1e-6), "mu_DW",
+                  "domain-wall mobility dv/dJ above depinning", log=True),
+        Parameter("J_dep", "A/m^2", 5e10, (0.0, 1e14), "J_dep", "depinning current density"),
+        Parameter("R_write", "ohm", 2e3, (1e-3, 1e9), "R_write", "resistance of the write path (track)",
+                  log=True, fixed=True),
+    )
+    state_variables = (
+        StateVariable("wall_position", "m", ("x_l", "x_h"), "domain-wall position x along the track"),
+    )
+    observables = (
+        Observable("wall_position", "m", "domain-wall position x"),
+        Observable("ap_fraction", "", "antiparallel fraction of the free layer, (x - x_l)/(x_h - x_l)"),
+        Observable("magnetisation", "", "mean free-layer magnetisation along the reference, 1 - 2 f_AP"),
+    )
+
+    def _check(self) -> None:
+        p = self.params
+        if np.any(np.asarray(p["R_P"]) >= np.asarray(p["R_AP"])):
+            raise ValueError(f"{self.name}: R_P must be smaller than R_AP")
+        if np.any(np.asarray(p["x_l"]) >= np.asarray(p["x_h"])):
+            raise ValueError(f"{self.name}: x_l must be smaller than x_h")
+
+    def current_density(self, current):
+        return np.asarray(current, float) / (self.params["width"] * self.params["thickness"])
+
+    def velocity(self, current):
+        """Wall speed (m/s, signed: positive current moves the wall towards x_l)."""
+        j = self.current_density(current)
+        return -np.sign(j) * self.params["mu_dw"] * np.maximum(np.abs(j) - self.params["J_dep"], 0.0)
+
+    def initial_state(self, n: int) -> State:
+        return {"wall_position": _per_device(self.params["x_h"], n).copy()}  # all AP: lowest conductance
+
+    def apply_pulse(self, state: State, amplitude, width, temperature) -> State:
+        x = np.asarray(state["wall_position"], dtype=float)
+        size = x.size
+        dx = self.velocity(_per_device(amplitude, size)) * _per_device(width, size)
+        lo, hi = (_per_device(self.params[k], size) for k in ("x_l", "x_h"))
+        return {"wall_position": np.clip(x + dx, lo, hi)}
+
+    def pulse_energy(self, before: State, after: State, amplitude, width, temperature):
+        size = np.size(before["wall_position"])
+        a = _per_device(amplitude, size)
+        return a * a * _per_device(self.params["R_write"], size) * _per_device(width, size)
+
+    def conductance(self, state: State, v_read) -> np.ndarray:
+        p = self.params
+        x = np.asarray(state["wall_position"], dtype=float)
+        xl, xh = _like(p["x_l"], x), _like(p["x_h"], x)
+        return ((x - xl) / _like(p["R_AP"], x) + (xh - x) / _like(p["R_P"], x)) / (xh - xl)
+
+    def state_from_conductance(self, g, v_read) -> State:
+        p = self.params
+        g = np.asarray(g, dtype=float)
+        if not np.all(np.isfinite(g)):
+            raise ValueError(f"{self.name}: conductance must be finite to infer the wall position")
+        gp, gap = 1.0 / p["R_P"], 1.0 / p["R_AP"]
+        frac = np.clip((gp - g) / (gp - gap), 0.0, 1.0)
+        return {"wall_position": p["x_l"] + frac * (p["x_h"] - p["x_l"])}
+
+    def observe(self, state: State) -> dict[str, np.ndarray]:
+        x = np.asarray(state["wall_position"], dtype=float)
+        f = (x - _like(self.params["x_l"], x)) / (_like(self.params["x_h"], x) - _like(self.params["x_l"], x))
+        return {"wall_position": x, "ap_fraction": f, "magnetisation": 1.0 - 2.0 * f}
+
+
+# =============================================================================================
+class StochasticMTJ(DeviceModel):
+    __doc__ = __doc__
+    name = "spintronic.stochastic_mtj"
+    family = "spintronic"
+    family_name = "Spintronic: stochastic (thermally activated) magnetic tunnel junction"
+    amplitude_unit = "A"
+    stochastic = True
+    volatile = True
+    #: True in the deterministic twin returned by :meth:`mean_field` (state = probability of AP)
+    expectation = False
+    references = (
+        "Koch, Katine, Sun, PRL 92, 088302 (2004), doi:10.1103/PhysRevLett.92.088302",
+        "Julliere, Phys. Lett. A 54, 225 (1975), doi:10.1016/0375-9601(75)90174-7",
+        "Borders et al., Nature 573, 390 (2019), doi:10.1038/s41586-019-1557-9",
+    )
+    parameters = (
+        Parameter("RA", "ohm*m^2", 3e-12, (1e-15, 1e-6), "RA", "resistance-area product (parallel state)", log=True),
+        Parameter("area", "m^2", 2.5e-15, (1e-18, 1e-9), "A", "junction area", log=True, fixed=True),
+        Parameter("TMR0", "", 1.5, (0.0, 10.0), "TMR_0", "zero-bias TMR ratio (R_AP - R_P)/R_P"),
+        Parameter("V_h", "V", 0.5, (1e-3, 10.0), "V_h", "bias at which the TMR halves"),
+        Parameter("tau0", "s", 1e-9, (1e-13, 1e-3), "tau_0", "attempt time", log=True),
+        Parameter("E_b", "J", 40 * k_B * 300.0, (1e-23, 1e-17), "E_b", "energy barrier between P and AP", log=True),
+        Parameter("Ic0_p", "A", 50e-6, (1e-9, 1.0), "I_c0,P", "critical current AP -> P (positive current)",
+                  log=True),
+        Parameter("Ic0_ap", "A", 75e-6, (1e-9, 1.0), "I_c0,AP", "critical current P -> AP (negative current)",
+                  log=True),
+    )
+    state_variables = (
+        StateVariable("antiparallel", "", (0.0, 1.0),
+                      "1 in the antiparallel state, 0 in the parallel state (probability of AP in mean_field)"),
+    )
+    observables = (
+        Observable("magnetisation", "", "free-layer magnetisation along the reference: +1 P, -1 AP"),
+        Observable("resistance", "ohm", "resistance at zero bias"),
+        Observable("tmr", "", "zero-bias TMR ratio"),
+    )
+
+    def mean_field(self) -> StochasticMTJ:
+        """Deterministic twin: the state is the probability of AP and the read is the ensemble mean (exact)."""
+        twin = _StochasticMTJMean(**self.params)
+        twin.rng = self.rng
+        return twin
+
+    # -- physics ------------------------------------------------------------------------------
+    def r_p(self):
+        return self.params["RA"] / self.params["area"]
+
+    def r_ap(self, voltage=0.0):
+        return self.r_p() * (1.0 + tmr_bias(voltage, self.params["TMR0"], self.params["V_h"]))
+
+    def delta(self, temperature):
+        """Thermal stability factor Delta = E_b / kT."""
+        return self.params["E_b"] / (k_B * _check_temperature(self.name, temperature))
+
+    def tau(self, current, temperature):
+        """Mean dwell times (s): (tau AP->P, tau P->AP) at ``current`` (A, positive favours P)."""
+        p = self.params
+        d = self.delta(temperature)
+        i = np.asarray(current, float)
+        e_ap = np.maximum(d * (1.0 - i / p["Ic0_p"]), 0.0)
+        e_p = np.maximum(d * (1.0 + i / p["Ic0_ap"]), 0.0)
+        with np.errstate(over="ignore"):
+            return p["tau0"] * np.exp(e_ap), p["tau0"] * np.exp(e_p)
+
+    def switching_probability(self, current, width, temperature, from_state="AP"):
+        """One-way P_sw = 1 - exp(-t_p / tau) of leaving ``from_state`` ('AP' or 'P')."""
+        t_ap, t_p = self.tau(current, temperature)
+        tau = t_ap if from_state.upper() == "AP" else t_p
+        return -np.expm1(-np.asarray(width, float) / tau)
+
+    def _rates(self, current, temperature):
+        t_ap, t_p = self.tau(current, temperature)
+        return 1.0 / t_ap, 1.0 / t_p
+
+    def _chain(self, p0, current, duration, temperature):
+        """p_AP after ``duration`` at constant current, and the expected time spent in AP (exact)."""
+        a, b = self._rates(current, temperature)
+        k = a + b
+        t = np.asarray(duration, float)
+        with np.errstate(invalid="ignore", divide="ignore", under="ignore"):
+            decay = -np.expm1(-k * t)  # 1 - exp(-k t)
+            p_inf = np.where(k > 0, b / np.where(k > 0, k, 1.0), p0)
+            p1 = p0 + (p_inf - p0) * decay
+            t_ap = p_inf * t + (p0 - p_inf) * np.where(k * t > 1e-12, decay / np.where(k > 0, k, 1.0), t)
+        return np.clip(p1, 0.0, 1.0), t_ap
+
+    def _step(self, state, current, duration, temperature):
+        s0 = np.asarray(state["antiparallel"], dtype=float)
+        size = s0.size
+        cur = _per_device(current, size)
+        t = _per_device(_check_temperature(self.name, temperature), size)
+        p1, t_ap = self._chain(s0, cur, _per_device(duration, size), t)
+        if self.expectation:
+            s1 = p1
+        else:
+            s1 = (self.rng.random(size) < p1).astype(float)
+        return s1, t_ap
+
+    def initial_state(self, n: int) -> State:
+        return {"antiparallel": np.ones(n)}
+
+    def apply_pulse(self, state: State, amplitude, width, temperature) -> State:
+        s1, t_ap = self._step(state, amplitude, width, temperature)
+        return {"antiparallel": s1, "_t_ap": t_ap}
+
+    def relax(self, state: State, dt, temperature) -> State:
+        s1, _ = self._step(state, 0.0, dt, temperature)
+        return {"antiparallel": s1}
+
+    def _r_ap_at_current(self, current):
+        """R_AP at the self-consistent bias V = I R_AP(V) (bisection; R_AP falls with |V|)."""
+        i = np.abs(np.asarray(current, float))
+        rp, r0 = self.r_p(), self.r_ap(0.0)
+        lo, hi = i * rp, i * r0
+        for _ in range(60):
+            mid = 0.5 * (lo + hi)
+            f = mid - i * self.r_ap(mid)
+            lo, hi = np.where(f < 0, mid, lo), np.where(f < 0, hi, mid)
+        v = 0.5 * (lo + hi)
+        return np.where(i > 0, v / np.where(i > 0, i, 1.0), r0)
+
+    def pulse_energy(self, before: State, after: State, amplitude, width, temperature):
+        size = np.size(after["antiparallel"])
+        a = _per_device(amplitude, size)
+        w = _per_device(width, size)
+        t_ap = after.get("_t_ap")
+        if t_ap is None:
+            _, t_ap = self._chain(np.asarray(before["antiparallel"], float), a, w,
+                                  _per_device(temperature, size))
+        return a * a * (self.r_p() * w + (self._r_ap_at_current(a) - self.r_p()) * t_ap)
+
+    def conductance(self, state: State, v_read) -> np.ndarray:
+        s = np.asarray(state["antiparallel"], dtype=float)
+        gp = 1.0 / _like(self.r_p(), s)
+        gap = gp / (1.0 + tmr_bias(float(v_read), _like(self.params["TMR0"], s), _like(self.params["V_h"], s)))
+        return gp + s * (gap - gp)
+
+    def state_from_conductance(self, g, v_read) -> State:
+        g = np.asarray(g, dtype=float)
+        if not np.all(np.isfinite(g)):
+            raise ValueError(f"{self.name}: conductance must be finite to infer the state")
+        gp = 1.0 / self.r_p()
+        gap = gp / (1.0 + tmr_bias(float(v_read), self.params["TMR0"], self.params["V_h"]))
+        frac = np.clip((gp - g) / (gp - gap), 0.0, 1.0)
+        return {"antiparallel": frac if self.expectation else np.rint(frac)}
+
+    def observe(self, state: State) -> dict[str, np.ndarray]:
+        s = np.asarray(state["antiparallel"], dtype=float)
+        rp = _like(self.r_p(), s)
+        tmr = _like(self.params["TMR0"], s) * np.ones_like(s)
+        return {"magnetisation": 1.0 - 2.0 * s, "resistance": rp * (1.0 + s * tmr), "tmr": tmr}
+
+
+class _StochasticMTJMean(StochasticMTJ):
+    """Deterministic ensemble-mean twin of :class:`StochasticMTJ` (state = probability of AP)."""
+
+    expectation = True
+    stochastic = False
