@@ -76,7 +76,14 @@ class _Block:
     def __init__(self, model, space, g, amp, width, interval, temp, vr, normalised, initial, sigma):
         self.model, self.space = model, space
         valid = np.isfinite(g)
-        self.first = 1 if initial == "first" else 0
+        if initial not in ("first", "fit", "model"):
+            raise FitError(f"initial must be 'first', 'fit' or 'model', got {initial!r}")
+        self.first = 0 if initial == "model" else 1
+        # initial="fit": the start read is a data point like the others; the start state is a fitted
+        # nuisance parameter per device (its shift from the first read, in units of sigma, last column)
+        self.fit_start = initial == "fit"
+        self.lo = np.r_[space.lo, -10.0] if self.fit_start else space.lo
+        self.hi = np.r_[space.hi, 10.0] if self.fit_start else space.hi
         self.g0 = g[:, 0]
         self.vr, self.normalised = vr, normalised
         sl = slice(self.first, None)
@@ -92,8 +99,10 @@ class _Block:
     def resid(self, x: np.ndarray, idx: np.ndarray | None = None) -> np.ndarray:
         """Weighted residuals (len(idx), M) for internal parameters x (len(idx), p)."""
         idx = np.arange(self.target.shape[0]) if idx is None else idx
-        trial = _unchecked(self.model, self.space.to_values(x))
-        g0 = self.model.from_weight(self.g0[idx]) if self.normalised else self.g0[idx]
+        p = len(self.space.names)
+        trial = _unchecked(self.model, self.space.to_values(x[:, :p]))
+        g0 = self.g0[idx] + (x[:, p] * self.sig[idx] if self.fit_start else 0.0)
+        g0 = self.model.from_weight(g0) if self.normalised else g0
         try:
             with np.errstate(all="ignore"):
                 st = trial.state_from_conductance(g0, self.vr) if self.first else trial.initial_state(idx.size)
@@ -103,16 +112,18 @@ class _Block:
                 else:
                     pred = replay(trial, st, *c, self.vr)
         except (ValueError, FloatingPointError, RuntimeError, ZeroDivisionError):
-            return np.full((idx.size, self.target.shape[1]), 1e6)
+            return np.full((idx.size, self.target.shape[1] + self.fit_start), 1e6)
         if self.normalised:
             pred = self.model.to_weight(pred)
         r = (pred - self.target[idx]) * self.w[idx]
+        if self.fit_start:
+            r = np.concatenate([r, x[:, p:p + 1]], axis=1)
         return np.where(np.isfinite(r), r, 1e6)
 
     def jac(self, x, idx, r0):
         n, p = x.shape
         J = np.empty((n, r0.shape[1], p))
-        hi = self.space.hi
+        hi = self.hi
         for j in range(p):
             h = 1e-6 * np.maximum(1.0, np.abs(x[:, j]))
             xp = x.copy()
@@ -127,7 +138,7 @@ def _lm(block: _Block, x0: np.ndarray, max_iter: int = 100, ftol: float = 1e-10,
     """Vectorised Levenberg-Marquardt over devices; returns x, cost, iterations, converged."""
     x = x0.copy()
     n, p = x.shape
-    lo, hi = block.space.lo, block.space.hi
+    lo, hi = block.lo, block.hi
     r = block.resid(x)
     cost = np.sum(r**2, axis=1)
     lam = np.full(n, 1e-3)
@@ -185,10 +196,10 @@ def _sparse(block: _Block, x0: np.ndarray, max_nfev: int = 200):
     from scipy.optimize import least_squares
 
     n, p = x0.shape
-    M = block.target.shape[1]
+    M = block.target.shape[1] + block.fit_start
     S = sp.kron(sp.identity(n, format="csr"), np.ones((M, p)), format="csr")
-    lo = np.tile(block.space.lo, n)
-    hi = np.tile(block.space.hi, n)
+    lo = np.tile(block.lo, n)
+    hi = np.tile(block.hi, n)
 
     def fun(z):
         return block.resid(z.reshape(n, p)).ravel()
@@ -210,15 +221,15 @@ def _block_fit(g, amp, width, interval, temp, *, model, vary, x0, method, initia
                    np.asarray(temp, float), vr, normalised, initial, sigma)
     n = g.shape[0]
     p = len(vary)
-    start = np.tile(space.x0, (n, 1))
+    start = np.tile(np.r_[space.x0, 0.0] if block.fit_start else space.x0, (n, 1))
     if method == "lm":
         x, cost, nfev, conv = _lm(block, start, max_iter=max_iter)
     elif method == "sparse":
         x, cost, nfev, conv = _sparse(block, start, max_nfev=max_iter * (p + 1))
     else:
         raise FitError(f"batch method must be 'lm' or 'sparse', got {method!r}")
-    m = block.mask.sum(axis=1)
-    dof = np.maximum(m - p, 1)
+    m = block.mask.sum(axis=1) + block.fit_start
+    dof = np.maximum(m - p - block.fit_start, 1)
     redchi = cost / dof
     # standard errors and conditioning from the Jacobian at the solution
     r = block.resid(x)
@@ -232,14 +243,16 @@ def _block_fit(g, amp, width, interval, temp, *, model, vary, x0, method, initia
         except np.linalg.LinAlgError:
             cov = np.linalg.pinv(A)
         ex = np.sqrt(np.abs(np.einsum("nii->ni", cov)) * redchi[:, None])
-    vals = space.to_values(x)
+    vals = space.to_values(x[:, :p])
     out = np.empty((n, 2 * p + len(SCALARS)))
     for j, name in enumerate(vary):
         v = np.asarray(vals[name], float)
         out[:, j] = v
         out[:, p + j] = np.where(space.log[j], v * np.log(10) * ex[:, j], ex[:, j] * space.scale[j])
-    pred_res = r / np.where(block.w > 0, block.w, np.inf)
-    rmse = np.sqrt(np.sum(pred_res**2 * block.mask, axis=1) / np.maximum(m, 1)) / 1.0
+    rr = r[:, : block.target.shape[1]]
+    pred_res = rr / np.where(block.w > 0, block.w, np.inf)
+    nm = block.mask.sum(axis=1)
+    rmse = np.sqrt(np.sum(pred_res**2 * block.mask, axis=1) / np.maximum(nm, 1))
     out[:, 2 * p] = rmse
     out[:, 2 * p + 1] = cost
     out[:, 2 * p + 2] = redchi
@@ -279,7 +292,7 @@ def fit_batch(
     vary: list[str] | None = None,
     *,
     method: str = "lm",
-    initial: str = "first",
+    initial: str = "fit",
     sigma=None,
     v_read=None,
     chunk: int = 1000,
@@ -291,6 +304,10 @@ def fit_batch(
 
     Returns a Dataset with ``value`` and ``stderr`` (trace, param) and ``rmse``,
     ``chisqr``, ``redchi``, ``nfev``, ``converged``, ``condition`` (trace).
+    ``initial="fit"`` (default) fits each device's start state as a nuisance parameter, so the
+    noise of the first read enters the standard errors; ``"first"`` starts exactly at the first
+    read (cheaper, but then the standard errors ignore that read's noise); ``"model"`` starts from
+    ``model.initial_state``.
     ``progress`` is a callback ``(devices_done, total)`` or True for a bar
     (rich for in-process chunks, dask's progress bar for dask-backed data).
     """

@@ -27,8 +27,12 @@ Start
 -----
 ``initial="first"`` (default): each trace starts from the state whose
 conductance equals its first point (``model.state_from_conductance``) or its
-``conductance_initial``; the fit predicts the rest. ``initial="model"``
-starts from ``model.initial_state``. Start values of the varied parameters are
+``conductance_initial``; the fit predicts the rest. ``initial="fit"`` also
+fits each trace's start state (a nuisance shift of the first read, in units
+of its sigma, with the first read as its measurement), so the noise of that
+read enters the standard errors instead of biasing every later prediction;
+it costs one parameter per trace. ``initial="model"`` starts from
+``model.initial_state``. Start values of the varied parameters are
 the model's, or with ``guess=True`` (default when the model is given by name)
 the model's ``guess(g, amplitude)`` from the data. ``starts=N`` adds N-1
 Latin-hypercube starts around the first one (log parameters +/- 1 decade,
@@ -396,7 +400,7 @@ class Problem:
             conds[k] = np.where(valid, v, 0.0 if k != "temperature" else 300.0)
         self.g, self.valid = g, valid
         ntr = g.shape[0]
-        if initial == "first":
+        if initial in ("first", "fit"):
             if "conductance_initial" in data:
                 self.g_start, self.first = data["conductance_initial"].values.astype(float), 0
             else:
@@ -404,8 +408,10 @@ class Problem:
         elif initial == "model":
             self.g_start, self.first = None, 0
         else:
-            raise FitError(f"initial must be 'first' or 'model', got {initial!r}")
+            raise FitError(f"initial must be 'first', 'fit' or 'model', got {initial!r}")
         self.initial = initial
+        self.fit_start = initial == "fit"
+        self.shift = None  # start shift (data units) per trace when the start is fitted
         hold, self.holdout_description = holdout_mask(holdout, data)
         self.holdout_spec = holdout
         hold[:, : self.first] = False
@@ -449,7 +455,8 @@ class Problem:
     def start_state(self, trial: DeviceModel):
         if self.g_start is None:
             return trial.initial_state(self.ntrace)
-        return trial.state_from_conductance(self.to_si(self.g_start), self.vr)
+        g0 = self.g_start if self.shift is None else self.g_start + self.shift
+        return trial.state_from_conductance(self.to_si(g0), self.vr)
 
     def to_si(self, values):
         """Data units -> S (the normalisation layer of the model for normalised data)."""
@@ -471,7 +478,8 @@ class Problem:
     def full_prediction(self, trial: DeviceModel) -> np.ndarray:
         pred = np.full_like(self.g, np.nan)
         pred[:, self.first:] = self.predict(trial)
-        pred[:, : self.first] = self.g[:, : self.first]
+        pred[:, : self.first] = self.g[:, : self.first] if self.shift is None else \
+            (self.g[:, 0] + self.shift)[:, None]
         pred[~self.valid] = np.nan
         return pred
 
@@ -512,7 +520,7 @@ def fit(
     vary : parameters to fit; default the model's ``default_vary`` if it has one, else every
         parameter not declared ``fixed``.
     v_read : read voltage (V); default the measurement's ``read_voltage``.
-    initial : ``"first"`` or ``"model"`` (see module docstring).
+    initial : ``"first"``, ``"fit"`` or ``"model"`` (see module docstring).
     sigma : measurement noise in the data's unit (scalar, per trace or per
         point); default estimated per trace.
     method : any lmfit method; ``least_squares`` (trust region reflective,
@@ -568,18 +576,36 @@ def fit(
             prob.model = model
     space = ParamSpace(model, vary, start)
     m, target, wgt = prob.m, prob.target, prob.w
-    bad = np.full(npts, 1e6)
+    p_n = len(vary)
+    nz = prob.ntrace if prob.fit_start else 0
+    sig0 = prob.sig[:, 0] if prob.first else prob.sig_trace
+    bad = np.full(npts + nz, 1e6)
+    zkeys = [f"start_shift_{i}" for i in range(nz)]
 
     def resid_x(x):
+        if nz:
+            prob.shift = x[p_n:] * sig0
         try:
-            pred = prob.predict(trial_model(model, space.to_values(x)))
+            pred = prob.predict(trial_model(model, space.to_values(x[:p_n])))
         except (ValueError, FloatingPointError, RuntimeError, ZeroDivisionError):
             return bad
         r = (pred[m] - target[m]) * wgt[m]
+        if nz:  # the start read is a measurement of the fitted start state
+            r = np.concatenate([r, x[p_n:]])
         return np.where(np.isfinite(r), r, 1e6)
 
+    def full_x(pars):
+        x = space.from_lmfit(pars)
+        return np.r_[x, [pars[k].value for k in zkeys]] if nz else x
+
     def resid(pars):
-        return resid_x(space.from_lmfit(pars))
+        return resid_x(full_x(pars))
+
+    def lm_params(x):
+        pars = space.lmfit_params(x)
+        for k in zkeys:
+            pars.add(k, value=0.0, min=-10.0, max=10.0)
+        return pars
 
     kws: dict[str, Any] = {}
     if method == "least_squares":
@@ -592,13 +618,15 @@ def fit(
     points = [space.x0] + (list(space.sample(starts - 1, seed)) if starts > 1 else [])
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for x in points:
-            res = lmfit.minimize(resid, space.lmfit_params(x), method=method, **kws)
+            res = lmfit.minimize(resid, lm_params(x), method=method, **kws)
             nfev_total += int(res.nfev)
             start_chi.append(float(res.chisqr))
             if best is None or res.chisqr < best.chisqr * (1 - 1e-12):
                 best = res
     res = best
-    xbest = space.from_lmfit(res.params)
+    xfull = full_x(res.params)
+    prob.shift = xfull[p_n:] * sig0 if nz else None
+    xbest = xfull[:p_n]
     values_best = space.to_values(xbest)
     try:
         fitted = model.with_params(**values_best)
@@ -629,7 +657,9 @@ def fit(
     cond = None
     try:
         with np.errstate(all="ignore"):
-            J = _jacobian(resid_x, xbest.copy(), space.lo, space.hi)
+            J = _jacobian(resid_x, xfull.copy(), np.r_[space.lo, np.full(nz, -10.0)],
+                          np.r_[space.hi, np.full(nz, 10.0)])
+            prob.shift = xfull[p_n:] * sig0 if nz else None
         sv = np.linalg.svd(J, compute_uv=False)
         cond = float(sv[0] / sv[-1]) if sv[-1] > 0 else float("inf")
     except (np.linalg.LinAlgError, ValueError):
@@ -680,7 +710,7 @@ def fit(
         redchi=float(res.redchi),
         aic=float(res.aic),
         bic=float(res.bic),
-        ndata=npts,
+        ndata=npts + nz,
         nfev=nfev_total,
         converged=converged,
         status=status,
