@@ -41,8 +41,12 @@ The junction carries :math:`I_J = I_{bias} + I_{pulse} - I_{circ}` (the circulat
 further entry: Lenz). A fluxon enters (n -> n+1) when :math:`I_J > I_c` and leaves (n -> n-1) when
 :math:`I_J < -I_c`; this is the criterion :math:`I_{bias} + I_{pulse} + I_{circ} > I_c` of the physics
 notes with the circulating current counted in the junction's direction. Every entry lowers
-:math:`|I_J|` by :math:`\Phi_0/L`, so a pulse well above threshold lets in several fluxons (one per
-:math:`\Phi_0/L` of overdrive); near threshold, entries are thermal escapes with rate Gamma.
+:math:`|I_J|` by :math:`\Phi_0/L`, so a long pulse well above threshold could let in several
+fluxons (one per :math:`\Phi_0/L` of overdrive); ``max_per_pulse`` caps the number one pulse moves
+(default 1: an SFQ-like input pulse carries one flux quantum, so each pulse adds +/-1 fluxon as
+in the physics notes). Identical pulses of amplitude :math:`I_p` then add one fluxon each until
+:math:`I_{bias} + I_p - I_{circ}` falls below threshold: the amplitude sets the ceiling of the
+potentiation curve. Near threshold, entries are thermal escapes with rate Gamma.
 Metastable states at rest satisfy :math:`|I_{bias} - I_{circ}| < I_c`: about
 :math:`2LI_c/\Phi_0 = \beta_L/\pi` states in all, i.e. n = 0 ... ~L I_c/Phi0 fluxons of one polarity
 from the empty loop (needs :math:`\beta_L = 2\pi L I_c/\Phi_0 > 1`).
@@ -63,7 +67,8 @@ entries form a pure-birth (or death) process with rates :math:`\Gamma_k = \Gamma
 It is sampled exactly: deterministic entries while :math:`|I_J| \ge I_c`, then successive
 exponential waiting times :math:`E/\Gamma_k` (E ~ Exp(1) from ``self.rng``) while time remains.
 After the pulse the current returns to :math:`I_{bias}`; fluxons beyond the metastable window leave
-at once. Sampling stops when :math:`\Gamma_k t_{rem} < 10^{-15}` (the neglected probability).
+at once. Sampling stops when :math:`\Gamma_k t_{rem} < 10^{-15}` (the neglected probability) or
+after ``max_per_pulse`` entries.
 Escapes against the junction current are neglected (relative rate
 :math:`\exp(-[\Delta U(-I) - \Delta U(I)]/kT)`). ``relax`` applies the same process at rest
 (thermal loss of weakly bound states), so the model is ``volatile``; deep states do not move.
@@ -257,6 +262,8 @@ class FluxonLoop(_Superconducting):
         Parameter("I_bias", "A", 0.0, (-1e-2, 1e-2), "I_bias", "dc bias current through the junction"),
         Parameter("Phi_ext", "Wb", 0.0, (-1e-12, 1e-12), "Phi_ext", "external flux applied to the loop"),
         Parameter("Tc", "K", 89.0, (0.1, 200.0), "T_c", "superconducting transition temperature", fixed=True),
+        Parameter("max_per_pulse", "", 1.0, (1.0, 1e6), "k_max",
+                  "most fluxons one pulse can move (1: SFQ-like input pulse carrying one flux quantum)", fixed=True),
         Parameter("G_min", "S", 1e-6, (1e-15, 1e3), "G_min", "readout conductance at I_circ = I_bias - I_c",
                   log=True, fixed=True),
         Parameter("G_max", "S", 1e-4, (1e-15, 1e3), "G_max", "readout conductance at I_circ = I_bias + I_c",
@@ -326,23 +333,25 @@ class FluxonLoop(_Superconducting):
         n0 = np.rint(np.asarray(self.params["Phi_ext"], dtype=float) / PHI0)  # I_circ ~ 0
         return {"fluxons": _per_device(n0, n).copy()}
 
-    def _escape(self, n, ij, duration, temperature):
-        """Exact sampling of sequential fluxon escapes at constant drive; returns (n, I_J, events)."""
+    def _escape(self, n, ij, duration, temperature, cap=np.inf):
+        """Exact sampling of sequential fluxon escapes at constant drive, at most ``cap`` of them;
+        returns (n, I_J, events)."""
         p = self.params
         size = n.size
         ic, c, step = (_per_device(p[k], size) for k in ("Ic", "C", "L"))
         step = PHI0 / step
+        cap = _per_device(cap, size)
         events = np.zeros(size)
         # deterministic entries while |I_J| >= Ic (no barrier): one per Phi0/L of overdrive
         over = np.abs(ij) - ic
-        k = np.where(over >= 0, np.floor(over / step) + 1.0, 0.0)
+        k = np.minimum(np.where(over >= 0, np.floor(over / step) + 1.0, 0.0), cap)
         s = np.sign(ij)
         n, ij, events = n + s * k, ij - s * k * step, events + k
         t_rem = np.array(_per_device(duration, size), dtype=float)
         active = t_rem > 0
         for _ in range(self.max_events):
             rate = escape_rate(ij, ic, c, temperature)
-            active &= rate * t_rem > _NEGLIGIBLE
+            active &= (rate * t_rem > _NEGLIGIBLE) & (events < cap)
             if not active.any():
                 return n, ij, events
             wait = self.rng.exponential(size=size) / np.where(active, rate, 1.0)
@@ -362,7 +371,7 @@ class FluxonLoop(_Superconducting):
         t = self._check_temperature(temperature, size)
         a = _per_device(amplitude, size)
         ij = p["I_bias"] + a - self.circulating_current(n)
-        n, _ij, ev1 = self._escape(n, ij, width, t)
+        n, _ij, ev1 = self._escape(n, ij, width, t, cap=np.rint(p["max_per_pulse"]))
         # pulse over: the junction sees I_bias - I_circ; states outside the metastable window empty at once
         n, _ij, ev2 = self._escape(n, p["I_bias"] - self.circulating_current(n), 0.0, t)
         return {"fluxons": n, "_events": ev1 + ev2}
