@@ -1,0 +1,348 @@
+r"""Phase-change memory (GST mushroom cell): accumulative SET, melt-quench RESET, drift and noise.
+
+Physics model (``pcm.gst_mushroom``)
+------------------------------------
+State: thickness :math:`u_a` of the amorphous plug over the heater (radius
+:math:`r_h`), the time :math:`t` since the last programming pulse, and the
+per-programming draws of the statistical layer (drift exponent
+:math:`\nu`, programming error, read-noise realisation).
+
+*Temperature.* The cell is driven by current pulses (amplitude in A). After
+threshold switching the cell conducts with resistance :math:`R_{prog}`; with a
+thermal time constant of ns or less the peak temperature of a rectangular
+pulse is
+
+.. math::  T_{peak} = T_0 + R_{th} R_{prog} I^2 .
+
+*RESET (melt-quench).* If :math:`T_{peak} \ge T_{melt}`, the molten
+hemisphere over the heater (1/r heat spreading,
+:math:`r_m = r_h (T_{peak} - T_0)/(T_{melt} - T_0)`) is quenched amorphous,
+whatever the previous state: :math:`u_a = \min(r_m, u_{max})`. Below
+:math:`T_{melt}` nothing melts.
+
+*Accumulative SET (crystal growth).* Below :math:`T_{melt}` the
+crystalline-amorphous interface advances into the plug at the growth velocity
+(Arrhenius kinetic factor times the Wilson-Frenkel thermodynamic factor)
+
+.. math::
+
+    v_g(T) = v_0\, e^{-E_g/kT} \left[1 - e^{-\Delta\mu(T)/kT}\right],
+    \qquad \Delta\mu = \Delta h_f \frac{T_{melt} - T}{T_{melt}},
+
+so one pulse of width :math:`t_p` gives
+:math:`u_a \leftarrow \max(u_a - v_g(T_{peak})\, t_p, 0)`: exact (the rate
+does not depend on the state, physics notes section 0). Identical pulses give
+identical steps of :math:`u_a`; :math:`v_g` rises in Arrhenius fashion with
+the pulse temperature. The same law crystallises the plug at the ambient
+temperature in :meth:`relax` (retention; negligible at 300 K).
+
+*Read (Poole-Frenkel).* The amorphous plug conducts by Poole-Frenkel
+hopping between traps (distance :math:`\Delta z`) in series with the
+crystalline and heater resistance :math:`R_c`:
+
+.. math::
+
+    I = 2 q A N_T \frac{\Delta z}{\tau_0} e^{-E_{PF}/kT}
+        \sinh\!\left(\frac{q V_a \Delta z}{2 k T u_a}\right), \qquad
+    V = V_a + R_c I, \quad A = \pi r_h^2,
+
+solved for :math:`I` by Newton iteration (monotone from I = 0; to 1e-12
+relative). :math:`G_{phys} = I/V` (the low-field limit at V = 0). Reads are
+at :math:`T_{read}`.
+
+Statistical layer (Nandakumar et al. 2019; Joshi et al. 2020)
+-------------------------------------------------------------
+With :math:`g = G_{ref}/G_{max}`, :math:`G_{max}` = 25 uS, :math:`G_{ref}` the
+physical conductance read at :math:`V_{stat}` = 0.2 V (functions below):
+
+- programming noise: :math:`G(t_0) = G_{phys} (1 + \sigma_P \xi / G_{ref})`,
+  :math:`\sigma_P = (0.26348 + 1.9650 g - 1.1731 g^2)` uS (times
+  :math:`G_{max}`/25 uS), redrawn at every pulse (:func:`programming_sigma`);
+  i.e. exactly :math:`G_{ref} + \sigma_P \xi` at the reference read voltage;
+- drift: :math:`G(t) = G(t_0) (t/t_0)^{-\nu}` for :math:`t \ge t_0` = 20 s
+  (reads before :math:`t_0` return :math:`G(t_0)`: the model is calibrated
+  from :math:`t_0` on), :math:`\nu = |\mu_\nu(g) + \sigma_\nu(g) \xi|` drawn
+  at every pulse, :math:`\mu_\nu = \mathrm{clip}(-0.0155 \ln g + 0.0244,
+  0.049, 0.1)`, :math:`\sigma_\nu = \mathrm{clip}(-0.0125 \ln g - 0.0059,
+  0.008, 0.045)` (:func:`drift_nu_mean`, :func:`drift_nu_sigma`);
+- accumulated 1/f read noise: :math:`\sigma_G = G(t)\, Q
+  \sqrt{\ln((t + t_r)/(2 t_r))}`, :math:`Q = \min(0.0088/g^{0.65}, 0.2)`,
+  :math:`t_r` = 250 ns (:func:`read_noise_q`, :func:`read_noise_sigma`). One
+  standard-normal draw per programming event scales it, so repeated reads of
+  one state are consistent (white read noise: ``Variability(read=...)``).
+
+The scale parameters ``prog_noise``, ``nu_spread`` and ``read_noise`` (1 =
+published model, 0 = off) switch the layer; with all three at 0 the model is
+deterministic (for fitting).
+
+References
+----------
+- M. Le Gallo, A. Sebastian, J. Phys. D 53, 213002 (2020), doi:10.1088/1361-6463/ab7794 (review, cell model).
+- A. Sebastian, M. Le Gallo, D. Krebs, Nat. Commun. 5, 4314 (2014), doi:10.1038/ncomms5314 (crystal growth in
+  a mushroom cell).
+- J. Orava et al., Nat. Mater. 11, 279 (2012), doi:10.1038/nmat3275 (GST growth velocity).
+- D. Ielmini, A. L. Lacaita, D. Mantegazza, IEEE TED 54, 308 (2007), doi:10.1109/TED.2006.888752 (drift,
+  Poole-Frenkel read).
+- S. R. Nandakumar et al., IEEE ICECS 2019, 727, doi:10.1109/ICECS46596.2019.8964852 (statistical model).
+- V. Joshi et al., Nat. Commun. 11, 2473 (2020), doi:10.1038/s41467-020-16108-9 (statistical model, Methods).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core import DeviceModel, Parameter, State, StateVariable
+from ..units import k_B, q_e
+
+EV = q_e
+NM = 1e-9
+G_MAX_STAT = 25e-6  # S, normalisation of the published statistical model
+T0_DRIFT = 20.0  # s
+T_READ_NOISE = 250e-9  # s
+
+
+# -- statistical model of Nandakumar et al. 2019 / Joshi et al. 2020 (G in S) ---------------------
+def _gnorm(g, g_max):
+    return np.clip(np.abs(np.asarray(g, dtype=float)) / g_max, 1e-7, None)
+
+
+def programming_sigma(g_target, g_max=G_MAX_STAT):
+    """Standard deviation (S) of the programmed conductance around ``g_target`` (S)."""
+    g = np.abs(np.asarray(g_target, dtype=float)) / g_max
+    return (0.26348 + 1.9650 * g - 1.1731 * g**2) * 1e-6 * (g_max / G_MAX_STAT)
+
+
+def drift_nu_mean(g, g_max=G_MAX_STAT):
+    """Mean drift exponent at conductance ``g`` (S)."""
+    return np.clip(-0.0155 * np.log(_gnorm(g, g_max)) + 0.0244, 0.049, 0.1)
+
+
+def drift_nu_sigma(g, g_max=G_MAX_STAT):
+    """Standard deviation of the drift exponent at conductance ``g`` (S)."""
+    return np.clip(-0.0125 * np.log(_gnorm(g, g_max)) - 0.0059, 0.008, 0.045)
+
+
+def read_noise_q(g, g_max=G_MAX_STAT):
+    """1/f noise amplitude Q (dimensionless) at conductance ``g`` (S)."""
+    return np.minimum(0.0088 / _gnorm(g, g_max) ** 0.65, 0.2)
+
+
+def read_noise_sigma(g, t, g_max=G_MAX_STAT, t_r=T_READ_NOISE):
+    """Accumulated 1/f read-noise standard deviation (S) of conductance ``g`` at time ``t`` (s) after
+    programming: g Q(g) sqrt(ln((t + t_r)/(2 t_r)))."""
+    t = np.asarray(t, dtype=float)
+    if np.any(t < t_r):
+        raise ValueError(f"read_noise_sigma: t must be at least t_r = {t_r:g} s (the formula is undefined below)")
+    g = np.asarray(g, dtype=float)
+    return np.abs(g) * read_noise_q(g, g_max) * np.sqrt(np.log((t + t_r) / (2.0 * t_r)))
+
+
+def drift_factor(t, nu, t0=T0_DRIFT):
+    """G(t)/G(t0) = (t/t0)^-nu for t >= t0 (1 before t0)."""
+    return (np.maximum(np.asarray(t, dtype=float), t0) / t0) ** (-np.asarray(nu, dtype=float))
+
+
+class GSTMushroom(DeviceModel):
+    __doc__ = __doc__
+    name = "pcm.gst_mushroom"
+    family = "pcm"
+    family_name = "Phase-change memory (GST mushroom cell): crystal growth, melt-quench, drift and 1/f noise"
+    amplitude_unit = "A"
+    volatile = True  # drift and retention crystallisation in relax()
+    stochastic = True
+    references = (
+        "Sebastian, Le Gallo, Krebs, Nat. Commun. 5, 4314 (2014), doi:10.1038/ncomms5314",
+        "Orava et al., Nat. Mater. 11, 279 (2012), doi:10.1038/nmat3275",
+        "Ielmini, Lacaita, Mantegazza, IEEE TED 54, 308 (2007), doi:10.1109/TED.2006.888752",
+        "Nandakumar et al., IEEE ICECS 2019, 727, doi:10.1109/ICECS46596.2019.8964852",
+        "Joshi et al., Nat. Commun. 11, 2473 (2020), doi:10.1038/s41467-020-16108-9",
+    )
+    parameters = (
+        Parameter("R_prog", "ohm", 5e3, (1e2, 1e6), "R_prog", "cell resistance while programming (ON state)"),
+        Parameter("R_th", "K/W", 1.3e6, (1e4, 1e9), "R_th", "thermal resistance of the hot spot", log=True),
+        Parameter("T_melt", "K", 900.0, (500.0, 1500.0), "T_melt", "melting temperature of GST", fixed=True),
+        Parameter("r_h", "m", 20 * NM, (2 * NM, 500 * NM), "r_h", "heater radius", fixed=True),
+        Parameter("u_max", "m", 60 * NM, (5 * NM, 1e-6), "u_max", "largest amorphous plug (GST thickness)",
+                  fixed=True),
+        Parameter("u_init", "m", 30 * NM, (0.0, 1e-6), "u_init", "amorphous plug of the initial state"),
+        Parameter("v0", "m/s", 6.3e15, (1e-5, 1e30), "v_0", "growth velocity prefactor", log=True),
+        Parameter("E_g", "J", 2.0 * EV, (0.1 * EV, 5.0 * EV), "E_g", "activation energy of crystal growth"),
+        Parameter("dh_f", "J", 0.12 * EV, (0.005 * EV, 1.0 * EV), "dh_f",
+                  "heat of fusion per atom (driving force of growth)", fixed=True),
+        Parameter("R_c", "ohm", 40e3, (1e2, 1e7), "R_c", "series resistance of crystalline GST and heater"),
+        Parameter("E_pf", "J", 0.3 * EV, (0.05 * EV, 1.0 * EV), "E_c-E_F",
+                  "Poole-Frenkel activation energy of the amorphous phase", fixed=True),
+        Parameter("N_T", "1/m^3", 1e25, (1e20, 1e28), "N_T", "trap density of the amorphous phase", log=True),
+        Parameter("dz", "m", 6 * NM, (0.5 * NM, 30 * NM), "dz", "inter-trap distance", fixed=True),
+        Parameter("tau0", "s", 1e-14, (1e-16, 1e-10), "tau_0", "trap escape time prefactor", log=True,
+                  fixed=True),
+        Parameter("T_read", "K", 300.0, (150.0, 450.0), "T_read", "temperature of reads", fixed=True),
+        Parameter("g_max_stat", "S", G_MAX_STAT, (1e-9, 1e-2), "G_max",
+                  "normalising conductance of the statistical model", fixed=True),
+        Parameter("t0_drift", "s", T0_DRIFT, (1e-9, 1e6), "t_0", "reference time of the drift law", fixed=True),
+        Parameter("t_r", "s", T_READ_NOISE, (1e-12, 1.0), "t_r", "time constant of the 1/f noise model",
+                  fixed=True),
+        Parameter("v_stat", "V", 0.2, (0.01, 1.0), "V_stat",
+                  "read voltage at which the statistical model's g = G/G_max is taken", fixed=True),
+        Parameter("prog_noise", "", 1.0, (0.0, 10.0), "s_P", "scale of the programming noise (1 = published)",
+                  fixed=True),
+        Parameter("nu_spread", "", 1.0, (0.0, 10.0), "s_nu", "scale of sigma_nu (1 = published)", fixed=True),
+        Parameter("read_noise", "", 1.0, (0.0, 10.0), "s_Q", "scale of the 1/f read noise (1 = published)",
+                  fixed=True),
+    )
+    state_variables = (
+        StateVariable("amorphous_thickness", "m", (0.0, "u_max"), "thickness u_a of the amorphous plug"),
+        StateVariable("t_prog", "s", (0.0, np.inf), "time since the last programming pulse"),
+        StateVariable("nu", "", (0.0, np.inf), "drift exponent drawn at the last programming pulse"),
+        StateVariable("prog_error", "", (-1.0, np.inf), "relative programming error of G(t0)"),
+        StateVariable("read_xi", "", (-np.inf, np.inf), "standard-normal draw scaling the 1/f read noise"),
+        StateVariable("peak_temperature", "K", (0.0, np.inf), "peak temperature of the last pulse"),
+    )
+
+    def _check(self) -> None:
+        p = self.params
+        if np.any(np.asarray(p["u_init"]) > np.asarray(p["u_max"])):
+            raise ValueError(f"{self.name}: u_init must not exceed u_max")
+        if np.any(np.asarray(p["r_h"]) >= np.asarray(p["u_max"])):
+            raise ValueError(f"{self.name}: the heater radius r_h must be smaller than u_max")
+
+    # -- physics -----------------------------------------------------------
+    def peak_temperature(self, current, temperature=300.0) -> np.ndarray:
+        """T_peak (K) of a rectangular current pulse (A) at ambient ``temperature``."""
+        p = self.params
+        i = np.asarray(current, dtype=float)
+        return np.asarray(temperature, dtype=float) + p["R_th"] * p["R_prog"] * i**2
+
+    def melt_current(self, temperature=300.0) -> np.ndarray:
+        """Smallest current (A) whose pulse melts the cell (T_peak = T_melt)."""
+        p = self.params
+        return np.sqrt((p["T_melt"] - np.asarray(temperature, dtype=float)) / (p["R_th"] * p["R_prog"]))
+
+    def growth_velocity(self, temperature) -> np.ndarray:
+        """Crystal growth velocity v_g(T) (m/s); zero at and above T_melt."""
+        p = self.params
+        t = np.asarray(temperature, dtype=float)
+        kt = k_B * t
+        dmu = p["dh_f"] * (p["T_melt"] - t) / p["T_melt"]
+        v = p["v0"] * np.exp(-p["E_g"] / kt) * (-np.expm1(-dmu / kt))
+        return np.where(t < p["T_melt"], v, 0.0)
+
+    def _pf(self):
+        p = self.params
+        kt = k_B * p["T_read"]
+        area = np.pi * p["r_h"] ** 2
+        i0 = 2.0 * q_e * area * p["N_T"] * p["dz"] / p["tau0"] * np.exp(-p["E_pf"] / kt)
+        b = 2.0 * kt / (q_e * p["dz"])  # V per m of plug: V_a = b u asinh(I/I0)
+        return i0, b
+
+    def physical_conductance(self, u_a, v_read=0.1) -> np.ndarray:
+        """G (S) of a plug of thickness ``u_a`` (m) read at ``v_read``, without drift or noise."""
+        p = self.params
+        u = np.asarray(u_a, dtype=float)
+        i0, b = self._pf()
+        rc = p["R_c"]
+        v = abs(float(v_read))
+        if v == 0.0:
+            return 1.0 / (rc + b * u / i0)
+        # F(I) = R_c I + b u asinh(I/I0) - V: increasing and concave, so Newton from I = 0 climbs monotonically
+        i = np.zeros(np.broadcast(u, rc, i0).shape)
+        for _ in range(100):
+            f = rc * i + b * u * np.arcsinh(i / i0) - v
+            d = rc + b * u / np.sqrt(i0**2 + i**2)
+            step = f / d
+            i = i - step
+            if np.all(np.abs(step) <= 1e-12 * np.abs(i)):
+                break
+        return i / v
+
+    # -- interface ---------------------------------------------------------------
+    def _stat_draws(self, g_phys, n):
+        """Drift exponent, programming error and read-noise draw for freshly programmed devices."""
+        p = self.params
+        gm = p["g_max_stat"]
+        xi_nu, xi_p, xi_r = self.rng.standard_normal((3, n))
+        nu = np.abs(drift_nu_mean(g_phys, gm) + p["nu_spread"] * drift_nu_sigma(g_phys, gm) * xi_nu)
+        err = p["prog_noise"] * programming_sigma(g_phys, gm) / g_phys * xi_p
+        return nu, np.maximum(err, -1.0), xi_r  # no negative conductance
+
+    def initial_state(self, n: int) -> State:
+        p = self.params
+        u = np.broadcast_to(np.asarray(p["u_init"], dtype=float), (n,)).copy()
+        g = self.physical_conductance(u, p["v_stat"])
+        nu = np.broadcast_to(drift_nu_mean(g, p["g_max_stat"]), (n,)).copy()
+        z = np.zeros(n)
+        return {"amorphous_thickness": u, "t_prog": z.copy(), "nu": nu, "prog_error": z.copy(),
+                "read_xi": z.copy(), "peak_temperature": np.full(n, 300.0)}
+
+    def apply_pulse(self, state: State, amplitude, width, temperature) -> State:
+        p = self.params
+        u = np.asarray(state["amorphous_thickness"], dtype=float)
+        n = u.size
+        i = np.broadcast_to(np.abs(np.asarray(amplitude, dtype=float)), (n,))
+        tp = np.broadcast_to(np.asarray(width, dtype=float), (n,))
+        t_amb = np.broadcast_to(np.asarray(temperature, dtype=float), (n,))
+        act = (i > 0) & (tp > 0)
+        t_peak = self.peak_temperature(i, t_amb)
+        melt = t_peak >= p["T_melt"]
+        r_m = p["r_h"] * (t_peak - t_amb) / (p["T_melt"] - t_amb)
+        u_melt = np.minimum(r_m, p["u_max"])
+        u_grow = np.maximum(u - self.growth_velocity(np.where(melt, 300.0, t_peak)) * tp, 0.0)
+        u_new = np.where(act, np.where(melt, u_melt, u_grow), u)
+        g_phys = self.physical_conductance(u_new, p["v_stat"])
+        nu, err, xi_r = self._stat_draws(g_phys, n)
+        out = {
+            "amorphous_thickness": u_new,
+            "t_prog": np.where(act, 0.0, state["t_prog"]),
+            "nu": np.where(act, nu, state["nu"]),
+            "prog_error": np.where(act, err, state["prog_error"]),
+            "read_xi": np.where(act, xi_r, state["read_xi"]),
+            "peak_temperature": np.where(act, t_peak, state["peak_temperature"]),
+        }
+        return out
+
+    def relax(self, state: State, dt, temperature) -> State:
+        out = dict(state)
+        dt = np.asarray(dt, dtype=float)
+        out["t_prog"] = state["t_prog"] + dt
+        out["amorphous_thickness"] = np.maximum(
+            state["amorphous_thickness"] - self.growth_velocity(temperature) * dt, 0.0)
+        return out
+
+    def pulse_energy(self, before: State, after: State, amplitude, width, temperature):
+        # Joule energy in the ON state during the pulse: I^2 R_prog t_p
+        return np.asarray(amplitude, dtype=float) ** 2 * self.params["R_prog"] * np.asarray(width, dtype=float)
+
+    def conductance_t0(self, state: State, v_read) -> np.ndarray:
+        """G(t0) (S): physical conductance with the programming error."""
+        g = self.physical_conductance(state["amorphous_thickness"], v_read) * (1.0 + state["prog_error"])
+        return np.maximum(g, 0.0)
+
+    def conductance(self, state: State, v_read) -> np.ndarray:
+        p = self.params
+        g0 = self.conductance_t0(state, v_read)
+        t_eff = np.maximum(state["t_prog"], p["t0_drift"])
+        g = g0 * drift_factor(t_eff, state["nu"], p["t0_drift"])
+        q = read_noise_q(self.physical_conductance(state["amorphous_thickness"], p["v_stat"]), p["g_max_stat"])
+        noise = p["read_noise"] * q * np.sqrt(np.log((t_eff + p["t_r"]) / (2.0 * p["t_r"]))) * state["read_xi"]
+        return np.maximum(g * (1.0 + noise), 0.0)
+
+    def state_from_conductance(self, g, v_read) -> State:
+        p = self.params
+        g = np.asarray(g, dtype=float)
+        if not np.all(np.isfinite(g)) or np.any(g <= 0):
+            raise ValueError(f"{self.name}: conductance must be positive and finite to infer the plug thickness")
+        i0, b = self._pf()
+        v = abs(float(v_read))
+        if v == 0.0:
+            u = (1.0 / g - p["R_c"]) * i0 / b
+        else:
+            i = g * v
+            va = v - p["R_c"] * i
+            u = va / (b * np.arcsinh(i / i0))
+        u = np.clip(u, 0.0, p["u_max"])
+        n = u.size
+        nu = np.broadcast_to(drift_nu_mean(self.physical_conductance(u, p["v_stat"]), p["g_max_stat"]),
+                             (n,)).copy()
+        z = np.zeros(n)
+        return {"amorphous_thickness": u, "t_prog": z.copy(), "nu": nu, "prog_error": z.copy(),
+                "read_xi": z.copy(), "peak_temperature": np.full(n, 300.0)}
