@@ -270,8 +270,8 @@ def _space(model, vary, x0):
 def _start(model: DeviceModel, data: xr.Dataset, vary, guess: bool, normalised: bool) -> tuple[DeviceModel, dict]:
     start = {n: float(model.params[n]) for n in vary}
     if guess and hasattr(model, "guess"):
-        g = data["conductance"].values if not hasattr(data["conductance"].data, "dask") else \
-            data["conductance"][: min(200, data.sizes["trace"])].values
+        # the same start for every chunk and every backend: a guess from the first (up to) 200 devices
+        g = np.asarray(data["conductance"][: min(200, data.sizes["trace"])].values)
         amp = data["amplitude"][: g.shape[0]].values
         held = {}
         g_si = model.from_weight(g) if normalised else g

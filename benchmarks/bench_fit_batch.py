@@ -1,0 +1,111 @@
+"""Benchmark (b): batch fitting of many synthetic devices; devices per second and peak memory.
+
+    /work/venv/bin/python benchmarks/bench_fit_batch.py [--devices 10000] [--pulses 200] [--chunk 1000]
+        [--sparse-devices 20] [--dask] [--json out.json]
+
+Synthetic population: baseline.soft_bounds devices (normalised weights) with device-to-device spread
+(w_min, w_max ~ N(-/+1, 0.1), dw_min log-normal 0.03 x e^(0.2 xi), up_down ~ N(0.2, 0.05)), a
+potentiation/depression trace of --pulses pulses, read noise 0.01. Every device is fitted
+independently (4 parameters + its start state) by the vectorised Levenberg-Marquardt of
+devicelib.fit.batch, chunk by chunk in this process; optionally also through dask
+(LocalCluster, xarray.apply_ufunc) and with the block-sparse scipy least_squares on a few devices.
+Peak memory: tracemalloc peak of Python/numpy allocations during the fit, and the process's
+maximum resident set size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+
+from devicelib import get_model
+from devicelib.fit.batch import fit_batch
+from devicelib.measurement import make_measurement
+
+
+def population(n, npulse, noise=0.01, seed=0):
+    rng = np.random.default_rng(seed)
+    truth = {"w_min": -1 + 0.1 * rng.standard_normal(n), "w_max": 1 + 0.1 * rng.standard_normal(n),
+             "dw_min": 0.03 * np.exp(0.2 * rng.standard_normal(n)), "up_down": 0.2 + 0.05 * rng.standard_normal(n)}
+    m = get_model("baseline.soft_bounds").with_params(**truth)
+    d = np.r_[np.ones(npulse // 2), -np.ones(npulse - npulse // 2)]
+    D = np.tile(d, (n, 1))
+    D[:, 0] = 0
+    w = m.weight_trace(np.full(n, -0.8), D) + noise * rng.standard_normal((n, npulse))
+    return make_measurement(w, amplitude=np.tile(d, (n, 1)), width=1e-6, conductance_unit="", source="synthetic"), \
+        truth
+
+
+def accuracy(out, truth):
+    ok = out["converged"].values
+    res = {"converged_fraction": float(ok.mean())}
+    for j, name in enumerate(out["param"].values):
+        err = out["value"].values[ok, j] - truth[str(name)][ok]
+        res[str(name)] = {"median_abs_error": float(np.median(np.abs(err))),
+                          "pull_width": float(1.4826 * np.median(np.abs(err / out["stderr"].values[ok, j])))}
+    return res
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--devices", type=int, default=10_000)
+    ap.add_argument("--pulses", type=int, default=200)
+    ap.add_argument("--chunk", type=int, default=1000)
+    ap.add_argument("--sparse-devices", type=int, default=20)
+    ap.add_argument("--dask", action="store_true")
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+    data, truth = population(args.devices, args.pulses)
+    warm, _ = population(10, args.pulses, seed=1)
+    fit_batch("baseline.soft_bounds", warm)  # load the compiled kernel
+    tracemalloc.start()
+    t = time.perf_counter()
+    out = fit_batch("baseline.soft_bounds", data, chunk=args.chunk, progress=True)
+    dt = time.perf_counter() - t
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    result = {
+        "devices": args.devices, "pulses": args.pulses, "chunk": args.chunk, "method": "lm",
+        "time_s": dt, "devices_per_s": args.devices / dt, "time_per_device_ms": 1e3 * dt / args.devices,
+        "peak_traced_MB": peak / 2**20,
+        "max_rss_MB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "median_nfev": float(np.median(out["nfev"].values)),
+        "accuracy": accuracy(out, truth),
+    }
+    if args.sparse_devices:
+        sub, _ = population(args.sparse_devices, args.pulses, seed=2)
+        t = time.perf_counter()
+        lm = fit_batch("baseline.soft_bounds", sub)
+        t_lm = time.perf_counter() - t
+        t = time.perf_counter()
+        sp = fit_batch("baseline.soft_bounds", sub, method="sparse", max_iter=100)
+        t_sp = time.perf_counter() - t
+        result["sparse_vs_lm"] = {
+            "devices": args.sparse_devices, "lm_time_s": t_lm, "sparse_time_s": t_sp,
+            "sparse_converged": int(sp["converged"].sum()), "lm_converged": int(lm["converged"].sum()),
+            "max_abs_diff_values": float(np.nanmax(np.abs(sp["value"].values - lm["value"].values))),
+        }
+    if args.dask:
+        import distributed
+
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster, \
+                distributed.Client(cluster):
+            t = time.perf_counter()
+            dk = fit_batch("baseline.soft_bounds", data.chunk({"trace": args.chunk}))
+            t_dk = time.perf_counter() - t
+        result["dask_local_cluster"] = {"workers": 2, "time_s": t_dk, "devices_per_s": args.devices / t_dk,
+                                        "same_values": bool(np.allclose(dk["value"].values, out["value"].values,
+                                                                        rtol=1e-9, equal_nan=True))}
+    print(json.dumps(result, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
