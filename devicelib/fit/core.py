@@ -530,15 +530,17 @@ def fit(
         ``"every:4"``, ``"condition:amplitude<0"`` or a boolean mask.
     starts : number of starting points (multi-start; 1 = the start only).
     guess : take start values of the varied parameters from the data
-        (``model.guess``); default True when ``model`` is a name.
+        (``model.guess``); default True when ``model`` is a registered model name
+        (not a card name: a card's values are the start).
     loss : ``least_squares`` loss (``"linear"``, or ``"soft_l1"``/``"huber"``
         to down-weight outliers).
     """
     t0 = time.perf_counter()
-    by_name = isinstance(model, str)
-    if by_name:
-        from ..registry import get_model
+    by_name = False
+    if isinstance(model, str):
+        from ..registry import available_models, get_model
 
+        by_name = model in available_models()  # a registered model at its defaults, not a card's values
         model = get_model(model)
     prob = Problem(model, data, v_read=v_read, initial=initial, sigma=sigma, holdout=holdout)
     data = prob.data
