@@ -407,7 +407,9 @@ def read_long_csv(
             raise MeasurementError(f"{path}: line 1: column 'read_voltage' has no unit")
         cells = {row[cols["read_voltage"]].strip() for row in rows[1:] if len(row) == len(rows[0])}
         if len(cells) != 1:
-            raise MeasurementError(f"{path}: column 'read_voltage' must hold one value for the file, found {len(cells)}")
+            raise MeasurementError(
+                f"{path}: column 'read_voltage' must hold one value for the file, found {len(cells)}"
+            )
         try:
             file_vr = float(to_si(ureg.Quantity(float(cells.pop()), parse_unit(vr_unit)), "V", "read_voltage"))
         except ValueError:

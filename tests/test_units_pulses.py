@@ -75,7 +75,7 @@ def test_bad_trains_are_rejected(kwargs, match):
 
 
 def test_amplitude_must_be_voltage_or_current():
-    with pytest.raises(UnitError, match="voltage .* or a current"):
+    with pytest.raises(UnitError, match=r"voltage .* or a current"):
         identical(2, Q_(1, "s"), 1e-9)
     with pytest.raises(UnitError, match="mix amplitude units"):
         concatenate([identical(1, Q_(1, "V"), 1e-9), identical(1, Q_(1, "A"), 1e-9)])

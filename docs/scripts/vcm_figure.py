@@ -9,11 +9,11 @@ import matplotlib
 import numpy as np
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from devicelib import get_model  # noqa: E402
-from devicelib.pulses import identical, potentiation_depression  # noqa: E402
-from devicelib.simulate import simulate  # noqa: E402
+from devicelib import get_model
+from devicelib.pulses import identical, potentiation_depression
+from devicelib.simulate import simulate
 
 ROOT = Path(__file__).resolve().parents[2]
 
