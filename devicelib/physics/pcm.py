@@ -36,6 +36,17 @@ identical steps of :math:`u_a`; :math:`v_g` rises in Arrhenius fashion with
 the pulse temperature. The same law crystallises the plug at the ambient
 temperature in :meth:`relax` (retention; negligible at 300 K).
 
+*Integration and error.* The thermal time constant of the cell (ns or
+less) is taken as zero against the pulse widths (>= 10 ns in the cards), so
+the temperature is :math:`T_{peak}` for the whole pulse and the interface
+velocity does not depend on :math:`u_a`: one pulse is integrated in closed
+form, exactly (error = float rounding; one pulse of :math:`t_p` equals
+:math:`N` pulses of :math:`t_p/N`, tested). The melt-quench is algebraic.
+The only iterative step is the read (Newton, below). Any pulse with
+:math:`I > 0` counts as a programming event (the drift clock restarts and
+the statistical draws are renewed). Amplitudes are unipolar: the sign of
+the current is ignored.
+
 *Read (Poole-Frenkel).* The amorphous plug conducts by Poole-Frenkel
 hopping between traps (distance :math:`\Delta z`) in series with the
 crystalline and heater resistance :math:`R_c`:
@@ -58,7 +69,8 @@ physical conductance read at :math:`V_{stat}` = 0.2 V (functions below):
 - programming noise: :math:`G(t_0) = G_{phys} (1 + \sigma_P \xi / G_{ref})`,
   :math:`\sigma_P = (0.26348 + 1.9650 g - 1.1731 g^2)` uS (times
   :math:`G_{max}`/25 uS), redrawn at every pulse (:func:`programming_sigma`);
-  i.e. exactly :math:`G_{ref} + \sigma_P \xi` at the reference read voltage;
+  i.e. exactly :math:`G_{ref} + \sigma_P \xi` at the reference read voltage,
+  clipped at 0 (no negative conductance);
 - drift: :math:`G(t) = G(t_0) (t/t_0)^{-\nu}` for :math:`t \ge t_0` = 20 s
   (reads before :math:`t_0` return :math:`G(t_0)`: the model is calibrated
   from :math:`t_0` on), :math:`\nu = |\mu_\nu(g) + \sigma_\nu(g) \xi|` drawn
@@ -70,6 +82,11 @@ physical conductance read at :math:`V_{stat}` = 0.2 V (functions below):
   :math:`t_r` = 250 ns (:func:`read_noise_q`, :func:`read_noise_sigma`). One
   standard-normal draw per programming event scales it, so repeated reads of
   one state are consistent (white read noise: ``Variability(read=...)``).
+
+The coefficients are those of aihwkit's ``PCMLikeNoiseModel``. Two conventions
+differ from it: :math:`t` is the time since the programming pulse (aihwkit reads at
+:math:`t_{inference} + t_0`), and :math:`Q` is taken at :math:`G_{ref}`
+(aihwkit: at the programmed conductance including its error).
 
 The scale parameters ``prog_noise``, ``nu_spread`` and ``read_noise`` (1 =
 published model, 0 = off) switch the layer; with all three at 0 the model is
@@ -199,6 +216,17 @@ class GSTMushroom(DeviceModel):
         StateVariable("peak_temperature", "K", (0.0, np.inf), "peak temperature of the last pulse"),
     )
 
+    def _ambient(self, temperature, n: int, where: str) -> np.ndarray:
+        """Ambient temperature (K) as an (n,) array, checked to lie in (0, T_melt)."""
+        t = np.broadcast_to(np.asarray(temperature, dtype=float), (n,))
+        tm = np.broadcast_to(np.asarray(self.params["T_melt"], dtype=float), (n,))
+        bad = ~np.isfinite(t) | (t <= 0.0) | (t >= tm)
+        if np.any(bad):
+            k = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"{self.name}.{where}: ambient temperature must be above 0 K and below "
+                             f"T_melt = {tm[k]:g} K, got {t[k]:g} K (device {k})")
+        return t
+
     def _check(self) -> None:
         p = self.params
         if np.any(np.asarray(p["u_init"]) > np.asarray(p["u_max"])):
@@ -280,7 +308,7 @@ class GSTMushroom(DeviceModel):
         n = u.size
         i = np.broadcast_to(np.abs(np.asarray(amplitude, dtype=float)), (n,))
         tp = np.broadcast_to(np.asarray(width, dtype=float), (n,))
-        t_amb = np.broadcast_to(np.asarray(temperature, dtype=float), (n,))
+        t_amb = self._ambient(temperature, n, "apply_pulse")
         act = (i > 0) & (tp > 0)
         t_peak = self.peak_temperature(i, t_amb)
         melt = t_peak >= p["T_melt"]
@@ -303,14 +331,16 @@ class GSTMushroom(DeviceModel):
     def relax(self, state: State, dt, temperature) -> State:
         out = dict(state)
         dt = np.asarray(dt, dtype=float)
+        t_amb = self._ambient(temperature, np.size(state["amorphous_thickness"]), "relax")
         out["t_prog"] = state["t_prog"] + dt
         out["amorphous_thickness"] = np.maximum(
-            state["amorphous_thickness"] - self.growth_velocity(temperature) * dt, 0.0)
+            state["amorphous_thickness"] - self.growth_velocity(t_amb) * dt, 0.0)
         return out
 
     def pulse_energy(self, before: State, after: State, amplitude, width, temperature):
-        # Joule energy in the ON state during the pulse: I^2 R_prog t_p
-        return np.asarray(amplitude, dtype=float) ** 2 * self.params["R_prog"] * np.asarray(width, dtype=float)
+        # Joule energy in the ON state during the pulse: I^2 R_prog t_p, one value per device
+        e = np.asarray(amplitude, dtype=float) ** 2 * self.params["R_prog"] * np.asarray(width, dtype=float)
+        return np.broadcast_to(e, np.shape(before["amorphous_thickness"])).copy()
 
     def conductance_t0(self, state: State, v_read) -> np.ndarray:
         """G(t0) (S): physical conductance with the programming error."""
