@@ -1,0 +1,362 @@
+"""Phase-change memory (GST mushroom cell): crystal growth, melt-quench, Poole-Frenkel read, and the
+statistical drift/noise layer of Nandakumar et al. 2019 / Joshi et al. 2020 (as in aihwkit's PCMLikeNoiseModel)."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.optimize import brentq
+from scipy.stats import norm
+
+from devicelib import get_model
+from devicelib.catalog import load_card
+from devicelib.fit import fit
+from devicelib.measurement import concat_traces, from_simulation
+from devicelib.physics.pcm import (
+    GSTMushroom,
+    drift_factor,
+    drift_nu_mean,
+    drift_nu_sigma,
+    programming_sigma,
+    read_noise_q,
+    read_noise_sigma,
+)
+from devicelib.pulses import identical, read_after_delay
+from devicelib.simulate import simulate
+from devicelib.units import k_B, q_e
+
+CARDS = Path(__file__).resolve().parents[1] / "models" / "pcm"
+I_RESET, I_SET, W = 450e-6, 215e-6, 50e-9  # RESET: T_peak 1616 K; SET: T_peak 600 K with the default R_th R_prog
+
+
+def pulses(n, amp, width, temp=300.0):
+    return identical(n, amp, width, temperature=temp, amplitude_unit="A")
+
+
+def program(m, u_target, n_dev, seed, delays=None, v_read=0.2):
+    """RESET, then one SET pulse whose width lands the plug on ``u_target`` (m), then reads at ``delays`` (s)."""
+    u_reset = m.params["r_h"] * (m.peak_temperature(I_RESET) - 300.0) / (m.params["T_melt"] - 300.0)
+    train = pulses(1, I_RESET, W)
+    if u_target < u_reset:
+        v = m.growth_velocity(m.peak_temperature(I_SET))
+        train = train + pulses(1, I_SET, (u_reset - u_target) / v if u_target > 0 else 2e-6)
+    if delays is not None:
+        train = train + read_after_delay(delays, amplitude_unit="A")
+    return simulate(m, train, n_dev, seed=seed, v_read=v_read)
+
+
+# the published formulas written out again (g = G / 25 uS), so the simulations are checked against them directly
+def pub_sigma_p(g_si):
+    g = g_si / 25e-6
+    return (0.26348 + 1.9650 * g - 1.1731 * g**2) * 1e-6
+
+
+def pub_nu(g_si):
+    g = g_si / 25e-6
+    return np.clip(-0.0155 * np.log(g) + 0.0244, 0.049, 0.1), np.clip(-0.0125 * np.log(g) - 0.0059, 0.008, 0.045)
+
+
+def pub_q(g_si):
+    return np.minimum(0.0088 / (g_si / 25e-6) ** 0.65, 0.2)
+
+
+def folded_normal(mu, s):
+    """Mean and standard deviation of |X|, X ~ N(mu, s^2)."""
+    mean = s * np.sqrt(2 / np.pi) * np.exp(-(mu**2) / (2 * s**2)) + mu * (1 - 2 * norm.cdf(-mu / s))
+    return mean, np.sqrt(mu**2 + s**2 - mean**2)
+
+
+# -- melt-quench RESET ---------------------------------------------------------------------------
+def test_melt_threshold_current_from_peak_temperature():
+    m = GSTMushroom()  # R_th R_prog = 6.5e9 K/A^2, T_melt 900 K
+    i_m = m.melt_current(300.0)
+    assert i_m == pytest.approx(np.sqrt(600.0 / 6.5e9), rel=1e-12)  # 303.82 uA
+    assert i_m == pytest.approx(303.82e-6, rel=1e-5)
+    assert m.melt_current(350.0) == pytest.approx(np.sqrt(550.0 / 6.5e9), rel=1e-12)  # 290.89 uA: warmer, less current
+    assert m.peak_temperature(i_m) == pytest.approx(900.0, rel=1e-12)
+    st = m.initial_state(4)  # 30 nm plug
+    new = m.apply_pulse(st, np.array([0.999, 1.001, 1.5, 2.0]) * i_m, 10e-9, 300.0)
+    u = new["amorphous_thickness"]
+    # just below T_melt nothing melts: growth at ~899 K (v_g ~ 90 m/s) crystallises the 30 nm plug within 10 ns
+    assert new["peak_temperature"][0] < 900.0 and u[0] == 0.0
+    # above: molten hemisphere r_m = r_h (T_peak - T0)/(T_melt - T0) = r_h (I/I_m)^2, capped at u_max
+    assert u[1] == pytest.approx(20e-9 * 1.001**2, rel=1e-12)
+    assert u[2] == pytest.approx(20e-9 * 2.25, rel=1e-12)
+    assert u[3] == pytest.approx(60e-9, rel=1e-12)  # 4 r_h = 80 nm > u_max
+    # energy I^2 R_prog t_p per device
+    e = m.pulse_energy(st, new, 2 * i_m, 10e-9, 300.0)
+    assert e.shape == (4,) and e == pytest.approx(np.full(4, (2 * i_m) ** 2 * 5e3 * 10e-9), rel=1e-12)
+
+
+def test_reset_is_independent_of_the_previous_state():
+    m = GSTMushroom(prog_noise=0.0, nu_spread=0.0, read_noise=0.0)
+    u0 = np.linspace(0.0, 60e-9, 7)  # fully crystalline ... fully amorphous
+    st = m.state_from_conductance(m.physical_conductance(u0, 0.1), 0.1)
+    assert st["amorphous_thickness"] == pytest.approx(u0, abs=1e-17)
+    new = m.apply_pulse(st, 400e-6, 50e-9, 300.0)
+    u_expected = 20e-9 * 6.5e9 * 400e-6**2 / 600.0  # r_h (T_peak - T0)/(T_melt - T0), T_peak = 1340 K: 34.67 nm
+    assert new["amorphous_thickness"] == pytest.approx(np.full(7, u_expected), rel=1e-12)
+    g = m.conductance(new, 0.1)
+    assert np.ptp(g) == 0.0 and g[0] == pytest.approx(0.07495e-6, rel=1e-3)
+
+
+# -- accumulative SET: crystal growth --------------------------------------------------------------
+def test_identical_sub_melt_pulses_give_identical_thickness_steps():
+    m = GSTMushroom(prog_noise=0.0, nu_spread=0.0, read_noise=0.0)
+    ds = simulate(m, pulses(1, I_RESET, W) + pulses(20, I_SET, W), 3, seed=0)
+    u = ds.amorphous_thickness.values[0]
+    assert u[0] == pytest.approx(20e-9 * 1316.25 / 600.0, rel=1e-12)  # 43.875 nm
+    t_set = 300.0 + 6.5e9 * I_SET**2
+    assert ds.peak_temperature.values[0, 1] == pytest.approx(t_set, rel=1e-12)  # 600.46 K
+    step = m.growth_velocity(t_set) * W  # 2.77 nm per pulse
+    assert step == pytest.approx(2.77e-9, rel=0.01)
+    n_full = int(u[0] // step)  # 15 full steps, then the plug is gone
+    assert np.diff(u[: n_full + 1]) == pytest.approx(np.full(n_full, -step), rel=1e-9)
+    assert np.all(u[n_full + 1:] == 0.0)
+    g = ds.conductance.values[0]
+    assert np.all(np.diff(g[: n_full + 2]) > 0) and g[-1] == pytest.approx(25e-6, rel=1e-12)  # 1/R_c
+    assert np.array_equal(ds.conductance.values[0], ds.conductance.values[2])
+    # the integration is exact: one pulse of t_p equals N pulses of t_p / N (the rate does not depend on u)
+    st = m.initial_state(1)
+    one = m.apply_pulse(st, 205e-6, 400e-9, 300.0)["amorphous_thickness"]
+    many = st
+    for _ in range(8):
+        many = m.apply_pulse(many, 205e-6, 50e-9, 300.0)
+    assert many["amorphous_thickness"] == pytest.approx(one, rel=1e-13)
+    assert one[0] == pytest.approx(30e-9 - m.growth_velocity(300 + 6.5e9 * 205e-6**2) * 400e-9, rel=1e-13)
+
+
+def test_arrhenius_slope_of_the_growth_velocity():
+    m = GSTMushroom()
+    e_g = 2.0 * q_e
+    # kinetic factor: ln[v_g / (1 - exp(-dmu/kT))] = ln v0 - E_g/kT exactly
+    temps = np.array([350.0, 400.0, 500.0, 600.0, 700.0])
+    dmu = 0.12 * q_e * (900.0 - temps) / 900.0
+    kin = m.growth_velocity(temps) / -np.expm1(-dmu / (k_B * temps))
+    slope, icpt = np.polyfit(1 / temps, np.log(kin), 1)
+    assert slope * k_B == pytest.approx(-e_g, rel=1e-9)
+    assert np.exp(icpt) == pytest.approx(6.3e15, rel=1e-7)
+    # the same slope recovered from simulated single-pulse steps at five currents (T_peak 480-600 K)
+    currents = np.array([166.4e-6, 175.4e-6, 184.0e-6, 200.0e-6, 214.8e-6])
+    widths = np.array([10e-6, 10e-6, 5e-6, 400e-9, 40e-9])
+    st = m.initial_state(5)
+    new = m.apply_pulse(st, currents, widths, 300.0)
+    du = st["amorphous_thickness"] - new["amorphous_thickness"]
+    assert np.all(du > 0.04e-9) and np.all(new["amorphous_thickness"] > 0)
+    t_pk = new["peak_temperature"]
+    v_meas = du / widths / -np.expm1(-0.12 * q_e * (900.0 - t_pk) / (900.0 * k_B * t_pk))
+    slope = np.polyfit(1 / t_pk, np.log(v_meas), 1)[0]
+    assert slope * k_B / q_e == pytest.approx(-2.0, rel=1e-9)
+    # retention: the same law at the ambient temperature in relax()
+    st = m.initial_state(2)
+    r400 = m.relax(st, 10.0, 400.0)
+    assert 30e-9 - r400["amorphous_thickness"][0] == pytest.approx(m.growth_velocity(400.0) * 10.0, rel=1e-9)
+    assert m.growth_velocity(400.0) == pytest.approx(3.41e-10, rel=1e-2)
+    r300 = m.relax(st, 1e6, 300.0)  # v_g(300 K) = 1.5e-18 m/s: 1.5 pm in 11.6 days
+    assert 0 < 30e-9 - r300["amorphous_thickness"][0] < 2e-12
+    assert r300["t_prog"] == pytest.approx([1e6, 1e6])
+    assert m.growth_velocity(900.0) == 0.0 and m.growth_velocity(950.0) == 0.0
+
+
+# -- Poole-Frenkel read ------------------------------------------------------------------------------
+def test_poole_frenkel_read_solves_the_series_circuit():
+    m = GSTMushroom()
+    i0, b = m._pf()
+    kt = k_B * 300.0
+    assert b == pytest.approx(2 * kt / (q_e * 6e-9))
+    assert i0 == pytest.approx(2 * q_e * np.pi * (20e-9) ** 2 * 1e25 * 6e-9 / 1e-14 * np.exp(-0.3 * q_e / kt))
+    u = np.array([0.0, 0.5e-9, 2e-9, 5e-9, 10e-9, 30e-9, 60e-9])
+    for v in (0.05, 0.2, 1.0):
+        g = m.physical_conductance(u, v)
+        for uk, gk in zip(u, g, strict=True):
+            def f(i, uk=uk, v=v):
+                return 40e3 * i + b * uk * np.arcsinh(i / i0) - v
+            ref = brentq(f, 0.0, v / 40e3, xtol=1e-30, rtol=1e-14)
+            assert gk * v == pytest.approx(ref, rel=1e-11)
+        st = m.state_from_conductance(g, v)
+        assert st["amorphous_thickness"] == pytest.approx(u, rel=1e-9, abs=1e-18)
+    assert m.physical_conductance(u[:1], 0.2)[0] == pytest.approx(25e-6, rel=1e-14)  # 1/R_c
+    assert m.physical_conductance(u, 0.0) == pytest.approx(1 / (40e3 + b * u / i0), rel=1e-14)
+    g30 = m.physical_conductance(30e-9, 0.0)
+    assert g30 == pytest.approx(0.0850e-6, rel=2e-3)  # RESET-like plug: ~0.1 uS
+
+
+# -- statistical layer: formulas -------------------------------------------------------------------
+def test_statistical_formulas_against_the_published_numbers():
+    us = 1e-6
+    assert programming_sigma(25 * us) == pytest.approx((0.26348 + 1.9650 - 1.1731) * us, rel=1e-12)  # 1.055 uS
+    assert programming_sigma(5 * us) == pytest.approx((0.26348 + 1.9650 * 0.2 - 1.1731 * 0.04) * us, rel=1e-12)
+    assert programming_sigma(0.0) == pytest.approx(0.26348 * us)
+    assert programming_sigma(50 * us, g_max=50 * us) == pytest.approx(2 * programming_sigma(25 * us), rel=1e-12)
+    g = np.array([1.0, 0.2, 0.1, 0.02, 0.001]) * 25 * us
+    assert drift_nu_mean(g) == pytest.approx([0.049, 0.0244 + 0.0155 * np.log(5), 0.0244 + 0.0155 * np.log(10),
+                                              0.0244 + 0.0155 * np.log(50), 0.1], rel=1e-12)  # 0.04935 ... 0.08504
+    assert drift_nu_sigma(g) == pytest.approx([0.008, 0.0125 * np.log(5) - 0.0059, 0.0125 * np.log(10) - 0.0059,
+                                               0.0125 * np.log(50) - 0.0059, 0.045], rel=1e-12)  # 0.0142 ... 0.0430
+    assert read_noise_q(g) == pytest.approx([0.0088, 0.0088 / 0.2**0.65, 0.0088 / 0.1**0.65, 0.0088 / 0.02**0.65,
+                                             0.2], rel=1e-12)  # Q reaches its cap 0.2 below g = 0.0082
+    assert read_noise_q(0.1 * 25 * us) == pytest.approx(0.03931, rel=1e-4)
+    # sigma_G = G Q sqrt(ln((t + t_r)/(2 t_r))): 25 uS at 1 s: 25 uS * 0.0088 * sqrt(ln(2e6 + 0.5)) = 0.838 uS
+    assert read_noise_sigma(25 * us, 1.0) == pytest.approx(25 * us * 0.0088 * np.sqrt(np.log((1 + 250e-9) / 500e-9)))
+    assert read_noise_sigma(25 * us, 1.0) == pytest.approx(0.838 * us, rel=1e-3)
+    assert read_noise_sigma(25 * us, 250e-9) == 0.0
+    assert drift_factor([1.0, 20.0, 2000.0], 0.05) == pytest.approx([1.0, 1.0, 100**-0.05])
+    with pytest.raises(ValueError, match="t_r"):
+        read_noise_sigma(25 * us, 1e-9)
+
+
+# -- statistical layer: many seeded devices -----------------------------------------------------------
+def test_drift_exponent_recovered_from_simulated_decades():
+    """nu from the slope of ln G vs ln t (20 s ... 2e5 s) of 5000 seeded devices per state, against the
+    folded-normal mean and spread of |mu_nu(g) + sigma_nu(g) xi| (4 standard errors)."""
+    m = GSTMushroom(prog_noise=0.0, read_noise=0.0)  # no noise that would blur the slope; nu_spread = 1
+    delays = np.array([2.0, 20.0, 200.0, 2e3, 2e4, 2e5])
+    n_dev = 5000
+    for k, u_t in enumerate([0.0, 4.119e-9, 6.601e-9, 10.26e-9, 60e-9]):  # G_ref 25, 5, 1.5, 0.5, 0.059 uS
+        ds = program(m, u_t, n_dev, seed=10 + k, delays=delays)
+        g = ds.conductance.values[:, -6:]
+        g_ref = m.physical_conductance(ds.amorphous_thickness.values[0, -1], 0.2)
+        # a read before t0 returns G(t0) (up to the retention crystallisation at 300 K: 1.5e-18 m/s)
+        assert g[:, 0] == pytest.approx(g[:, 1], rel=1e-7)
+        nu_fit = -np.polyfit(np.log(delays[1:]), np.log(g[:, 1:].T), 1)[0]
+        assert nu_fit == pytest.approx(ds.nu.values[:, -1], abs=2e-5)  # G(t) = G(t0) (t/t0)^-nu
+        mu, s = pub_nu(g_ref)
+        mean, std = folded_normal(mu, s)
+        assert np.all(nu_fit > -2e-5)  # nu = |mu + sigma xi| >= 0 (1.3 % of the draws would be negative at 0.1/0.045)
+        assert np.mean(nu_fit) == pytest.approx(mean, abs=4 * std / np.sqrt(n_dev)), (k, g_ref)
+        assert np.std(nu_fit) == pytest.approx(std, abs=4 * std / np.sqrt(2 * n_dev)), (k, g_ref)
+    # the RESET state sits on both clips: mu 0.1, sigma 0.045; |nu| folding lifts the mean to 0.1004
+    assert (mu, s) == (0.1, 0.045)
+    assert (mean, std) == (pytest.approx(0.10041, abs=1e-5), pytest.approx(0.04408, abs=1e-5))
+
+
+def test_programming_noise_std_follows_the_polynomial():
+    m = GSTMushroom(nu_spread=0.0, read_noise=0.0)
+    n_dev = 20000
+    for k, u_t in enumerate([0.0, 2.139e-9, 4.119e-9, 5.475e-9]):  # G_ref 25, 12.5, 5, 2.5 uS (G_ref/sigma_P > 5)
+        ds = program(m, u_t, n_dev, seed=30 + k)  # read at the statistical read voltage, before t0: G(t0)
+        g = ds.conductance.values[:, -1]
+        g_ref = m.physical_conductance(ds.amorphous_thickness.values[0, -1], 0.2)
+        sig = pub_sigma_p(g_ref)
+        assert np.mean(g) == pytest.approx(g_ref, abs=4 * sig / np.sqrt(n_dev))
+        assert np.std(g) == pytest.approx(sig, rel=4 / np.sqrt(2 * n_dev)), (k, g_ref, sig)
+    assert sig == pytest.approx(0.44836e-6, rel=1e-3)  # 2.5 uS: 0.26348 + 1.965 0.1 - 1.1731 0.01 uS
+    # RESET state (0.059 uS, sigma_P 0.268 uS): G(t0) = max(G_ref + sigma_P xi, 0), a censored normal
+    ds = program(m, 60e-9, n_dev, seed=40)
+    g = ds.conductance.values[:, -1]
+    g_ref = m.physical_conductance(ds.amorphous_thickness.values[0, -1], 0.2)
+    sig = pub_sigma_p(g_ref)
+    z = g_ref / sig
+    p0 = norm.cdf(-z)  # 41 %
+    assert np.mean(g == 0) == pytest.approx(p0, abs=4 * np.sqrt(p0 * (1 - p0) / n_dev))
+    censored_mean = g_ref * norm.cdf(z) + sig * norm.pdf(z)
+    assert np.mean(g) == pytest.approx(censored_mean, abs=4 * sig / np.sqrt(n_dev))
+
+
+def test_read_noise_std_follows_the_1_over_f_formula():
+    m = GSTMushroom(prog_noise=0.0, nu_spread=0.0)
+    n_dev = 20000
+    delays = np.array([20.0, 1e3, 1e5])
+    for k, u_t in enumerate([0.0, 3.0e-9, 5.475e-9]):  # g = 1, ~0.3, 0.1
+        ds = program(m, u_t, n_dev, seed=50 + k, delays=delays)
+        g = ds.conductance.values[:, -3:]
+        g_ref = m.physical_conductance(ds.amorphous_thickness.values[0, -1], 0.2)
+        g_drift = g_ref * (delays / 20.0) ** -pub_nu(g_ref)[0]
+        sig = g_drift * pub_q(g_ref) * np.sqrt(np.log((delays + 250e-9) / 500e-9))  # Q taken at G_ref
+        assert np.mean(g, axis=0) == pytest.approx(g_drift, abs=4 * np.max(sig) / np.sqrt(n_dev))
+        assert np.std(g, axis=0) == pytest.approx(sig, rel=4 / np.sqrt(2 * n_dev)), (k, g_ref)
+        # one draw per programming event: the noise of one device grows with sqrt(ln t), same sign at all reads
+        xi = (g / g_drift - 1) / (sig / g_drift)
+        assert xi[:, 0] == pytest.approx(xi[:, 2], abs=2e-3)  # (retention growth shifts G by < 1e-4 in 1e5 s)
+        assert np.std(xi[:, 0]) == pytest.approx(1.0, abs=0.03)
+    assert pub_q(g_ref) == pytest.approx(0.0393, rel=2e-3)  # g = 0.1: 0.0088 / 0.1^0.65
+
+
+def test_deterministic_without_the_statistical_layer_and_seeded_with_it():
+    train = pulses(1, I_RESET, W) + pulses(6, 210e-6, W) + read_after_delay([30.0, 3e3], amplitude_unit="A")
+    det = load_card(CARDS / "sebastian2014_gst.toml").model()
+    assert det.params["prog_noise"] == det.params["nu_spread"] == det.params["read_noise"] == 0.0
+    a = simulate(det, train, 50, seed=1)
+    b = simulate(det, train, 50, seed=2)
+    assert np.array_equal(a.conductance.values, b.conductance.values)
+    assert np.ptp(a.conductance.values, axis=0).max() == 0.0
+    g_ref = det.physical_conductance(a.amorphous_thickness.values[0, -1], 0.1)
+    nu = drift_nu_mean(det.physical_conductance(a.amorphous_thickness.values[0, -1], 0.2))
+    assert a.conductance.values[0, -1] == pytest.approx(g_ref * (3000.0 / 20.0) ** -nu, rel=1e-9)
+    sto = load_card(CARDS / "joshi2020_statistical.toml").model()
+    c = simulate(sto, train, 50, seed=1)
+    d = simulate(sto, train, 50, seed=1)
+    e = simulate(sto, train, 50, seed=2)
+    assert np.array_equal(c.conductance.values, d.conductance.values)
+    assert not np.array_equal(c.conductance.values, e.conductance.values)
+
+
+# -- cards ----------------------------------------------------------------------------------------------
+def test_cards_load_and_simulate():
+    joshi = load_card(CARDS / "joshi2020_statistical.toml")
+    seb = load_card(CARDS / "sebastian2014_gst.toml")
+    assert joshi.provenance["doi"] == "10.1038/s41467-020-16108-9"
+    assert seb.provenance["doi"] == "10.1038/ncomms5314"
+    mj, ms = joshi.model(), seb.model()
+    assert mj.params["g_max_stat"] == pytest.approx(25e-6) and mj.params["t_r"] == pytest.approx(250e-9)
+    assert mj.params["t0_drift"] == 20.0 and mj.params["R_c"] == pytest.approx(40e3)
+    assert mj.params["E_g"] == pytest.approx(2.0 * q_e) and mj.params["N_T"] == pytest.approx(1e25)
+    assert ms.params["T_melt"] == 890.0 and mj.params["T_melt"] == 900.0
+    assert joshi.validity_range("amplitude") == (0.0, 500e-6)
+    assert get_model("pcm.joshi2020_statistical").name == "pcm.gst_mushroom"
+    # the crystalline cell reads Gmax = 1/R_c = 25 uS at any read voltage
+    for v in (0.05, 0.2, 0.5):
+        assert mj.physical_conductance(0.0, v) == pytest.approx(mj.params["g_max_stat"], rel=1e-12)
+    # a RESET / SET staircase / RESET inside the validity range
+    train = pulses(1, 400e-6, W) + pulses(25, 215e-6, W) + pulses(1, 400e-6, W)  # 35.3 nm, then 2.73 nm steps
+    ds = simulate(ms, train, 2, seed=0)
+    g = ds.conductance.values[0]
+    assert g[0] == pytest.approx(g[-1], rel=1e-12) and g[0] < 0.1e-6  # RESET level, same both times
+    assert np.all(np.diff(g[:-1]) >= 0) and g[-2] == pytest.approx(25e-6)  # accumulative SET to 1/R_c
+    assert ds.energy.values[0, 0] == pytest.approx(400e-6**2 * 5e3 * W)  # 40 pJ
+    assert ms.melt_current(300.0) == pytest.approx(np.sqrt(590.0 / 6.5e9), rel=1e-9)  # 301.3 uA
+    dsj = simulate(mj, train, 200, seed=0)
+    assert np.all(dsj.conductance.values >= 0) and np.all(np.isfinite(dsj.conductance.values))
+
+
+# -- recovery ---------------------------------------------------------------------------------------------
+def test_fit_recovers_thermal_resistance_and_growth_kinetics():
+    """Three RESET + 12-pulse SET traces (T_peak 520, 560, 600 K; 1 % read noise) of the deterministic card,
+    fitted with devicelib.fit from a start 12 % / 50 % / 0.05 eV off."""
+    truth = load_card(CARDS / "sebastian2014_gst.toml").model()
+    conds = [(400e-6, 184e-6, 8e-6), (450e-6, 200e-6, 400e-9), (420e-6, 215e-6, 30e-9)]
+    parts = []
+    for k, (i_r, i_s, w) in enumerate(conds):
+        ds = simulate(truth, pulses(1, i_r, W) + pulses(12, i_s, w), 1, v_read=0.2)
+        assert 15e-9 < ds.amorphous_thickness.values[0, -1] < 30e-9  # every trace still on its staircase
+        parts.append(from_simulation(ds, label_prefix=f"c{k}_"))
+    meas = concat_traces(parts)
+    g = meas["conductance"].values
+    sigma = 0.01 * g
+    meas["conductance"].values[:] = g + sigma * np.random.default_rng(0).standard_normal(g.shape)
+    start = truth.with_params(R_th=1.15e6, v0=3e15, E_g=1.95 * q_e)
+    r = fit(start, meas, vary=["R_th", "v0", "E_g"], sigma=sigma)
+    assert r.converged, r.status
+    for name, true, rel in (("R_th", 1.3e6, 0.005), ("E_g", 2.0 * q_e, 0.005), ("v0", 6.3e15, 0.15)):
+        assert r.values[name] == pytest.approx(true, rel=rel), name
+        assert abs(r.values[name] - true) < 4 * r.stderr[name], name
+
+
+# -- bad input -------------------------------------------------------------------------------------------
+def test_bad_input_is_named():
+    with pytest.raises(ValueError, match="u_init must not exceed u_max"):
+        GSTMushroom(u_init=80e-9)
+    with pytest.raises(ValueError, match="r_h must be smaller than u_max"):
+        GSTMushroom(r_h=70e-9)
+    with pytest.raises(ValueError, match="R_th"):
+        GSTMushroom(R_th=-1.0)
+    m = GSTMushroom()
+    st = m.initial_state(2)
+    with pytest.raises(ValueError, match=r"apply_pulse: ambient temperature .* below T_melt = 900 K, got 950 K"):
+        m.apply_pulse(st, 1e-4, 1e-8, 950.0)
+    with pytest.raises(ValueError, match="relax: ambient temperature"):
+        m.relax(st, 1.0, np.array([300.0, -5.0]))
+    with pytest.raises(ValueError, match="conductance must be positive"):
+        m.state_from_conductance(np.array([1e-6, 0.0]), 0.1)
+    with pytest.raises(ValueError, match="driven by amplitudes in A"):
+        simulate(m, identical(2, 1.0, 1e-8), 1)
