@@ -448,9 +448,11 @@ def retention_time_powerlaw(nu: float, t0: float, tolerance: float = 0.1) -> flo
         raise MetricError("retention tolerance must be in (0, 1)")
     if nu == 0:
         return math.inf
-    if nu > 0:
-        return float(t0 * (1.0 - tolerance) ** (-1.0 / nu))
-    return float(t0 * (1.0 + tolerance) ** (1.0 / -nu))
+    # in log space: a tiny |nu| gives a time beyond any float, which is inf (no drift to speak of)
+    ln_ratio = -math.log1p(-tolerance) / nu if nu > 0 else math.log1p(tolerance) / -nu
+    if ln_ratio > 700.0:
+        return math.inf
+    return float(t0 * math.exp(ln_ratio))
 
 
 def retention_time(t, g, tolerance: float = 0.1, extrapolate: bool = True) -> float | None:
@@ -578,6 +580,10 @@ def curve_metrics(ltp, ltd=None, *, width: float | None = None, energy=None, sep
         _set(out, "energy_per_update", float(np.mean(energy)))
     if retention is not None:
         t, g = (np.asarray(v, dtype=float) for v in retention)
+        if not (np.all(np.isfinite(g)) and np.all(g > 0)):
+            _set(out, "retention_time", None, note="the retention reads are not all finite and > 0")
+            _set(out, "drift_exponent", None, note="the retention reads are not all finite and > 0")
+            return out
         t_ret = retention_time(t, g, tolerance, extrapolate=False)
         window = t <= (t_ret if t_ret is not None else t[-1])
         nu = drift_exponent(t[window], g[window]) if window.sum() >= 3 else None
