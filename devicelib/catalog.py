@@ -27,6 +27,7 @@ Format (``schema_version = 1``)::
     amplitude = { min = -2.0, max = 2.0, unit = "V" }
     width = { min = 1e-9, max = 1e-3, unit = "s" }
     temperature = { min = 250, max = 400, unit = "K" }
+    conductance = { min = 1e-5, max = 1e-3, unit = "S" }   # states the card was calibrated over
 
     [variability]                       # optional, see devicelib.variability
     c2c = 0.05
@@ -64,7 +65,7 @@ from .variability import Variability
 SCHEMA_VERSION = 1
 KINDS = ("literature", "fit", "estimate")
 VALIDITY_UNITS = {"amplitude": None, "width": "s", "temperature": "K", "read_voltage": "V",
-                  "interval": "s", "time": "s"}
+                  "interval": "s", "time": "s", "conductance": "S"}
 _TOP_KEYS = {"schema_version", "name", "model", "title", "kind", "provenance", "parameters",
              "validity", "variability", "fit", "notes", "figures"}
 

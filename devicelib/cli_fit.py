@@ -74,6 +74,10 @@ def fit(
         True),
     holdout: Annotated[str | None, typer.Option(
         help="Hold out data for validation: later:0.2 | traces:PATTERN | every:K | condition:amplitude<0.")] = None,
+    initial: Annotated[str, typer.Option(
+        help="Start state of each trace: 'first' (the first measured point, taken as exact), 'fit' (fitted per "
+             "trace, a nuisance parameter: unbiased under read noise) or 'model' (the model's initial state).")] = (
+        "first"),
     starts: Annotated[int, typer.Option(help="Number of starting points (multi-start).")] = 4,
     loss: Annotated[str, typer.Option(help="Loss: linear, soft_l1 or huber (robust to outliers).")] = "linear",
     report: Annotated[Path | None, typer.Option(help="Write a report (PNG/SVG figures, report.html/.txt) here.")] = (
@@ -110,7 +114,9 @@ def fit(
         parts.append(ds)
     measurement = parts[0] if len(parts) == 1 else concat_traces(parts)
     vary_list = [v.strip() for v in vary.split(",") if v.strip()] if vary else None
-    kw = {"holdout": holdout, "starts": starts, "loss": loss, "v_read": vr}
+    if initial not in ("first", "fit", "model"):
+        raise ValueError(f"--initial must be first, fit or model, got {initial!r}")
+    kw = {"holdout": holdout, "starts": starts, "loss": loss, "v_read": vr, "initial": initial}
     status = err_console.status("fitting", spinner="dots") if err_console.is_terminal else nullcontext()
     with status:
         if len(names) == 1:

@@ -120,6 +120,7 @@ class FitResult:
     normalised: bool = False
     elapsed: float = 0.0
     sigma_trace: np.ndarray | None = field(repr=False, default=None)
+    validity: dict[str, dict[str, Any]] = field(default_factory=dict)  # conditions the data span
 
     @property
     def nvarys(self) -> int:
@@ -245,12 +246,38 @@ class FitResult:
 
         fit_info["devicelib_version"] = __version__
         return Card(name=name, model_name=self.model.name, title=title or f"{self.model.name} fitted to data",
-                    kind="fit", provenance=prov, parameters=params, validity=validity or {},
+                    kind="fit", provenance=prov, parameters=params, validity=validity or dict(self.validity),
                     variability=variability, fit=fit_info, notes=notes)
 
 
 def _plain(v):
     return v.tolist() if isinstance(v, np.ndarray) else v
+
+
+def data_validity(data: xr.Dataset, g_si: np.ndarray, amplitude_unit: str, v_read: float | None = None,
+                  normalised: bool = False) -> dict[str, dict[str, Any]]:
+    """The pulse conditions (and conductance range) a measurement spans: a fitted card's validity.
+
+    A fit says nothing outside the amplitudes, widths, temperatures and states
+    it saw; the card records them so exporters and metrics default to them.
+    ``v_read`` (V) is the read voltage the fit used; ``g_si`` the measured
+    conductance in S.
+    """
+    g = np.asarray(g_si, dtype=float)
+    measured = np.isfinite(g)  # padding of shorter traces carries no pulse condition
+    out: dict[str, dict[str, Any]] = {}
+    for key, unit in (("amplitude", amplitude_unit), ("width", "s"), ("temperature", "K")):
+        if key in data:
+            v = np.broadcast_to(np.asarray(data[key].values, dtype=float), g.shape)[measured]
+            v = v[np.isfinite(v)]
+            if v.size:
+                out[key] = {"min": float(v.min()), "max": float(v.max()), "unit": unit}
+    if v_read is not None and np.isfinite(v_read):
+        out["read_voltage"] = {"min": float(v_read), "max": float(v_read), "unit": "V"}
+    g = g[measured & (g > 0)]
+    if g.size and not normalised:
+        out["conductance"] = {"min": float(g.min()), "max": float(g.max()), "unit": "S"}
+    return out
 
 
 # -- noise ------------------------------------------------------------------------
@@ -726,6 +753,8 @@ def fit(
         observed=xr.DataArray(prob.g, dims=dims, coords=coords, attrs={"units": unit}),
         fit_mask=xr.DataArray(prob.fitm, dims=dims, coords=coords),
         holdout=hold_info,
+        validity=data_validity(data, prob.to_si(np.where(prob.valid, prob.g, np.nan)), model.amplitude_unit,
+                               v_read=None if prob.normalised else prob.vr, normalised=prob.normalised),
         condition=cond,
         n_starts=len(points),
         start_chisqr=start_chi,

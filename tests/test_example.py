@@ -1,0 +1,61 @@
+"""The README's main job, run as the README shows it: fit the shipped example, write a card and an aihwkit file.
+
+The example (datasets/vcm_pulse_trains.csv) is synthetic with known truth (datasets/make_vcm_example.py):
+the fit must recover it within its stated uncertainty.
+"""
+
+import json
+import re
+import shlex
+
+import pytest
+from typer.testing import CliRunner
+
+from devicelib.catalog import load_card
+from devicelib.cli import app
+
+TRUTH = {"nu0": 120.0, "gamma0": 6.6}
+
+
+def readme_main_commands(repo_root):
+    """The devicelib invocations of the README's first command block (after the pip install)."""
+    text = (repo_root / "README.md").read_text()
+    block = re.search(r"```bash\n(.*?)```", text, re.S).group(1)
+    calls = [c.strip() for c in block.replace("\\\n", " ").split("&&")]
+    return [shlex.split(c)[1:] for c in calls if c.startswith(".venv/bin/devicelib")]
+
+
+def test_readme_main_job_recovers_the_truth_and_writes_both_files(repo_root, tmp_path, monkeypatch):
+    monkeypatch.chdir(repo_root)
+    commands = readme_main_commands(repo_root)
+    assert [c[0] for c in commands] == ["fit", "export"]
+    out = tmp_path / "out"
+    runner = CliRunner()
+    results = []
+    for args in commands:
+        args = [a.replace("out/", f"{out}/") for a in args]
+        r = runner.invoke(app, [*args, "--json"] if args[0] == "fit" else args)
+        assert r.exit_code == 0, r.output
+        results.append(r)
+
+    doc = json.loads(results[0].stdout)
+    assert doc["converged"] is True
+    for name, truth in TRUTH.items():
+        p = doc["parameters"][name]
+        # within 3 standard errors and 1 % of the truth (0.1 % read noise, 1640 pulses)
+        assert abs(p["value"] - truth) < 3 * p["stderr"], (name, p)
+        assert p["value"] == pytest.approx(truth, rel=0.01)
+    assert doc["rmse"]["value"] < 3e-6  # read noise is 0.1 % of 1.6-18 mS: ~2e-6 S
+
+    card = load_card(out / "vcm_fit.toml")
+    assert card.kind == "fit"
+    assert card.validity_range("amplitude") == pytest.approx((-1.1, 1.15))
+    assert card.validity_range("width") == pytest.approx((100e-9, 100e-9))
+    lo, hi = card.validity_range("conductance")
+    assert 1.5e-3 < lo < 1.7e-3 and hi > 1.5e-2
+
+    exported = json.loads((out / "vcm_fit_aihwkit.json").read_text())
+    assert exported["device_class"].endswith("Device")
+    mapping = exported["mapping"]
+    assert mapping["rmse_relative_to_window"] < 0.05
+    assert exported["pulse_condition"]["amplitude_up"]["value"] == pytest.approx(1.15)
