@@ -118,3 +118,53 @@ def test_amplitude_array_per_device_and_zero_amplitude_is_no_op():
     st = {"gap": np.full(2, 1.2e-9)}
     out = m.apply_pulse(st, np.array([0.0, 1.4]), Q_(10, "ns").m_as("s"), 300.0)
     assert out["gap"][0] == 1.2e-9 and out["gap"][1] < 1.2e-9
+
+
+def _train(m, gap0, v, width, n, t_amb=300.0):
+    """Gap after each of n identical pulses and the peak temperatures (one device)."""
+    st = {"gap": np.array([gap0]), "peak_temperature": np.array([t_amb])}
+    gaps, temps = [gap0], []
+    for _ in range(n):
+        st = m.apply_pulse(st, v, width, t_amb)
+        gaps.append(st["gap"][0])
+        temps.append(st["peak_temperature"][0])
+    return np.array(gaps), np.array(temps)
+
+
+def test_gradual_reset_under_a_train_of_identical_pulses():
+    # Jiang 2016 defaults, -1.2 V / 10 ns from full SET: gamma and the Joule temperature both fall as the
+    # gap opens, so every step is smaller than the one before and the RESET takes ~160 pulses to 90 %.
+    m = get_model("vcm.jiang2016_hfox")
+    gaps, temps = _train(m, 0.2e-9, -1.2, 10e-9, 300)
+    steps = np.diff(gaps)
+    assert np.all(steps > 0) and np.all(np.diff(steps) < 0)
+    # the rate falls monotonically with the gap, so the first step lies between the rates at its two ends
+    r_start, r_end = (abs(float(m.switching_rate(g, -1.2))) for g in gaps[:2])
+    assert r_end * 10e-9 < steps[0] < r_start * 10e-9
+    assert steps[0] == pytest.approx(7.70e-11, rel=0.01) and steps[-1] < 1e-2 * steps[0]
+    k90 = int(np.argmax(gaps - gaps[0] >= 0.9 * (gaps[-1] - gaps[0])))
+    assert 100 < k90 < 250
+    assert gaps[-1] < 1.7e-9  # still short of g_max: a partial, analog RESET
+    assert np.all(np.diff(temps) < 0)  # the filament cools as it thins
+
+
+def test_thermal_runaway_accelerates_set_and_is_bounded():
+    m = get_model("vcm.jiang2016_hfox")
+    cold = get_model("vcm.jiang2016_hfox", R_th=0.0)
+    v, width = 1.3, 10e-9
+    gaps, temps = _train(m, 1.7e-9, v, width, 400)
+    gaps_cold, _ = _train(cold, 1.7e-9, v, width, 400)
+    # positive feedback: SET steps grow as the gap closes, faster with Joule heating than without
+    steps = -np.diff(gaps)
+    live = gaps[1:] > 0.2e-9 * (1 + 1e-9)
+    assert np.all(np.diff(steps[live][:-1]) > 0)
+    n_hot = int(np.argmax(gaps <= 0.2e-9 * (1 + 1e-9)))
+    n_cold = int(np.argmax(gaps_cold <= 0.2e-9 * (1 + 1e-9))) or 10**6
+    assert 0 < n_hot < n_cold
+    # bounded: the gap stops at g_min and the filament never exceeds the full-SET temperature
+    p = {k: float(val) for k, val in m.params.items()}
+    t_bound = 300.0 + abs(v * StanfordPKU._current(p, p["g_min"], v)) * p["R_th"]  # 300 K + 185 K at 1.3 V
+    assert gaps.min() >= 0.2e-9 * (1 - 1e-12)
+    assert temps.max() <= t_bound * (1 + 1e-9)
+    assert temps[-1] == pytest.approx(t_bound, rel=1e-9)
+    assert t_bound == pytest.approx(300.0 + 1.3 * 1e-3 * np.exp(-0.8) * np.sinh(1.3 / 0.25) * 2100, rel=1e-12)
