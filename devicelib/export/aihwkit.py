@@ -87,9 +87,9 @@ def _trace(kind, p, w0, d):  # pragma: no cover - compiled
     """
     n = d.shape[0]
     out = np.empty(n + 1)
-    w = w0
-    out[0] = w
     lo, hi, su, sd = p[0], p[1], p[2], p[3]
+    w = min(max(w0, lo), hi)  # set_weights clips to the bounds (onSetWeights)
+    out[0] = w
     nn = (p.shape[0] - 4) // 2
     for k in range(n):
         up = d[k] > 0
@@ -231,10 +231,15 @@ def device_fields(rule: str, p: np.ndarray, stats: dict[str, float]) -> dict[str
         "w_min_dtod": float(stats.get("g_min_dtod", 0.0)),
         "w_max_dtod": float(stats.get("g_max_dtod", 0.0)),
         "up_down_dtod": 0.0,
-        "write_noise_std": 0.0,
+        "dw_min_dtod_log_normal": False,
+        "lifetime": 0.0,
+        "diffusion": 0.0,
+        "reset_std": 0.0,
         "enforce_consistency": True,
         "construction_seed": 0,
     }
+    if rule != "constant":  # ConstantStepDevice has no write noise (aihwkit 1.2 dataclass fields)
+        f["write_noise_std"] = 0.0
     if rule == "piecewise":
         up, down = p[4:4 + N_NODES], p[4 + N_NODES:]
         dw = float(max(up.max(), down.max(), 1e-12))
