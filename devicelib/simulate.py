@@ -129,8 +129,13 @@ def replay(
 
     This is the deterministic kernel fitters call for several traces measured
     under different pulse conditions; a zero-amplitude or zero-width entry is a
-    read only (padding of a shorter trace).
+    read only (padding of a shorter trace). A model that defines
+    ``replay_trace(state, amplitude, width, interval, temperature, v_read)``
+    (same signature and result) is replayed by it.
     """
+    fast = getattr(model, "replay_trace", None)
+    if fast is not None:  # a family's compiled whole-trace kernel (same integration as apply_pulse)
+        return fast(state, amplitude, width, interval, temperature, v_read)
     n, npulse = amplitude.shape
     g = np.empty((n, npulse))
     st = state

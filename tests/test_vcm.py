@@ -168,3 +168,22 @@ def test_thermal_runaway_accelerates_set_and_is_bounded():
     assert temps.max() <= t_bound * (1 + 1e-9)
     assert temps[-1] == pytest.approx(t_bound, rel=1e-9)
     assert t_bound == pytest.approx(300.0 + 1.3 * 1e-3 * np.exp(-0.8) * np.sinh(1.3 / 0.25) * 2100, rel=1e-12)
+
+
+def test_replay_fast_path_equals_pulse_by_pulse():
+    # simulate.replay dispatches to the compiled whole-trace kernel; it must match apply_pulse step by step
+    from devicelib.simulate import replay
+
+    m = get_model("vcm.jiang2016_hfox")
+    rng = np.random.default_rng(3)
+    n, npulse = 4, 60
+    amp = rng.choice([1.1, 1.3, -1.2, -1.5, 0.0], size=(n, npulse))
+    width = rng.choice([1e-9, 1e-8], size=(n, npulse))
+    temp = np.full((n, npulse), 320.0)
+    st = m.initial_state(n)
+    fast = replay(m, st, amp, width, np.zeros((n, npulse)), temp, 0.1)
+    slow = np.empty((n, npulse))
+    for k in range(npulse):
+        st = m.apply_pulse(st, amp[:, k], width[:, k], temp[:, k])
+        slow[:, k] = m.conductance(st, 0.1)
+    np.testing.assert_allclose(fast, slow, rtol=1e-12)

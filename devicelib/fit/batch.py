@@ -94,7 +94,6 @@ class _Block:
         self.sig = sig
         self.target = np.where(self.mask, g[:, sl], 0.0)
         self.w = np.where(self.mask, 1.0 / sig[:, None], 0.0)
-        self.fast = hasattr(model, "replay_trace")
 
     def resid(self, x: np.ndarray, idx: np.ndarray | None = None) -> np.ndarray:
         """Weighted residuals (len(idx), M) for internal parameters x (len(idx), p)."""
@@ -107,10 +106,7 @@ class _Block:
             with np.errstate(all="ignore"):
                 st = trial.state_from_conductance(g0, self.vr) if self.first else trial.initial_state(idx.size)
                 c = [a[idx] for a in self.conds]
-                if self.fast:
-                    pred = trial.replay_trace(st, *c, self.vr)
-                else:
-                    pred = replay(trial, st, *c, self.vr)
+                pred = replay(trial, st, *c, self.vr)
         except (ValueError, FloatingPointError, RuntimeError, ZeroDivisionError):
             return np.full((idx.size, self.target.shape[1] + self.fit_start), 1e6)
         if self.normalised:

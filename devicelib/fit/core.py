@@ -58,9 +58,10 @@ unconverged or ill-conditioned fit is never reported as good.
 
 Fast path
 ---------
-A model with a ``replay_trace(state, amplitude, width, interval, temperature,
-v_read)`` method (the baselines: one compiled call) is evaluated through it;
-any other through :func:`devicelib.simulate.replay`.
+Predictions go through :func:`devicelib.simulate.replay`, which uses a
+model's ``replay_trace(state, amplitude, width, interval, temperature,
+v_read)`` when it has one (baselines, VCM: one compiled call) and applies
+pulses one by one otherwise.
 """
 
 from __future__ import annotations
@@ -471,7 +472,6 @@ class Problem:
         self.mh = hold[:, self.first:]
         self.target = g[:, self.first:]
         self.w = 1.0 / sig[:, self.first:]
-        self.fast = hasattr(model, "replay_trace")
         if self.g_start is not None and not self.normalised and np.any(self.g_start <= 0):
             raise FitError("the start conductance of a trace is not positive")
 
@@ -496,10 +496,7 @@ class Problem:
         """Model values (data units) for pulses ``first..`` of every trace."""
         st = self.start_state(trial)
         c = self.conds
-        if self.fast:
-            out = trial.replay_trace(st, c["amplitude"], c["width"], c["interval"], c["temperature"], self.vr)
-        else:
-            out = replay(trial, st, c["amplitude"], c["width"], c["interval"], c["temperature"], self.vr)
+        out = replay(trial, st, c["amplitude"], c["width"], c["interval"], c["temperature"], self.vr)
         return self.from_si(out)
 
     def full_prediction(self, trial: DeviceModel) -> np.ndarray:
