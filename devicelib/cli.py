@@ -248,6 +248,9 @@ def simulate(
     devices: Annotated[int, typer.Option(help="Number of devices.")] = 1,
     v_read: Annotated[str, typer.Option("--v-read", help="Read voltage.")] = "0.1 V",
     seed: Annotated[int | None, typer.Option(help="Random seed (variability, stochastic switching).")] = None,
+    g_start: Annotated[str | None, typer.Option(
+        "--g-start", help="Start every device at this conductance, e.g. '1.65 mS' (default: the model's "
+                          "initial state).")] = None,
     variability: Annotated[bool, typer.Option(help="Use the card's variability.")] = True,
     out: Annotated[Path | None, typer.Option(help="Write the result (.nc NetCDF or .csv).")] = None,
     as_json: JsonOpt = False,
@@ -278,11 +281,21 @@ def simulate(
     else:
         raise ValueError(f"unknown protocol {protocol!r}; use identical, pd, ispp or retention")
     var = card.variability if (card is not None and variability) else None
+    vr = _quantity(v_read, "V", "v-read")
+    state = None
+    if g_start is not None:
+        gs = _quantity(g_start, "S", "g-start")
+        if not gs > 0:
+            raise ValueError(f"--g-start must be a positive conductance, got {g_start!r}")
+        try:
+            state = model.state_from_conductance(np.full(devices, gs), vr)
+        except NotImplementedError:
+            raise ValueError(f"--g-start: {model.name} cannot start from a given conductance") from None
     prog = _progress(len(train), "simulating")
     with prog:
         task = prog.add_task("sim", total=len(train))
-        ds = run(model, train, n_devices=devices, v_read=_quantity(v_read, "V", "v-read"), variability=var,
-                 seed=seed, progress=lambda k: prog.update(task, completed=k))
+        ds = run(model, train, n_devices=devices, v_read=vr, variability=var, seed=seed, state=state,
+                 progress=lambda k: prog.update(task, completed=k))
     g = ds["conductance"].values
     summary = {
         "model": model.name,

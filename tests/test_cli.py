@@ -97,3 +97,14 @@ def test_fit_wide_csv_needs_pulse_conditions(tmp_path):
     r = run("fit", str(f))
     assert r.exit_code == 2
     assert "give --amplitude and --width" in r.stderr
+
+
+def test_simulate_from_a_start_conductance():
+    r = run("simulate", "vcm.crosssim_oxide_fit", "--protocol", "identical", "-n", "5", "--amplitude", "1.0 V",
+            "--g-start", "1.65 mS", "--devices", "3", "--json")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert doc["conductance_initial"]["value"] == pytest.approx(1.65e-3, rel=1e-9)
+    assert doc["conductance_final"]["value"] > 1.65e-3  # SET pulses raise it
+    r = run("simulate", "vcm.crosssim_oxide_fit", "--g-start", "1 s")
+    assert r.exit_code == 2 and "--g-start: expected a quantity in S" in r.stderr
