@@ -80,3 +80,15 @@ def test_unknown_source():
     with pytest.raises(ExportError):
         resolve_card(3.0)
     assert np.isfinite(resolve_condition(resolve_card("vcm.crosssim_oxide_fit")).width)
+
+
+def test_default_width_moves_up_a_decade_when_the_shortest_valid_pulse_does_nothing(tmp_path):
+    # Cu/SiO2 ECM card: 10 ns at 3 V is far below the nucleation time (~5 us), so 400 pulses change nothing;
+    # the default takes the next decade inside the validity range, and says so in the condition
+    from devicelib.export import ExportError, export
+
+    r = export("ecm.schindler2009_cu_sio2", "neurosim", tmp_path / "ns")
+    assert r.condition.width == pytest.approx(1e-7)
+    assert r.mapping["window"]["g_max"]["value"] > 1e3 * r.mapping["window"]["g_min"]["value"]
+    with pytest.raises(ExportError, match="does not change the conductance"):
+        export("ecm.schindler2009_cu_sio2", "neurosim", tmp_path / "ns2", width="10 ns")

@@ -67,7 +67,15 @@ def export(
     if response is None:
         vals = [_parse(v) for v in (amplitude, amplitude_down, width, temperature, read_voltage, g_start)]
         cond = resolve_condition(card, *vals)
-        response = simulate_response(card, cond, n_pulses=n_pulses, n_devices=n_devices, seed=seed)
+        try:
+            response = simulate_response(card, cond, n_pulses=n_pulses, n_devices=n_devices, seed=seed)
+        except ExportError:
+            if width is not None or card.validity_range("width") is None:
+                raise
+            # the default (shortest valid) width does not move this device within the train: take the
+            # shortest decade-longer width inside the card's validity range that does (stated in the file)
+            response = _longer_width(card, cond, n_pulses=n_pulses, n_devices=n_devices, seed=seed)
+            cond = response.condition
     else:  # a response simulated beforehand (e.g. shared by several targets) fixes the condition
         cond = response.condition
     out = Path(out)
@@ -84,6 +92,23 @@ def export(
 
         return native.write(card, cond, response, out, measurement=measurement, fit=fit_json)
     return mod.write(card, cond, response, out)
+
+
+def _longer_width(card, cond: PulseCondition, **kw) -> PhysicsResponse:
+    from dataclasses import replace
+
+    w_max = card.validity_range("width")[1]
+    w = cond.width * 10.0
+    while w <= w_max * (1 + 1e-12):
+        try:
+            return simulate_response(card, replace(cond, width=w), **kw)
+        except ExportError:
+            w *= 10.0
+    raise ExportError(
+        f"the physics response of {card.name} does not change the conductance at any width from "
+        f"{cond.width:.3g} s to {w_max:.3g} s ({cond.describe()}): choose the pulse condition (amplitude, width) "
+        "or the start conductance"
+    )
 
 
 def _parse(value):

@@ -128,7 +128,8 @@ def _dd_branch(r_trace: np.ndarray) -> tuple[float, float, np.ndarray]:
 
     span = abs(end - r0)
     if going_down:  # r below the end, c < 0 (u < 0, |u| shrinks)
-        x0, lo, hi = [end - 0.1 * span, -1.0 / span], [0.0, -np.inf], [end - 1e-9 * span, 0.0]
+        # r must stay in [0, end): a 10 % margin below the end, or half the end when the swing is large
+        x0, lo, hi = [end - min(0.1 * span, 0.5 * end), -1.0 / span], [0.0, -np.inf], [end - 1e-9 * span, 0.0]
     else:
         x0, lo, hi = [end + 0.1 * span, 1.0 / span], [end + 1e-9 * span, 0.0], [np.inf, np.inf]
     scale = np.array([span, 1.0 / span])

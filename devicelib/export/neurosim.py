@@ -47,7 +47,8 @@ def _inverse(y, a_norm):
     if np.isinf(a_norm):
         return y
     s = 1.0 / a_norm
-    return -np.log1p(y * np.expm1(-s)) / s
+    with np.errstate(divide="ignore"):  # y = 1 on a very steep curve: x = inf, clipped to 1 by the callers
+        return -np.log1p(y * np.expm1(-s)) / s
 
 
 def replay(resp: PhysicsResponse, a_ltp: float, a_ltd: float) -> np.ndarray:
