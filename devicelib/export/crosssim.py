@@ -23,8 +23,8 @@ Writes into the directory ``out``:
     provenance, pulse condition and mapping errors.
 
 Mapping error of the tables: the nominal physics trace against CrossSim's
-lookup-table update replayed with the median step, ``G <- G + dG_50(G)``
-(linear interpolation between bins, clipped to the window).
+lookup-table update replayed with the expected step (the mean over the CDF),
+``G <- G + E[dG](G)`` (linear interpolation between bins, clipped to the window).
 
 Device block choices: ``Rmin = 1/G_max``, ``Rmax = 1/G_min`` of the nominal
 window at the read voltage; ``cell_bits = floor(log2(levels))`` with levels the
@@ -105,14 +105,19 @@ def _steps_nominal(resp: PhysicsResponse, up: bool):
 
 
 def replay_tables(resp: PhysicsResponse, inc: xr.Dataset, dec: xr.Dataset) -> np.ndarray:
-    """CrossSim-style lookup-table update with the median step, from the nominal start (S)."""
-    def median(ds):
+    """CrossSim-style lookup-table update with the expected step, from the nominal start (S).
+
+    CrossSim draws each step from the table's CDF at the present conductance; the expected step is
+    the mean over the CDF (the median would be 0 for a device that switches on a fraction of the
+    pulses, such as a multi-domain FeFET).
+    """
+    def mean_step(ds):
         cdf = ds["cdf"].values
         dg = ds["dG"].transpose("cdf", "g").values
-        return ds["g"].values, np.array([np.interp(0.5, cdf, dg[:, j]) for j in range(dg.shape[1])])
+        return ds["g"].values, np.trapezoid(dg, cdf, axis=0) / (cdf[-1] - cdf[0])
 
-    gi, mi = median(inc)
-    gd, md = median(dec)
+    gi, mi = mean_step(inc)
+    gd, md = mean_step(dec)
     g = resp.g_nominal[0]
     out = [g]
     for d in resp.directions():
@@ -153,7 +158,7 @@ def write(card: Card, cond: PulseCondition, resp: PhysicsResponse, out: Path) ->
               f"| devicelib {prov['devicelib_version']} card {card.name} | {cond.describe()} | {prov['date']}")
     inc, dec = dg_tables(resp, header=header)
     g_rule = replay_tables(resp, inc, dec)
-    record = mapping_record("CrossSim lookup table (median step)", resp, g_rule,
+    record = mapping_record("CrossSim lookup table (expected step)", resp, g_rule,
                             n_bins=inc.sizes["g"], n_cdf=inc.sizes["cdf"])
     device = device_block(card, resp)
     out.mkdir(parents=True, exist_ok=True)

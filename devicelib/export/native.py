@@ -172,7 +172,7 @@ def all_mappings(card: Card, resp: PhysicsResponse) -> dict[str, dict[str, Any]]
     inc, dec = crosssim.dg_tables(resp)
     g_rule = crosssim.replay_tables(resp, inc, dec)
     out["crosssim"] = {"device": crosssim.device_block(card, resp),
-                       "mapping": mapping_record("CrossSim lookup table (median step)", resp, g_rule)}
+                       "mapping": mapping_record("CrossSim lookup table (expected step)", resp, g_rule)}
     try:
         m = memtorch.map_response(card, resp)
         out["memtorch"] = {"model": m["model"], "params": m["params"], "mapping": m["mapping"]}
