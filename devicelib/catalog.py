@@ -29,6 +29,11 @@ Format (``schema_version = 1``)::
     temperature = { min = 250, max = 400, unit = "K" }
     conductance = { min = 1e-5, max = 1e-3, unit = "S" }   # states the card was calibrated over
 
+    [operating]                         # optional: the source's programming condition, the default
+    amplitude = { value = 1.2, unit = "V" }        # of exporters and metrics (validity says where the
+    amplitude_down = { value = -1.4, unit = "V" }  # model holds; operating says how the device is used)
+    width = { value = 100, unit = "ns" }
+
     [variability]                       # optional, see devicelib.variability
     c2c = 0.05
     read = 0.01
@@ -67,7 +72,11 @@ KINDS = ("literature", "fit", "estimate")
 VALIDITY_UNITS = {"amplitude": None, "width": "s", "temperature": "K", "read_voltage": "V",
                   "interval": "s", "time": "s", "conductance": "S"}
 _TOP_KEYS = {"schema_version", "name", "model", "title", "kind", "provenance", "parameters",
-             "validity", "variability", "fit", "notes", "figures"}
+             "validity", "operating", "variability", "fit", "notes", "figures"}
+# [operating]: the nominal programming condition (what the source uses to program the device), the
+# default of exporters and metrics; validity says only where the model holds.
+OPERATING_UNITS = {"amplitude": None, "amplitude_down": None, "width": "s", "temperature": "K",
+                   "read_voltage": "V"}
 
 
 class CardError(ValueError):
@@ -131,6 +140,7 @@ class Card:
     provenance: dict[str, Any] = field(default_factory=dict)
     parameters: dict[str, ParameterEntry] = field(default_factory=dict)
     validity: dict[str, dict[str, Any]] = field(default_factory=dict)
+    operating: dict[str, dict[str, Any]] = field(default_factory=dict)  # key -> {value (SI), unit, source...}
     variability: Variability | None = None
     fit: dict[str, Any] = field(default_factory=dict)
     notes: str = ""
@@ -157,6 +167,11 @@ class Card:
             return None
         v = self.validity[key]
         return float(v["min"]), float(v["max"])
+
+    def operating_value(self, key: str) -> float | None:
+        """The nominal programming condition ``key`` in SI, or None when the card does not say."""
+        entry = self.operating.get(key)
+        return None if entry is None else float(entry["value"])
 
     def citation(self) -> str:
         c = self.provenance.get("citation", "")
@@ -191,6 +206,8 @@ class Card:
         }
         if self.validity:
             out["validity"] = self.validity
+        if self.operating:
+            out["operating"] = self.operating
         if self.variability is not None and not self.variability.is_zero:
             out["variability"] = self.variability.to_dict()
         if self.fit:
@@ -337,6 +354,29 @@ def card_from_dict(data: dict[str, Any], where: str = "card", path: Path | None 
             raise CardError(f"{loc}: min > max")
         validity[key] = {"min": lo, "max": hi, "unit": target}
 
+    operating = {}
+    raw_op = data.get("operating") or {}
+    if not isinstance(raw_op, dict):
+        raise CardError(f"{where}: [operating] must be a table")
+    for key, entry in raw_op.items():
+        loc = f"{where}: operating.{key}"
+        if key not in OPERATING_UNITS:
+            raise CardError(f"{loc}: unknown pulse condition; allowed {sorted(OPERATING_UNITS)}")
+        if not isinstance(entry, dict) or not {"value", "unit"} <= set(entry):
+            raise CardError(f"{loc}: expected {{ value = ..., unit = \"...\" }}")
+        extra = set(entry) - {"value", "unit", "source", "estimate"}
+        if extra:
+            raise CardError(f"{loc}: unknown key(s) {sorted(extra)}")
+        target = OPERATING_UNITS[key] or cls.amplitude_unit
+        try:
+            val = float(to_si(convert(entry["value"], entry["unit"], target, loc), target, loc))
+        except (UnitError, ValueError, TypeError) as exc:
+            raise CardError(f"{loc}: {exc}") from None
+        if not np.isfinite(val) or (key in ("width", "temperature") and val <= 0):
+            raise CardError(f"{loc}: must be a finite{' positive' if key in ('width', 'temperature') else ''} value")
+        operating[key] = {"value": val, "unit": target,
+                          **{k: str(entry[k]) for k in ("source", "estimate") if k in entry}}
+
     variability = None
     if "variability" in data:
         try:
@@ -355,6 +395,7 @@ def card_from_dict(data: dict[str, Any], where: str = "card", path: Path | None 
         provenance=dict(prov),
         parameters=params,
         validity=validity,
+        operating=operating,
         variability=variability,
         fit=dict(data.get("fit", {})),
         notes=data.get("notes", ""),

@@ -537,8 +537,10 @@ def curve_metrics(ltp, ltd=None, *, width: float | None = None, energy=None, sep
     ``ltp`` / ``ltd``: conductance (S) before and after each pulse of one
     potentiation / depression train, shape (N+1,) or (n_repeats, N+1); repeats
     give the step noise. ``width``: pulse width (s). ``energy``: per-pulse
-    energies (J). ``retention``: (t, G) reads after programming, for the drift
-    exponent and the retention time at ``tolerance``.
+    energies (J). ``retention``: (t, G) reads after programming, or (t, G,
+    G_end) with the read right after programming, for the drift exponent and
+    the retention time at ``tolerance`` (an upper bound t[0] when G has moved
+    by more than ``tolerance`` from G_end before the first read).
     """
     out: dict[str, Metric] = {}
     ltp = _curve(ltp, "ltp")
@@ -579,13 +581,24 @@ def curve_metrics(ltp, ltd=None, *, width: float | None = None, energy=None, sep
     if energy is not None:
         _set(out, "energy_per_update", float(np.mean(energy)))
     if retention is not None:
-        t, g = (np.asarray(v, dtype=float) for v in retention)
+        t, g = (np.asarray(v, dtype=float) for v in retention[:2])
+        g_end = retention[2] if len(retention) > 2 else None
+        if g_end is not None and g_end > 0 and g.size and abs(g[0] / g_end - 1.0) > tolerance:
+            note = f"moved by more than {tolerance:g} of the programmed value before the first read at {t[0]:.3g} s"
+            _set(out, "retention_time", t[0], bound="upper", note=note)
+            _set(out, "drift_exponent", None, note=note)
+            return out
         if not (np.all(np.isfinite(g)) and np.all(g > 0)):
             _set(out, "retention_time", None, note="the retention reads are not all finite and > 0")
             _set(out, "drift_exponent", None, note="the retention reads are not all finite and > 0")
             return out
         t_ret = retention_time(t, g, tolerance, extrapolate=False)
         window = t <= (t_ret if t_ret is not None else t[-1])
+        # from the first read that differs from the first one: models calibrated from a time t0 on
+        # (PCM: G(t) = G(t0) for t < t0) hold G flat before, which is not drift
+        moved = np.flatnonzero(np.abs(g / g[0] - 1.0) > 1e-9)
+        if moved.size:
+            window &= np.arange(t.size) >= moved[0]
         nu = drift_exponent(t[window], g[window]) if window.sum() >= 3 else None
         if t_ret is None and nu is not None and nu != 0:
             t_ret = retention_time_powerlaw(nu, t[0], tolerance)
@@ -597,19 +610,30 @@ def curve_metrics(ltp, ltd=None, *, width: float | None = None, energy=None, sep
 
 
 def _default_condition(card, model) -> dict:
-    """The pulse condition used when the user states none: from the card's validity ranges."""
+    """The pulse condition used when the user states none: the card's ``[operating]`` condition where it
+    states one, else a guess from its validity ranges."""
     amp = card.validity_range("amplitude")
     wid = card.validity_range("width")
     tmp = card.validity_range("temperature")
     vr = card.validity_range("read_voltage")
-    if amp is None:
+    if amp is None and card.operating_value("amplitude") is None:
         raise MetricError(f"{card.name}: the card states no validity.amplitude; give the amplitude explicitly")
+    if amp is None:
+        amp = (card.operating_value("amplitude"),) * 2
     up = amp[1] if amp[1] > 0 else amp[0]
     down = amp[0] if amp[0] < 0 < amp[1] else None
     width = math.sqrt(wid[0] * wid[1]) if wid is not None and wid[0] > 0 else (wid[1] if wid else 1e-7)
     temp = min(max(300.0, tmp[0]), tmp[1]) if tmp is not None else 300.0
     v_read = vr[0] if vr is not None else 0.1
-    return {"amplitude": up, "amplitude_down": down, "width": width, "temperature": temp, "v_read": v_read}
+    out = {"amplitude": up, "amplitude_down": down, "width": width, "temperature": temp, "v_read": v_read}
+    # the card's nominal programming condition, where it states one, wins over the validity-based guess
+    for key, okey in (("amplitude", "amplitude"), ("amplitude_down", "amplitude_down"), ("width", "width"),
+                      ("temperature", "temperature"), ("v_read", "read_voltage")):
+        if card.operating_value(okey) is not None:
+            out[key] = card.operating_value(okey)
+    if card.operating_value("amplitude") is not None and card.operating_value("amplitude_down") is None:
+        out["amplitude_down"] = None  # a unipolar programming condition (e.g. PCM SET pulses)
+    return out
 
 
 def card_metrics(card, *, amplitude=None, amplitude_down=None, width=None, temperature=None, v_read=None,
@@ -622,7 +646,7 @@ def card_metrics(card, *, amplitude=None, amplitude_down=None, width=None, tempe
     the metrics use the second cycle, so the arbitrary initial state does not
     bias them. Without a depressing amplitude (unipolar validity range) only
     the potentiation train is run. The condition defaults to the card's
-    validity: amplitude = the largest positive (and most negative) amplitude,
+    ``[operating]`` condition, else to its validity: amplitude = the largest positive (and most negative) amplitude,
     width = the geometric middle of the width range, T = 300 K clipped into
     the range, read at the card's read voltage or 0.1 V. Volatile models are
     also read after delays of 1 ns ... 1e6 s following the potentiation train
@@ -670,7 +694,9 @@ def card_metrics(card, *, amplitude=None, amplitude_down=None, width=None, tempe
         rtrain = P.identical(n, up, w, temperature=temp, amplitude_unit=au) + P.read_after_delay(
             delays, temp, amplitude_unit=au)
         rds = simulate(model, rtrain, n_devices=1, v_read=cond["v_read"], seed=seed)
-        retention = (delays, rds["conductance"].values[0, n:])
+        # the read right after the last pulse is the reference: a state gone before the first delayed
+        # read (1 ns) has a retention time below 1 ns, not an infinite one
+        retention = (delays, rds["conductance"].values[0, n:], float(rds["conductance"].values[0, n - 1]))
     mets = curve_metrics(ltp if nd > 1 else ltp[0], None if ltd is None else (ltd if nd > 1 else ltd[0]),
                          width=w, energy=energy, separation=separation, retention=retention, tolerance=tolerance)
     if not model.volatile:

@@ -74,6 +74,10 @@ def test_card_values_are_converted_to_si(tmp_path):
         (('amplitude = { min = -1500, max = 1500, unit = "mV" }', 'amplitude = { min = 1, max = 2, unit = "s" }'),
          "validity.amplitude"),
         (('title = "test"', 'title = "test"\nbogus = 1'), "unknown top-level key"),
+        (('[parameters]', '[operating]\nwidth = { value = 10, unit = "V" }\n\n[parameters]'),
+         "operating.width: expected a quantity in s"),
+        (('[parameters]', '[operating]\nduty = { value = 1, unit = "" }\n\n[parameters]'),
+         "operating.duty: unknown pulse condition"),
         (('[parameters]', '[parameters\n'), "not valid TOML"),
     ],
 )
@@ -137,3 +141,24 @@ def test_third_party_plugin_is_discovered_and_driven(tmp_path, monkeypatch):
         monkeypatch.undo()
         registry.refresh()
     assert "acme.linear" not in available_models()
+
+
+def test_operating_condition_is_the_default_of_exporters_and_metrics(tmp_path):
+    from devicelib.export.common import resolve_condition
+    from devicelib.metrics import _default_condition
+
+    f = tmp_path / "c.toml"
+    f.write_text(GOOD.replace("[parameters]", '[operating]\namplitude = { value = 1200, unit = "mV" }\n'
+                                              'amplitude_down = { value = -1.4, unit = "V" }\n'
+                                              'width = { value = 50, unit = "ns", estimate = "basis: test" }\n\n'
+                                              "[parameters]"))
+    card = load_card(f)
+    assert card.operating_value("amplitude") == pytest.approx(1.2)
+    assert card.operating["width"]["estimate"] == "basis: test"
+    cond = resolve_condition(card)
+    assert (cond.amplitude_up, cond.amplitude_down, cond.width) == pytest.approx((1.2, -1.4, 50e-9))
+    assert resolve_condition(card, width=1e-6).width == pytest.approx(1e-6)  # given values win
+    d = _default_condition(card, card.model())
+    assert (d["amplitude"], d["amplitude_down"], d["width"]) == pytest.approx((1.2, -1.4, 50e-9))
+    card.save(tmp_path / "again.toml")
+    assert load_card(tmp_path / "again.toml").operating_value("width") == pytest.approx(50e-9, rel=1e-15)

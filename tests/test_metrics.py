@@ -162,3 +162,18 @@ def test_card_metrics_vcm():
     assert d.metrics["nl_ltp"].value == pytest.approx(m.neurosim_nl(d.curves["ltp"]), abs=1e-9)
     assert d.metrics["retention_time"].value is None  # non-volatile model: not modelled
     assert "not modelled" in d.metrics["retention_time"].note
+
+
+def test_retention_bound_when_the_state_is_gone_before_the_first_read():
+    from devicelib.metrics import curve_metrics
+
+    ltp = np.linspace(1e-6, 2e-6, 11)
+    t = np.logspace(-9, 0, 10)
+    gone = curve_metrics(ltp, retention=(t, np.full(10, 1e-6), 2e-6))
+    assert gone["retention_time"].value == pytest.approx(1e-9) and gone["retention_time"].bound == "upper"
+    # a PCM-like read flat until t0 = 20 s, then G0 (t/t0)^-0.05: the exponent comes from the drifting reads
+    t = np.logspace(-3, 6, 37)
+    g = 2e-5 * np.where(t < 20.0, 1.0, (t / 20.0) ** -0.05)
+    m = curve_metrics(ltp, retention=(t, g, 2e-5))
+    assert m["drift_exponent"].value == pytest.approx(0.05, rel=1e-6)
+    assert m["retention_time"].value == pytest.approx(20.0 * 0.9 ** (-1 / 0.05), rel=0.05)

@@ -124,17 +124,25 @@ class PulseCondition:
 
 def resolve_condition(card: Card, amplitude=None, amplitude_down=None, width=None, temperature=None,
                       read_voltage=None, g_start=None) -> PulseCondition:
-    """The pulse condition: given values (quantities or SI) or defaults from the card's validity ranges."""
+    """The pulse condition: given values (quantities or SI), else the card's ``[operating]`` condition,
+    else defaults from its validity ranges."""
     au = card.model_class().amplitude_unit
     arange = card.validity_range("amplitude")
+    op = card.operating_value
+    if amplitude is None:
+        amplitude = op("amplitude")
     if amplitude is None:
         amplitude = arange[1] if arange and arange[1] > 0 else (abs(arange[0]) if arange else 1.0)
     amp = float(to_si(amplitude, au, "amplitude"))
+    if amplitude_down is None:
+        amplitude_down = op("amplitude_down")
     if amplitude_down is None:
         amplitude_down = arange[0] if arange and arange[0] < 0 else -amp
     amp_d = float(to_si(amplitude_down, au, "amplitude_down"))
     if amp == 0 or amp_d == 0:
         raise ExportError("pulse amplitudes must be non-zero")
+    if width is None:
+        width = op("width")
     if width is None:
         wr = card.validity_range("width")
         width = wr[0] if wr else 100e-9
@@ -142,11 +150,15 @@ def resolve_condition(card: Card, amplitude=None, amplitude_down=None, width=Non
     if not w > 0:
         raise ExportError(f"pulse width must be positive, got {w} s")
     if temperature is None:
+        temperature = op("temperature")
+    if temperature is None:
         tr = card.validity_range("temperature")
         temperature = 300.0 if tr is None or tr[0] <= 300.0 <= tr[1] else 0.5 * (tr[0] + tr[1])
     t = float(to_si(temperature, "K", "temperature"))
     if not t > 0:
         raise ExportError(f"temperature must be positive kelvin, got {t}")
+    if read_voltage is None:
+        read_voltage = op("read_voltage")
     if read_voltage is None:
         rr = card.validity_range("read_voltage")
         read_voltage = 0.5 * (rr[0] + rr[1]) if rr else 0.1
