@@ -111,3 +111,28 @@ def test_aihwkit_consumer(tmp_path, hfox_response):
         # aihwkit (float32) reproduces the exported rule; float32 rounding accumulates over 120 pulses
         np.testing.assert_allclose(trace, mapped["w_rule"], atol=2e-5, err_msg=str(rules))
     assert A.build_noise_model(path) is None
+
+
+def test_pcm_drift_table_follows_the_published_nu_of_g(tmp_path):
+    """The PCM card's drift goes to aihwkit's CustomDriftPCMLikeNoiseModel: nu(G) and sigma_nu(G) of
+    Nandakumar 2019 / Joshi 2020 over [0, g_max], t_0 = 20 s; with aihwkit, its sampled coefficients match."""
+    from devicelib.export import export
+    from devicelib.physics.pcm import drift_nu_mean, drift_nu_sigma
+
+    export("pcm.joshi2020_statistical", "aihwkit", tmp_path / "pcm.json")
+    doc = A.read(tmp_path / "pcm.json")
+    d = doc["drift"]
+    g = np.array(d["g_lst"]) * 1e-6
+    assert g[0] == 0.0 and d["g_max"] == pytest.approx(g[-1] * 1e6) and d["t_0"] == 20.0
+    np.testing.assert_allclose(d["nu_mean_lst"][1:], drift_nu_mean(g[1:]), atol=2e-4)
+    np.testing.assert_allclose(d["nu_std_lst"][1:], drift_nu_sigma(g[1:]), rtol=1e-9)
+    pytest.importorskip("aihwkit.simulator.rpu_base", reason="aihwkit is not installed (see .ci/install-aihwkit.sh)")
+    import torch
+
+    nm = A.build_noise_model(tmp_path / "pcm.json")
+    assert type(nm).__name__ == "CustomDriftPCMLikeNoiseModel"
+    torch.manual_seed(0)
+    g_uS = float(g[4] * 1e6)
+    nu = nm.generate_drift_coefficients(torch.full((20000,), g_uS)).numpy()
+    assert nu.mean() == pytest.approx(d["nu_mean_lst"][4], abs=3e-4)
+    assert nu.std() == pytest.approx(d["nu_std_lst"][4], rel=0.05)

@@ -307,20 +307,29 @@ def map_response(resp: PhysicsResponse, rules: list[str] | None = None, toleranc
 
 
 # -- drift (volatile models) ----------------------------------------------------------------------
-def drift_table(card: Card, cond: PulseCondition, resp: PhysicsResponse, n_levels: int = 6,
-                t0: float = 1.0, t1: float = 1e4) -> dict[str, Any] | None:
+def drift_table(card: Card, cond: PulseCondition, resp: PhysicsResponse, n_levels: int = 8,
+                t0: float = 20.0, t1: float = 2e4) -> dict[str, Any] | None:
     """Power-law drift exponents nu(G) for ``CustomDriftPCMLikeNoiseModel``, or None (non-volatile).
 
-    Each level of the nominal potentiation trace is relaxed from ``t0`` to
-    ``t1``; ``nu = -log(G(t1)/G(t0)) / log(t1/t0)``.
+    Levels span [0, G_max] of the exported window (aihwkit's conductance
+    converter maps weights onto [0, g_max], and the custom model must cover that
+    range); each level > 0 is programmed (``state_from_conductance``) and
+    relaxed from ``t0`` to ``t1``, ``nu = -ln(G(t1)/G(t0)) / ln(t1/t0)``; the
+    level at 0 takes the exponent of the lowest level. ``t0`` = 20 s is
+    aihwkit's (and the Joshi 2020 model's) reference time. A model with a
+    ``drift_nu_std(g)`` method (PCM: the published sigma_nu(G)) gives
+    ``nu_std_lst``; otherwise it is 0.
     """
     model = card.model()
     if not model.volatile:
         return None
+    g_levels = np.linspace(0.0, resp.g_max, n_levels)
+    g_levels[0] = 0.0
+    probe = g_levels.copy()
+    probe[0] = g_levels[1] * 1e-3  # G = 0 cannot drift: probe a small conductance and reuse the lowest nu
     try:
-        g_levels = np.linspace(resp.g_min, resp.g_max, n_levels + 2)[1:-1]
-        st = model.state_from_conductance(g_levels, cond.read_voltage)
-    except NotImplementedError:
+        st = model.state_from_conductance(probe, cond.read_voltage)
+    except (NotImplementedError, ValueError):
         return None
     a = model.relax(st, t0, cond.temperature)
     ga = model.conductance(a, cond.read_voltage)
@@ -329,13 +338,20 @@ def drift_table(card: Card, cond: PulseCondition, resp: PhysicsResponse, n_level
     with np.errstate(divide="ignore", invalid="ignore"):
         nu = -np.log(gb / ga) / np.log(t1 / t0)
     nu = np.where(np.isfinite(nu), nu, 0.0)
+    nu[0] = nu[1]
+    std = np.zeros_like(nu)
+    if hasattr(model, "drift_nu_std"):
+        std = np.asarray(model.drift_nu_std(probe), dtype=float)
+        std[0] = std[1]
     return {
         "noise_model": "CustomDriftPCMLikeNoiseModel",
         "g_lst": (g_levels * 1e6).tolist(), "g_lst_unit": "uS",
-        "nu_mean_lst": nu.tolist(), "nu_std_lst": [0.0] * len(nu),
+        "nu_mean_lst": nu.tolist(), "nu_std_lst": std.tolist(),
         "g_max": resp.g_max * 1e6, "g_max_unit": "uS",
         "t_0": t0, "t_0_unit": "s",
-        "method": f"relax levels from t0 = {t0:g} s to {t1:g} s at {cond.temperature:g} K; nu = -dlnG/dlnt",
+        "method": f"program levels 0..g_max, relax from t0 = {t0:g} s to {t1:g} s at {cond.temperature:g} K; "
+                  "nu = -dlnG/dlnt" + ("; nu_std from the model's sigma_nu(G)" if hasattr(model, "drift_nu_std")
+                                       else ""),
     }
 
 
