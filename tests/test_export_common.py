@@ -92,3 +92,22 @@ def test_default_width_moves_up_a_decade_when_the_shortest_valid_pulse_does_noth
     assert r.mapping["window"]["g_max"]["value"] > 1e3 * r.mapping["window"]["g_min"]["value"]
     with pytest.raises(ExportError, match="does not change the conductance"):
         export("ecm.schindler2009_cu_sio2", "neurosim", tmp_path / "ns2", width="10 ns")
+
+
+def test_unipolar_and_zero_conductance_responses_get_clear_errors(tmp_path):
+    from devicelib.export import ExportError, export
+
+    # PCM programmed with SET pulses only: the negative "depressing" current does nothing
+    with pytest.raises(ExportError, match=r"depressing pulses .* do not change the conductance.*RESET pulse"):
+        export("pcm.sebastian2014_gst", "aihwkit", tmp_path / "a.json")
+    # the statistical PCM card's RESET state reads 0 S (programming noise clipped): fine for aihwkit's
+    # linear weight map, an error for the resistance-based targets, and recorded as such in the native bundle
+    export("pcm.joshi2020_statistical", "aihwkit", tmp_path / "b.json")
+    for target, out in (("crosssim", "cs"), ("memtorch", "m.json"), ("neurosim", "ns")):
+        with pytest.raises(ExportError, match="resistances"):
+            export("pcm.joshi2020_statistical", target, tmp_path / out)
+    from devicelib.export import native
+
+    export("pcm.joshi2020_statistical", "native", tmp_path / "n.h5")
+    mappings = native.load(tmp_path / "n.h5")["mappings"]
+    assert "resistances" in mappings["crosssim"]["error"] and "fields" in mappings["aihwkit"]

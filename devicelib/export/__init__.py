@@ -69,12 +69,13 @@ def export(
         cond = resolve_condition(card, *vals)
         try:
             response = simulate_response(card, cond, n_pulses=n_pulses, n_devices=n_devices, seed=seed)
-        except ExportError:
-            if width is not None or card.validity_range("width") is None:
+        except ExportError as exc:
+            if (width is not None or card.operating_value("width") is not None
+                    or card.validity_range("width") is None or "does not change" not in str(exc)):
                 raise
             # the default (shortest valid) width does not move this device within the train: take the
             # shortest decade-longer width inside the card's validity range that does (stated in the file)
-            response = _longer_width(card, cond, n_pulses=n_pulses, n_devices=n_devices, seed=seed)
+            response = _longer_width(card, cond, exc, n_pulses=n_pulses, n_devices=n_devices, seed=seed)
             cond = response.condition
     else:  # a response simulated beforehand (e.g. shared by several targets) fixes the condition
         cond = response.condition
@@ -94,7 +95,7 @@ def export(
     return mod.write(card, cond, response, out)
 
 
-def _longer_width(card, cond: PulseCondition, **kw) -> PhysicsResponse:
+def _longer_width(card, cond: PulseCondition, first: ExportError, **kw) -> PhysicsResponse:
     from dataclasses import replace
 
     w_max = card.validity_range("width")[1]
@@ -104,11 +105,7 @@ def _longer_width(card, cond: PulseCondition, **kw) -> PhysicsResponse:
             return simulate_response(card, replace(cond, width=w), **kw)
         except ExportError:
             w *= 10.0
-    raise ExportError(
-        f"the physics response of {card.name} does not change the conductance at any width from "
-        f"{cond.width:.3g} s to {w_max:.3g} s ({cond.describe()}): choose the pulse condition (amplitude, width) "
-        "or the start conductance"
-    )
+    raise ExportError(f"{first} (also at every longer width up to {w_max:.3g} s, the card's validity)")
 
 
 def _parse(value):

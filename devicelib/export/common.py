@@ -302,6 +302,13 @@ def simulate_response(card: Card, cond: PulseCondition, n_pulses: int | tuple[in
             "choose another "
             "pulse condition (amplitude, width) or start conductance"
         )
+    for label, seg, amp in (("potentiating", g_nom[: n_up + 1], cond.amplitude_up),
+                            ("depressing", g_nom[n_up:], cond.amplitude_down)):
+        if np.ptp(seg) <= 1e-6 * np.mean(np.abs(g_nom)):
+            hint = (" A unipolar device (e.g. PCM) is depressed by a RESET pulse of the same sign: give it as "
+                    "amplitude_down (--amplitude-down)." if label == "depressing" else "")
+            raise ExportError(f"the {label} pulses ({amp:.4g} {cond.amplitude_unit}) do not change the conductance "
+                              f"at {cond.describe()}.{hint}")
     var = card.variability
     ens = None
     if var is not None and not var.is_zero:
@@ -314,6 +321,17 @@ def simulate_response(card: Card, cond: PulseCondition, n_pulses: int | tuple[in
                            energy_up=float(np.mean(energy[0, :n_up])), energy_down=float(np.mean(energy[0, n_up:])))
     resp.stats = ensemble_stats(resp)
     return resp
+
+
+def require_positive(resp: PhysicsResponse, target: str) -> None:
+    """Resistance-based targets (1/G) need a response that stays above 0 S."""
+    g = resp.g_nominal
+    if g.min() <= 0:
+        raise ExportError(
+            f"{target} describes the window by resistances (1/G), but the physics response reaches "
+            f"{g.min():.3g} S at {resp.condition.describe()} (e.g. programming noise clipped at 0 S in a PCM "
+            "RESET state): export from a start conductance or a condition that stays above 0 S"
+        )
 
 
 def ensemble_stats(resp: PhysicsResponse) -> dict[str, float]:

@@ -55,6 +55,7 @@ from .common import (
     PulseCondition,
     mapping_record,
     provenance,
+    require_positive,
     write_json,
 )
 
@@ -128,6 +129,7 @@ def replay_tables(resp: PhysicsResponse, inc: xr.Dataset, dec: xr.Dataset) -> np
 
 
 def device_block(card: Card, resp: PhysicsResponse) -> dict[str, Any]:
+    require_positive(resp, "CrossSim")
     g_lo, g_hi = resp.g_min, resp.g_max
     levels = max(resp.n_up, resp.n_down) + 1
     med_step = float(np.median(np.abs(np.diff(resp.g_nominal))))

@@ -49,6 +49,7 @@ from .common import (
     PulseCondition,
     mapping_record,
     provenance,
+    require_positive,
     write_json,
 )
 
@@ -190,6 +191,7 @@ PKU_NAMES = {"g0": "g_0", "V0": "V_0", "I0": "I_0", "nu0": "vel_0", "Ea": "E_a",
 
 
 def map_response(card: Card, resp: PhysicsResponse, max_steps: int = 4096, rtol: float = 0.01) -> dict[str, Any]:
+    require_positive(resp, "MemTorch")
     cond = resp.condition
     if card.model_name == "vcm.stanford_pku":
         steps, prev = 16, np.inf

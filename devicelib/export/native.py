@@ -167,12 +167,18 @@ def all_mappings(card: Card, resp: PhysicsResponse) -> dict[str, dict[str, Any]]
     out: dict[str, dict[str, Any]] = {}
     a = aihwkit.map_response(resp)
     out["aihwkit"] = {"device_class": aihwkit.RULES[a["rule"]][0], "fields": a["fields"], "mapping": a["mapping"]}
-    n = neurosim.map_response(resp)
-    out["neurosim"] = {"values": n["values"], "mapping": n["mapping"]}
+    try:
+        n = neurosim.map_response(resp)
+        out["neurosim"] = {"values": n["values"], "mapping": n["mapping"]}
+    except ExportError as exc:
+        out["neurosim"] = {"error": str(exc), "mapping": {"rule": "none", "rmse": {"value": float("nan"), "unit": "S"}}}
     inc, dec = crosssim.dg_tables(resp)
     g_rule = crosssim.replay_tables(resp, inc, dec)
-    out["crosssim"] = {"device": crosssim.device_block(card, resp),
-                       "mapping": mapping_record("CrossSim lookup table (expected step)", resp, g_rule)}
+    try:
+        out["crosssim"] = {"device": crosssim.device_block(card, resp),
+                           "mapping": mapping_record("CrossSim lookup table (expected step)", resp, g_rule)}
+    except ExportError as exc:
+        out["crosssim"] = {"error": str(exc), "mapping": {"rule": "none", "rmse": {"value": float("nan"), "unit": "S"}}}
     try:
         m = memtorch.map_response(card, resp)
         out["memtorch"] = {"model": m["model"], "params": m["params"], "mapping": m["mapping"]}

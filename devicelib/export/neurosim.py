@@ -32,7 +32,15 @@ import numpy as np
 
 from ..catalog import Card, atomic_write_text
 from ..metrics import fit_neurosim, neurosim_curve
-from .common import ExportError, ExportResult, PhysicsResponse, PulseCondition, mapping_record, provenance
+from .common import (
+    ExportError,
+    ExportResult,
+    PhysicsResponse,
+    PulseCondition,
+    mapping_record,
+    provenance,
+    require_positive,
+)
 
 FORMAT = "devicelib.export.neurosim"
 
@@ -66,6 +74,7 @@ def replay(resp: PhysicsResponse, a_ltp: float, a_ltd: float) -> np.ndarray:
 
 
 def map_response(resp: PhysicsResponse) -> dict[str, Any]:
+    require_positive(resp, "NeuroSim")  # its cell model uses the on/off ratio and 1/minConductance
     ltp = fit_neurosim(resp.up, "ltp")
     ltd = fit_neurosim(resp.down, "ltd")
     g_rule = replay(resp, ltp.a_norm, ltd.a_norm)
