@@ -169,6 +169,15 @@ class DeviceModel:
         new.rng = self.rng
         return new
 
+    def nominal(self) -> DeviceModel:
+        """The representative deterministic device of this model: intrinsic noise layers switched off.
+
+        Exporters simulate it for the nominal response and the full model for the
+        spread. Families whose noise sits in parameters (PCM's statistical layer)
+        override this; the default is the model itself.
+        """
+        return self
+
     def seed(self, seed: int | np.random.Generator | None) -> DeviceModel:
         """Set the random generator used by stochastic families; returns self."""
         self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)

@@ -553,12 +553,15 @@ def curve_metrics(ltp, ltd=None, *, width: float | None = None, energy=None, sep
     _set(out, "on_off_ratio", math.inf if g_lo <= 0 else g_hi / g_lo)
     reps = [c for c in (ltp, ltd) if c is not None and c.ndim == 2 and c.shape[0] >= 2]
     sigma = float(np.sqrt(np.mean([step_noise(c) ** 2 for c in reps]))) if reps else 0.0
+    if sigma <= 1e-12 * max(abs(g_hi), abs(g_lo)):  # identical repeats up to rounding: no step noise
+        sigma = 0.0
     cap = max(levels_in_train(mean_up), levels_in_train(mean_dn) if mean_dn is not None else 0)
     note = None if reps else "no repeats: noise-free count of levels the train visits"
     _set(out, "states", distinguishable_states(g_lo, g_hi, sigma, separation, max_states=cap), note=note)
     if reps:
         _set(out, "c2c", sigma / (g_hi - g_lo) if g_hi > g_lo else None)
-        _set(out, "step_noise_ratio", step_to_noise_ratio(ltp, sigma) if sigma > 0 else None)
+        _set(out, "step_noise_ratio", step_to_noise_ratio(ltp, sigma) if sigma > 0 else math.inf,
+             note=None if sigma > 0 else "the repeats are identical: no step noise")
     for key, c, d in (("nl_ltp", mean_up, "ltp"), ("nl_ltd", mean_dn, "ltd")):
         if c is None:
             continue

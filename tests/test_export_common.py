@@ -94,20 +94,24 @@ def test_default_width_moves_up_a_decade_when_the_shortest_valid_pulse_does_noth
         export("ecm.schindler2009_cu_sio2", "neurosim", tmp_path / "ns2", width="10 ns")
 
 
-def test_unipolar_and_zero_conductance_responses_get_clear_errors(tmp_path):
+def test_unipolar_pcm_exports_with_reset_as_depression_and_noise_in_the_ensemble(tmp_path):
     from devicelib.export import ExportError, export
+    from devicelib.export.common import PhysicsResponse, require_positive
 
-    # PCM programmed with SET pulses only: the negative "depressing" current does nothing
+    # PCM depressed by a negative current: nothing happens, and the error says what to give instead
     with pytest.raises(ExportError, match=r"depressing pulses .* do not change the conductance.*RESET pulse"):
-        export("pcm.sebastian2014_gst", "aihwkit", tmp_path / "a.json")
-    # the statistical PCM card's RESET state reads 0 S (programming noise clipped): fine for aihwkit's
-    # linear weight map, an error for the resistance-based targets, and recorded as such in the native bundle
-    export("pcm.joshi2020_statistical", "aihwkit", tmp_path / "b.json")
-    for target, out in (("crosssim", "cs"), ("memtorch", "m.json"), ("neurosim", "ns")):
-        with pytest.raises(ExportError, match="resistances"):
-            export("pcm.joshi2020_statistical", target, tmp_path / out)
-    from devicelib.export import native
-
-    export("pcm.joshi2020_statistical", "native", tmp_path / "n.h5")
-    mappings = native.load(tmp_path / "n.h5")["mappings"]
-    assert "resistances" in mappings["crosssim"]["error"] and "fields" in mappings["aihwkit"]
+        export("pcm.sebastian2014_gst", "aihwkit", tmp_path / "a.json", amplitude_down="-215 uA")
+    # the card's [operating] condition: 215 uA SET pulses, a 400 uA RESET as the depressing pulse; the nominal
+    # trace is the cell without the statistical layer, the spread comes from the full model (programming noise)
+    r = export("pcm.joshi2020_statistical", "crosssim", tmp_path / "cs")
+    assert r.condition.amplitude_down == pytest.approx(400e-6)
+    w = r.mapping["window"]
+    assert w["g_min"]["value"] > 0 and w["g_max"]["value"] == pytest.approx(25e-6, rel=0.05)
+    a = export("pcm.joshi2020_statistical", "aihwkit", tmp_path / "b.json")
+    assert a.content["variability"]["step_c2c"] > 0.05 and a.content["variability"]["n_devices"] > 1
+    assert r.content["device"]["programming_error"]["magnitude"] > 0
+    # resistance-based targets refuse a window that reaches 0 S, naming why
+    cond = r.condition
+    resp = PhysicsResponse(cond, 2, 2, np.array([0.0, 1e-6, 2e-6, 1e-6, 0.0]))
+    with pytest.raises(ExportError, match="CrossSim describes the window by resistances"):
+        require_positive(resp, "CrossSim")

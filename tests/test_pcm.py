@@ -360,3 +360,18 @@ def test_bad_input_is_named():
         m.state_from_conductance(np.array([1e-6, 0.0]), 0.1)
     with pytest.raises(ValueError, match="driven by amplitudes in A"):
         simulate(m, identical(2, 1.0, 1e-8), 1)
+
+
+def test_nominal_cell_is_the_deterministic_mean_device():
+    from devicelib.pulses import identical
+    from devicelib.simulate import simulate
+
+    m = get_model("pcm.gst_mushroom")
+    nom = m.nominal()
+    assert (nom.params["prog_noise"], nom.params["nu_spread"], nom.params["read_noise"]) == (0.0, 0.0, 0.0)
+    assert m.params["prog_noise"] == 1.0  # the original keeps its statistical layer
+    train = identical(12, 215e-6, 50e-9, amplitude_unit="A")
+    a = simulate(nom, train, n_devices=3, v_read=0.2, seed=1)["conductance"].values
+    b = simulate(nom, train, n_devices=3, v_read=0.2, seed=2)["conductance"].values
+    np.testing.assert_array_equal(a, b)  # no draws left
+    np.testing.assert_array_equal(a[0], a[1])

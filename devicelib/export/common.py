@@ -281,12 +281,16 @@ def simulate_response(card: Card, cond: PulseCondition, n_pulses: int | tuple[in
 
     ``n_pulses`` None chooses each count automatically: the pulses the nominal
     device needs to reach 99 % of its change within ``max_pulses`` (at least 8).
+    The nominal trace is that of ``model.nominal()`` (intrinsic noise layers off);
+    the ensemble (the spread statistics) runs the full model with the card's
+    programming variability, and runs for a stochastic model even without it.
     """
     model = card.model()
+    nominal = model.nominal()
     if n_pulses is None:
-        g_up, _ = _run(model, cond, max_pulses, 0, 1, None, seed)
+        g_up, _ = _run(nominal, cond, max_pulses, 0, 1, None, seed)
         n_up = max(_k99(g_up[0]), 8)
-        g_tmp, _ = _run(model, cond, n_up, max_pulses, 1, None, seed)
+        g_tmp, _ = _run(nominal, cond, n_up, max_pulses, 1, None, seed)
         n_down = max(_k99(g_tmp[0, n_up:]), 8)
     elif isinstance(n_pulses, tuple):
         n_up, n_down = (int(x) for x in n_pulses)
@@ -294,7 +298,7 @@ def simulate_response(card: Card, cond: PulseCondition, n_pulses: int | tuple[in
         n_up = n_down = int(n_pulses)
     if n_up < 2 or n_down < 2:
         raise ExportError("need at least 2 potentiating and 2 depressing pulses")
-    g, energy = _run(model, cond, n_up, n_down, 1, None, seed)
+    g, energy = _run(nominal, cond, n_up, n_down, 1, None, seed)
     g_nom = g[0]
     if not np.all(np.isfinite(g_nom)) or np.ptp(g_nom) <= 1e-6 * np.mean(np.abs(g_nom)):
         raise ExportError(
@@ -311,12 +315,11 @@ def simulate_response(card: Card, cond: PulseCondition, n_pulses: int | tuple[in
                               f"at {cond.describe()}.{hint}")
     var = card.variability
     ens = None
-    if var is not None and not var.is_zero:
-        n_dev = int(n_devices or DEFAULT_DEVICES)
-        # programming variability only: read noise is a separate term of every simulator (stats["read"])
-        prog = Variability(d2d=var.d2d, c2c=var.c2c, c2c_abs=var.c2c_abs, read=0.0)
-        if not prog.is_zero:
-            ens, _ = _run(model, cond, n_up, n_down, n_dev, prog, seed + 1)
+    # programming variability only: read noise is a separate term of every simulator (stats["read"])
+    prog = Variability() if var is None else Variability(d2d=var.d2d, c2c=var.c2c, c2c_abs=var.c2c_abs, read=0.0)
+    if not prog.is_zero or model.stochastic or nominal is not model:
+        ens, _ = _run(model, cond, n_up, n_down, int(n_devices or DEFAULT_DEVICES), None if prog.is_zero else prog,
+                      seed + 1)
     resp = PhysicsResponse(cond, n_up, n_down, g_nom, ens, var,
                            energy_up=float(np.mean(energy[0, :n_up])), energy_down=float(np.mean(energy[0, n_up:])))
     resp.stats = ensemble_stats(resp)

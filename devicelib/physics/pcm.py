@@ -356,6 +356,10 @@ class GSTMushroom(DeviceModel):
         noise = p["read_noise"] * q * np.sqrt(np.log((t_eff + p["t_r"]) / (2.0 * p["t_r"]))) * state["read_xi"]
         return np.maximum(g * (1.0 + noise), 0.0)
 
+    def nominal(self) -> GSTMushroom:
+        """The cell without the statistical layer (mean drift exponent, no programming or read noise)."""
+        return self.with_params(prog_noise=0.0, nu_spread=0.0, read_noise=0.0)
+
     def drift_nu_std(self, g) -> np.ndarray:
         """Spread of the drift exponent at conductance ``g`` (S): ``nu_spread`` x sigma_nu(G) (exporters)."""
         return self.params["nu_spread"] * drift_nu_sigma(np.asarray(g, dtype=float), self.params["g_max_stat"])
