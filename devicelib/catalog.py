@@ -168,6 +168,14 @@ class Card:
         v = self.validity[key]
         return float(v["min"]), float(v["max"])
 
+    def start_conductance(self) -> float | None:
+        """The lowest conductance of ``validity.conductance`` (S) when the model can start there
+        (overrides ``state_from_conductance``), else None: where simulations of the card begin by default."""
+        rng = self.validity_range("conductance")
+        if rng is None or self.model_class().state_from_conductance is DeviceModel.state_from_conductance:
+            return None
+        return rng[0]
+
     def operating_value(self, key: str) -> float | None:
         """The nominal programming condition ``key`` in SI, or None when the card does not say."""
         entry = self.operating.get(key)

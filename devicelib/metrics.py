@@ -683,7 +683,9 @@ def card_metrics(card, *, amplitude=None, amplitude_down=None, width=None, tempe
         train = P.potentiation_depression(n, n, up, down, w, cycles=2, temperature=temp, amplitude_unit=au)
     else:
         train = P.identical(n, up, w, temperature=temp, amplitude_unit=au)
-    ds = simulate(model, train, n_devices=nd, v_read=cond["v_read"], variability=var, seed=seed)
+    g0 = card.start_conductance()  # a fitted card starts inside the states it was calibrated over
+    start = None if g0 is None else model.state_from_conductance(np.full(nd, g0), cond["v_read"])
+    ds = simulate(model, train, n_devices=nd, v_read=cond["v_read"], variability=var, seed=seed, state=start)
     g = ds["conductance"].values
     if down is not None:
         ltp, ltd = g[:, 2 * n - 1:3 * n], g[:, 3 * n - 1:4 * n]
@@ -696,7 +698,8 @@ def card_metrics(card, *, amplitude=None, amplitude_down=None, width=None, tempe
         delays = np.logspace(-9, 6, 61)
         rtrain = P.identical(n, up, w, temperature=temp, amplitude_unit=au) + P.read_after_delay(
             delays, temp, amplitude_unit=au)
-        rds = simulate(model, rtrain, n_devices=1, v_read=cond["v_read"], seed=seed)
+        rds = simulate(model, rtrain, n_devices=1, v_read=cond["v_read"], seed=seed,
+                       state=None if g0 is None else model.state_from_conductance(np.full(1, g0), cond["v_read"]))
         # the read right after the last pulse is the reference: a state gone before the first delayed
         # read (1 ns) has a retention time below 1 ns, not an infinite one
         retention = (delays, rds["conductance"].values[0, n:], float(rds["conductance"].values[0, n - 1]))
@@ -713,7 +716,8 @@ def card_metrics(card, *, amplitude=None, amplitude_down=None, width=None, tempe
     _add_card_figures(card, mets)
     parts = [f"{up:+.3g} {au}"] + ([f"{down:+.3g} {au}"] if down is not None else [])
     condition = (f"{'/'.join(parts)}, {w:.3g} s, {temp:.4g} K, {n} pulses per train, read {cond['v_read']:.3g} V"
-                 f"{', ' + str(nd) + ' devices' if nd > 1 else ''}")
+                 f"{', ' + str(nd) + ' devices' if nd > 1 else ''}"
+                 f"{'' if g0 is None else f', from {g0:.3g} S (the lowest calibrated state)'}")
     ref_up = ltp.mean(axis=0) if ltp.ndim == 2 else ltp
     curves = {"ltp": ref_up}
     if ltd is not None:

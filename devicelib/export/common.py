@@ -163,20 +163,12 @@ def resolve_condition(card: Card, amplitude=None, amplitude_down=None, width=Non
         rr = card.validity_range("read_voltage")
         read_voltage = 0.5 * (rr[0] + rr[1]) if rr else 0.1
     vr = float(to_si(read_voltage, "V", "read_voltage"))
-    if g_start is None and card.validity_range("conductance") is not None and _invertible(card):
-        # a fitted card: start where the measured states start, not at the model's default state
-        g_start = card.validity_range("conductance")[0]
+    if g_start is None:  # a fitted card: start where the measured states start, not at the model's default
+        g_start = card.start_conductance()
     gs = None if g_start is None else float(to_si(g_start, "S", "g_start"))
     if gs is not None and not gs > 0:
         raise ExportError(f"g_start must be a positive conductance, got {gs} S")
     return PulseCondition(amp, amp_d, w, t, vr, au, gs)
-
-
-def _invertible(card: Card) -> bool:
-    """Whether the card's model can start from a given conductance (overrides state_from_conductance)."""
-    from ..core import DeviceModel
-
-    return card.model_class().state_from_conductance is not DeviceModel.state_from_conductance
 
 
 def outside_validity(card: Card, cond: PulseCondition) -> list[str]:

@@ -51,6 +51,7 @@ def run(write=True):
             "script": "docs/scripts/fit_crosssim_vcm.py",
         },
         validity={
+            **result.validity,  # the measured conductance range (exporters start there)
             "amplitude": {"min": -1.0, "max": 1.0, "unit": "V"},
             "width": {"min": WIDTH, "max": WIDTH, "unit": "s"},
             "temperature": {"min": 300.0, "max": 300.0, "unit": "K"},
