@@ -249,8 +249,8 @@ def simulate(
     v_read: Annotated[str, typer.Option("--v-read", help="Read voltage.")] = "0.1 V",
     seed: Annotated[int | None, typer.Option(help="Random seed (variability, stochastic switching).")] = None,
     g_start: Annotated[str | None, typer.Option(
-        "--g-start", help="Start every device at this conductance, e.g. '1.65 mS' (default: the model's "
-                          "initial state).")] = None,
+        "--g-start", help="Start every device at this conductance, e.g. '1.65 mS' (default: the lowest "
+                          "state a fitted card was calibrated over, else the model's initial state).")] = None,
     variability: Annotated[bool, typer.Option(help="Use the card's variability.")] = True,
     out: Annotated[Path | None, typer.Option(help="Write the result (.nc NetCDF or .csv).")] = None,
     as_json: JsonOpt = False,
@@ -283,6 +283,9 @@ def simulate(
     var = card.variability if (card is not None and variability) else None
     vr = _quantity(v_read, "V", "v-read")
     state = None
+    if g_start is None and card is not None and card.start_conductance() is not None:
+        # a fitted card starts inside the states it was calibrated over (as exporters and compare do)
+        state = model.state_from_conductance(np.full(devices, card.start_conductance()), vr)
     if g_start is not None:
         gs = _quantity(g_start, "S", "g-start")
         if not gs > 0:

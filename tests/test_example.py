@@ -59,3 +59,13 @@ def test_readme_main_job_recovers_the_truth_and_writes_both_files(repo_root, tmp
     mapping = exported["mapping"]
     assert mapping["rmse_relative_to_window"] < 0.05
     assert exported["pulse_condition"]["amplitude_up"]["value"] == pytest.approx(1.15)
+
+
+def test_readme_python_tour_runs_and_shows_a_cycle(repo_root, capsys):
+    text = (repo_root / "README.md").read_text()
+    block = re.findall(r"```python\n(.*?)```", text, re.S)[0]
+    namespace: dict = {}
+    exec(compile(block, "README.md", "exec"), namespace)  # the README's own code, as a user runs it
+    g = namespace["ds"]["conductance"].mean("device").values
+    assert g[99] > 1.1 * 1.65e-3 and g[199] == pytest.approx(1.65e-3, rel=0.01)  # up 100 pulses, back down
+    assert "S" in capsys.readouterr().out
