@@ -197,7 +197,11 @@ def from_simulation(ds: xr.Dataset, label_prefix: str = "device") -> xr.Dataset:
 
 
 def concat_traces(parts: Sequence[xr.Dataset]) -> xr.Dataset:
-    """Join measurements along ``trace`` (e.g. set and reset ramps), padding pulses with NaN."""
+    """Join measurements along ``trace`` (e.g. set and reset ramps), padding pulses with NaN.
+
+    Colliding trace labels (files with the same column names) get the source file name as a
+    prefix (``set:rmp1``); the parts must then come from differently named files.
+    """
     if not parts:
         raise MeasurementError("concat_traces: nothing to join")
     units = {p["conductance"].attrs["units"] for p in parts}
@@ -208,7 +212,13 @@ def concat_traces(parts: Sequence[xr.Dataset]) -> xr.Dataset:
         raise MeasurementError(f"concat_traces: read voltages differ {sorted(map(str, vr))}")
     labels = np.concatenate([p["trace"].values for p in parts])
     if len(set(labels)) != len(labels):
-        raise MeasurementError("concat_traces: trace labels collide; relabel with label_prefix")
+        # the usual case: several files with the same column names (rmp1, rmp2, ...): prefix the file name
+        stems = [Path(str(p.attrs.get("source", ""))).stem for p in parts]
+        if any(not st for st in stems) or len(set(stems)) != len(stems):
+            raise MeasurementError("concat_traces: trace labels collide and the parts have no distinct source "
+                                   "file names; relabel with ds.assign_coords(trace=[...])")
+        parts = [p.assign_coords(trace=[f"{st}:{t}" for t in p["trace"].values]) for p, st in zip(parts, stems,
+                                                                                                   strict=True)]
     out = xr.concat(parts, dim="trace", join="outer", combine_attrs="drop_conflicts")
     for name in PULSE_VARS:
         # pulse conditions of padded pulses are irrelevant; keep them finite

@@ -69,3 +69,18 @@ def test_readme_python_tour_runs_and_shows_a_cycle(repo_root, capsys):
     g = namespace["ds"]["conductance"].mean("device").values
     assert g[99] > 1.1 * 1.65e-3 and g[199] == pytest.approx(1.65e-3, rel=0.01)  # up 100 pulses, back down
     assert "S" in capsys.readouterr().out
+
+
+def test_readme_fitting_snippet_runs_on_the_crosssim_ramps(repo_root, shared_data, tmp_path, monkeypatch):
+    import shutil
+
+    for name in ("set.csv", "reset.csv"):
+        shutil.copy(shared_data / "crosssim-pulse-trains" / name, tmp_path / name)
+    monkeypatch.chdir(tmp_path)
+    block = re.findall(r"```python\n(.*?)```", (repo_root / "README.md").read_text(), re.S)[1]
+    namespace: dict = {}
+    exec(compile(block, "README.md", "exec"), namespace)
+    r = namespace["result"]
+    assert r.converged and r.ndata == 13338
+    assert r.rmse < 40e-6  # S: the ramp-to-ramp spread dominates (docs/families/vcm.md)
+    assert load_card(tmp_path / "my_device.toml").parameters["R_th"].stderr > 0

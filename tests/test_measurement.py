@@ -125,7 +125,9 @@ def test_schema_checks_on_built_datasets():
     both = concat_traces([a, b])
     assert both.sizes == {"trace": 2, "pulse": 2}
     with pytest.raises(MeasurementError, match="collide"):
-        concat_traces([a, a])
+        concat_traces([a, a])  # same labels, no source file names to tell them apart
+    s1, s2 = a.assign_attrs(source="data/set.csv"), a.assign_attrs(source="data/reset.csv")
+    assert list(concat_traces([s1, s2])["trace"].values) == ["set:x", "reset:x"]
     with pytest.raises(MeasurementError, match="read voltages differ"):
         concat_traces([a, make_measurement([[1e-3]], 1.0, 1e-7, v_read=0.2, trace_labels=["z"])])
 
