@@ -21,20 +21,51 @@ whatever the previous state: :math:`u_a = \min(r_m, u_{max})`. Below
 :math:`T_{melt}` nothing melts.
 
 *Accumulative SET (crystal growth).* Below :math:`T_{melt}` the
-crystalline-amorphous interface advances into the plug at the growth velocity
-(Arrhenius kinetic factor times the Wilson-Frenkel thermodynamic factor)
+crystalline-amorphous interface advances into the plug at the
+viscosity-limited growth velocity of a fragile glass former (Stokes-Einstein
+diffusivity in the Wilson-Frenkel law; Orava et al. 2012)
 
 .. math::
 
-    v_g(T) = v_0\, e^{-E_g/kT} \left[1 - e^{-\Delta\mu(T)/kT}\right],
-    \qquad \Delta\mu = \Delta h_f \frac{T_{melt} - T}{T_{melt}},
+    u(T) = \frac{4 k_B T}{3 \pi \lambda^2 \eta(T)}
+           \left[1 - e^{-\Delta\mu(T)/k_B T}\right],
+    \qquad
+    \Delta\mu = \Delta h_f \frac{T_{melt} - T}{T_{melt}} \frac{2T}{T_{melt} + T}
 
-so one pulse of width :math:`t_p` gives
-:math:`u_a \leftarrow \max(u_a - v_g(T_{peak})\, t_p, 0)`: exact (the rate
-does not depend on the state, physics notes section 0). Identical pulses give
-identical steps of :math:`u_a`; :math:`v_g` rises in Arrhenius fashion with
-the pulse temperature. The same law crystallises the plug at the ambient
-temperature in :meth:`relax` (retention; negligible at 300 K).
+(:math:`\lambda` atomic jump distance; the written form
+:math:`4 r k_B T/(3\pi\lambda^2 r_H \eta)` with the atomic radius :math:`r`
+equal to the Stokes-Einstein hydrodynamic radius :math:`r_H`;
+:math:`\Delta\mu` per atom in the Thompson-Spaepen approximation,
+:math:`\Delta h_f` the heat of fusion per atom). Above the glass transition
+the viscosity is that of the supercooled liquid (MYEGA, Mauro et al. 2009):
+
+.. math::
+
+    \log_{10}\eta = \log_{10}\eta_\infty + (12 - \log_{10}\eta_\infty)
+        \frac{T_g}{T} \exp\!\left[\left(\frac{m}{12 - \log_{10}\eta_\infty}
+        - 1\right)\left(\frac{T_g}{T} - 1\right)\right],
+    \qquad T \ge T_g,
+
+so :math:`\eta(T_g) = 10^{12}` Pa s and :math:`m = d\log_{10}\eta /
+d(T_g/T)` at :math:`T_g` (fragility). Below :math:`T_g` the amorphous phase
+is a glass that has fallen out of equilibrium; its viscosity follows an
+Arrhenius law from the same value at :math:`T_g`,
+
+.. math::  \eta = 10^{12}\,\mathrm{Pa\,s}\;
+           e^{(E_{gl}/k_B)(1/T - 1/T_g)}, \qquad T < T_g,
+
+which sets the retention activation energy (the MYEGA liquid extrapolated
+below :math:`T_g` would give an apparent activation energy of
+:math:`m k_B T_g \ln 10` = 6.8 eV at :math:`T_g`, rising to 17 eV at 330 K
+for the cards' values, against 2-3 eV measured for GST retention). The
+velocity rises by decades from the glass to a maximum of a few m/s a little
+above :math:`0.8\,T_{melt}`, then falls to 0 at :math:`T_{melt}` as the
+driving force vanishes. One pulse of width :math:`t_p` gives
+:math:`u_a \leftarrow \max(u_a - u(T_{peak})\, t_p, 0)`: exact (the rate
+does not depend on the state, physics notes section 0), so identical pulses
+give identical steps of :math:`u_a`. The same law crystallises the plug at
+the ambient temperature in :meth:`relax` (retention; 10 years for a 30 nm
+plug near 357 K with the cards' values).
 
 *Integration and error.* The thermal time constant of the cell (ns or
 less) is taken as zero against the pulse widths (>= 10 ns in the cards), so
@@ -97,7 +128,12 @@ References
 - M. Le Gallo, A. Sebastian, J. Phys. D 53, 213002 (2020), doi:10.1088/1361-6463/ab7794 (review, cell model).
 - A. Sebastian, M. Le Gallo, D. Krebs, Nat. Commun. 5, 4314 (2014), doi:10.1038/ncomms5314 (crystal growth in
   a mushroom cell).
-- J. Orava et al., Nat. Mater. 11, 279 (2012), doi:10.1038/nmat3275 (GST growth velocity).
+- J. Orava, A. L. Greer, B. Gholipour, D. W. Hewak, C. E. Smith, Nat. Mater. 11, 279 (2012),
+  doi:10.1038/nmat3275 (GST growth velocity from ultrafast calorimetry; viscosity-limited growth, MYEGA liquid).
+- M. Salinga et al., Nat. Commun. 4, 2371 (2013), doi:10.1038/ncomms3371 (Arrhenius growth of the melt-quenched
+  glass, fragile liquid).
+- J. C. Mauro, Y. Yue, A. J. Ellison, P. K. Gupta, D. C. Allan, PNAS 106, 19780 (2009),
+  doi:10.1073/pnas.0911705106 (MYEGA viscosity).
 - D. Ielmini, A. L. Lacaita, D. Mantegazza, IEEE TED 54, 308 (2007), doi:10.1109/TED.2006.888752 (drift,
   Poole-Frenkel read).
 - S. R. Nandakumar et al., IEEE ICECS 2019, 727, doi:10.1109/ICECS46596.2019.8964852 (statistical model).
@@ -116,6 +152,8 @@ NM = 1e-9
 G_MAX_STAT = 25e-6  # S, normalisation of the published statistical model
 T0_DRIFT = 20.0  # s
 T_READ_NOISE = 250e-9  # s
+LOG10_ETA_G = 12.0  # log10 of the viscosity (Pa s) at the glass transition: the definition of T_g
+ETA_INF = 10**-2.93  # Pa s, default high-temperature limit of the MYEGA viscosity
 
 
 # -- statistical model of Nandakumar et al. 2019 / Joshi et al. 2020 (G in S) ---------------------
@@ -182,8 +220,15 @@ class GSTMushroom(DeviceModel):
         Parameter("u_max", "m", 60 * NM, (5 * NM, 1e-6), "u_max", "largest amorphous plug (GST thickness)",
                   fixed=True),
         Parameter("u_init", "m", 30 * NM, (0.0, 1e-6), "u_init", "amorphous plug of the initial state"),
-        Parameter("v0", "m/s", 6.3e15, (1e-5, 1e30), "v_0", "growth velocity prefactor", log=True),
-        Parameter("E_g", "J", 2.0 * EV, (0.1 * EV, 5.0 * EV), "E_g", "activation energy of crystal growth"),
+        Parameter("T_g", "K", 383.0, (200.0, 800.0), "T_g",
+                  "glass-transition temperature of the supercooled liquid (eta(T_g) = 1e12 Pa s)"),
+        Parameter("m_frag", "", 90.0, (15.0, 250.0), "m", "kinetic fragility of the supercooled liquid (MYEGA)"),
+        Parameter("eta_inf", "Pa s", ETA_INF, (1e-8, 1e2), "eta_inf", "viscosity in the high-temperature limit",
+                  log=True, fixed=True),
+        Parameter("E_glass", "J", 2.34 * EV, (0.1 * EV, 6.0 * EV), "E_gl",
+                  "activation energy of the glass viscosity below T_g (retention)"),
+        Parameter("lambda_j", "m", 0.3 * NM, (0.05 * NM, 2 * NM), "lambda",
+                  "atomic jump distance at the growth front", fixed=True),
         Parameter("dh_f", "J", 0.12 * EV, (0.005 * EV, 1.0 * EV), "dh_f",
                   "heat of fusion per atom (driving force of growth)", fixed=True),
         Parameter("R_c", "ohm", 40e3, (1e2, 1e7), "R_c", "series resistance of crystalline GST and heater"),
@@ -233,6 +278,12 @@ class GSTMushroom(DeviceModel):
             raise ValueError(f"{self.name}: u_init must not exceed u_max")
         if np.any(np.asarray(p["r_h"]) >= np.asarray(p["u_max"])):
             raise ValueError(f"{self.name}: the heater radius r_h must be smaller than u_max")
+        strong = LOG10_ETA_G - np.log10(np.asarray(p["eta_inf"]))
+        if np.any(np.asarray(p["m_frag"]) < strong):
+            raise ValueError(f"{self.name}: the fragility m_frag must be at least 12 - log10(eta_inf / Pa s) = "
+                             f"{np.min(strong):.3g} (the Arrhenius, strongest liquid in MYEGA)")
+        if np.any(np.asarray(p["T_g"]) >= np.asarray(p["T_melt"])):
+            raise ValueError(f"{self.name}: the glass transition T_g must lie below T_melt")
 
     # -- physics -----------------------------------------------------------
     def peak_temperature(self, current, temperature=300.0) -> np.ndarray:
@@ -246,14 +297,42 @@ class GSTMushroom(DeviceModel):
         p = self.params
         return np.sqrt((p["T_melt"] - np.asarray(temperature, dtype=float)) / (p["R_th"] * p["R_prog"]))
 
-    def growth_velocity(self, temperature) -> np.ndarray:
-        """Crystal growth velocity v_g(T) (m/s); zero at and above T_melt."""
+    def _log10_viscosity(self, t):
+        p = self.params
+        tg = p["T_g"]
+        lg_inf = np.log10(p["eta_inf"])
+        a = LOG10_ETA_G - lg_inf
+        x = tg / np.maximum(t, tg)  # the liquid branch is evaluated at T >= T_g only (no overflow below)
+        liquid = lg_inf + a * x * np.exp((p["m_frag"] / a - 1.0) * (x - 1.0))
+        glass = LOG10_ETA_G + p["E_glass"] / (k_B * np.log(10.0)) * (1.0 / t - 1.0 / tg)
+        return np.where(t >= tg, liquid, glass)
+
+    def viscosity(self, temperature) -> np.ndarray:
+        """Viscosity eta(T) (Pa s) of the amorphous phase: MYEGA liquid at T >= T_g, Arrhenius glass below."""
+        t = np.asarray(temperature, dtype=float)
+        if np.any(~np.isfinite(t) | (t <= 0.0)):
+            raise ValueError(f"{self.name}.viscosity: temperature must be positive and finite")
+        return 10.0 ** self._log10_viscosity(t)
+
+    def driving_force(self, temperature) -> np.ndarray:
+        """Free-energy difference liquid - crystal per atom (J), Thompson-Spaepen; 0 at and above T_melt."""
         p = self.params
         t = np.asarray(temperature, dtype=float)
+        tm = p["T_melt"]
+        return np.where(t < tm, p["dh_f"] * (tm - t) / tm * 2.0 * t / (tm + t), 0.0)
+
+    def growth_velocity(self, temperature) -> np.ndarray:
+        """Crystal growth velocity u(T) (m/s), viscosity limited (Stokes-Einstein / Wilson-Frenkel); zero at and
+        above T_melt."""
+        p = self.params
+        t = np.asarray(temperature, dtype=float)
+        if np.any(~np.isfinite(t) | (t <= 0.0)):
+            raise ValueError(f"{self.name}.growth_velocity: temperature must be positive and finite")
         kt = k_B * t
-        dmu = p["dh_f"] * (p["T_melt"] - t) / p["T_melt"]
-        v = p["v0"] * np.exp(-p["E_g"] / kt) * (-np.expm1(-dmu / kt))
-        return np.where(t < p["T_melt"], v, 0.0)
+        wf = -np.expm1(-self.driving_force(t) / kt)  # Wilson-Frenkel factor, in [0, 1)
+        ln_u = (np.log(4.0 * kt / (3.0 * np.pi * p["lambda_j"] ** 2)) - np.log(10.0) * self._log10_viscosity(t)
+                + np.log(np.maximum(wf, 1e-300)))
+        return np.where(wf > 0.0, np.exp(ln_u), 0.0)
 
     def _pf(self):
         p = self.params
