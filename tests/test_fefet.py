@@ -216,3 +216,95 @@ def test_nls_parameter_recovery():
     res = fit(FeFETNLS(tau0=15e-9, w=0.8), meas, vary=["tau0", "w"], sigma=1e-9)
     assert res.values["tau0"] == pytest.approx(40e-9, rel=1e-3)
     assert res.values["w"] == pytest.approx(0.45, rel=1e-3)
+
+
+# -- Preisach: compiled solver against references ------------------------------------------------------------------
+
+def _random_preisach_states(m, n, seed, pulses=60):
+    """States with deep, device-specific turning-point histories: random bipolar pulse trains."""
+    rng = np.random.default_rng(seed)
+    st = m.initial_state(n)
+    scale = rng.uniform(0.3, 1.2, n)
+    for k in range(pulses):
+        st = m.apply_pulse(st, rng.uniform(-4.0, 4.0) * scale * 0.97 ** k, 1e-7, 300.0)
+    return st
+
+
+def _device(st, i):
+    return {k: np.asarray(v)[i:i + 1] for k, v in st.items() if not k.startswith("_switched")}
+
+
+def test_preisach_solver_agrees_with_brentq_and_the_reference_path():
+    """Stack and threshold roots from the compiled solver = brentq on the numpy reference path (_move), 1e-11 V."""
+    from scipy.optimize import brentq
+
+    m = get_model("fefet.ni2018_preisach")
+    n = 30
+    st = _random_preisach_states(m, n, seed=11)
+    depth = st["_depth"].astype(int)
+    assert depth.max() >= 6  # nested minor loops are exercised
+    rng = np.random.default_rng(12)
+    v_gate = rng.uniform(-5.0, 5.0, n)
+    new = m._to_gate(st, v_gate)
+    vt = m.threshold_voltage(st)
+    cf, ci = float(m.c_fe()), float(m.c_il())
+    vs = float(m._vs())
+    for i in range(n):
+        one = _device(st, i)
+        v0 = one["v_fe"][0]
+
+        def stack(v, one=one, i=i):
+            return v + (m._move(one, np.array([v]))[0] + cf * v) / ci - (v_gate[i] - 0.5)
+
+        def charge(v, one=one):
+            return m._move(one, np.array([v]))[0] + cf * v
+
+        for fun, got in ((stack, new["v_fe"][i]), (charge, vt[i] - 0.5)):
+            lo, hi = (v0, vs) if fun(v0) < 0 else (-vs, v0)
+            ref = brentq(fun, lo, hi, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=500)
+            assert got == pytest.approx(ref, abs=1e-11), (i, fun.__name__)
+        # the committed state is the reference path's state at the solver's root
+        ref_state = m._move(one, new["v_fe"][i:i + 1], commit=True)
+        assert new["polarization"][i] == pytest.approx(ref_state["polarization"][0], abs=1e-14)
+        assert new["_depth"][i] == ref_state["_depth"][0]
+        d = int(new["_depth"][i])
+        assert np.array_equal(new["_tp_v"][i, :d], ref_state["_tp_v"][0, :d])
+
+
+def test_preisach_compiled_pulses_equal_the_bisection_reference():
+    """A random bipolar train through the compiled pulse equals the former numpy bisection (48 halvings)."""
+    from devicelib.physics.fefet import _bc
+
+    class Bisection(FeFETPreisach):
+        def _to_gate(self, st, v_gate):
+            n = st["v_fe"].size
+            cf, ci = _bc(self.c_fe(), n), _bc(self.c_il(), n)
+            rhs = _bc(v_gate, n) - _bc(self.params["V_T0"], n)
+            vs = _bc(self._vs(), n)
+            v0 = st["v_fe"]
+            upward = v0 + (st["polarization"] + cf * v0) / ci - rhs < 0
+            lo, hi = np.where(upward, v0, -vs), np.where(upward, vs, v0)
+            for _ in range(48):
+                mid = 0.5 * (lo + hi)
+                val = mid + (self._move(st, mid) + cf * mid) / ci - rhs
+                lo, hi = np.where(val < 0, mid, lo), np.where(val < 0, hi, mid)
+            return self._move(st, 0.5 * (lo + hi), commit=True)
+
+        def apply_pulse(self, state, amplitude, width, temperature):
+            st = {k: np.array(v, dtype=float) for k, v in state.items() if not k.startswith("_switched")}
+            return self._to_gate(self._to_gate(st, amplitude), 0.0)
+
+    card = load_card(CARDS / "ni2018_preisach.toml")
+    fast = card.model()
+    slow = Bisection(**fast.params)
+    rng = np.random.default_rng(5)
+    n = 20
+    scale = rng.uniform(0.5, 1.5, n)
+    a, b = fast.initial_state(n), slow.initial_state(n)
+    assert a["polarization"] == pytest.approx(b["polarization"], abs=1e-13)
+    for _ in range(80):
+        amp = rng.uniform(-4.0, 4.0) * scale
+        a, b = fast.apply_pulse(a, amp, 1e-7, 300.0), slow.apply_pulse(b, amp, 1e-7, 300.0)
+        assert a["polarization"] == pytest.approx(b["polarization"], abs=1e-12)
+        assert a["v_fe"] == pytest.approx(b["v_fe"], abs=1e-11)
+        assert fast.conductance(a, 0.1) == pytest.approx(fast.conductance(b, 0.1), rel=1e-9)

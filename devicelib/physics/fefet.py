@@ -64,6 +64,9 @@ References
 
 from __future__ import annotations
 
+import math
+
+import numba
 import numpy as np
 
 from ..core import DeviceModel, Observable, Parameter, State, StateVariable
@@ -97,6 +100,157 @@ _OBSERVABLES = (
 
 def _bc(value, n):
     return np.broadcast_to(np.asarray(value, dtype=float), (n,))
+
+
+# -- compiled Preisach kernels (one device per loop iteration, devices spread over the cores) ----------------------
+# A device's history is a row of turning points ``tv`` (V_FE) / ``tpp`` (P) with depth ``d``: entries 0 and 1 are the
+# sentinels (+V_s, +P_r) and (-V_s, -P_r); an even index is a maximum, an odd one a minimum. These functions are the
+# compiled twins of FeFETPreisach._move (the numpy reference, which the tests compare them with).
+
+_PR_TOL_V = 1e-13  # V: tolerance of every V_FE root (Newton step / bracket width)
+
+
+@numba.njit(cache=True, inline="always")
+def _pr_branch(tv, tpp, d, v, pr, a, vc):
+    """P at V_FE = v on the branch from turning point d-1 towards turning point d-2 (scaled tanh)."""
+    v1, p1, v2, p2 = tv[d - 1], tpp[d - 1], tv[d - 2], tpp[d - 2]
+    shift = -vc if (d - 1) % 2 == 1 else vc
+    f1 = pr * math.tanh(a * (v1 + shift))
+    den = pr * math.tanh(a * (v2 + shift)) - f1
+    if den == 0.0:
+        den = 1.0
+    return p1 + (p2 - p1) * (pr * math.tanh(a * (v + shift)) - f1) / den
+
+
+@numba.njit(cache=True, inline="always")
+def _pr_turn(tv, tpp, d, v0, p0, up):
+    """Depth after leaving (v0, p0) up or down: a reversal pushes (v0, p0), or pops it when it is the top."""
+    if up != ((d - 1) % 2 == 0):  # no reversal: keep following the present branch
+        return d
+    if d >= 3 and abs(v0 - tv[d - 1]) <= 1e-12:
+        return d - 1
+    k = tv.size
+    if d >= k:  # full: forget the oldest inner pair (indices 2 and 3)
+        for j in range(2, k - 2):
+            tv[j] = tv[j + 2]
+            tpp[j] = tpp[j + 2]
+        d -= 2
+    tv[d] = v0
+    tpp[d] = p0
+    return d + 1
+
+
+@numba.njit(cache=True)
+def _pr_move(tv, tpp, d, v0, p0, v_new, pr, a, vc):
+    """Move one device monotonically from (v0, p0) to V_FE = v_new; updates its row, returns (P, depth)."""
+    if v_new == v0:
+        return p0, d
+    up = v_new > v0
+    d = _pr_turn(tv, tpp, d, v0, p0, up)
+    while d >= 4:
+        tgt = tv[d - 2]
+        if (up and v_new >= tgt) or ((not up) and v_new <= tgt):
+            d -= 2  # passing a turning point wipes it and its partner out
+        else:
+            break
+    return _pr_branch(tv, tpp, d, v_new, pr, a, vc), d
+
+
+@numba.njit(cache=True)
+def _pr_solve(tv, tpp, d, v0, p0, alpha, beta, gamma, pr, a, vc, vs, tol):
+    """Follow the hysteresis path from (v0, p0) to the V_FE where r(v) = alpha v + beta P(v) - gamma = 0.
+
+    r increases along the path (alpha > 0, beta >= 0, dP/dV_FE >= 0 on every branch), so the root lies
+    upwards if r(v0) < 0. The path is piecewise: one scaled-tanh branch up to the next turning point,
+    then (wipe-out) the enclosing branch. r at each turning point locates the segment holding the root;
+    on it a safeguarded Newton iteration (bisection fallback, bracket kept) converges to ``tol`` in V_FE.
+    A turning point within ``tol`` of the root closes its loop (return-point memory is exact there).
+    Beyond +-V_s the path stops at the saturation voltage. Updates the row; returns (v, P, depth).
+    """
+    r0 = alpha * v0 + beta * p0 - gamma
+    if r0 == 0.0:
+        return v0, p0, d
+    up = r0 < 0.0
+    tol_r = alpha * tol
+    d = _pr_turn(tv, tpp, d, v0, p0, up)
+    start = v0
+    while True:
+        if d >= 4:
+            end, p_end = tv[d - 2], tpp[d - 2]
+        else:
+            end = vs if up else -vs
+            p_end = _pr_branch(tv, tpp, d, end, pr, a, vc)
+        r_end = alpha * end + beta * p_end - gamma
+        beyond = r_end <= tol_r if up else r_end >= -tol_r
+        if not beyond:
+            break
+        if d < 4:
+            return end, p_end, d
+        d -= 2
+        start = end
+    # the root is inside (start, end) on the branch from turning point d-1 towards d-2
+    v1, p1, v2, p2 = tv[d - 1], tpp[d - 1], tv[d - 2], tpp[d - 2]
+    shift = -vc if (d - 1) % 2 == 1 else vc
+    f1 = pr * math.tanh(a * (v1 + shift))
+    den = pr * math.tanh(a * (v2 + shift)) - f1
+    if den == 0.0:
+        den = 1.0
+    scale = (p2 - p1) / den
+    lo, hi = (start, end) if up else (end, start)
+    g_lo = alpha * lo + beta * (p1 + scale * (pr * math.tanh(a * (lo + shift)) - f1)) - gamma
+    if g_lo >= 0.0:
+        return lo, _pr_branch(tv, tpp, d, lo, pr, a, vc), d
+    g_hi = alpha * hi + beta * (p1 + scale * (pr * math.tanh(a * (hi + shift)) - f1)) - gamma
+    if g_hi <= 0.0:
+        return hi, _pr_branch(tv, tpp, d, hi, pr, a, vc), d
+    v = lo - g_lo * (hi - lo) / (g_hi - g_lo)
+    dx_old = hi - lo
+    for _ in range(200):
+        t = math.tanh(a * (v + shift))
+        g = alpha * v + beta * (p1 + scale * (pr * t - f1)) - gamma
+        if g == 0.0:
+            break
+        if g < 0.0:
+            lo = v
+        else:
+            hi = v
+        step = g / (alpha + beta * scale * pr * a * (1.0 - t * t))
+        if abs(step) <= tol:  # converged (checked first: a step below one ulp would look like leaving the bracket)
+            v -= step
+            break
+        v_new = v - step
+        if not (lo < v_new < hi) or abs(step) > 0.5 * dx_old:
+            v_new = 0.5 * (lo + hi)  # Newton left the bracket or is not converging fast: bisect
+        dx_old = abs(v_new - v)
+        v = v_new
+        if hi - lo <= tol:
+            break
+    return v, _pr_branch(tv, tpp, d, v, pr, a, vc), d
+
+
+@numba.njit(cache=True, parallel=True)
+def _pr_pulse_kernel(tv, tpp, d, v, p, p_peak, alpha, beta, gamma_peak, gamma_rest, pr, a, vc, vs, tol):
+    """Quasi-static pulse for every device: gate 0 -> V_p (stack root at gamma_peak) -> 0 (gamma_rest); in place."""
+    for i in numba.prange(v.size):
+        vi, pi, di = _pr_solve(tv[i], tpp[i], d[i], v[i], p[i], alpha[i], beta[i], gamma_peak[i],
+                               pr[i], a[i], vc[i], vs[i], tol)
+        p_peak[i] = pi
+        v[i], p[i], d[i] = _pr_solve(tv[i], tpp[i], di, vi, pi, alpha[i], beta[i], gamma_rest[i],
+                                     pr[i], a[i], vc[i], vs[i], tol)
+
+
+@numba.njit(cache=True, parallel=True)
+def _pr_solve_kernel(tv, tpp, d, v, p, alpha, beta, gamma, pr, a, vc, vs, tol, commit):
+    """Root of alpha v + beta P(v) = gamma along each device's path; rows updated in place only if commit."""
+    out = np.empty(v.size)
+    for i in numba.prange(v.size):
+        rv, rp = (tv[i], tpp[i]) if commit else (tv[i].copy(), tpp[i].copy())
+        vi, pi, di = _pr_solve(rv, rp, d[i], v[i], p[i], alpha[i], beta[i], gamma[i], pr[i], a[i], vc[i], vs[i], tol)
+        out[i] = vi
+        if commit:
+            v[i], p[i], d[i] = vi, pi, di
+    return out
+
 
 
 class _FeFETBase(DeviceModel):
@@ -368,15 +522,23 @@ class FeFETPreisach(_FeFETBase):
     oldest inner pair is forgotten.
 
     Gate stack: :math:`V_G - V_{T0} = V_{FE} + Q/C_{IL}` with :math:`Q = P(V_{FE}) + C_{FE}V_{FE}`,
-    solved for :math:`V_{FE}` by bisection (monotone on a branch). A pulse is quasi-static:
-    :math:`V_G: 0 \to V_p \to 0`, so the switching is rate independent (no accumulation; use
+    solved for :math:`V_{FE}` along the hysteresis path (the residual increases monotonically on it).
+    A pulse is quasi-static: :math:`V_G: 0 \to V_p \to 0`, so the switching is rate independent (no accumulation; use
     ``fefet.multidomain`` or ``fefet.nls`` for time dependence). The threshold voltage is the gate
     voltage at which the stack charge is zero while following the branch from the rest state:
     :math:`V_T = V_{T0} + V_{FE}^*` with :math:`P(V_{FE}^*) + C_{FE}V_{FE}^* = 0`; for a steep
     loop this gives :math:`V_{FE}^* \approx \mp V_c` and a window :math:`\approx 2 E_c t_{FE}`.
 
-    Per-pulse integration: quasi-static and exact up to the bisection tolerance
-    (:math:`10^{-9}` V in :math:`V_{FE}`). Energy: :math:`A C_g V^2` plus the loss
+    Root finding (compiled with numba, one loop iteration per device, devices spread over the cores):
+    the path from the present point is piecewise, one scaled-tanh branch up to the next turning point
+    and then the enclosing branch; the residual at the turning points picks the segment holding the
+    root, and a safeguarded Newton iteration (bisection fallback inside the bracket) solves it to
+    :math:`10^{-13}` V in :math:`V_{FE}`. A turning point within that tolerance of the root closes its
+    minor loop. The numpy method ``_move`` is the readable reference of the path rules; the tests check
+    the compiled path against it and the roots against ``scipy.optimize.brentq``.
+
+    Per-pulse integration: quasi-static and exact up to the root tolerance
+    (:math:`10^{-13}` V in :math:`V_{FE}`). Energy: :math:`A C_g V^2` plus the loss
     :math:`A V_c (|P_{peak}-P_{before}| + |P_{after}-P_{peak}|)`.
     """
 
@@ -395,7 +557,6 @@ class FeFETPreisach(_FeFETBase):
         StateVariable("v_fe", "V", (-np.inf, np.inf), "voltage across the ferroelectric at rest"),
     )
     max_turning_points = 32
-    bisection_steps = 48
 
     # -- hysteresis --------------------------------------------------------------
     def _vs(self):
@@ -457,31 +618,32 @@ class FeFETPreisach(_FeFETBase):
                     "_tp_v": tv, "_tp_p": tpp, "_depth": d.astype(float)}
         return p_new
 
-    def _solve_vfe(self, st, target_fn, upward):
-        """Bisection for V_FE on the branch from the current point: target_fn(v, P) = 0, increasing in v."""
-        n = st["v_fe"].size
-        vs = _bc(self._vs(), n)
-        v0 = st["v_fe"]
-        lo = np.where(upward, v0, -vs)
-        hi = np.where(upward, vs, v0)
-        for _ in range(self.bisection_steps):
-            mid = 0.5 * (lo + hi)
-            val = target_fn(mid, self._move(st, mid))
-            lo = np.where(val < 0, mid, lo)
-            hi = np.where(val < 0, hi, mid)
-        return 0.5 * (lo + hi)
+    # -- compiled path (numba kernels above) -------------------------------------
+    def _kernel_params(self, n):
+        """Per-device contiguous arrays: Pr, a, V_c, V_s, C_FE, C_IL, V_T0."""
+        p = self.params
+        names = (p["Pr"], p["a"], self.coercive_voltage(), self._vs(), self.c_fe(), self.c_il(), p["V_T0"])
+        return tuple(np.array(_bc(x, n)) for x in names)  # writable copies: one compiled signature
 
-    def _stack_residual(self, v_gate, n):
-        cf, ci = _bc(self.c_fe(), n), _bc(self.c_il(), n)
-        rhs = _bc(v_gate, n) - _bc(self.params["V_T0"], n)
-        return lambda v, pol: v + (pol + cf * v) / ci - rhs
+    @staticmethod
+    def _unpack(state):
+        """Fresh contiguous copies of the state arrays the kernels update in place."""
+        return (np.array(state["_tp_v"], dtype=float, order="C"), np.array(state["_tp_p"], dtype=float, order="C"),
+                np.asarray(state["_depth"]).astype(np.int64), np.array(state["v_fe"], dtype=float),
+                np.array(state["polarization"], dtype=float))
+
+    @staticmethod
+    def _pack(tv, tpp, d, v, pol):
+        return {"polarization": pol, "v_fe": v, "_tp_v": tv, "_tp_p": tpp, "_depth": d.astype(float)}
 
     def _to_gate(self, st, v_gate):
-        n = st["v_fe"].size
-        res = self._stack_residual(v_gate, n)
-        upward = res(st["v_fe"], st["polarization"]) < 0
-        v = self._solve_vfe(st, res, upward)
-        return self._move(st, v, commit=True)
+        """Rest state after setting the gate to v_gate quasi-statically (stack solved self-consistently)."""
+        tv, tpp, d, v, pol = self._unpack(st)
+        n = v.size
+        pr, a, vc, vs, cf, ci, vt0 = self._kernel_params(n)
+        gamma = _bc(v_gate, n) - vt0
+        _pr_solve_kernel(tv, tpp, d, v, pol, 1.0 + cf / ci, 1.0 / ci, gamma, pr, a, vc, vs, _PR_TOL_V, True)
+        return self._pack(tv, tpp, d, v, pol)
 
     def initial_state(self, n: int) -> State:
         k = self.max_turning_points
@@ -506,22 +668,21 @@ class FeFETPreisach(_FeFETBase):
         return st, np.array(out)
 
     def apply_pulse(self, state: State, amplitude, width, temperature) -> State:
-        st = {k: np.array(v, dtype=float) for k, v in state.items() if not k.startswith("_switched")}
-        p_before = st["polarization"]
-        peak = self._to_gate(st, amplitude)
-        rest = self._to_gate(peak, 0.0)
-        p_peak = peak["polarization"]
-        rest["_switched"] = np.abs(p_peak - p_before) + np.abs(rest["polarization"] - p_peak)
+        tv, tpp, d, v, pol = self._unpack(state)
+        n = v.size
+        p_before = pol.copy()
+        pr, a, vc, vs, cf, ci, vt0 = self._kernel_params(n)
+        p_peak = np.empty(n)
+        gamma_peak = _bc(amplitude, n) - vt0
+        _pr_pulse_kernel(tv, tpp, d, v, pol, p_peak, 1.0 + cf / ci, 1.0 / ci, gamma_peak, -vt0,
+                         pr, a, vc, vs, _PR_TOL_V)
+        rest = self._pack(tv, tpp, d, v, pol)
+        rest["_switched"] = np.abs(p_peak - p_before) + np.abs(pol - p_peak)
         return rest
 
     def threshold_voltage(self, state: State) -> np.ndarray:
-        st = {k: np.asarray(v, dtype=float) for k, v in state.items()}
-        n = st["v_fe"].size
-        cf = _bc(self.c_fe(), n)
-
-        def charge(v, pol):
-            return pol + cf * v
-
-        upward = charge(st["v_fe"], st["polarization"]) < 0
-        v_star = self._solve_vfe(st, charge, upward)
-        return _bc(self.params["V_T0"], n) + v_star
+        tv, tpp, d, v, pol = self._unpack(state)
+        n = v.size
+        pr, a, vc, vs, cf, _ci, vt0 = self._kernel_params(n)
+        v_star = _pr_solve_kernel(tv, tpp, d, v, pol, cf, np.ones(n), np.zeros(n), pr, a, vc, vs, _PR_TOL_V, False)
+        return vt0 + v_star
