@@ -32,9 +32,9 @@ diffusivity in the Wilson-Frenkel law; Orava et al. 2012)
     \qquad
     \Delta\mu = \Delta h_f \frac{T_{melt} - T}{T_{melt}} \frac{2T}{T_{melt} + T}
 
-(:math:`\lambda` atomic jump distance; the written form
+(:math:`\lambda` atomic jump distance; this is the form
 :math:`4 r k_B T/(3\pi\lambda^2 r_H \eta)` with the atomic radius :math:`r`
-equal to the Stokes-Einstein hydrodynamic radius :math:`r_H`;
+taken equal to the Stokes-Einstein hydrodynamic radius :math:`r_H`;
 :math:`\Delta\mu` per atom in the Thompson-Spaepen approximation,
 :math:`\Delta h_f` the heat of fusion per atom). Above the glass transition
 the viscosity is that of the supercooled liquid (MYEGA, Mauro et al. 2009):
