@@ -9,7 +9,7 @@ from scipy.integrate import quad
 from devicelib import get_model
 from devicelib.catalog import load_card
 from devicelib.physics.fefet import FeFETMultiDomain, FeFETNLS, FeFETPreisach
-from devicelib.pulses import identical
+from devicelib.pulses import concatenate, identical
 from devicelib.simulate import simulate
 
 CARDS = Path(__file__).resolve().parents[1] / "models" / "fefet"
@@ -308,3 +308,133 @@ def test_preisach_compiled_pulses_equal_the_bisection_reference():
         assert a["polarization"] == pytest.approx(b["polarization"], abs=1e-12)
         assert a["v_fe"] == pytest.approx(b["v_fe"], abs=1e-11)
         assert fast.conductance(a, 0.1) == pytest.approx(fast.conductance(b, 0.1), rel=1e-9)
+
+
+# -- cycle-to-cycle noise --------------------------------------------------------------------------------------------
+
+def _assert_valid_preisach(m, st):
+    """|P| <= Pr, nested turning points, rest point on its branch and on the gate-0 load line."""
+    pol, v = st["polarization"], st["v_fe"]
+    n = pol.size
+    d = st["_depth"].astype(int)
+    tv, tpp = st["_tp_v"], st["_tp_p"]
+    assert np.all(np.abs(pol) <= m.params["Pr"] + 1e-12)
+    assert np.all((d >= 2) & (d <= m.max_turning_points))
+    rows = np.arange(n)
+    for i in range(n):
+        maxima, minima = tv[i, 0:d[i]:2], tv[i, 1:d[i]:2]
+        # nested loops (a turning point reached at the saturation voltage repeats its sentinel)
+        assert np.all(np.diff(maxima) <= 0) and np.all(np.diff(minima) >= 0)
+        assert minima.max() < maxima.min()
+    v1, p1, v2, p2 = tv[rows, d - 1], tpp[rows, d - 1], tv[rows, d - 2], tpp[rows, d - 2]
+    assert np.all((v - np.minimum(v1, v2) >= -1e-12) & (np.maximum(v1, v2) - v >= -1e-12))
+    asc = (d - 1) % 2 == 1
+    f1, f2 = m._f(v1, asc, n), m._f(v2, asc, n)
+    on_branch = p1 + (p2 - p1) * (m._f(v, asc, n) - f1) / np.where(f2 != f1, f2 - f1, 1.0)
+    assert pol == pytest.approx(on_branch, abs=1e-12)
+    cf, ci = m.c_fe(), m.c_il()
+    assert v + (pol + cf * v) / ci + m.params["V_T0"] == pytest.approx(np.zeros(n), abs=1e-10)
+
+
+def test_preisach_c2c_spread_of_the_polarisation_step():
+    """Identical devices, one 1.0 V pulse, c2c = 0.1: std(dP)/mean(dP) = 0.1 within 6 % (5.5 standard errors)."""
+    from devicelib.variability import Variability
+
+    m = get_model("fefet.ni2018_preisach")
+    n, c2c = 4000, 0.1
+    train = identical(1, 1.0, 1e-7)
+    p0 = m.initial_state(1)["polarization"][0]
+    nominal = simulate(m, train, 1).polarization.values[0, 0] - p0
+    var = Variability(c2c=c2c)
+    ds = simulate(m, train, n, seed=21, variability=var)
+    dp = ds.polarization.values[:, 0] - p0
+    # sample sd of n normals: standard error sd / sqrt(2 n) = 1.1 % of c2c; the mean: c2c / sqrt(n) = 1.6 %
+    assert np.std(dp, ddof=1) / nominal == pytest.approx(c2c, rel=0.06)
+    assert np.mean(dp) == pytest.approx(nominal, abs=5 * c2c * nominal / np.sqrt(n))
+    assert np.array_equal(ds.polarization.values, simulate(m, train, n, seed=21, variability=var).polarization.values)
+    # the noiseless perturbation is the pulse itself (the peak is recovered to 1e-12 of Pr)
+    st = m.initial_state(3)
+    after = m.apply_pulse(st, np.array([0.8, 1.5, -2.0]), 1e-7, 300.0)
+    same = m.perturb_step(st, after, 0.0, 0.0, np.random.default_rng(0))
+    assert same["polarization"] == pytest.approx(after["polarization"], abs=1e-12)
+    assert same["v_fe"] == pytest.approx(after["v_fe"], abs=1e-10)
+    assert np.array_equal(same["_depth"], after["_depth"])
+
+
+def test_preisach_c2c_keeps_the_hysteresis_state_valid():
+    """Strong noise (c2c 0.5, c2c_abs 0.01 C/m^2) over a bipolar train: every state is a valid Preisach state."""
+    from devicelib.variability import Variability
+
+    m = get_model("fefet.ni2018_preisach")
+    rng = np.random.default_rng(3)
+    amps = rng.uniform(-3.0, 3.0, 40)
+    train = concatenate([identical(1, a, 1e-7) for a in amps])
+    var = Variability(c2c=0.5, c2c_abs=0.01)
+    ds = simulate(m, train, 50, seed=4, variability=var)
+    again = simulate(m, train, 50, seed=4, variability=var)
+    assert np.array_equal(ds.conductance.values, again.conductance.values)
+    assert np.all(np.abs(ds.polarization.values) <= m.params["Pr"] + 1e-12)
+    # walk the same noise by hand to inspect the hidden stack after every pulse
+    st = m.initial_state(50)
+    g = np.random.default_rng(9)
+    for a in amps:
+        st = var.perturb_step(m, st, m.apply_pulse(st, a, 1e-7, 300.0), g)
+        _assert_valid_preisach(m, st)
+    assert np.ptp(st["polarization"]) > 0.01  # the noise did act
+
+
+def test_multidomain_c2c_spread_and_consistent_domains():
+    """c2c acts on the number of switched domains: spread = c2c (5 % tolerance), P = Pr <s>, fractions in [0, 1]."""
+    from devicelib.variability import Variability
+
+    m = FeFETMultiDomain(n_domains=1024).seed(2)
+    n, c2c = 2000, 0.1
+    st = m.initial_state(n)
+    after = m.apply_pulse(st, 2.0, 100e-9, 300.0)
+    du = np.sum(after["_domain_s"] > 0, axis=1) - np.sum(st["_domain_s"] > 0, axis=1)
+    assert du.min() > 250  # about 36 % of 1024 domains switch
+    var = Variability(c2c=c2c)
+    ratios = []
+    for k in range(10):
+        out = var.perturb_step(m, st, after, np.random.default_rng(100 + k))
+        s = out["_domain_s"]
+        assert set(np.unique(s)) <= {-1.0, 1.0}
+        assert out["polarization"] == pytest.approx(m.params["Pr"] * s.mean(axis=1), abs=1e-15)
+        assert np.all(out["_domain_h"][s != st["_domain_s"]] == 0.0)  # switched domains restart
+        assert np.array_equal(out["_domain_Ea"], st["_domain_Ea"])
+        ratios.append((np.sum(s > 0, axis=1) - np.sum(st["_domain_s"] > 0, axis=1)) / du)
+    r = np.concatenate(ratios)
+    # 20,000 draws: standard error of the sd 0.5 %, of the mean 0.07 %; the integer rounding adds
+    # at most 0.25 domain^2 of variance, < 1e-4 of (c2c du)^2
+    assert np.std(r, ddof=1) == pytest.approx(c2c, rel=0.05)
+    assert np.mean(r) == pytest.approx(1.0, abs=5 * c2c / np.sqrt(r.size))
+    # same generator state -> identical result; huge noise stays within [0, 1] up fraction
+    a = var.perturb_step(m, st, after, np.random.default_rng(1))
+    b = var.perturb_step(m, st, after, np.random.default_rng(1))
+    assert np.array_equal(a["_domain_s"], b["_domain_s"])
+    wild = Variability(c2c=3.0, c2c_abs=0.2).perturb_step(m, st, after, np.random.default_rng(2))
+    up = np.mean(wild["_domain_s"] > 0, axis=1)
+    assert np.all((up >= 0) & (up <= 1)) and up.min() == 0.0 and up.max() == 1.0  # clipping reached both ends
+    assert np.all(np.abs(wild["polarization"]) <= m.params["Pr"])
+
+
+def test_multidomain_and_nls_c2c_through_simulate():
+    from devicelib.variability import Variability
+
+    var = Variability(c2c=0.3, c2c_abs=0.02)
+    m = get_model("fefet.deng2020_hzo")
+    train = identical(30, 2.0, 30e-9)
+    a = simulate(m, train, 20, seed=5, variability=var)
+    b = simulate(m, train, 20, seed=5, variability=var)
+    assert np.array_equal(a.polarization.values, b.polarization.values)
+    assert np.all(np.abs(a.polarization.values) <= m.params["Pr"] + 1e-15)
+    # NLS: the state is P alone; relative spread of the step = c2c, |P| <= Pr under strong noise
+    nls = get_model("fefet.jerry2017_synapse")
+    one = identical(1, 2.1, 75e-9)
+    p0 = nls.initial_state(1)["polarization"][0]
+    dp = simulate(nls, one, 4000, seed=6, variability=Variability(c2c=0.1)).polarization.values[:, 0] - p0
+    nominal = simulate(nls, one, 1).polarization.values[0, 0] - p0
+    assert np.std(dp, ddof=1) / nominal == pytest.approx(0.1, rel=0.06)
+    strong = simulate(nls, identical(40, 2.1, 75e-9), 50, seed=7, variability=var)
+    assert np.all(np.abs(strong.polarization.values) <= nls.params["Pr"])
+    assert np.any(np.abs(strong.polarization.values) == nls.params["Pr"])  # the clip is exercised

@@ -252,6 +252,71 @@ def _pr_solve_kernel(tv, tpp, d, v, p, alpha, beta, gamma, pr, a, vc, vs, tol, c
     return out
 
 
+@numba.njit(cache=True)
+def _pr_rest_after_peak(tv, tpp, d, v0, p0, peak, alpha, beta, gamma, pr, a, vc, vs, tol):
+    """Rest state after a quasi-static excursion of V_FE from v0 to ``peak`` and back to gate 0: (v, P, d, P_peak)."""
+    pk, dk = _pr_move(tv, tpp, d, v0, p0, peak, pr, a, vc)
+    v, p, d = _pr_solve(tv, tpp, dk, peak, pk, alpha, beta, gamma, pr, a, vc, vs, tol)
+    return v, p, d, pk
+
+
+@numba.njit(cache=True, parallel=True)
+def _pr_perturb_kernel(tv, tpp, d, v, p, p_peak, target, alpha, beta, gamma, pr, a, vc, vs, tol, tol_p):
+    """Rest state whose polarisation is ``target``, reached by one quasi-static excursion of V_FE from the state.
+
+    The rest polarisation after an excursion to V_FE = peak is continuous and non-decreasing in the peak
+    (it equals the start value between the enclosing turning points), so the peak is bracketed on
+    [v0, V_s] (target above the start) or [-V_s, v0] and found by the Illinois (modified regula falsi)
+    iteration to |P - target| <= tol_p or a bracket <= tol. A target beyond the reachable range stops at the
+    saturated end. In place (rows, v, p, d); p_peak receives P at the peak.
+    """
+    k = tv.shape[1]
+    for i in numba.prange(v.size):
+        v0, p0, d0, tgt = v[i], p[i], d[i], target[i]
+        p_peak[i] = p0
+        if tgt == p0:
+            continue
+        sv, sp = np.empty(k), np.empty(k)
+        args = (alpha[i], beta[i], gamma[i], pr[i], a[i], vc[i], vs[i], tol)
+        if tgt > p0:
+            lo, hi, f_lo = v0, vs[i], p0 - tgt
+            sv[:] = tv[i]
+            sp[:] = tpp[i]
+            f_hi = _pr_rest_after_peak(sv, sp, d0, v0, p0, hi, *args)[1] - tgt
+            peak = hi if f_hi <= 0.0 else np.nan
+        else:
+            lo, hi, f_hi = -vs[i], v0, p0 - tgt
+            sv[:] = tv[i]
+            sp[:] = tpp[i]
+            f_lo = _pr_rest_after_peak(sv, sp, d0, v0, p0, lo, *args)[1] - tgt
+            peak = lo if f_lo >= 0.0 else np.nan
+        if np.isnan(peak):
+            side = 0
+            x = 0.5 * (lo + hi)
+            for _ in range(200):
+                x = hi - f_hi * (hi - lo) / (f_hi - f_lo) if f_hi != f_lo else 0.5 * (lo + hi)
+                if not (lo < x < hi):
+                    x = 0.5 * (lo + hi)
+                sv[:] = tv[i]
+                sp[:] = tpp[i]
+                fx = _pr_rest_after_peak(sv, sp, d0, v0, p0, x, *args)[1] - tgt
+                if abs(fx) <= tol_p[i]:
+                    break
+                if fx < 0.0:
+                    lo, f_lo = x, fx
+                    if side == -1:
+                        f_hi *= 0.5
+                    side = -1
+                else:
+                    hi, f_hi = x, fx
+                    if side == 1:
+                        f_lo *= 0.5
+                    side = 1
+                if hi - lo <= tol:
+                    break
+            peak = x
+        v[i], p[i], d[i], p_peak[i] = _pr_rest_after_peak(tv[i], tpp[i], d0, v0, p0, peak, *args)
+
 
 class _FeFETBase(DeviceModel):
     """Gate stack, threshold shift, read and energy shared by the FeFET models."""
@@ -306,6 +371,24 @@ class _FeFETBase(DeviceModel):
         v = np.asarray(amplitude, dtype=float)
         dp = np.abs(np.asarray(after.get("_switched", after["polarization"] - before["polarization"])))
         return p["area"] * (self.c_gate() * v**2 + self.coercive_voltage() * dp)
+
+    def perturb_step(self, before: State, after: State, rel: float, abs_: float,
+                     rng: np.random.Generator) -> State:
+        r"""Cycle-to-cycle noise on the polarisation change, kept physical.
+
+        :math:`P' = P_0 + \Delta P (1 + rel\,\xi) + abs\_\,\xi'` (:math:`\xi, \xi'` standard normal),
+        clipped to :math:`|P'| \le P_r`. Used as is by ``fefet.nls`` (its state is P alone); the
+        multi-domain and Preisach models override it to keep their hidden states consistent.
+        """
+        p0 = np.asarray(before["polarization"], dtype=float)
+        n = p0.size
+        x = p0 + (np.asarray(after["polarization"]) - p0) * (1.0 + rel * rng.standard_normal(n))
+        if abs_:
+            x = x + abs_ * rng.standard_normal(n)
+        pr = _bc(self.params["Pr"], n)
+        out = dict(after)
+        out["polarization"] = np.clip(x, -pr, pr)
+        return out
 
     def _vt_to_polarization(self, g):
         """Polarisation whose read conductance is g (domain models)."""
@@ -412,6 +495,44 @@ class FeFETMultiDomain(_FeFETBase):
         h_new = np.where(flip, 0.0, h_new)
         pol = _bc(p["Pr"], n) * s_new.mean(axis=1)
         return {"polarization": pol, "_domain_s": s_new, "_domain_h": h_new, "_domain_Ea": ea}
+
+    def perturb_step(self, before: State, after: State, rel: float, abs_: float,
+                     rng: np.random.Generator) -> State:
+        r"""Cycle-to-cycle noise on the number of domains a pulse switches.
+
+        With :math:`u` the number of up domains and :math:`\Delta u = u_{after} - u_{before}`, the perturbed
+        change is :math:`\Delta u' = \Delta u (1 + rel\,\xi) + abs\_\,\xi' N_d / (2 P_r)` (``abs_`` in C/m^2),
+        clipped so the up fraction stays in [0, 1] and rounded to an integer without bias (up with
+        probability equal to the fractional part). :math:`|\Delta u'|` domains of the state before the pulse
+        whose polarity opposes the sign of :math:`\Delta u'` flip: first those the pulse flipped, in random
+        order, then others at random. Flipped domains restart at h = 0; a domain the pulse flipped that
+        the perturbed pulse leaves keeps its h from before the pulse (our assumption: this pulse's share
+        of its accumulated reduced time is not known here); every other domain keeps its state after the
+        pulse. So :math:`P = P_r\langle s_i\rangle` and the domain arrays stay consistent, :math:`|P| \le P_r`,
+        and the relative spread of :math:`\Delta P` is ``rel`` up to the rounding
+        (variance :math:`\le 1/4` domain\ :sup:`2`).
+        """
+        s0 = np.asarray(before["_domain_s"], dtype=float)
+        s1 = np.asarray(after["_domain_s"], dtype=float)
+        n, nd = s1.shape
+        u0 = np.sum(s0 > 0, axis=1)
+        du = np.sum(s1 > 0, axis=1) - u0
+        x = du * (1.0 + rel * rng.standard_normal(n))
+        if abs_:
+            x = x + abs_ * rng.standard_normal(n) * nd / (2.0 * _bc(self.params["Pr"], n))
+        x = np.clip(x, -u0, nd - u0)
+        m = np.floor(x)
+        m = (m + (rng.random(n) < x - m)).astype(int)
+        pulse_flipped = s1 != s0
+        key = rng.random((n, nd)) + np.where(pulse_flipped, 0.0, 1.0)
+        key = np.where(s0 == -np.sign(m)[:, None], key, np.inf)  # candidates oppose the perturbed change
+        k = np.abs(m)
+        kth = np.take_along_axis(np.sort(key, axis=1), np.maximum(k - 1, 0)[:, None], axis=1)
+        flip = (key <= kth) & np.isfinite(key) & (k > 0)[:, None]
+        s_new = np.where(flip, -s0, s0)
+        h_new = np.where(flip, 0.0, np.where(pulse_flipped, before["_domain_h"], after["_domain_h"]))
+        return {"polarization": _bc(self.params["Pr"], n) * s_new.mean(axis=1), "_domain_s": s_new,
+                "_domain_h": h_new, "_domain_Ea": after["_domain_Ea"]}
 
     def state_from_conductance(self, g, v_read) -> State:
         pol = self._vt_to_polarization(g)
@@ -540,6 +661,9 @@ class FeFETPreisach(_FeFETBase):
     Per-pulse integration: quasi-static and exact up to the root tolerance
     (:math:`10^{-13}` V in :math:`V_{FE}`). Energy: :math:`A C_g V^2` plus the loss
     :math:`A V_c (|P_{peak}-P_{before}| + |P_{after}-P_{peak}|)`.
+
+    Cycle-to-cycle noise (:meth:`perturb_step`) acts on the rest polarisation change and is realised
+    as a perturbed excursion of :math:`V_{FE}`, so the turning-point stack stays valid.
     """
 
     name = "fefet.preisach"
@@ -686,3 +810,28 @@ class FeFETPreisach(_FeFETBase):
         pr, a, vc, vs, cf, _ci, vt0 = self._kernel_params(n)
         v_star = _pr_solve_kernel(tv, tpp, d, v, pol, cf, np.ones(n), np.zeros(n), pr, a, vc, vs, _PR_TOL_V, False)
         return vt0 + v_star
+
+    def perturb_step(self, before: State, after: State, rel: float, abs_: float,
+                     rng: np.random.Generator) -> State:
+        r"""Cycle-to-cycle noise on the rest polarisation change, realised on the hysteresis path.
+
+        Target :math:`P' = P_0 + \Delta P (1 + rel\,\xi) + abs\_\,\xi'`. The perturbed state is the rest state
+        after one quasi-static excursion of :math:`V_{FE}` from the state before the pulse to the peak
+        whose rest polarisation is :math:`P'` (a cycle-to-cycle variation of the effective switching
+        drive). So the turning-point stack, :math:`V_{FE}` and P stay a state of the model (on a branch,
+        on the gate-0 load line); a target beyond saturation stops at the saturated state
+        (:math:`|P| \le P_r`). P' is met to 1e-12 of P_r.
+        """
+        p0 = np.asarray(before["polarization"], dtype=float)
+        n = p0.size
+        target = p0 + (np.asarray(after["polarization"]) - p0) * (1.0 + rel * rng.standard_normal(n))
+        if abs_:
+            target = target + abs_ * rng.standard_normal(n)
+        tv, tpp, d, v, pol = self._unpack(before)
+        pr, a, vc, vs, cf, ci, vt0 = self._kernel_params(n)
+        p_peak = np.empty(n)
+        _pr_perturb_kernel(tv, tpp, d, v, pol, p_peak, np.array(target, dtype=float), 1.0 + cf / ci, 1.0 / ci, -vt0,
+                           pr, a, vc, vs, _PR_TOL_V, 1e-12 * pr)
+        out = self._pack(tv, tpp, d, v, pol)
+        out["_switched"] = np.abs(p_peak - p0) + np.abs(pol - p_peak)
+        return out
