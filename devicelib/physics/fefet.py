@@ -228,10 +228,76 @@ def _pr_solve(tv, tpp, d, v0, p0, alpha, beta, gamma, pr, a, vc, vs, tol):
     return v, _pr_branch(tv, tpp, d, v, pr, a, vc), d
 
 
-@numba.njit(cache=True, parallel=True)
-def _pr_pulse_kernel(tv, tpp, d, v, p, p_peak, alpha, beta, gamma_peak, gamma_rest, pr, a, vc, vs, tol):
+@numba.njit(cache=True)
+def _pr_rest_after_peak(tv, tpp, d, v0, p0, peak, alpha, beta, gamma, pr, a, vc, vs, tol):
+    """Rest state after a quasi-static excursion of V_FE from v0 to ``peak`` and back to gate 0: (v, P, d, P_peak)."""
+    pk, dk = _pr_move(tv, tpp, d, v0, p0, peak, pr, a, vc)
+    v, p, d = _pr_solve(tv, tpp, dk, peak, pk, alpha, beta, gamma, pr, a, vc, vs, tol)
+    return v, p, d, pk
+
+
+@numba.njit(cache=True)
+def _pr_perturb_one(tv, tpp, d0, v0, p0, tgt, alpha, beta, gamma, pr, a, vc, vs, tol, tol_p):
+    """Rest state whose polarisation is ``tgt``, reached by one quasi-static excursion of V_FE from (v0, p0).
+
+    The rest polarisation after an excursion to V_FE = peak is continuous and non-decreasing in the peak
+    (it equals the start value between the enclosing turning points), so the peak is bracketed on
+    [v0, V_s] (target above the start) or [-V_s, v0] and found by the Illinois (modified regula falsi)
+    iteration to |P - tgt| <= tol_p or a bracket <= tol. A target beyond the reachable range stops at the
+    saturated end. Updates the row; returns (v, P, depth, P at the peak).
+    """
+    if tgt == p0:
+        return v0, p0, d0, p0
+    k = tv.size
+    sv, sp = np.empty(k), np.empty(k)
+    sv[:] = tv
+    sp[:] = tpp
+    if tgt > p0:
+        lo, hi, f_lo = v0, vs, p0 - tgt
+        f_hi = _pr_rest_after_peak(sv, sp, d0, v0, p0, hi, alpha, beta, gamma, pr, a, vc, vs, tol)[1] - tgt
+        peak = hi if f_hi <= 0.0 else np.nan
+    else:
+        lo, hi, f_hi = -vs, v0, p0 - tgt
+        f_lo = _pr_rest_after_peak(sv, sp, d0, v0, p0, lo, alpha, beta, gamma, pr, a, vc, vs, tol)[1] - tgt
+        peak = lo if f_lo >= 0.0 else np.nan
+    if np.isnan(peak):
+        side = 0
+        x = 0.5 * (lo + hi)
+        for _ in range(200):
+            x = hi - f_hi * (hi - lo) / (f_hi - f_lo) if f_hi != f_lo else 0.5 * (lo + hi)
+            if not (lo < x < hi):
+                x = 0.5 * (lo + hi)
+            sv[:] = tv
+            sp[:] = tpp
+            fx = _pr_rest_after_peak(sv, sp, d0, v0, p0, x, alpha, beta, gamma, pr, a, vc, vs, tol)[1] - tgt
+            if abs(fx) <= tol_p:
+                break
+            if fx < 0.0:
+                lo, f_lo = x, fx
+                if side == -1:
+                    f_hi *= 0.5  # Illinois: the same end twice in a row halves the other end's value
+                side = -1
+            else:
+                hi, f_hi = x, fx
+                if side == 1:
+                    f_lo *= 0.5
+                side = 1
+            if hi - lo <= tol:
+                break
+        peak = x
+    return _pr_rest_after_peak(tv, tpp, d0, v0, p0, peak, alpha, beta, gamma, pr, a, vc, vs, tol)
+
+
+# Loops over devices: a serial and a parallel twin of each (numba caches them separately). The parallel ones are
+# used from _PR_PARALLEL_MIN devices: below that, waking the worker threads costs more than it saves (and on a
+# loaded machine a worker waiting for a core costs milliseconds).
+_PR_PARALLEL_MIN = 2048
+
+
+@numba.njit(cache=True)
+def _pr_pulse_serial(tv, tpp, d, v, p, p_peak, alpha, beta, gamma_peak, gamma_rest, pr, a, vc, vs, tol):
     """Quasi-static pulse for every device: gate 0 -> V_p (stack root at gamma_peak) -> 0 (gamma_rest); in place."""
-    for i in numba.prange(v.size):
+    for i in range(v.size):
         vi, pi, di = _pr_solve(tv[i], tpp[i], d[i], v[i], p[i], alpha[i], beta[i], gamma_peak[i],
                                pr[i], a[i], vc[i], vs[i], tol)
         p_peak[i] = pi
@@ -240,8 +306,30 @@ def _pr_pulse_kernel(tv, tpp, d, v, p, p_peak, alpha, beta, gamma_peak, gamma_re
 
 
 @numba.njit(cache=True, parallel=True)
-def _pr_solve_kernel(tv, tpp, d, v, p, alpha, beta, gamma, pr, a, vc, vs, tol, commit):
+def _pr_pulse_parallel(tv, tpp, d, v, p, p_peak, alpha, beta, gamma_peak, gamma_rest, pr, a, vc, vs, tol):
+    for i in numba.prange(v.size):
+        vi, pi, di = _pr_solve(tv[i], tpp[i], d[i], v[i], p[i], alpha[i], beta[i], gamma_peak[i],
+                               pr[i], a[i], vc[i], vs[i], tol)
+        p_peak[i] = pi
+        v[i], p[i], d[i] = _pr_solve(tv[i], tpp[i], di, vi, pi, alpha[i], beta[i], gamma_rest[i],
+                                     pr[i], a[i], vc[i], vs[i], tol)
+
+
+@numba.njit(cache=True)
+def _pr_solve_serial(tv, tpp, d, v, p, alpha, beta, gamma, pr, a, vc, vs, tol, commit):
     """Root of alpha v + beta P(v) = gamma along each device's path; rows updated in place only if commit."""
+    out = np.empty(v.size)
+    for i in range(v.size):
+        rv, rp = (tv[i], tpp[i]) if commit else (tv[i].copy(), tpp[i].copy())
+        vi, pi, di = _pr_solve(rv, rp, d[i], v[i], p[i], alpha[i], beta[i], gamma[i], pr[i], a[i], vc[i], vs[i], tol)
+        out[i] = vi
+        if commit:
+            v[i], p[i], d[i] = vi, pi, di
+    return out
+
+
+@numba.njit(cache=True, parallel=True)
+def _pr_solve_parallel(tv, tpp, d, v, p, alpha, beta, gamma, pr, a, vc, vs, tol, commit):
     out = np.empty(v.size)
     for i in numba.prange(v.size):
         rv, rp = (tv[i], tpp[i]) if commit else (tv[i].copy(), tpp[i].copy())
@@ -253,69 +341,22 @@ def _pr_solve_kernel(tv, tpp, d, v, p, alpha, beta, gamma, pr, a, vc, vs, tol, c
 
 
 @numba.njit(cache=True)
-def _pr_rest_after_peak(tv, tpp, d, v0, p0, peak, alpha, beta, gamma, pr, a, vc, vs, tol):
-    """Rest state after a quasi-static excursion of V_FE from v0 to ``peak`` and back to gate 0: (v, P, d, P_peak)."""
-    pk, dk = _pr_move(tv, tpp, d, v0, p0, peak, pr, a, vc)
-    v, p, d = _pr_solve(tv, tpp, dk, peak, pk, alpha, beta, gamma, pr, a, vc, vs, tol)
-    return v, p, d, pk
+def _pr_perturb_serial(tv, tpp, d, v, p, p_peak, target, alpha, beta, gamma, pr, a, vc, vs, tol, tol_p):
+    """_pr_perturb_one for every device, in place; p_peak receives P at the peak."""
+    for i in range(v.size):
+        v[i], p[i], d[i], p_peak[i] = _pr_perturb_one(tv[i], tpp[i], d[i], v[i], p[i], target[i], alpha[i], beta[i],
+                                                      gamma[i], pr[i], a[i], vc[i], vs[i], tol, tol_p[i])
 
 
 @numba.njit(cache=True, parallel=True)
-def _pr_perturb_kernel(tv, tpp, d, v, p, p_peak, target, alpha, beta, gamma, pr, a, vc, vs, tol, tol_p):
-    """Rest state whose polarisation is ``target``, reached by one quasi-static excursion of V_FE from the state.
-
-    The rest polarisation after an excursion to V_FE = peak is continuous and non-decreasing in the peak
-    (it equals the start value between the enclosing turning points), so the peak is bracketed on
-    [v0, V_s] (target above the start) or [-V_s, v0] and found by the Illinois (modified regula falsi)
-    iteration to |P - target| <= tol_p or a bracket <= tol. A target beyond the reachable range stops at the
-    saturated end. In place (rows, v, p, d); p_peak receives P at the peak.
-    """
-    k = tv.shape[1]
+def _pr_perturb_parallel(tv, tpp, d, v, p, p_peak, target, alpha, beta, gamma, pr, a, vc, vs, tol, tol_p):
     for i in numba.prange(v.size):
-        v0, p0, d0, tgt = v[i], p[i], d[i], target[i]
-        p_peak[i] = p0
-        if tgt == p0:
-            continue
-        sv, sp = np.empty(k), np.empty(k)
-        args = (alpha[i], beta[i], gamma[i], pr[i], a[i], vc[i], vs[i], tol)
-        if tgt > p0:
-            lo, hi, f_lo = v0, vs[i], p0 - tgt
-            sv[:] = tv[i]
-            sp[:] = tpp[i]
-            f_hi = _pr_rest_after_peak(sv, sp, d0, v0, p0, hi, *args)[1] - tgt
-            peak = hi if f_hi <= 0.0 else np.nan
-        else:
-            lo, hi, f_hi = -vs[i], v0, p0 - tgt
-            sv[:] = tv[i]
-            sp[:] = tpp[i]
-            f_lo = _pr_rest_after_peak(sv, sp, d0, v0, p0, lo, *args)[1] - tgt
-            peak = lo if f_lo >= 0.0 else np.nan
-        if np.isnan(peak):
-            side = 0
-            x = 0.5 * (lo + hi)
-            for _ in range(200):
-                x = hi - f_hi * (hi - lo) / (f_hi - f_lo) if f_hi != f_lo else 0.5 * (lo + hi)
-                if not (lo < x < hi):
-                    x = 0.5 * (lo + hi)
-                sv[:] = tv[i]
-                sp[:] = tpp[i]
-                fx = _pr_rest_after_peak(sv, sp, d0, v0, p0, x, *args)[1] - tgt
-                if abs(fx) <= tol_p[i]:
-                    break
-                if fx < 0.0:
-                    lo, f_lo = x, fx
-                    if side == -1:
-                        f_hi *= 0.5
-                    side = -1
-                else:
-                    hi, f_hi = x, fx
-                    if side == 1:
-                        f_lo *= 0.5
-                    side = 1
-                if hi - lo <= tol:
-                    break
-            peak = x
-        v[i], p[i], d[i], p_peak[i] = _pr_rest_after_peak(tv[i], tpp[i], d0, v0, p0, peak, *args)
+        v[i], p[i], d[i], p_peak[i] = _pr_perturb_one(tv[i], tpp[i], d[i], v[i], p[i], target[i], alpha[i], beta[i],
+                                                      gamma[i], pr[i], a[i], vc[i], vs[i], tol, tol_p[i])
+
+
+def _pr_kernel(n, serial, parallel):
+    return parallel if n >= _PR_PARALLEL_MIN else serial
 
 
 class _FeFETBase(DeviceModel):
@@ -766,7 +807,8 @@ class FeFETPreisach(_FeFETBase):
         n = v.size
         pr, a, vc, vs, cf, ci, vt0 = self._kernel_params(n)
         gamma = _bc(v_gate, n) - vt0
-        _pr_solve_kernel(tv, tpp, d, v, pol, 1.0 + cf / ci, 1.0 / ci, gamma, pr, a, vc, vs, _PR_TOL_V, True)
+        solve = _pr_kernel(n, _pr_solve_serial, _pr_solve_parallel)
+        solve(tv, tpp, d, v, pol, 1.0 + cf / ci, 1.0 / ci, gamma, pr, a, vc, vs, _PR_TOL_V, True)
         return self._pack(tv, tpp, d, v, pol)
 
     def initial_state(self, n: int) -> State:
@@ -798,8 +840,8 @@ class FeFETPreisach(_FeFETBase):
         pr, a, vc, vs, cf, ci, vt0 = self._kernel_params(n)
         p_peak = np.empty(n)
         gamma_peak = _bc(amplitude, n) - vt0
-        _pr_pulse_kernel(tv, tpp, d, v, pol, p_peak, 1.0 + cf / ci, 1.0 / ci, gamma_peak, -vt0,
-                         pr, a, vc, vs, _PR_TOL_V)
+        pulse = _pr_kernel(n, _pr_pulse_serial, _pr_pulse_parallel)
+        pulse(tv, tpp, d, v, pol, p_peak, 1.0 + cf / ci, 1.0 / ci, gamma_peak, -vt0, pr, a, vc, vs, _PR_TOL_V)
         rest = self._pack(tv, tpp, d, v, pol)
         rest["_switched"] = np.abs(p_peak - p_before) + np.abs(pol - p_peak)
         return rest
@@ -808,7 +850,8 @@ class FeFETPreisach(_FeFETBase):
         tv, tpp, d, v, pol = self._unpack(state)
         n = v.size
         pr, a, vc, vs, cf, _ci, vt0 = self._kernel_params(n)
-        v_star = _pr_solve_kernel(tv, tpp, d, v, pol, cf, np.ones(n), np.zeros(n), pr, a, vc, vs, _PR_TOL_V, False)
+        solve = _pr_kernel(n, _pr_solve_serial, _pr_solve_parallel)
+        v_star = solve(tv, tpp, d, v, pol, cf, np.ones(n), np.zeros(n), pr, a, vc, vs, _PR_TOL_V, False)
         return vt0 + v_star
 
     def perturb_step(self, before: State, after: State, rel: float, abs_: float,
@@ -830,8 +873,9 @@ class FeFETPreisach(_FeFETBase):
         tv, tpp, d, v, pol = self._unpack(before)
         pr, a, vc, vs, cf, ci, vt0 = self._kernel_params(n)
         p_peak = np.empty(n)
-        _pr_perturb_kernel(tv, tpp, d, v, pol, p_peak, np.array(target, dtype=float), 1.0 + cf / ci, 1.0 / ci, -vt0,
-                           pr, a, vc, vs, _PR_TOL_V, 1e-12 * pr)
+        perturb = _pr_kernel(n, _pr_perturb_serial, _pr_perturb_parallel)
+        perturb(tv, tpp, d, v, pol, p_peak, np.array(target, dtype=float), 1.0 + cf / ci, 1.0 / ci, -vt0,
+                pr, a, vc, vs, _PR_TOL_V, 1e-12 * pr)
         out = self._pack(tv, tpp, d, v, pol)
         out["_switched"] = np.abs(p_peak - p0) + np.abs(pol - p_peak)
         return out
