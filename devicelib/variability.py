@@ -8,9 +8,12 @@ device-to-device (``d2d``)
     deviation of ``ln p``); any other parameter normally,
     ``p_i = p + sigma * |p| * xi_i``. Draws are clipped to the declared bounds.
 cycle-to-cycle (``c2c``, ``c2c_abs``)
-    noise on each pulse's change of the model's first state variable:
+    noise on each pulse's update, applied by the model's ``perturb_step`` hook.
+    Default: on the change of the first state variable,
     ``x_new = x + dx * (1 + c2c * xi) + c2c_abs * xi'`` (``c2c_abs`` in the
-    state variable's unit). Because ``dx`` depends on the state, this noise is
+    state variable's unit); families with hidden sub-states override the hook
+    (FeFET: the polarisation step, with domains or turning points kept
+    consistent). Because ``dx`` depends on the state, this noise is
     state-dependent wherever the step is.
 read (``read``)
     relative Gaussian noise on each conductance read.
