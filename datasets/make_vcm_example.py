@@ -1,11 +1,11 @@
 """Make datasets/vcm_pulse_trains.csv, the example measurement devicelib ships.
 
 Synthetic data with known truth: the VCM Stanford/PKU model with the parameters
-of models/vcm/crosssim_oxide_fit.toml except nu0 = 120 m/s and gamma0 = 6.6
-(TRUTH below: a "new device" of the same kind), driven at six pulse
+of datasets/vcm_example_start.toml except nu0 = 120 m/s and gamma0 = 6.6
+(TRUTH below), driven at six pulse
 conditions (SET +0.85, +1.0 and +1.15 V; RESET -0.9, -1.0 and -1.1 V; all
 100 ns, 300 K), 2 cycles each, read at 0.1 V with 0.1 % Gaussian read noise, seed 2026.
-Fitting nu0 and gamma0 from the catalog card recovers the truth (see
+Fitting nu0 and gamma0 from the start card recovers the truth (see
 tests/test_example.py). Regenerate with:
 
     python datasets/make_vcm_example.py
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from devicelib import get_model
+from devicelib.catalog import load_card
 from devicelib.pulses import identical
 from devicelib.simulate import simulate
 from devicelib.variability import Variability
@@ -27,7 +27,7 @@ TRUTH = {"nu0": 120.0, "gamma0": 6.6}
 
 
 def make(path: Path = HERE / "vcm_pulse_trains.csv") -> Path:
-    model = get_model("vcm.crosssim_oxide_fit", **TRUTH)
+    model = load_card(HERE / "vcm_example_start.toml").model().with_params(**TRUTH)
     rng = np.random.default_rng(SEED)
     var = Variability(read=0.001)
     lines = ["trace,pulse,amplitude [V],width [s],temperature [K],read_voltage [V],conductance [S]"]

@@ -58,7 +58,8 @@ def test_simulate_writes_netcdf(tmp_path):
 
 def test_fit_example_dataset_json(repo_root, tmp_path):
     card = tmp_path / "fit.toml"
-    r = run("fit", str(repo_root / "datasets" / "vcm_pulse_trains.csv"), "--model", "vcm.crosssim_oxide_fit",
+    r = run("fit", str(repo_root / "datasets" / "vcm_pulse_trains.csv"), "--model",
+            str(repo_root / "datasets" / "vcm_example_start.toml"),
             "--vary", "nu0,gamma0", "--card", str(card), "--json")
     assert r.exit_code == 0, r.output
     doc = json.loads(r.stdout)
