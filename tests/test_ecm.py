@@ -358,3 +358,43 @@ def test_parameter_recovery_with_devicelib_fit():
     assert res.values["j0"] == pytest.approx(6e11, rel=0.05)
     assert res.values["alpha_et"] == pytest.approx(0.3, rel=0.02)
     assert res.values["dG_et"] / q_e == pytest.approx(0.6, abs=0.005)
+
+
+def test_warm_started_divider_solve_equals_the_cold_solve(ag, cu):
+    """The pulse integrator solves the divider and the split together (2-D Newton from the previous solution along
+    the trajectory); from perturbed or useless starts it returns the cold nested solve's root to 1e-11."""
+    from devicelib.physics.ecm import _consts, _gap, _pack
+
+    rng = np.random.default_rng(3)
+    for m, vmax in ((ag, 2.0), (cu, 3.0)):
+        q = _pack(m.params, 1)[0]
+        L = m.params["L"]
+        worst_i = worst_v = 0.0
+        for _ in range(300):
+            x = 10 ** rng.uniform(np.log10(0.11 * NM), np.log10(L))
+            v = rng.choice([-1.0, 1.0]) * rng.uniform(0.05, vmax)
+            c = _consts(rng.uniform(250, 400), v, False, q)
+            vg, i, _, _, mag, phi = _gap(x, v, c, 0.0, 0.0, False)
+            for m0, p0 in ((mag * rng.uniform(0.8, 1.2), phi + rng.uniform(-1, 1)), (10 * abs(v), -600.0)):
+                vg2, i2, _, _, _, _ = _gap(x, v, c, m0, p0, True)
+                worst_i = max(worst_i, abs(i2 / i - 1))
+                worst_v = max(worst_v, abs(vg2 - vg) / abs(v))
+        assert worst_i < 1e-11 and worst_v < 1e-12, (worst_i, worst_v)
+
+
+def test_serial_and_parallel_kernels_agree():
+    """From PARALLEL_MIN devices the pulse runs in the parallel kernel: the same numbers as in serial chunks."""
+    from devicelib.physics.ecm import PARALLEL_MIN
+
+    m = Menzel()
+    n = 2 * PARALLEL_MIN
+    rng = np.random.default_rng(4)
+    st = {"gap": 10 ** rng.uniform(-10, np.log10(20e-9), n), "nucleation": rng.choice([0.0, 0.5, 1.0], n)}
+    v = rng.choice([-1.0, 1.0], n) * rng.uniform(0.2, 1.5, n)
+    w = 10 ** rng.uniform(-9, -3, n)
+    whole = m.apply_pulse(st, v, w, 320.0)
+    k = PARALLEL_MIN // 4
+    for s in range(0, n, k):
+        part = m.apply_pulse({key: a[s:s + k] for key, a in st.items()}, v[s:s + k], w[s:s + k], 320.0)
+        for key in ("gap", "nucleation", "_energy"):
+            np.testing.assert_array_equal(whole[key][s:s + k], part[key])

@@ -23,7 +23,11 @@ are in parallel, so the gap voltage solves
 
 by safeguarded Newton (the residual is monotone; bracket
 :math:`0 < |V_{gap}| \le |V|/(1 + (R_S + R_{fil}) G_{tu})`). The ionic term
-matters at high voltage: 23 uA at 1.5 V drops 0.12 V on 5 kOhm.
+matters at high voltage: 23 uA at 1.5 V drops 0.12 V on 5 kOhm. Inside a pulse
+the divider and the split below are solved together (Newton on the pair
+:math:`|V_{gap}|, \phi` started from a linear extrapolation of the last two
+solutions along the trajectory, about two iterations; the cold nested solve is
+the fallback); both give the same root to 1e-11 (tested).
 
 *Ionic current.* The gap voltage is shared between electron transfer at the
 filament tip (Butler-Volmer, overpotential :math:`\eta_{et}`) and
@@ -92,14 +96,15 @@ each step's duration (and energy :math:`\int P\,dx/|f|`) is a 3-point
 Gauss-Legendre quadrature. The last, partial step (remaining pulse time
 shorter than the step's duration) is one classical RK4 step in time. The
 nucleation phase is exact. The loop is compiled (numba) and runs the devices
-in parallel. Against ``scipy.integrate.solve_ivp`` (LSODA, rtol 1e-10) over
-0.1-2 V (Ag card) and 0.1-3 V (Cu card) of either polarity, 250-400 K, start
-gaps 0.12 nm to L (240 random cases, 12 widths from 10 ps to 1 s), the gap after a
-pulse agrees within :math:`\max(2\times10^{-4}|\Delta x|, 2\times10^{-5}` nm)
-(worst seen 1.3e-4 of the change, 1.4e-5 nm) and the pulse energy within
-5e-4 (worst 2.4e-4); ``tests/test_ecm.py`` asserts these bounds on eight
-cases. A full SET from the pristine cell to contact takes about 130 steps
-whatever the pulse width.
+in parallel from ``PARALLEL_MIN`` devices (serially below). Against
+``scipy.integrate.solve_ivp`` (LSODA, rtol 1e-10) over 0.1-2 V (Ag card) and
+0.1-3 V (Cu card) of either polarity, 250-400 K, start gaps 0.12 nm to L (240
+random cases, 12 widths from 10 ps to 1 s), the gap after a pulse agrees
+within :math:`\max(2\times10^{-4}|\Delta x|, 2\times10^{-5}` nm) (worst seen
+1.3e-4 of the change, 1.4e-5 nm) and the pulse energy within 5e-4 (worst
+2.4e-4); ``tests/test_ecm.py`` asserts these bounds on eight cases. A full
+SET from the pristine cell to contact takes about 130 steps (about 440
+evaluations of the rate) whatever the pulse width.
 
 References
 ----------
@@ -138,41 +143,81 @@ _KP = ("L", "x_min", "r_fil", "M", "rho_m", "z", "j0", "dG_et", "alpha_et", "a_h
 
 def _pack(p, n: int) -> np.ndarray:
     """Parameters as an (n, len(_KP)) array, one row per device (scalars broadcast)."""
+    vals = [p[k] for k in _KP]
+    if all(isinstance(v, float) for v in vals):  # the usual case: one row repeated (cheap for a few devices)
+        return np.tile(np.array(vals), (n, 1))
     out = np.empty((n, len(_KP)))
-    for j, k in enumerate(_KP):
-        out[:, j] = p[k]
+    for j, v in enumerate(vals):
+        out[:, j] = v
     return out
+
+
+def _full(a, n: int) -> np.ndarray:
+    """``a`` broadcast to a contiguous float array of shape (n,)."""
+    if isinstance(a, float | int):
+        return np.full(n, float(a))
+    return np.array(np.broadcast_to(np.asarray(a, dtype=float), (n,)))
 
 
 _jit = numba.njit(cache=True, error_model="numpy")
 
-
-@_jit
-def _sig(phi):
-    """1 / (1 + exp(-phi)) without cancellation at either end."""
-    return 1.0 / (1.0 + math.exp(-phi))
+#: from this many devices the parallel pulse kernel runs; below it the serial twin (waking the worker threads
+#: costs more than it saves for a few devices, and on a loaded machine a worker may wait for a core)
+PARALLEL_MIN = 32
 
 
 @_jit
-def _log_sinh(w):
-    """ln sinh(w) for w > 0, stable for tiny and large w (-inf at 0)."""
-    if w <= 0.0:
-        return -np.inf
-    return w + math.log(-math.expm1(-2.0 * w)) - LN2
+def _sig2(phi):
+    """(sigma(phi), sigma(-phi)) = (1 / (1 + e^-phi), 1 / (1 + e^phi)) from one exponential, no cancellation."""
+    if phi >= 0.0:
+        t = math.exp(-phi)
+        return 1.0 / (1.0 + t), t / (1.0 + t)
+    t = math.exp(phi)
+    return t / (1.0 + t), 1.0 / (1.0 + t)
 
 
 @_jit
-def _log_bv(a_s, s):
-    """ln of the Butler-Volmer bracket exp(a s) - exp(-(1 - a) s) = exp(a s) (1 - exp(-s)), s > 0."""
-    if s <= 0.0:
-        return -np.inf
-    return a_s * s + math.log(-math.expm1(-s))
+def _consts(temp, v, rest, q):
+    """The gap-independent constants of one device under one pulse (a tuple read by the rate functions):
+
+    0 vt (V), 1 z, 2 a_s (exponent coefficient of the driving Butler-Volmer branch: 1 - alpha for
+    deposition, alpha for dissolution), 3 ln I_et0, 4 ln I_hop0 (ln A), 5 beta x (m/V), 6 growth speed per
+    ampere (m/s/A), 7 tunnelling prefactor (G_tu x e^{kappa x}, S m), 8 kappa (1/m), 9 rho_fil / A (ohm/m),
+    10 L (m), 11 R_S (ohm), 12 G_el (S), 13 Gibbs-Thomson overpotential (V)."""
+    kt = K_B * temp
+    z = q[I_Z]
+    area = math.pi * q[I_RFIL] ** 2
+    a_s = q[I_AET] if (rest or v < 0.0) else 1.0 - q[I_AET]
+    ln_ie0 = math.log(q[I_J0] * area) - q[I_DGET] / kt
+    ln_ih0 = math.log(2.0 * z * Q_E * q[I_C] * q[I_A] * q[I_NU0] * area) - q[I_DW] / kt
+    root = math.sqrt(2.0 * q[I_MEFF] * M_E * q[I_PHIB])
+    eta_gt = 2.0 * q[I_GAM] * q[I_M] / q[I_RHO] / (z * Q_E * q[I_RFIL])
+    return (kt / Q_E, z, a_s, ln_ie0, ln_ih0, q[I_A] * z * Q_E / (2.0 * kt), q[I_M] / (z * Q_E * q[I_RHO] * area),
+            area * 1.5 * root * (Q_E / H_PLANCK) ** 2, 4.0 * math.pi * root / H_PLANCK, q[I_RHOFIL] / area,
+            q[I_L], q[I_RS], q[I_GEL], eta_gt)
 
 
 @_jit
-def _split_residual(phi, mag, z, vt, a_s, ln_ie0, ln_ih0, beta):
-    """ln I_et(eta_et) - ln I_hop(eta_hop) with eta_et = |vg| sigma(phi), eta_hop = |vg| sigma(-phi)."""
-    return (ln_ie0 + _log_bv(a_s, z * mag * _sig(phi) / vt)) - (ln_ih0 + _log_sinh(beta * mag * _sig(-phi)))
+def _g_tunnel_c(x, c):
+    """Simmons tunnelling conductance (S) across the gap x."""
+    return c[7] / x * math.exp(-c[8] * x)
+
+
+@_jit
+def _split_eval(mag, phi, z, vt, a_s, ln_ie0, ln_ih0, beta):
+    """The two ionic laws at the split phi of the gap voltage magnitude mag (eta_et = mag sigma(phi),
+    eta_hop = mag sigma(-phi)): residual ln I_et - ln I_hop, ln I_hop, g_e = d ln I_et / d eta_et and
+    g_h = d ln I_hop / d eta_hop (1/V), sigma(phi), sigma(-phi). One exp and two expm1/log pairs."""
+    sp, sm = _sig2(phi)
+    s = z * mag * sp / vt
+    w = beta * mag * sm
+    es = math.expm1(-s)  # e^-s - 1: ln(1 - e^-s) and 1 / expm1(s) without cancellation
+    ew = math.expm1(-2.0 * w)  # e^-2w - 1: ln sinh(w) = w + ln(1 - e^-2w) - ln 2, coth(w)
+    ln_ie = ln_ie0 + a_s * s + math.log(-es) if s > 0.0 else -np.inf
+    ln_ih = ln_ih0 + w + math.log(-ew) - LN2 if w > 0.0 else -np.inf
+    ge = (z / vt) * (a_s + (1.0 + es) / (-es))
+    gh = beta * (2.0 + ew) / (-ew)
+    return ln_ie - ln_ih, ln_ih, ge, gh, sp, sm
 
 
 @_jit
@@ -180,94 +225,105 @@ def _split(mag, z, vt, a_s, ln_ie0, ln_ih0, beta, phi0, use_phi0):
     """Ionic current magnitude I (A) at gap voltage magnitude mag, dI/dmag (S) and the split phi.
 
     eta_et + eta_hop = mag with I_et(eta_et) = I_hop(eta_hop): safeguarded Newton on the monotone residual
-    in phi = logit(eta_et / mag), started from the best of the high-overpotential (both laws exponential)
-    and small-signal (both linear) solutions and ``phi0``; converged to 1e-11 in phi."""
+    in phi = logit(eta_et / mag), started from ``phi0`` if given and its residual is below 0.1, else from the
+    best of it, the high-overpotential (both laws exponential) and the small-signal (both linear) solutions;
+    converged to 1e-11 in phi (the current then follows from the last evaluation to first order in the last
+    step)."""
     if mag <= 0.0:
         return 0.0, 0.0, 0.0
-    ce = a_s * z / vt
-    u0 = (ln_ih0 - LN2 - ln_ie0 + beta * mag) / (ce + beta)
-    frac = min(max(u0 / mag, 1e-300), 1.0)
     phi = 0.0
     best = np.inf
-    for k in range(3):
-        if k == 0:
-            c = math.log(frac) - math.log(max(1.0 - frac, 1e-300))
-        elif k == 1:
-            c = ln_ih0 + math.log(beta) - ln_ie0 - math.log(z / vt)
-        else:
-            if not use_phi0:
-                break
-            c = phi0
-        if not np.isfinite(c):
-            c = 0.0
-        c = min(max(c, -PHI_MAX), PHI_MAX)
-        r = abs(_split_residual(c, mag, z, vt, a_s, ln_ie0, ln_ih0, beta))
-        if k == 0 or r < best:
-            phi, best = c, r
+    if use_phi0 and np.isfinite(phi0):
+        phi = min(max(phi0, -PHI_MAX), PHI_MAX)
+        best = abs(_split_eval(mag, phi, z, vt, a_s, ln_ie0, ln_ih0, beta)[0])
+    if not best < 0.1:
+        u0 = (ln_ih0 - LN2 - ln_ie0 + beta * mag) / (a_s * z / vt + beta)
+        frac = min(max(u0 / mag, 1e-300), 1.0)
+        for k in range(2):
+            if k == 0:
+                c = math.log(frac) - math.log(max(1.0 - frac, 1e-300))
+            else:
+                c = ln_ih0 + math.log(beta) - ln_ie0 - math.log(z / vt)
+            if not np.isfinite(c):
+                c = 0.0
+            c = min(max(c, -PHI_MAX), PHI_MAX)
+            r = abs(_split_eval(mag, c, z, vt, a_s, ln_ie0, ln_ih0, beta)[0])
+            if r < best or not np.isfinite(best):
+                phi, best = c, r
     lo, hi = -PHI_MAX, PHI_MAX
+    ln_ih, ge, gh, sp, sm, at = 0.0, 0.0, 0.0, 0.0, 0.0, np.nan
     for _ in range(200):
-        sp, sm = _sig(phi), _sig(-phi)
-        s = z * mag * sp / vt
-        w = beta * mag * sm
-        f = (ln_ie0 + _log_bv(a_s, s)) - (ln_ih0 + _log_sinh(w))
+        f, ln_ih, ge, gh, sp, sm = _split_eval(mag, phi, z, vt, a_s, ln_ie0, ln_ih0, beta)
+        at = phi
         if f == 0.0:
             break
         if f < 0.0:
             lo = phi
         else:
             hi = phi
-        fd = (ce + (z / vt) / math.expm1(s) + beta / math.tanh(w)) * mag * sp * sm
-        pn = phi - f / fd
+        pn = phi - f / ((ge + gh) * mag * sp * sm)
         if not np.isfinite(pn) or pn < lo or pn > hi:
             pn = 0.5 * (lo + hi)
         done = abs(pn - phi) <= 1e-11 * max(1.0, abs(phi))
         phi = pn
         if done:
             break
-    s = z * mag * _sig(phi) / vt
-    w = beta * mag * _sig(-phi)
-    i = math.exp(ln_ih0 + _log_sinh(w))
+    if not abs(phi - at) <= 1e-11 * max(1.0, abs(at)):  # iterations exhausted: evaluate where they ended
+        _, ln_ih, ge, gh, sp, sm = _split_eval(mag, phi, z, vt, a_s, ln_ie0, ln_ih0, beta)
+        at = phi
+    # d ln I_hop / d phi = -g_h mag sigma sigma': the last (sub-1e-11) step to first order
+    i = math.exp(ln_ih - gh * mag * sp * sm * (phi - at))
     # dI/dmag = I / (1/(dlnI_et/deta_et) + 1/(dlnI_hop/deta_hop)): the two overpotentials in series
-    g_e = (z / vt) * (a_s + 1.0 / math.expm1(s))
-    g_h = beta / math.tanh(w)
-    return i, i / (1.0 / g_e + 1.0 / g_h), phi
+    return i, i / (1.0 / ge + 1.0 / gh), phi
 
 
 @_jit
-def _laws(x, temp, q):
-    """vt, ln I_et0, ln I_hop0, beta (1/V), growth speed per ampere (m/s/A) for a parameter row q."""
-    kt = K_B * temp
-    z = q[I_Z]
-    area = math.pi * q[I_RFIL] ** 2
-    ln_ie0 = math.log(q[I_J0] * area) - q[I_DGET] / kt
-    ln_ih0 = math.log(2.0 * z * Q_E * q[I_C] * q[I_A] * q[I_NU0] * area) - q[I_DW] / kt
-    beta = q[I_A] * z * Q_E / (2.0 * x * kt)
-    speed = q[I_M] / (z * Q_E * q[I_RHO] * area)
-    return kt / Q_E, ln_ie0, ln_ih0, beta, speed
+def _gap(x, v, c, m0, phi0, warm):
+    """Gap voltage, ionic current magnitude, tunnelling conductance, filament resistance at applied voltage v,
+    and the solution (|V_gap|, split phi) for the next warm start.
 
-
-@_jit
-def _g_tunnel_s(x, q):
-    root = math.sqrt(2.0 * q[I_MEFF] * M_E * q[I_PHIB])
-    kappa = 4.0 * math.pi * root / H_PLANCK
-    return math.pi * q[I_RFIL] ** 2 * 1.5 * root / x * (Q_E / H_PLANCK) ** 2 * math.exp(-kappa * x)
-
-
-@_jit
-def _gap_s(x, v, temp, q):
-    """Gap voltage, ionic current magnitude and the device's series quantities at applied voltage v.
-
-    V = V_gap (1 + (R_S + R_fil) G_tu) + (R_S + R_fil) I_ion(V_gap): the residual is monotone in |V_gap|,
-    negative at 0 and >= 0 at V / (1 + (R_S + R_fil) G_tu) (the start): safeguarded Newton in that bracket."""
-    vt, ln_ie0, ln_ih0, beta, _ = _laws(x, temp, q)
-    z = q[I_Z]
-    a_s = 1.0 - q[I_AET] if v >= 0.0 else q[I_AET]
-    gt = _g_tunnel_s(x, q)
-    rf = q[I_RHOFIL] * (q[I_L] - x) / (math.pi * q[I_RFIL] ** 2)
-    r_tot = q[I_RS] + rf
+    V = V_gap (1 + (R_S + R_fil) G_tu) + (R_S + R_fil) I_ion(V_gap). ``warm``: Newton on the pair
+    (|V_gap|, phi) of this equation and the split equation from (m0, phi0), the previous solution along the
+    trajectory (quadratic, usually 2-4 iterations, converged to 1e-12 |V| in V_gap and 1e-11 in phi; if it
+    fails to converge in 12 iterations or leaves the bracket, the cold solve runs). Cold: safeguarded Newton
+    on |V_gap| (the residual is monotone, negative at 0 and >= 0 at V / (1 + (R_S + R_fil) G_tu), the start),
+    each iterate's split solved by :func:`_split`."""
+    vt, z, a_s, ln_ie0, ln_ih0 = c[0], c[1], c[2], c[3], c[4]
+    beta = c[5] / x
+    gt = _g_tunnel_c(x, c)
+    rf = c[9] * (c[10] - x)
+    r_tot = c[11] + rf
     d0 = 1.0 + r_tot * gt
     mag_v = abs(v)
     hi = mag_v / d0
+    tol_m = 1e-12 * max(mag_v, 1e-3)
+    if warm and 0.0 < m0 and np.isfinite(phi0):
+        m = min(m0, hi)
+        phi = phi0
+        for _ in range(12):
+            f1, ln_ih, ge, gh, sp, sm = _split_eval(m, phi, z, vt, a_s, ln_ie0, ln_ih0, beta)
+            i = math.exp(ln_ih)
+            f2 = m * d0 + r_tot * i - mag_v
+            cc = m * sp * sm  # d eta_et / d phi = -d eta_hop / d phi
+            j11 = ge * sp - gh * sm
+            j12 = (ge + gh) * cc
+            j21 = d0 + r_tot * i * gh * sm
+            j22 = -r_tot * i * gh * cc
+            det = j11 * j22 - j12 * j21  # < 0: j12 j21 > |j11 j22| whenever cc > 0
+            dm = (j12 * f2 - j22 * f1) / det
+            dp = (j21 * f1 - j11 * f2) / det
+            if not (np.isfinite(dm) and np.isfinite(dp)):
+                break
+            if abs(dm) <= 1e-8 * mag_v and abs(dp) <= 1e-8 * max(1.0, abs(phi)):
+                # quadratic convergence: the error after this step is ~1e-16 relative; the current follows
+                # to first order in it (second order ~(g_h dm)^2 < 1e-13)
+                i *= math.exp(gh * (sm * dm - cc * dp))
+                m += dm
+                return math.copysign(m, v), i, gt, rf, m, phi + dp
+            m += dm
+            phi += dp
+            if not (0.0 < m < 2.0 * hi) or abs(phi) > PHI_MAX:
+                break
     lo = 0.0
     mag = hi
     phi = 0.0
@@ -286,37 +342,58 @@ def _gap_s(x, v, temp, q):
             new = 0.5 * (lo + hi)
         step = new - mag
         mag = new
-        if abs(step) <= 1e-12 * max(mag_v, 1e-3):
+        if abs(step) <= tol_m:
             i += didv * step  # first order in a step of < 1e-12 relative
             break
     else:
-        i, _, _ = _split(mag, z, vt, a_s, ln_ie0, ln_ih0, beta, phi, use)
-    return math.copysign(mag, v), i, gt, rf
+        i, _, phi = _split(mag, z, vt, a_s, ln_ie0, ln_ih0, beta, phi, use)
+    return math.copysign(mag, v), i, gt, rf, mag, phi
 
 
 @_jit
-def _rate_s(x, v, temp, rest, q):
-    """dx/dt (m/s) and the power in the device (W); ``rest``: the unbiased cell (Gibbs-Thomson, power 0)."""
+def _rate(x, v, c, rest, m0, phi0, warm):
+    """dx/dt (m/s), the power in the device (W) and the solution (|V_gap|, phi) for the next warm start.
+
+    ``rest``: the unbiased cell (Gibbs-Thomson overpotential on the dissolution branch, power 0)."""
     if rest:
-        eta = 2.0 * q[I_GAM] * q[I_M] / q[I_RHO] / (q[I_Z] * Q_E * q[I_RFIL])
+        eta = c[13]
         if eta <= 0.0:
-            return 0.0, 0.0
-        vt, ln_ie0, ln_ih0, beta, speed = _laws(x, temp, q)
-        i, _, _ = _split(eta, q[I_Z], vt, q[I_AET], ln_ie0, ln_ih0, beta, 0.0, False)
-        return speed * i, 0.0
+            return 0.0, 0.0, 0.0, 0.0
+        i, _, phi = _split(eta, c[1], c[0], c[2], c[3], c[4], c[5] / x, phi0, warm)
+        return c[6] * i, 0.0, eta, phi
     if v == 0.0:
-        return 0.0, 0.0
-    vg, i, gt, rf = _gap_s(x, v, temp, q)
-    speed = q[I_M] / (q[I_Z] * Q_E * q[I_RHO] * math.pi * q[I_RFIL] ** 2)
+        return 0.0, 0.0, 0.0, 0.0
+    vg, i, gt, rf, m, phi = _gap(x, v, c, m0, phi0, warm)
     sg = math.copysign(1.0, v)
     i_f = gt * vg + sg * i
     v_dev = vg + i_f * rf
-    return -sg * speed * i, abs(v_dev * i_f) + q[I_GEL] * v_dev * v_dev
+    return -sg * c[6] * i, abs(v_dev * i_f) + c[12] * v_dev * v_dev, m, phi
 
 
 @_jit
-def _pulse_one(x, nu, v, temp, width, stop, has_stop, rest, q, frac, s_min, s_max, max_log, floor, max_sub):
-    """One device, one rectangular pulse: (gap, nucleation, energy, elapsed, finished)."""
+def _rate_h(x, v, c, rest, hist):
+    """:func:`_rate` warm-started from ``hist`` = (x_a, m_a, phi_a, x_b, m_b, phi_b, count), the last two
+    solutions along the trajectory (linear inter-/extrapolation in x between them, the last one alone if
+    the new point is farther than twice their distance); returns the rate, the power and the updated history."""
+    xa, ma, pa, xb, mb, pb, nh = hist
+    m0, p0 = mb, pb
+    if nh >= 2.0 and xb != xa:
+        t = (x - xb) / (xb - xa)
+        if -2.0 <= t <= 2.0:
+            m0 += (mb - ma) * t
+            p0 += (pb - pa) * t
+    k, pw, m, p = _rate(x, v, c, rest, m0, p0, nh > 0.0)
+    return k, pw, (xb, mb, pb, x, m, p, nh + 1.0)
+
+
+@_jit
+def _pulse_one(x, nu, v, temp, width, stop, has_stop, rest, q, e_nuc, frac, s_min, s_max, max_log, floor,
+               max_sub):
+    """One device, one rectangular pulse: (gap, nucleation, energy, elapsed, finished).
+
+    ``e_nuc`` scales the nucleation time of this device: 1 for the deterministic reduced time, the device's
+    Exp(1) threshold of the integrated hazard for stochastic nucleation (nucleation is then the fraction of
+    that threshold reached)."""
     L = q[I_L]
     lo = q[I_XMIN]
     if has_stop:
@@ -326,16 +403,18 @@ def _pulse_one(x, nu, v, temp, width, stop, has_stop, rest, q, frac, s_min, s_ma
     elapsed = 0.0
     if v == 0.0 or not rem > 0.0:
         return x, nu, energy, elapsed, True
+    c = _consts(temp, v, rest, q)
     d = -math.copysign(1.0, v)
+    hist = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)  # warm starts of the divider solve: solutions along the path
     if not rest and nu < 1.0 and x >= L:
         # nucleation: exact additive reduced time, t_nuc at the gap voltage of the filament-free cell
         ln_tn = np.inf
-        vg = v / (1.0 + q[I_RS] * _g_tunnel_s(L, q))
+        vg = v / (1.0 + q[I_RS] * _g_tunnel_c(L, c))
         if vg > 0.0:
             kt = K_B * temp
             ln_tn = (math.log(q[I_T0]) + q[I_DGN] / kt - (q[I_NC] + q[I_ANUC]) * q[I_Z] * Q_E * vg / kt)
-        t_nuc = math.exp(min(ln_tn, 700.0))
-        _, pw = _rate_s(x, v, temp, rest, q)
+        t_nuc = math.exp(min(ln_tn, 700.0)) * e_nuc
+        _, pw, hist = _rate_h(x, v, c, rest, hist)
         need = (1.0 - nu) * t_nuc
         if need >= rem or not np.isfinite(need):
             nu = min(nu + rem / t_nuc, 1.0)
@@ -355,12 +434,12 @@ def _pulse_one(x, nu, v, temp, width, stop, has_stop, rest, q, frac, s_min, s_ma
         k1, p1 = 0.0, 0.0
         for _ in range(max_sub):
             if not cached:
-                k1, p1 = _rate_s(x, v, temp, rest, q)
+                k1, p1, hist = _rate_h(x, v, c, rest, hist)
             cached = False
             dx = min(max(frac * x, s_min), s_max)
             # limit the change of ln|dx/dt| across the step (steep near contact, where R_S takes the voltage)
             xp = min(max(x + d * dx, lo), L)
-            kp, pp = _rate_s(xp, v, temp, rest, q)
+            kp, pp, hist = _rate_h(xp, v, c, rest, hist)
             dlog = abs(math.log(abs(kp) / abs(k1)))
             if dlog > max_log:
                 dx *= max_log / dlog
@@ -373,7 +452,7 @@ def _pulse_one(x, nu, v, temp, width, stop, has_stop, rest, q, frac, s_min, s_ma
                     tau = 0.0
                     e_step = 0.0
                     for node, wgt in ((-GL_X0, GL_W0), (0.0, GL_W1), (GL_X0, GL_W0)):
-                        f, pw = _rate_s(x + 0.5 * h * (1.0 + node), v, temp, rest, q)
+                        f, pw, hist = _rate_h(x + 0.5 * h * (1.0 + node), v, c, rest, hist)
                         inv = abs(0.5 * h * wgt) / abs(f)
                         tau += inv
                         e_step += pw * inv
@@ -391,9 +470,9 @@ def _pulse_one(x, nu, v, temp, width, stop, has_stop, rest, q, frac, s_min, s_ma
                         partial = True
                 if partial:  # one classical RK4 step in time over the remaining pulse
                     dt = rem
-                    k2, p2 = _rate_s(min(max(x + 0.5 * dt * k1, lo), L), v, temp, rest, q)
-                    k3, p3 = _rate_s(min(max(x + 0.5 * dt * k2, lo), L), v, temp, rest, q)
-                    k4, p4 = _rate_s(min(max(x + dt * k3, lo), L), v, temp, rest, q)
+                    k2, p2, hist = _rate_h(min(max(x + 0.5 * dt * k1, lo), L), v, c, rest, hist)
+                    k3, p3, hist = _rate_h(min(max(x + 0.5 * dt * k2, lo), L), v, c, rest, hist)
+                    k4, p4, hist = _rate_h(min(max(x + dt * k3, lo), L), v, c, rest, hist)
                     x = min(max(x + dt * (k1 + 2.0 * k2 + 2.0 * k3 + k4) / 6.0, lo), L)
                     energy += dt * (p1 + 2.0 * p2 + 2.0 * p3 + p4) / 6.0
                     elapsed += dt
@@ -401,7 +480,7 @@ def _pulse_one(x, nu, v, temp, width, stop, has_stop, rest, q, frac, s_min, s_ma
             if rem > 0.0 and ((x <= lo and d < 0.0) or (x >= L and d > 0.0)):
                 # at a bound, pushed outward: hold the state for the rest of the pulse
                 if not has_stop:
-                    _, pw = _rate_s(x, v, temp, rest, q)
+                    _, pw, hist = _rate_h(x, v, c, rest, hist)
                     energy += pw * rem
                     elapsed += rem
                 rem = 0.0
@@ -413,15 +492,30 @@ def _pulse_one(x, nu, v, temp, width, stop, has_stop, rest, q, frac, s_min, s_ma
     return x, nu, energy, elapsed, ok
 
 
+# Loops over devices: a serial and a parallel twin (numba caches them separately); see PARALLEL_MIN.
+@_jit
+def _pulse_kernel_serial(x, nu, v, temp, width, stop, has_stop, rest, qs, e_nuc, frac, s_min, s_max, max_log,
+                         floor, max_sub):
+    n = x.size
+    xo, nuo, eo, to = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
+    good = np.empty(n, dtype=np.bool_)
+    for k in range(n):
+        xo[k], nuo[k], eo[k], to[k], good[k] = _pulse_one(
+            x[k], nu[k], v[k], temp[k], width[k], stop[k], has_stop, rest, qs[k], e_nuc[k], frac, s_min, s_max,
+            max_log, floor, max_sub)
+    return xo, nuo, eo, to, good
+
+
 @numba.njit(cache=True, error_model="numpy", parallel=True)
-def _pulse_kernel(x, nu, v, temp, width, stop, has_stop, rest, qs, frac, s_min, s_max, max_log, floor, max_sub):
+def _pulse_kernel_parallel(x, nu, v, temp, width, stop, has_stop, rest, qs, e_nuc, frac, s_min, s_max, max_log,
+                           floor, max_sub):
     n = x.size
     xo, nuo, eo, to = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
     good = np.empty(n, dtype=np.bool_)
     for k in numba.prange(n):  # devices are independent: spread them over the cores
         xo[k], nuo[k], eo[k], to[k], good[k] = _pulse_one(
-            x[k], nu[k], v[k], temp[k], width[k], stop[k], has_stop, rest, qs[k], frac, s_min, s_max, max_log,
-            floor, max_sub)
+            x[k], nu[k], v[k], temp[k], width[k], stop[k], has_stop, rest, qs[k], e_nuc[k], frac, s_min, s_max,
+            max_log, floor, max_sub)
     return xo, nuo, eo, to, good
 
 
@@ -430,7 +524,8 @@ def _rate_kernel(x, v, temp, rest, qs):
     n = x.size
     rate, power = np.empty(n), np.empty(n)
     for k in range(n):
-        rate[k], power[k] = _rate_s(x[k], v[k], temp[k], rest, qs[k])
+        c = _consts(temp[k], v[k], rest, qs[k])
+        rate[k], power[k], _, _ = _rate(x[k], v[k], c, rest, 0.0, 0.0, False)
     return rate, power
 
 
@@ -439,7 +534,8 @@ def _gap_kernel(x, v, temp, qs):
     n = x.size
     vg, cur = np.empty(n), np.empty(n)
     for k in range(n):
-        vg[k], cur[k], _, _ = _gap_s(x[k], v[k], temp[k], qs[k])
+        c = _consts(temp[k], v[k], False, qs[k])
+        vg[k], cur[k], _, _, _, _ = _gap(x[k], v[k], c, 0.0, 0.0, False)
     return vg, cur
 
 
@@ -448,10 +544,8 @@ def _ion_kernel(x, vg, temp, qs):
     n = x.size
     cur, didv = np.empty(n), np.empty(n)
     for k in range(n):
-        q = qs[k]
-        vt, ln_ie0, ln_ih0, beta, _ = _laws(x[k], temp[k], q)
-        a_s = 1.0 - q[I_AET] if vg[k] >= 0.0 else q[I_AET]
-        cur[k], didv[k], _ = _split(abs(vg[k]), q[I_Z], vt, a_s, ln_ie0, ln_ih0, beta, 0.0, False)
+        c = _consts(temp[k], vg[k], False, qs[k])
+        cur[k], didv[k], _ = _split(abs(vg[k]), c[1], c[0], c[2], c[3], c[4], c[5] / x[k], 0.0, False)
     return cur, didv
 
 
@@ -560,7 +654,7 @@ class Menzel(DeviceModel):
     @classmethod
     def _gap_solve(cls, p, x, v, temp):
         """Gap voltage (V) and ionic current magnitude (A) under applied voltage v, the ionic current
-        included in the division (see :func:`_gap_s`)."""
+        included in the division (see :func:`_gap`)."""
         shape, (x, v, temp), qs = cls._flat(p, x, v, temp)
         vg, cur = _gap_kernel(x, v, temp, qs)
         return vg.reshape(shape), cur.reshape(shape)
@@ -597,17 +691,14 @@ class Menzel(DeviceModel):
         """
         x = np.ascontiguousarray(np.asarray(gap, dtype=float).ravel())
         n = x.size
-        if self.n_param_devices() not in (None, n):
+        if not all(isinstance(a, float) for a in self.params.values()) and self.n_param_devices() not in (None, n):
             raise ValueError(f"{self.name}: per-device parameters for {self.n_param_devices()} devices, "
                              f"state for {n}")
-
-        def full(a):
-            return np.array(np.broadcast_to(np.asarray(a, dtype=float), (n,)))
-
-        stop = full(0.0 if stop_gap is None else stop_gap)
-        xo, nuo, energy, elapsed, good = _pulse_kernel(
-            x, full(nuc), full(v), full(temp), full(width), stop, stop_gap is not None, bool(rest),
-            _pack(self.params, n), float(self.step_fraction), float(self.step_min), float(self.step_max),
+        kernel = _pulse_kernel_parallel if n >= PARALLEL_MIN else _pulse_kernel_serial
+        xo, nuo, energy, elapsed, good = kernel(
+            x, _full(nuc, n), _full(v, n), _full(temp, n), _full(width, n),
+            _full(0.0 if stop_gap is None else stop_gap, n), stop_gap is not None, bool(rest),
+            _pack(self.params, n), _full(1.0, n), float(self.step_fraction), float(self.step_min), float(self.step_max),
             float(self.max_log_change), float(self.step_floor), int(self.max_substeps))
         if not good.all():
             raise RuntimeError(f"{self.name}: pulse integration did not finish in {self.max_substeps} sub-steps "
