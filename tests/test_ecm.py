@@ -398,3 +398,125 @@ def test_serial_and_parallel_kernels_agree():
         part = m.apply_pulse({key: a[s:s + k] for key, a in st.items()}, v[s:s + k], w[s:s + k], 320.0)
         for key in ("gap", "nucleation", "_energy"):
             np.testing.assert_array_equal(whole[key][s:s + k], part[key])
+
+
+# -- stochastic nucleation (nuc_stochastic = 1) ---------------------------------------------------------------------
+
+
+def test_stochastic_nucleation_fraction_follows_the_exponential_law():
+    """Each device nucleates at E t_nuc, E ~ Exp(1): after a pulse of t the nucleated fraction is 1 - exp(-t/t_nuc)
+    within 4 binomial standard deviations (20,000 devices); the others keep the progress t / (E t_nuc); a pulse cut in
+    four nucleates the same devices as the whole pulse (the hazard adds up per device)."""
+    m = Menzel(nuc_stochastic=1).seed(11)
+    assert m.stochastic and not Menzel().stochastic
+    n, v = 20_000, 0.1
+    tn = m.nucleation_time(v)[0]
+    assert tn == pytest.approx(104.0, rel=0.01)
+    L = m.params["L"]
+    for f in (0.1, 0.5, 1.0, 2.0):
+        st = m.initial_state(n)
+        out = m.apply_pulse(st, v, f * tn, 300.0)
+        hit = out["nucleation"] == 1.0
+        p = 1.0 - np.exp(-f)
+        assert abs(hit.mean() - p) < 4.0 * np.sqrt(p * (1.0 - p) / n), (f, hit.mean(), p)
+        assert np.all(out["gap"][hit] < L) and np.all(out["gap"][~hit] == L)
+        np.testing.assert_allclose(out["nucleation"][~hit], f / st["_nuc_threshold"][~hit], rtol=1e-12)
+    st = m.initial_state(n)
+    whole = m.apply_pulse(st, v, tn, 300.0)
+    cut = st
+    for _ in range(4):
+        cut = m.apply_pulse(cut, v, tn / 4, 300.0)
+    np.testing.assert_array_equal(cut["nucleation"] == 1.0, whole["nucleation"] == 1.0)
+    np.testing.assert_allclose(cut["nucleation"], whole["nucleation"], rtol=1e-12)
+
+
+def test_stochastic_set_time_mean_spread_and_narrowing():
+    """SET time = E t_nuc + t_growth: mean t_nuc + t_growth (within 4 standard errors), standard deviation t_nuc (4
+    standard errors: sqrt(2/n) relative for an exponential), so the relative spread t_nuc / (t_nuc + t_growth) falls
+    from 1.0 at 0.1 V (nucleation-limited) to 0.29 at 0.2 V and 4e-4 at 0.3 V (growth-limited)."""
+    det = Menzel()
+    m = Menzel(nuc_stochastic=1).seed(5)
+    n = 20_000
+    cv = {}
+    for v in (0.1, 0.2, 0.3):
+        tn = det.nucleation_time(v)[0]
+        tg = det.set_time(v)[0] - tn
+        t = m.set_time(np.full(n, v))
+        assert t.mean() == pytest.approx(tn + tg, abs=4 * tn / np.sqrt(n)), v
+        assert t.std() == pytest.approx(tn, rel=4 * np.sqrt(2 / n)), v
+        assert np.all(t > tg * (1 - 1e-9))  # never faster than growth alone
+        cv[v] = (t.std() / t.mean(), tn / (tn + tg))
+    assert cv[0.1][1] == pytest.approx(0.998, abs=1e-3) and cv[0.1][0] == pytest.approx(cv[0.1][1], rel=0.05)
+    assert cv[0.2][1] == pytest.approx(0.293, abs=2e-3) and cv[0.2][0] == pytest.approx(cv[0.2][1], rel=0.05)
+    assert cv[0.3][0] < 1e-3 and cv[0.3][0] == pytest.approx(cv[0.3][1], rel=0.05)
+    # device by device: the growth after the nucleation event is the deterministic one (same integration)
+    e = np.array([0.01, 0.5, 1.0, 3.0])
+    tn, tg = det.nucleation_time(0.2)[0], det.set_time(0.2)[0] - det.nucleation_time(0.2)[0]
+    st = det.initial_state(4)
+    _, _, _, elapsed = m._run(st["gap"], st["nucleation"], 0.2, 300.0, np.inf, stop_gap=1 * NM, e_nuc=e)
+    np.testing.assert_allclose(elapsed, e * tn + tg, rtol=1e-12)
+
+
+def test_deterministic_nucleation_is_the_default_and_draws_nothing():
+    """nuc_stochastic = 0 (default, both cards): no thresholds in the state, no random numbers drawn, the committed
+    reduced-time results (104 s at 0.1 V); nominal() of a stochastic model is the deterministic one."""
+    for m in (Menzel(), Menzel(nuc_stochastic=0.0), get_model("ecm.menzel2013_ag"),
+              get_model("ecm.schindler2009_cu_sio2")):
+        assert m.params["nuc_stochastic"] == 0.0 and not m.stochastic and m.nominal() is m
+        m.seed(1)
+        st = m.initial_state(3)
+        assert "_nuc_threshold" not in st
+        out = m.apply_pulse(st, np.array([0.1, 0.3, -1.0]), 1e-3, 300.0)
+        assert "_nuc_threshold" not in out
+        assert m.rng.random() == np.random.default_rng(1).random()  # the generator was not touched
+    assert Menzel().set_time(0.1)[0] == Menzel(nuc_stochastic=0.0).set_time(0.1)[0] == pytest.approx(104.4, rel=1e-3)
+    s = Menzel(nuc_stochastic=1)
+    assert s.nominal().params["nuc_stochastic"] == 0.0 and not s.nominal().stochastic
+    assert s.nominal().set_time(0.1)[0] == Menzel().set_time(0.1)[0]
+    with pytest.raises(ValueError, match=r"nuc_stochastic = 0\.5"):
+        Menzel(nuc_stochastic=0.5)
+
+
+def test_stochastic_nucleation_is_seeded_and_redrawn_after_reset():
+    """Seeded runs repeat exactly (another seed differs); a RESET that dissolves the filament draws a new, independent
+    Exp(1) threshold (mean 1 and correlation 0 within 4/sqrt(n)); a filament dissolved at rest (gamma_s > 0) too."""
+    m = Menzel(nuc_stochastic=1)
+    train = identical(3, 0.2, 5e-3) + identical(2, -1.0, 1e-3, temperature=350.0) + identical(3, 0.2, 5e-3)
+    a, b, c = (simulate(m, train, 300, seed=s) for s in (3, 3, 4))
+    np.testing.assert_array_equal(a.conductance.values, b.conductance.values)
+    np.testing.assert_array_equal(a.nucleation.values, b.nucleation.values)
+    assert not np.array_equal(a.nucleation.values, c.nucleation.values)
+    n = 20_000
+    m.seed(9)
+    st = m.initial_state(n)
+    on = m.apply_pulse(st, 1.0, 1e-6, 300.0)  # t_nuc ~ 1e-36 s at 1 V: every device nucleates and reaches contact
+    assert np.all(on["nucleation"] == 1.0) and np.all(on["gap"] < 0.25 * NM)
+    np.testing.assert_array_equal(on["_nuc_threshold"], st["_nuc_threshold"])
+    off = m.apply_pulse(on, -1.0, 1e-3, 350.0)
+    assert np.all(off["gap"] == m.params["L"]) and np.all(off["nucleation"] == 0.0)
+    e1, e2 = st["_nuc_threshold"], off["_nuc_threshold"]
+    assert np.all(e1 != e2)
+    assert e2.mean() == pytest.approx(1.0, abs=4 / np.sqrt(n))
+    assert e2.std() == pytest.approx(1.0, rel=4 * np.sqrt(2 / n))
+    assert abs(np.corrcoef(e1, e2)[0, 1]) < 4 / np.sqrt(n)
+    # at rest: a filament dissolved by Gibbs-Thomson must nucleate again with a new threshold; a cell at L keeps its
+    g = Menzel(nuc_stochastic=1, gamma_s=1.2).seed(2)
+    st = {"gap": np.array([0.3 * NM, 20 * NM]), "nucleation": np.array([1.0, 0.4]),
+          "_nuc_threshold": np.array([2.0, 2.0])}
+    rest = g.relax(st, 10.0, 300.0)
+    assert rest["gap"][0] == g.params["L"] and rest["nucleation"][0] == 0.0 and rest["_nuc_threshold"][0] != 2.0
+    assert rest["nucleation"][1] == 0.4 and rest["_nuc_threshold"][1] == 2.0
+
+
+def test_stochastic_nucleation_of_a_state_without_thresholds_is_memoryless():
+    """A hand-built state (no thresholds) with progress xi: the hazard xi is taken as done and the remainder drawn
+    fresh, so the fraction nucleating within t is again 1 - exp(-t/t_nuc) (4 binomial standard deviations)."""
+    m = Menzel(nuc_stochastic=1).seed(13)
+    n, v = 20_000, 0.15
+    tn = m.nucleation_time(v)[0]
+    st = {"gap": np.full(n, m.params["L"]), "nucleation": np.full(n, 0.7)}
+    out = m.apply_pulse(st, v, 0.5 * tn, 300.0)
+    p = 1 - np.exp(-0.5)
+    hit = out["nucleation"] == 1.0
+    assert abs(hit.mean() - p) < 4 * np.sqrt(p * (1 - p) / n)
+    assert np.all((out["_nuc_threshold"] > 0.7) | hit)

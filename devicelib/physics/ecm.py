@@ -594,6 +594,9 @@ class Menzel(DeviceModel):
         Parameter("R_series", "ohm", 5e3, (0.0, 1e9), "R_S", "series resistance of the pulse circuit"),
         Parameter("gamma_s", "J/m^2", 0.0, (0.0, 5.0), "gamma_s",
                   "interface energy of the filament tip (Gibbs-Thomson dissolution at rest; 0: non-volatile)"),
+        Parameter("nuc_stochastic", "", 0.0, (0.0, 1.0), "s_nuc",
+                  "nucleation switch: 0 = deterministic reduced time (the mean), 1 = Poisson waiting time of mean "
+                  "t_nuc (a seeded Exp(1) threshold per device)", fixed=True),
     )
     state_variables = (
         StateVariable("gap", "m", ("x_min", "L"), "tunnelling gap x between filament tip and active electrode"),
@@ -616,6 +619,13 @@ class Menzel(DeviceModel):
         if np.any(np.asarray(self.params["x_min"]) >= np.asarray(self.params["L"])):
             raise ValueError(f"{self.name}: x_min must be smaller than L")
         self.volatile = bool(np.any(np.asarray(self.params["gamma_s"]) > 0))
+        flag = np.asarray(self.params["nuc_stochastic"], dtype=float)
+        if np.any((flag != 0.0) & (flag != 1.0)):
+            bad = flag[(flag != 0.0) & (flag != 1.0)].ravel()[0] if flag.ndim else float(flag)
+            raise ValueError(f"{self.name}.nuc_stochastic = {bad:g}: a switch, 0 (deterministic nucleation, the "
+                             f"mean waiting time) or 1 (Poisson nucleation)")
+        #: True when apply_pulse draws nucleation thresholds (nuc_stochastic = 1 for any device)
+        self.stochastic = bool(np.any(flag == 1.0))
 
     # -- physics -----------------------------------------------------------
     @staticmethod
@@ -681,13 +691,14 @@ class Menzel(DeviceModel):
         return np.where(vg > 0, ln_t, np.inf)
 
     # -- integration ---------------------------------------------------------
-    def _run(self, gap, nuc, v, temp, width, stop_gap=None, rest=False):
+    def _run(self, gap, nuc, v, temp, width, stop_gap=None, rest=False, e_nuc=None):
         """Integrate one rectangular pulse; returns gap, nucleation, energy, elapsed time.
 
         ``stop_gap`` (SET only) ends the integration when the gap reaches it; ``elapsed`` is then
         the time taken (inf if never reached). ``rest`` integrates the unbiased cell (retention): the
         gap sees the Gibbs-Thomson overpotential instead of the applied voltage (``v`` < 0 marks the
-        devices), there is no nucleation and no energy is recorded.
+        devices), there is no nucleation and no energy is recorded. ``e_nuc``: per-device scale of the
+        nucleation time (the Exp(1) thresholds of stochastic nucleation; default 1, the reduced time).
         """
         x = np.ascontiguousarray(np.asarray(gap, dtype=float).ravel())
         n = x.size
@@ -698,21 +709,74 @@ class Menzel(DeviceModel):
         xo, nuo, energy, elapsed, good = kernel(
             x, _full(nuc, n), _full(v, n), _full(temp, n), _full(width, n),
             _full(0.0 if stop_gap is None else stop_gap, n), stop_gap is not None, bool(rest),
-            _pack(self.params, n), _full(1.0, n), float(self.step_fraction), float(self.step_min), float(self.step_max),
+            _pack(self.params, n), _full(1.0 if e_nuc is None else e_nuc, n), float(self.step_fraction),
+            float(self.step_min), float(self.step_max),
             float(self.max_log_change), float(self.step_floor), int(self.max_substeps))
         if not good.all():
             raise RuntimeError(f"{self.name}: pulse integration did not finish in {self.max_substeps} sub-steps "
                                f"for {int((~good).sum())} of {n} devices")
         return xo, nuo, energy, elapsed
 
+    # -- stochastic nucleation ---------------------------------------------------
+    def _stochastic_mask(self, n: int) -> np.ndarray | None:
+        """Devices with Poisson nucleation (None when no device has it: nothing is drawn)."""
+        flag = self.params.get("nuc_stochastic", 0.0)
+        if isinstance(flag, float) and flag == 0.0:
+            return None
+        mask = np.broadcast_to(np.asarray(flag, dtype=float) == 1.0, (n,))
+        return mask if mask.any() else None
+
+    def _draw_thresholds(self, mask: np.ndarray, where: np.ndarray | None = None,
+                         old: np.ndarray | None = None) -> np.ndarray:
+        """Exp(1) thresholds of the integrated nucleation hazard for the stochastic devices (1 for the others);
+        with ``where``, only those devices get a new draw and the rest keep ``old``."""
+        n = mask.size
+        out = np.ones(n) if old is None else np.array(old, dtype=float)
+        sel = mask if where is None else mask & where
+        k = int(sel.sum())
+        if k:
+            out[sel] = self.rng.exponential(size=k)
+        return out
+
+    def _thresholds(self, state: State, nu: np.ndarray):
+        """(mask, thresholds, nucleation) for a pulse: the state's thresholds, or for a state without them
+        (built by hand or by the deterministic model) the progress taken as the hazard already accumulated, plus
+        a fresh Exp(1) remainder (the Poisson process is memoryless), and the progress rescaled to it."""
+        n = nu.size
+        mask = self._stochastic_mask(n)
+        if mask is None:
+            return None, None, nu
+        if "_nuc_threshold" in state:
+            e = np.where(mask, np.asarray(state["_nuc_threshold"], dtype=float).ravel(), 1.0)
+            return mask, e, nu
+        rest = self._draw_thresholds(mask)
+        done = nu >= 1.0
+        e = np.where(mask & ~done, nu + rest, np.where(mask, rest, 1.0))
+        return mask, e, np.where(mask & ~done, nu / e, nu)
+
     # -- the interface ---------------------------------------------------------
     def initial_state(self, n: int) -> State:
         x = np.broadcast_to(np.asarray(self.params["L"], dtype=float), (n,)).copy()
-        return {"gap": x, "nucleation": np.zeros(n)}
+        st = {"gap": x, "nucleation": np.zeros(n)}
+        mask = self._stochastic_mask(n)
+        if mask is not None:
+            st["_nuc_threshold"] = self._draw_thresholds(mask)
+        return st
 
     def apply_pulse(self, state: State, amplitude, width, temperature) -> State:
-        x, nu, energy, _ = self._run(state["gap"], state["nucleation"], amplitude, temperature, width)
-        return {"gap": x, "nucleation": nu, "_energy": energy}
+        x0 = np.asarray(state["gap"], dtype=float).ravel()
+        nu0 = np.asarray(state["nucleation"], dtype=float).ravel()
+        mask, e, nu_in = self._thresholds(state, nu0)
+        x, nu, energy, _ = self._run(x0, nu_in, amplitude, temperature, width, e_nuc=e)
+        out = {"gap": x, "nucleation": nu, "_energy": energy}
+        if mask is not None:
+            # a RESET that leaves the cell at L has dissolved the filament (or the sub-critical nucleus): the
+            # next nucleation is a new Poisson event
+            L = np.broadcast_to(np.asarray(self.params["L"], dtype=float), x.shape)
+            reset = (np.broadcast_to(np.asarray(amplitude, dtype=float), x.shape) < 0) & (x >= L) & (
+                (x0 < L) | (nu_in > 0))
+            out["_nuc_threshold"] = self._draw_thresholds(mask, reset, e)
+        return out
 
     def relax(self, state: State, dt, temperature) -> State:
         """The unbiased cell after ``dt`` seconds: the filament tip dissolves under the Gibbs-Thomson
@@ -723,7 +787,15 @@ class Menzel(DeviceModel):
         x, nu = np.asarray(state["gap"], dtype=float), np.asarray(state["nucleation"], dtype=float)
         L = np.broadcast_to(np.asarray(self.params["L"], dtype=float), x.shape)
         x1, nu1, _, _ = self._run(x, nu, -np.ones(x.size), temperature, dt, rest=True)
-        return {"gap": x1, "nucleation": np.where(x >= L, nu, nu1)}
+        out = dict(state)
+        out.update(gap=x1, nucleation=np.where(x >= L, nu, nu1))
+        out.pop("_energy", None)
+        mask = self._stochastic_mask(x.size)
+        if mask is not None:  # a filament dissolved at rest must nucleate again: a new Poisson event
+            old = state.get("_nuc_threshold")
+            out["_nuc_threshold"] = self._draw_thresholds(mask, (x < L) & (x1 >= L), old) if old is not None \
+                else self._draw_thresholds(mask)
+        return out
 
     def retention_rate(self, gap, temperature=300.0) -> np.ndarray:
         """dx/dt (m/s) of the unbiased cell at a given gap (Gibbs-Thomson dissolution; 0 if gamma_s = 0)."""
@@ -769,7 +841,18 @@ class Menzel(DeviceModel):
         # (no filament, gap L, nucleation to do again) -- the usual state of a cell reading the HRS
         off = (hi >= top * (1 - 1e-12)) | (g <= p["G_el"] * (1.0 + 1e-6))
         x = np.where(off, top, x)
-        return {"gap": x, "nucleation": np.where(off, 0.0, 1.0)}
+        st = {"gap": x, "nucleation": np.where(off, 0.0, 1.0)}
+        mask = self._stochastic_mask(n)
+        if mask is not None:
+            st["_nuc_threshold"] = self._draw_thresholds(mask)
+        return st
+
+    def nominal(self) -> Menzel:
+        """The deterministic device: nucleation as the reduced time, i.e. at the mean waiting time t_nuc
+        (the model itself when no device has stochastic nucleation)."""
+        if np.any(np.asarray(self.params.get("nuc_stochastic", 0.0)) == 1.0):
+            return self.with_params(nuc_stochastic=0.0)
+        return self
 
     # -- analysis ---------------------------------------------------------------
     def gap_rate(self, gap, voltage, temperature=300.0) -> np.ndarray:
@@ -779,16 +862,21 @@ class Menzel(DeviceModel):
         return rate
 
     def nucleation_time(self, voltage, temperature=300.0) -> np.ndarray:
-        """t_nuc (s) at the applied voltage (gap = L, no filament yet)."""
+        """t_nuc (s) at the applied voltage (gap = L, no filament yet); with stochastic nucleation the mean of
+        the exponential waiting time."""
         v, t = np.broadcast_arrays(np.atleast_1d(np.asarray(voltage, float)), np.asarray(temperature, float))
         return np.exp(self._ln_t_nuc(self.params, np.asarray(self.params["L"], float), v, t))
 
     def set_time(self, voltage, temperature=300.0, gap_target=1.0 * NM) -> np.ndarray:
         """SET time (s) under a constant voltage from the pristine state: nucleation plus growth of
-        the filament until the gap reaches ``gap_target`` (one integration, no pulse-width limit)."""
+        the filament until the gap reaches ``gap_target`` (one integration, no pulse-width limit).
+
+        With stochastic nucleation each entry is one device's draw, E t_nuc + t_growth with E ~ Exp(1)
+        from ``self.rng`` (mean t_nuc + t_growth, standard deviation t_nuc)."""
         v, t = np.broadcast_arrays(np.atleast_1d(np.asarray(voltage, float)), np.asarray(temperature, float))
         if self.n_param_devices() not in (None, v.size):
             raise ValueError(f"{self.name}.set_time: per-device parameters need one voltage per device")
         st = self.initial_state(v.size)
-        _, _, _, elapsed = self._run(st["gap"], st["nucleation"], v, t, np.full(v.size, np.inf), stop_gap=gap_target)
+        _, _, _, elapsed = self._run(st["gap"], st["nucleation"], v, t, np.full(v.size, np.inf), stop_gap=gap_target,
+                                     e_nuc=st.get("_nuc_threshold"))
         return elapsed
