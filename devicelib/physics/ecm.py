@@ -64,6 +64,27 @@ filament-free cell) is consumed as an additive reduced time,
 reaches 1, at :math:`(1 - \xi_{old}) t_{nuc}` into the pulse. A filament
 dissolved back to :math:`x = L` resets :math:`\xi` to 0.
 
+*Stochastic nucleation* (``nuc_stochastic = 1``; default 0, the reduced time
+above, which places every device at the mean). Forming the critical nucleus
+is a Poisson event of rate :math:`1/t_{nuc}(V, T)`: a device nucleates when
+its integrated hazard :math:`H = \sum t_p / t_{nuc}` (exact for the
+piecewise-constant rate of a pulse train) reaches its threshold
+:math:`E \sim \mathrm{Exp}(1)`, drawn from ``self.rng`` (seeded by
+``simulate(..., seed=)``) and kept in the hidden state key
+``_nuc_threshold``; :math:`\xi = H/E`, so growth again starts at
+:math:`\xi = 1`, at :math:`(1 - \xi_{old}) E t_{nuc}` into the pulse. A new
+threshold is drawn whenever the filament (or the sub-critical progress) is
+dissolved back to :math:`x = L` by a RESET or at rest. Hence
+:math:`P(\text{nucleated by } t) = 1 - e^{-t/t_{nuc}}` and the SET time is
+:math:`E t_{nuc} + t_{growth}`: mean :math:`t_{nuc} + t_{growth}`, standard
+deviation :math:`t_{nuc}`, so the spread is exponential-wide where nucleation
+limits (low voltage) and vanishes where growth limits. A state without
+thresholds (built by hand) takes :math:`\xi` as hazard already spent and
+draws the remainder (memorylessness). This is the waiting-time statistics
+of a single rate-limiting event; the compact model's :math:`t_{nuc}` is its
+mean (Menzel 2017 reviews kinetic Monte Carlo models that resolve the
+atomistic events and agree with the compact models in the mean behaviour).
+
 *Read.* Simmons tunnelling in the low-voltage regime, in series with the
 filament, parallel to the electrolyte leakage :math:`G_{el}`:
 
@@ -109,6 +130,8 @@ evaluations of the rate) whatever the pulse width.
 References
 ----------
 - S. Menzel, U. Böttger, R. Waser, J. Appl. Phys. 111, 014501 (2012), doi:10.1063/1.3673239.
+- S. Menzel, J. Comput. Electron. 16, 1017 (2017), doi:10.1007/s10825-017-1051-2 (review: compact to kinetic
+  Monte Carlo models of ECM cells).
 - S. Menzel, S. Tappertzhofen, R. Waser, I. Valov, Phys. Chem. Chem. Phys. 15, 6945 (2013),
   doi:10.1039/C3CP50738F.
 - J. G. Simmons, J. Appl. Phys. 34, 1793 (1963), doi:10.1063/1.1702682 (tunnelling).
@@ -561,6 +584,7 @@ class Menzel(DeviceModel):
         "Simmons, J. Appl. Phys. 34, 1793 (1963), doi:10.1063/1.1702682",
         "Valov et al., Nat. Commun. 4, 1771 (2013), doi:10.1038/ncomms2784 (retention: emf of nanoscale cells)",
         "Wang et al., Nat. Mater. 16, 101 (2017), doi:10.1038/nmat4756 (retention: relaxation of Ag filaments)",
+        "Menzel, J. Comput. Electron. 16, 1017 (2017), doi:10.1007/s10825-017-1051-2 (review, stochastic models)",
     )
     parameters = (
         Parameter("L", "m", 20 * NM, (2 * NM, 500 * NM), "L", "thickness of the ion-conducting layer", fixed=True),
@@ -600,7 +624,9 @@ class Menzel(DeviceModel):
     )
     state_variables = (
         StateVariable("gap", "m", ("x_min", "L"), "tunnelling gap x between filament tip and active electrode"),
-        StateVariable("nucleation", "", (0.0, 1.0), "nucleation progress (sum of t_p/t_nuc; growth from 1)"),
+        StateVariable("nucleation", "", (0.0, 1.0),
+                      "nucleation progress (sum of t_p/t_nuc over the device's threshold, 1 unless stochastic; "
+                      "growth from 1)"),
     )
 
     #: gap step control (see module docstring)

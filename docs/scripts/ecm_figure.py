@@ -1,4 +1,5 @@
-"""Figure for docs/families/ecm.md: SET time versus voltage (three regimes), pulse trains, retention."""
+"""Figure for docs/families/ecm.md: SET time versus voltage (three regimes), pulse trains, retention, and the
+SET-time distributions of stochastic nucleation."""
 
 from pathlib import Path
 
@@ -35,7 +36,8 @@ def limits(m, v, temp=300.0, x_end=1 * NM):
 
 
 def main() -> None:
-    fig, ax = plt.subplots(1, 3, figsize=(14.5, 4.2))
+    fig, axs = plt.subplots(2, 2, figsize=(12.5, 8.6))
+    ax = axs.ravel()
 
     ag = get_model("ecm.menzel2013_ag")
     cu = get_model("ecm.schindler2009_cu_sio2")
@@ -72,6 +74,27 @@ def main() -> None:
     ax[2].set(xlabel="time at rest after a 1 V, 1 us SET (s)", ylabel="read conductance (uS)",
               title="retention: Gibbs-Thomson dissolution\n(gamma_s = 1.2 J/m^2, r = 2 nm; no card sets it)")
     ax[2].legend(fontsize=8)
+
+    # stochastic nucleation: SET times of 4000 seeded devices per voltage against E t_nuc + t_growth, E ~ Exp(1)
+    det = get_model("ecm.menzel2013_ag")
+    sto = det.with_params(nuc_stochastic=1).seed(2026)
+    n = 4000
+    for v, col in ((0.1, "C0"), (0.15, "C1"), (0.2, "C2"), (0.25, "C3"), (0.3, "C4")):
+        tn = det.nucleation_time(v)[0]
+        tg = det.set_time(v)[0] - tn
+        t = np.sort(sto.set_time(np.full(n, v)))
+        frac = (np.arange(1, n + 1) - 0.5) / n
+        ax[3].semilogx(t, frac, ".", ms=2, color=col,
+                       label=f"{v:g} V: {t.std() / t.mean():.2g} ({tn / (tn + tg):.2g})")
+        tt = np.logspace(np.log10(tg * 1.0001), np.log10(t[-1] * 3), 300)
+        ax[3].semilogx(tt, 1 - np.exp(-(tt - tg) / tn), "-", color=col, lw=0.8)
+        ax[3].axvline(det.set_time(v)[0], color=col, lw=0.6, ls=":")
+    ax[3].set(xlabel="SET time to a 1 nm gap (s)", ylabel="cumulative fraction of devices",
+              xlim=(5e-4, 1e6))
+    ax[3].set_title("stochastic nucleation (nuc_stochastic = 1), Ag card, 300 K:\n4000 devices per voltage (dots), "
+                    "1 - exp(-(t - t_g)/t_nuc) (lines),\ndeterministic SET time (dotted)", fontsize=10)
+    ax[3].legend(fontsize=7, loc="center right", markerscale=4, title="sd/mean (t_nuc/(t_nuc + t_g))",
+                 title_fontsize=7)
 
     fig.tight_layout()
     OUT.parent.mkdir(parents=True, exist_ok=True)
