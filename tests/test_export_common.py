@@ -115,3 +115,30 @@ def test_unipolar_pcm_exports_with_reset_as_depression_and_noise_in_the_ensemble
     resp = PhysicsResponse(cond, 2, 2, np.array([0.0, 1e-6, 2e-6, 1e-6, 0.0]))
     with pytest.raises(ExportError, match="CrossSim describes the window by resistances"):
         require_positive(resp, "CrossSim")
+
+
+def test_a_device_saturated_at_the_start_is_conditioned_first(tmp_path):
+    # the Schneider MJJ card starts at its top state: potentiation alone does nothing, so the exporter
+    # first applies depressing pulses and says so in the mapping record
+    from devicelib.export import export
+
+    r = export("josephson.schneider2018_nbsimn", "aihwkit", tmp_path / "mjj.json")
+    m = r.mapping
+    assert m["n_pre"] > 0 and "depressing pulses" in m["protocol"]
+    up = np.array(r.content["response"]["w_physics"][: m["n_up"] + 1])
+    assert up[-1] - up[0] > 1.5  # the potentiation branch now spans most of the [-1, 1] weight range
+    assert m["rmse_relative_to_window"] < 1e-3
+
+
+def test_stochastic_model_without_a_deterministic_twin_exports_its_mean(tmp_path):
+    from devicelib.export.common import resolve_card, resolve_condition, simulate_response
+
+    card = resolve_card("spintronic.borders2019_pbit")
+    model = card.model()
+    assert model.stochastic and model.nominal() is model
+    cond = resolve_condition(card, amplitude=10e-6, width=1e-4)  # tau ~ 0.3 ms: ~30 % switch per pulse
+    resp = simulate_response(card, cond, n_devices=64, seed=1)
+    # the nominal trace is the mean of the 64 seeded devices (a gradual expected response), not one of them
+    assert len(np.unique(resp.g_nominal)) > 4
+    assert resp.g_ensemble.shape[0] == 64
+    assert not any(np.allclose(resp.g_nominal, row) for row in resp.g_ensemble)

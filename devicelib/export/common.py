@@ -205,6 +205,7 @@ class PhysicsResponse:
     energy_up: float = float("nan")  # mean energy per potentiating pulse (J)
     energy_down: float = float("nan")
     stats: dict[str, float] = field(default_factory=dict)
+    n_pre: int = 0  # conditioning depressing pulses before the trains (device saturated at the start)
 
     @property
     def g_min(self) -> float:
@@ -236,11 +237,14 @@ class PhysicsResponse:
 
 
 def _run(model: DeviceModel, cond: PulseCondition, n_up: int, n_down: int, n: int,
-         variability: Variability | None, seed: int) -> tuple[np.ndarray, np.ndarray]:
+         variability: Variability | None, seed: int, n_pre: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Conductance (start + after each pulse) and energies of ``n_up`` up then ``n_down`` down pulses,
+    after ``n_pre`` conditioning down pulses (left out of the returned arrays)."""
     from ..pulses import PulseTrain
     from ..simulate import simulate
 
-    amp = np.concatenate([np.full(n_up, cond.amplitude_up), np.full(n_down, cond.amplitude_down)])
+    amp = np.concatenate([np.full(n_pre, cond.amplitude_down), np.full(n_up, cond.amplitude_up),
+                          np.full(n_down, cond.amplitude_down)])
     npl = amp.size
     train = PulseTrain(amp, np.full(npl, cond.width), np.zeros(npl), np.full(npl, cond.temperature),
                        cond.amplitude_unit)
@@ -253,7 +257,7 @@ def _run(model: DeviceModel, cond: PulseCondition, n_up: int, n_down: int, n: in
     ds = simulate(model, train, n_devices=n, v_read=cond.read_voltage, variability=variability, seed=seed,
                   state=state, record_state=False)
     g = np.concatenate([ds["conductance_initial"].values[:, None], ds["conductance"].values], axis=1)
-    return g, ds["energy"].values
+    return g[:, n_pre:], ds["energy"].values[:, n_pre:]
 
 
 def _k99(trace: np.ndarray) -> int:
@@ -273,16 +277,34 @@ def simulate_response(card: Card, cond: PulseCondition, n_pulses: int | tuple[in
 
     ``n_pulses`` None chooses each count automatically: the pulses the nominal
     device needs to reach 99 % of its change within ``max_pulses`` (at least 8).
-    The nominal trace is that of ``model.nominal()`` (intrinsic noise layers off);
+    The nominal trace is that of ``model.nominal()`` (intrinsic noise layers off),
+    or the mean of ``n_devices`` seeded devices when that is still stochastic;
     the ensemble (the spread statistics) runs the full model with the card's
     programming variability, and runs for a stochastic model even without it.
     """
     model = card.model()
     nominal = model.nominal()
+    n_dev = int(n_devices or DEFAULT_DEVICES)
+    # a stochastic model without a deterministic twin: its nominal trace is the ensemble mean (the expected
+    # update a simulator's per-pulse rule stands for), not one random realisation
+    n_nom = n_dev if nominal.stochastic else 1
+
+    n_pre = 0
+
+    def nominal_run(n_a, n_b):
+        g, e = _run(nominal, cond, n_a, n_b, n_nom, None, seed, n_pre)
+        return g.mean(axis=0, keepdims=True), e.mean(axis=0, keepdims=True)
+
     if n_pulses is None:
-        g_up, _ = _run(nominal, cond, max_pulses, 0, 1, None, seed)
+        g_up, _ = nominal_run(max_pulses, 0)
+        if np.ptp(g_up[0]) <= 1e-6 * np.mean(np.abs(g_up[0])):
+            # the device starts saturated at the top: condition it with depressing pulses first, so the
+            # potentiation branch starts from the bottom of the window
+            g_pre, _ = nominal_run(0, max_pulses)
+            n_pre = _k99(g_pre[0])
+            g_up, _ = nominal_run(max_pulses, 0)
         n_up = max(_k99(g_up[0]), 8)
-        g_tmp, _ = _run(nominal, cond, n_up, max_pulses, 1, None, seed)
+        g_tmp, _ = nominal_run(n_up, max_pulses)
         n_down = max(_k99(g_tmp[0, n_up:]), 8)
     elif isinstance(n_pulses, tuple):
         n_up, n_down = (int(x) for x in n_pulses)
@@ -290,7 +312,7 @@ def simulate_response(card: Card, cond: PulseCondition, n_pulses: int | tuple[in
         n_up = n_down = int(n_pulses)
     if n_up < 2 or n_down < 2:
         raise ExportError("need at least 2 potentiating and 2 depressing pulses")
-    g, energy = _run(nominal, cond, n_up, n_down, 1, None, seed)
+    g, energy = nominal_run(n_up, n_down)
     g_nom = g[0]
     if not np.all(np.isfinite(g_nom)) or np.ptp(g_nom) <= 1e-6 * np.mean(np.abs(g_nom)):
         raise ExportError(
@@ -310,10 +332,10 @@ def simulate_response(card: Card, cond: PulseCondition, n_pulses: int | tuple[in
     # programming variability only: read noise is a separate term of every simulator (stats["read"])
     prog = Variability() if var is None else Variability(d2d=var.d2d, c2c=var.c2c, c2c_abs=var.c2c_abs, read=0.0)
     if not prog.is_zero or model.stochastic or nominal is not model:
-        ens, _ = _run(model, cond, n_up, n_down, int(n_devices or DEFAULT_DEVICES), None if prog.is_zero else prog,
-                      seed + 1)
+        ens, _ = _run(model, cond, n_up, n_down, n_dev, None if prog.is_zero else prog, seed + 1, n_pre)
     resp = PhysicsResponse(cond, n_up, n_down, g_nom, ens, var,
-                           energy_up=float(np.mean(energy[0, :n_up])), energy_down=float(np.mean(energy[0, n_up:])))
+                           energy_up=float(np.mean(energy[0, :n_up])), energy_down=float(np.mean(energy[0, n_up:])),
+                           n_pre=n_pre)
     resp.stats = ensemble_stats(resp)
     return resp
 
@@ -353,9 +375,13 @@ def ensemble_stats(resp: PhysicsResponse) -> dict[str, float]:
         ratios.append(r)
         abs_dev.append(np.where(ok, dg_obs - expect, np.nan))
     r = np.concatenate(ratios, axis=1)
-    gain = np.nanmedian(r, axis=1)
+    with np.errstate(all="ignore"):
+        gain = np.nanmedian(r, axis=1)
+    # a device whose typical step is 0 (a telegraph device that switches on few pulses) has no gain to
+    # normalise by: its steps count relative to the nominal step
+    gain = np.where(np.isfinite(gain) & (gain != 0), gain, 1.0)
     out["step_dtod"] = float(np.nanstd(gain))
-    out["step_c2c"] = float(np.nanstd(r / gain[:, None]))
+    out["step_c2c"] = float(np.nanstd(r / gain[:, None])) if np.isfinite(r).any() else 0.0
     out["step_c2c_abs"] = float(np.nanstd(np.concatenate(abs_dev, axis=1)) / span)  # fraction of the window
     out["n_devices"] = int(ens.shape[0])
     return out
@@ -380,6 +406,10 @@ def mapping_record(rule: str, resp: PhysicsResponse, g_rule: np.ndarray, **extra
         "protocol": "n_up potentiating then n_down depressing pulses from the start state; RMSE over the "
                     "start and every read after a pulse, nominal device",
     }
+    if resp.n_pre:
+        rec["n_pre"] = resp.n_pre
+        rec["protocol"] += (f"; the start state is the model's initial state after {resp.n_pre} depressing pulses "
+                            "(it starts saturated at the top of the window)")
     rec.update(extra)
     return rec
 
