@@ -323,8 +323,14 @@ def simulate_response(card: Card, cond: PulseCondition, n_pulses: int | tuple[in
     for label, seg, amp in (("potentiating", g_nom[: n_up + 1], cond.amplitude_up),
                             ("depressing", g_nom[n_up:], cond.amplitude_down)):
         if np.ptp(seg) <= 1e-6 * np.mean(np.abs(g_nom)):
-            hint = (" A unipolar device (e.g. PCM) is depressed by a RESET pulse of the same sign: give it as "
-                    "amplitude_down (--amplitude-down)." if label == "depressing" else "")
+            hint = ""
+            if label == "depressing" and model.volatile:
+                hint = (" A volatile device (e.g. a Mott threshold switch) returns by relaxing between pulses, "
+                        "not under depressing pulses: a per-pulse up/down rule does not describe it; if it has "
+                        "a depressing pulse, give it as amplitude_down (--amplitude-down).")
+            elif label == "depressing":
+                hint = (" A unipolar device (e.g. PCM) is depressed by a RESET pulse of the same sign: give it "
+                        "as amplitude_down (--amplitude-down).")
             raise ExportError(f"the {label} pulses ({amp:.4g} {cond.amplitude_unit}) do not change the conductance "
                               f"at {cond.describe()}.{hint}")
     var = card.variability
