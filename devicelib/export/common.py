@@ -324,13 +324,11 @@ def simulate_response(card: Card, cond: PulseCondition, n_pulses: int | tuple[in
                             ("depressing", g_nom[n_up:], cond.amplitude_down)):
         if np.ptp(seg) <= 1e-6 * np.mean(np.abs(g_nom)):
             hint = ""
-            if label == "depressing" and model.volatile:
-                hint = (" A volatile device (e.g. a Mott threshold switch) returns by relaxing between pulses, "
-                        "not under depressing pulses: a per-pulse up/down rule does not describe it; if it has "
-                        "a depressing pulse, give it as amplitude_down (--amplitude-down).")
-            elif label == "depressing":
+            if label == "depressing":
                 hint = (" A unipolar device (e.g. PCM) is depressed by a RESET pulse of the same sign: give it "
-                        "as amplitude_down (--amplitude-down).")
+                        "as amplitude_down (--amplitude-down)."
+                        + (" A volatile threshold switch (e.g. Mott) returns by relaxing between pulses instead, "
+                           "which a per-pulse up/down rule does not describe." if model.volatile else ""))
             raise ExportError(f"the {label} pulses ({amp:.4g} {cond.amplitude_unit}) do not change the conductance "
                               f"at {cond.describe()}.{hint}")
     var = card.variability
