@@ -20,6 +20,7 @@ from typing import Any
 from .common import (
     ExportError,
     ExportResult,
+    NoResponseError,
     PhysicsResponse,
     PulseCondition,
     resolve_card,
@@ -69,9 +70,8 @@ def export(
         cond = resolve_condition(card, *vals)
         try:
             response = simulate_response(card, cond, n_pulses=n_pulses, n_devices=n_devices, seed=seed)
-        except ExportError as exc:
-            if (width is not None or card.operating_value("width") is not None
-                    or card.validity_range("width") is None or "does not change" not in str(exc)):
+        except NoResponseError as exc:
+            if width is not None or card.operating_value("width") is not None or card.validity_range("width") is None:
                 raise
             # the default (shortest valid) width does not move this device within the train: take the
             # shortest decade-longer width inside the card's validity range that does (stated in the file)
@@ -103,7 +103,7 @@ def _longer_width(card, cond: PulseCondition, first: ExportError, **kw) -> Physi
     while w <= w_max * (1 + 1e-12):
         try:
             return simulate_response(card, replace(cond, width=w), **kw)
-        except ExportError:
+        except NoResponseError:
             w *= 10.0
     raise ExportError(f"{first} (also at every longer width up to {w_max:.3g} s, the card's validity)")
 

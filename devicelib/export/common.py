@@ -61,6 +61,10 @@ class ExportError(ValueError):
     """An export cannot be made (bad condition, no response, unsupported card)."""
 
 
+class NoResponseError(ExportError):
+    """The physics response does not move at the pulse condition (a longer pulse may help)."""
+
+
 # -- sources --------------------------------------------------------------------------
 def resolve_card(source: Any, name: str | None = None) -> Card:
     """A :class:`Card` from a card, a card name or path, or a fit result (``to_card``)."""
@@ -315,7 +319,7 @@ def simulate_response(card: Card, cond: PulseCondition, n_pulses: int | tuple[in
     g, energy = nominal_run(n_up, n_down)
     g_nom = g[0]
     if not np.all(np.isfinite(g_nom)) or np.ptp(g_nom) <= 1e-6 * np.mean(np.abs(g_nom)):
-        raise ExportError(
+        raise NoResponseError(
             f"the physics response at {cond.describe()} does not change the conductance (less than 1 ppm): "
             "choose another "
             "pulse condition (amplitude, width) or start conductance"
