@@ -29,14 +29,15 @@ whose units it cannot establish. Errors name the file, line and column.
 
 from __future__ import annotations
 
-import csv
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
+from . import textio
 from .pulses import ROOM_TEMPERATURE
 from .units import UnitError, parse_unit, to_si, ureg
 
@@ -231,6 +232,9 @@ def concat_traces(parts: Sequence[xr.Dataset]) -> xr.Dataset:
 
 
 # -- readers ------------------------------------------------------------------------
+# Files are sniffed from their first 64 KiB (encoding, header block, header, delimiter;
+# devicelib.textio) and parsed in one pass by pandas' C parser; the exact line of a problem
+# is found by a second, streaming pass only when the parser rejects the file.
 def _split_header_unit(name: str) -> tuple[str, str | None]:
     """``"rmp1 [A]"`` -> ("rmp1", "A"); ``"rmp1"`` -> ("rmp1", None)."""
     name = name.strip()
@@ -240,31 +244,78 @@ def _split_header_unit(name: str) -> tuple[str, str | None]:
     return name, None
 
 
-def _quantity_to_conductance(values: np.ndarray, unit: str, v_read: float | None, where: str):
-    """Convert current or conductance (or normalised weight) columns to S."""
+def _affine(unit: str, target: str, where: str) -> tuple[float, float]:
+    """(scale, offset) with ``si = value * scale + offset`` from ``unit`` to ``target``.
+
+    Checked on the unit alone, so a wrong dimension names the unit and never dumps the data
+    (and no pint Quantity wraps a large array)."""
     u = parse_unit(unit, where)
+    t = parse_unit(target, where)
+    if u.dimensionality != t.dimensionality:
+        raise UnitError(f"{where}: unit {unit!r} is not a {target!r} unit (dimension {u.dimensionality})")
+    zero = float(ureg.Quantity(0.0, u).to(t).magnitude)
+    one = float(ureg.Quantity(1.0, u).to(t).magnitude)
+    return one - zero, zero
+
+
+def _to_si_inplace(values: np.ndarray, unit: str, target: str, where: str) -> np.ndarray:
+    scale, offset = _affine(unit, target, where)
+    if scale != 1.0:
+        values *= scale
+    if offset != 0.0:
+        values += offset
+    return values
+
+
+def _quantity_to_conductance(values: np.ndarray, unit: str, v_read: float | None, where: str):
+    """Convert current or conductance (or normalised weight) columns to S (in place when float)."""
+    u = parse_unit(unit, where)
+    values = np.asarray(values, dtype=float)
     if u.dimensionality == ureg.A.dimensionality:
         if v_read is None:
             raise MeasurementError(f"{where}: values are currents ({unit}); give the read voltage to convert to S")
-        return to_si(ureg.Quantity(values, u), "A", where) / v_read, "S"
+        if not np.isfinite(v_read) or v_read == 0:
+            raise MeasurementError(f"{where}: read voltage {v_read} V cannot convert currents to conductance")
+        return _to_si_inplace(values, unit, "A", where) / v_read, "S"
     if u.dimensionality == ureg.S.dimensionality:
-        return to_si(ureg.Quantity(values, u), "S", where), "S"
+        return _to_si_inplace(values, unit, "S", where), "S"
     if u.dimensionality == ureg.ohm.dimensionality:
         with np.errstate(divide="ignore"):
-            return 1.0 / to_si(ureg.Quantity(values, u), "ohm", where), "S"
-    if u == ureg.dimensionless:
-        return np.asarray(values, dtype=float), ""
+            return 1.0 / _to_si_inplace(values, unit, "ohm", where), "S"
+    if u.dimensionality == ureg.dimensionless.dimensionality:
+        return _to_si_inplace(values, unit, "dimensionless", where), ""
     raise MeasurementError(f"{where}: unit {unit!r} is neither a current, a conductance, a resistance nor ''")
 
 
-def _read_csv_rows(path: Path, delimiter: str) -> list[list[str]]:
+def _delimiter_arg(delimiter):
+    """API spelling -> textio spelling: "auto" detects, "whitespace" (or None) splits on runs of blanks."""
+    if delimiter == "auto":
+        return ...
+    if delimiter in (None, "whitespace", " "):
+        return None
+    if not isinstance(delimiter, str) or len(delimiter) != 1:
+        raise MeasurementError(f"delimiter must be one character, 'auto' or 'whitespace', got {delimiter!r}")
+    return delimiter
+
+
+def _sniff(path, delimiter="auto") -> textio.Layout:
+    return textio.sniff(path, MeasurementError, _delimiter_arg(delimiter))
+
+
+def _read_csv_rows(path: Path, delimiter: str | None = "auto") -> list[list[str]]:
+    """All non-blank rows of a small file (header included), for layouts read cell by cell."""
+    lay = _sniff(path, delimiter)
+    lay.data_line, lay.header_line = 1, None
+    return [cells for _, cells in textio.iter_rows(lay, MeasurementError)]
+
+
+def _check_memory(nbytes: float, where: str, what: str) -> None:
+    from .limits import check_memory
+
     try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            return [row for row in csv.reader(fh, delimiter=delimiter) if any(c.strip() for c in row)]
-    except FileNotFoundError:
-        raise MeasurementError(f"{path}: no such file") from None
-    except UnicodeDecodeError as exc:
-        raise MeasurementError(f"{path}: not a text file ({exc.reason})") from None
+        check_memory(nbytes, what, hint="split the file into several files (e.g. by trace) and read them apart")
+    except ValueError as exc:
+        raise MeasurementError(f"{where}: {exc}") from None
 
 
 def read_wide_csv(
@@ -277,40 +328,58 @@ def read_wide_csv(
     interval=0.0,
     temperature=ROOM_TEMPERATURE,
     header: bool = True,
-    delimiter: str = ",",
+    delimiter: str | None = "auto",
     labels: Sequence[str] | None = None,
     amplitude_unit: str = "V",
+    traces: str = "columns",
 ) -> xr.Dataset:
-    """Read a CSV with one trace per column and one row per pulse.
+    """Read a CSV with one trace per column and one row per pulse (``traces="rows"``: one trace per row).
 
     ``unit`` is the unit of the values (``"A"`` for read currents, ``"S"``,
     ``"uS"``, ``"ohm"``, or ``""`` for normalised weights); it may instead come
-    from the header (``"rmp1 [A]"``). Currents need ``v_read``. Pulse
+    from the header (``"rmp1 [A]"``; with ``traces="rows"`` from a leading label
+    cell ``"rmp1 [A]"``). Currents need ``v_read``. Pulse
     conditions (``amplitude``, ``width``, ...) are required because the file
-    does not hold them: a scalar for all columns or one value per column.
-    Empty cells at the end of a column pad shorter traces.
+    does not hold them: a scalar for all traces or one value per trace.
+    Empty cells at the end of a trace pad shorter traces.
+    The delimiter (comma, tab, semicolon, whitespace) and a UTF-8 byte-order mark are detected.
 
     Example: ``read_wide_csv("set.csv", "A", v_read=0.1, amplitude=1.0, width=1e-7)``.
     """
-    path = Path(path)
-    rows = _read_csv_rows(path, delimiter)
-    if not rows:
+    path = textio.as_path(path)
+    if traces not in ("columns", "rows"):
+        raise MeasurementError(f"{path}: traces must be 'columns' or 'rows', got {traces!r}")
+    lay = _sniff(path, delimiter)
+    if lay.header is None and lay.data_line is None:
         raise MeasurementError(f"{path}: empty file")
-    ncol = len(rows[0])
+    if traces == "rows":
+        return _read_row_traces(path, lay, unit, header, labels, amplitude=amplitude, width=width, v_read=v_read,
+                                interval=interval, temperature=temperature, amplitude_unit=amplitude_unit)
     if header:
-        names_units = [_split_header_unit(c) for c in rows[0]]
+        if lay.header_line is None:  # the file starts with numbers: its first line is the header
+            first = next(textio.iter_rows(lay, MeasurementError))
+            lay.header, lay.header_line, lay.data_line = [c.strip() for c in first[1]], first[0], first[0] + 1
+        names_units = [_split_header_unit(c) for c in lay.header]
         header_units = {u for _, u in names_units if u}
         if len(header_units) > 1:
-            raise MeasurementError(f"{path}: line 1: columns have different units {sorted(header_units)}")
+            raise MeasurementError(f"{path}: line {lay.header_line}: columns have different units "
+                                   f"{sorted(header_units)}")
         hu = header_units.pop() if header_units else None
         if hu and unit and parse_unit(hu) != parse_unit(unit):
-            raise MeasurementError(f"{path}: line 1: header says unit {hu!r} but {unit!r} was given")
+            raise MeasurementError(f"{path}: line {lay.header_line}: header says unit {hu!r} but {unit!r} was given")
         unit = unit or hu
         col_labels = [n or f"col{j + 1}" for j, (n, _) in enumerate(names_units)]
-        body, first_line = rows[1:], 2
+        if lay.data_line is None:
+            raise MeasurementError(f"{path}: no data rows")
     else:
-        col_labels = [f"col{j + 1}" for j in range(ncol)]
-        body, first_line = rows, 1
+        lay.header, lay.header_line = None, None
+        lay.data_line = 1
+        first = next(textio.iter_rows(lay, MeasurementError), None)
+        if first is None:
+            raise MeasurementError(f"{path}: empty file")
+        col_labels = [f"col{j + 1}" for j in range(len(first[1]))]
+        lay.header = col_labels  # the field count every line is checked against
+    ncol = len(col_labels)
     if labels is not None:
         col_labels = list(labels)
         if len(col_labels) != ncol:
@@ -319,46 +388,118 @@ def read_wide_csv(
         raise MeasurementError(
             f"{path}: the unit of the values is not in the header (e.g. 'rmp1 [A]'); pass unit= explicitly"
         )
-    if not body:
-        raise MeasurementError(f"{path}: no data rows")
-    values = np.full((ncol, len(body)), np.nan)
-    for i, row in enumerate(body):
-        line = first_line + i
-        if len(row) > ncol:
-            raise MeasurementError(f"{path}: line {line}: {len(row)} fields, header has {ncol}")
-        for j, cell in enumerate(row):
+    names = [f"c{j}" for j in range(ncol)]
+    cols = {col_labels[j]: j for j in range(ncol)}
+
+    def check(lineno, cells):
+        for j, cell in enumerate(cells[:ncol]):
             cell = cell.strip()
             if cell == "":
                 continue
             try:
-                values[j, i] = float(cell)
+                v = float(cell)
             except ValueError:
-                raise MeasurementError(
-                    f"{path}: line {line}, column {j + 1} ({col_labels[j]!r}): expected a number, got {cell!r}"
-                ) from None
-            if not np.isfinite(values[j, i]):
-                raise MeasurementError(f"{path}: line {line}, column {j + 1}: non-finite value {cell!r}")
+                return f", column {j + 1} ({col_labels[j]!r}): expected a number, got {textio.excerpt(cell)}"
+            if not np.isfinite(v):
+                return f", column {j + 1}: non-finite value {textio.excerpt(cell)}"
+        return None
+
+    try:
+        df = textio.read_table(lay, names, dict.fromkeys(names, np.float64))
+    except textio.PARSE_ERRORS as exc:
+        textio.locate_problem(lay, MeasurementError, check)
+        raise MeasurementError(f"{path}: cannot parse: {textio.excerpt(str(exc))}") from None
+    if len(df) == 0:
+        raise MeasurementError(f"{path}: no data rows")
+    values = df.to_numpy(dtype=float).T.copy()
+    del df
+    finite = np.isfinite(values)
+    if (~finite & ~np.isnan(values)).any():  # inf parsed as a number
+        textio.locate_problem(lay, MeasurementError, check)
     for j in range(ncol):
-        col = values[j]
-        n = int(np.isfinite(col).sum())
+        n = int(finite[j].sum())
         if n == 0:
             raise MeasurementError(f"{path}: column {j + 1} ({col_labels[j]!r}) is empty")
-        if not np.isfinite(col[:n]).all():
-            k = int(np.flatnonzero(~np.isfinite(col[:n]))[0])
+        if not finite[j, :n].all():
+            k = int(np.flatnonzero(~finite[j, :n])[0])
+            lineno, _ = textio.line_of_row(lay, k, MeasurementError)
             raise MeasurementError(
-                f"{path}: line {first_line + k}, column {j + 1} ({col_labels[j]!r}): "
+                f"{path}: line {lineno}, column {j + 1} ({col_labels[j]!r}): "
                 "empty cell inside the trace (only trailing cells may be empty)"
             )
+    del cols
     vr = None if v_read is None else float(to_si(v_read, "V", "v_read"))
     g, gu = _quantity_to_conductance(values, unit, vr, str(path))
-    return make_measurement(
+    ds = make_measurement(
         g, amplitude=amplitude, width=width, v_read=vr, interval=interval, temperature=temperature,
         trace_labels=col_labels, source=str(path), conductance_unit=gu or "dimensionless",
         amplitude_unit=amplitude_unit,
     )
+    if lay.metadata:
+        ds.attrs["metadata"] = lay.metadata_json()
+    return ds
+
+
+def _read_row_traces(path, lay, unit, header, labels, **conditions) -> xr.Dataset:
+    """One trace per row; a leading non-numeric cell is the trace label (``"rmp1 [A]"`` may give the unit)."""
+    lay.data_line = (lay.header_line + 1) if (header and lay.header_line) else 1
+    if not header:
+        lay.header = None
+    lay.header = None  # rows may be ragged: no field count to check against
+    rows: list[np.ndarray] = []
+    row_labels: list[str] = []
+    units: set[str] = set()
+    for lineno, cells in textio.iter_rows(lay, MeasurementError):
+        cells = [c.strip() for c in cells]
+        label = None
+        if cells and cells[0] and not textio._is_number(cells[0]):
+            label, u = _split_header_unit(cells[0])
+            if u:
+                units.add(u)
+            cells = cells[1:]
+        while cells and cells[-1] == "":
+            cells.pop()
+        vals = np.empty(len(cells))
+        for j, cell in enumerate(cells):
+            try:
+                vals[j] = float(cell)
+            except ValueError:
+                what = "empty cell inside the trace" if cell == "" else f"expected a number, got {textio.excerpt(cell)}"
+                raise MeasurementError(f"{path}: line {lineno}, field {j + 1 + (label is not None)}: {what}") from None
+            if not np.isfinite(vals[j]):
+                raise MeasurementError(f"{path}: line {lineno}: non-finite value {textio.excerpt(cell)}")
+        if not len(vals):
+            raise MeasurementError(f"{path}: line {lineno}: a trace without values")
+        rows.append(vals)
+        row_labels.append(label or f"row{len(rows)}")
+    if not rows:
+        raise MeasurementError(f"{path}: no data rows")
+    if len(units) > 1:
+        raise MeasurementError(f"{path}: traces have different units {sorted(units)}")
+    hu = units.pop() if units else None
+    if hu and unit and parse_unit(hu) != parse_unit(unit):
+        raise MeasurementError(f"{path}: the labels say unit {hu!r} but {unit!r} was given")
+    unit = unit or hu
+    if unit is None:
+        raise MeasurementError(f"{path}: the unit of the values is not in the labels (e.g. 'rmp1 [A]'); pass unit=")
+    npu = max(len(r) for r in rows)
+    _check_memory(len(rows) * npu * 8 * 6, str(path), f"{len(rows)} traces x {npu} pulses")
+    values = np.full((len(rows), npu), np.nan)
+    for i, r in enumerate(rows):
+        values[i, : len(r)] = r
+    if labels is not None:
+        if len(labels) != len(rows):
+            raise MeasurementError(f"{path}: {len(labels)} labels given for {len(rows)} traces")
+        row_labels = list(labels)
+    vr = None if conditions["v_read"] is None else float(to_si(conditions.pop("v_read"), "V", "v_read"))
+    conditions.pop("v_read", None)
+    g, gu = _quantity_to_conductance(values, unit, vr, str(path))
+    return make_measurement(g, v_read=vr, trace_labels=row_labels, source=str(path),
+                            conductance_unit=gu or "dimensionless", **conditions)
 
 
 LONG_COLUMNS = ("trace", "pulse", "amplitude", "width", "interval", "temperature")
+VALUE_COLUMNS = ("conductance", "current", "resistance", "weight")
 
 
 def read_long_csv(
@@ -366,8 +507,9 @@ def read_long_csv(
     units: Mapping[str, str] | None = None,
     *,
     v_read=None,
-    delimiter: str = ",",
+    delimiter: str | None = "auto",
     defaults: Mapping[str, object] | None = None,
+    progress=None,
 ) -> xr.Dataset:
     """Read a CSV with one row per pulse.
 
@@ -378,110 +520,284 @@ def read_long_csv(
     Units come from the header (``"width [ns]"``) or ``units={"width": "ns"}``;
     a column without a unit is an error (``trace``, ``pulse`` and ``weight``
     excepted). Missing optional columns take ``defaults`` (quantities or SI).
+
+    The file is parsed in one pass (peak memory a few times the parsed arrays);
+    pulse indices are checked against the row count before the (trace, pulse) grid is
+    allocated, and the grid against the memory limit (:mod:`devicelib.limits`).
+    ``progress(bytes_read, bytes_total)`` is called while parsing.
     """
-    path = Path(path)
-    rows = _read_csv_rows(path, delimiter)
-    if len(rows) < 2:
+    path = textio.as_path(path)
+    lay = _sniff(path, delimiter)
+    if lay.header is None or lay.data_line is None:
         raise MeasurementError(f"{path}: needs a header line and at least one data row")
+    hl = lay.header_line
     units = dict(units or {})
     cols: dict[str, int] = {}
     col_units: dict[str, str | None] = {}
-    for j, raw in enumerate(rows[0]):
+    for j, raw in enumerate(lay.header):
         name, u = _split_header_unit(raw)
         name = name.lower()
         if name in cols:
-            raise MeasurementError(f"{path}: line 1: column {name!r} appears twice")
+            raise MeasurementError(f"{path}: line {hl}: column {textio.excerpt(name)} appears twice")
         if u and name in units and parse_unit(u) != parse_unit(units[name]):
-            raise MeasurementError(f"{path}: line 1: header unit {u!r} for {name!r} contradicts {units[name]!r}")
+            raise MeasurementError(f"{path}: line {hl}: header unit {u!r} for {name!r} contradicts {units[name]!r}")
         cols[name] = j
         col_units[name] = u or units.get(name)
-    value_cols = [c for c in ("conductance", "current", "resistance", "weight") if c in cols]
+    value_cols = [c for c in VALUE_COLUMNS if c in cols]
     if len(value_cols) != 1:
         raise MeasurementError(
-            f"{path}: line 1: need exactly one of conductance/current/resistance/weight columns, found {value_cols}"
+            f"{path}: line {hl}: need exactly one of conductance/current/resistance/weight columns, "
+            f"found {value_cols}"
         )
     vcol = value_cols[0]
     for req in ("trace", "pulse", "amplitude", "width"):
         if req not in cols:
-            raise MeasurementError(f"{path}: line 1: missing column {req!r}")
+            raise MeasurementError(f"{path}: line {hl}: missing column {req!r}")
     defaults = dict(defaults or {})
-    for name in ("amplitude", "width", "interval", "temperature", vcol):
+    for name in ("amplitude", "width", "interval", "temperature", "read_voltage", vcol):
         if name in cols and name != "weight" and not col_units.get(name):
             raise MeasurementError(
-                f"{path}: line 1: column {name!r} has no unit; write it in the header ('{name} [unit]') "
+                f"{path}: line {hl}: column {name!r} has no unit; write it in the header ('{name} [unit]') "
                 "or pass units={...}"
             )
-    if "read_voltage" in cols:
-        vr_unit = col_units.get("read_voltage")
-        if not vr_unit:
-            raise MeasurementError(f"{path}: line 1: column 'read_voltage' has no unit")
-        cells = {row[cols["read_voltage"]].strip() for row in rows[1:] if len(row) == len(rows[0])}
-        if len(cells) != 1:
-            raise MeasurementError(
-                f"{path}: column 'read_voltage' must hold one value for the file, found {len(cells)}"
-            )
-        try:
-            file_vr = float(to_si(ureg.Quantity(float(cells.pop()), parse_unit(vr_unit)), "V", "read_voltage"))
-        except ValueError:
-            raise MeasurementError(f"{path}: column 'read_voltage': expected a number") from None
-        if v_read is not None and not np.isclose(float(to_si(v_read, "V", "v_read")), file_vr):
-            raise MeasurementError(f"{path}: read voltage {file_vr} V in the file contradicts v_read={v_read}")
-        v_read = file_vr
-    records: dict[str, dict[int, dict[str, float]]] = {}
-    for i, row in enumerate(rows[1:]):
-        line = i + 2
-        if len(row) != len(rows[0]):
-            raise MeasurementError(f"{path}: line {line}: {len(row)} fields, header has {len(rows[0])}")
-        trace = row[cols["trace"]].strip()
-        try:
-            pulse = int(row[cols["pulse"]])
-        except ValueError:
-            raise MeasurementError(f"{path}: line {line}, column 'pulse': expected an integer") from None
-        rec = {}
-        for name in (vcol, "amplitude", "width", "interval", "temperature"):
-            if name not in cols:
-                continue
-            cell = row[cols[name]].strip()
-            try:
-                val = float(cell)
-            except ValueError:
-                raise MeasurementError(
-                    f"{path}: line {line}, column {name!r}: expected a number, got {cell!r}"
-                ) from None
-            if not np.isfinite(val):
-                raise MeasurementError(f"{path}: line {line}, column {name!r}: non-finite value {cell!r}")
-            rec[name] = val
-        tr = records.setdefault(trace, {})
-        if pulse in tr:
-            raise MeasurementError(f"{path}: line {line}: trace {trace!r} pulse {pulse} appears twice")
-        tr[pulse] = rec
-    labels = list(records)
-    npulse = max(max(t) for t in records.values()) + 1
-    grids = {name: np.full((len(labels), npulse), np.nan) for name in (vcol, *PULSE_VARS)}
-    for i, label in enumerate(labels):
-        pulses = sorted(records[label])
-        if pulses != list(range(len(pulses))):
-            raise MeasurementError(f"{path}: trace {label!r}: pulse indices must run 0..N-1 without gaps")
-        for k in pulses:
-            for name, val in records[label][k].items():
-                grids[name][i, k] = val
+    numeric = [n for n in (vcol, "amplitude", "width", "interval", "temperature", "read_voltage") if n in cols]
+    names = [f"c{j}" for j in range(len(lay.header))]
+    dtypes = dict.fromkeys(names, "category")  # unused columns: cheap labels
+    dtypes[names[cols["pulse"]]] = np.int64
+    dtypes.update({names[cols[n]]: np.float64 for n in numeric})
+
+    def check(lineno, cells):
+        if len(cells) != len(names):
+            return f": {len(cells)} fields, header has {len(names)}"
+        return textio.number_problem(cells, {n: cols[n] for n in ("pulse", *numeric)}, integer=("pulse",))
+
+    try:
+        df = textio.read_table(lay, names, dtypes, progress=progress)
+    except textio.PARSE_ERRORS as exc:
+        textio.locate_problem(lay, MeasurementError, check)
+        raise MeasurementError(f"{path}: cannot parse: {textio.excerpt(str(exc))}") from None
+    nrows = len(df)
+    if nrows == 0:
+        raise MeasurementError(f"{path}: needs a header line and at least one data row")
+
+    def fail_at(row: int, msg: str):
+        lineno, _ = textio.line_of_row(lay, int(row), MeasurementError)
+        raise MeasurementError(f"{path}: line {lineno}{msg}")
+
+    for n in numeric:
+        col = df[names[cols[n]]].to_numpy()
+        bad = ~np.isfinite(col)
+        if bad.any():
+            lineno, cells = textio.line_of_row(lay, int(np.argmax(bad)), MeasurementError)
+            cell = cells[cols[n]].strip() if cols[n] < len(cells) else ""
+            what = "empty cell" if cell == "" else f"non-finite value {textio.excerpt(cell)}"
+            raise MeasurementError(f"{path}: line {lineno}, column {n!r}: {what}")
+    # trace labels in order of first appearance
+    cat = df[names[cols["trace"]]].cat
+    raw_codes = cat.codes.to_numpy()
+    if (raw_codes < 0).any():
+        fail_at(np.argmax(raw_codes < 0), ", column 'trace': empty trace label")
+    present, first = np.unique(raw_codes, return_index=True)
+    order = np.argsort(first)
+    rank = np.zeros(len(cat.categories), dtype=np.int64)
+    rank[present[order]] = np.arange(len(present))
+    codes = rank[raw_codes]
+    del raw_codes
+    labels = [str(x) for x in np.asarray(cat.categories)[present[order]]]
+    ntr = len(labels)
+    pulse = df[names[cols["pulse"]]].to_numpy(dtype=np.int64)
+    if (pulse < 0).any():
+        fail_at(np.argmax(pulse < 0), f", column 'pulse': negative pulse index {int(pulse[pulse < 0][0])}")
+    # cheap checks before allocating the (trace, pulse) grid: indices 0..N-1 per trace
+    counts = np.bincount(codes, minlength=ntr)
+    maxp = np.full(ntr, -1, dtype=np.int64)
+    np.maximum.at(maxp, codes, pulse)
+    gap = maxp + 1 > counts
+    if gap.any():
+        i = int(np.argmax(gap))
+        row = int(np.flatnonzero((codes == i) & (pulse == maxp[i]))[0])
+        fail_at(row, f": trace {labels[i]!r}: pulse index {int(maxp[i])} but the trace has {int(counts[i])} "
+                     "row(s); pulse indices must run 0..N-1 without gaps")
+    npulse = int(maxp.max()) + 1
+    grid_vars = (vcol, *PULSE_VARS)
+    _check_memory(ntr * npulse * 8.0 * (len(grid_vars) + 1), str(path), f"{ntr} traces x {npulse} pulses")
+    lin = codes * npulse + pulse
+    del codes, pulse
+    if not (maxp + 1 == counts).all() or np.unique(lin).size != nrows:
+        srt = np.argsort(lin, kind="stable")
+        d = int(np.flatnonzero(lin[srt][1:] == lin[srt][:-1])[0])
+        row = int(srt[d + 1])
+        i, k = divmod(int(lin[row]), npulse)
+        fail_at(row, f": trace {labels[i]!r} pulse {k} appears twice")
+
     vr = None if v_read is None else float(to_si(v_read, "V", "v_read"))
+    if "read_voltage" in cols:
+        col = df[names[cols["read_voltage"]]].to_numpy()
+        distinct = np.unique(col)
+        if len(distinct) != 1:
+            raise MeasurementError(
+                f"{path}: column 'read_voltage' must hold one value for the file, found {len(distinct)}"
+            )
+        file_vr = float(distinct[0]) * _affine(col_units["read_voltage"], "V", f"{path}: column 'read_voltage'")[0]
+        if vr is not None and not np.isclose(vr, file_vr):
+            raise MeasurementError(f"{path}: read voltage {file_vr} V in the file contradicts v_read={v_read}")
+        vr = file_vr
+
+    def grid(name: str, fill: float) -> np.ndarray:
+        return _scatter(lin, columns[name], (ntr, npulse), fill)
+
+    columns = {n: df[names[cols[n]]].to_numpy() for n in numeric}
+    del df
     unit_v = "dimensionless" if vcol == "weight" else col_units[vcol]
-    g, gu = _quantity_to_conductance(grids[vcol], unit_v, vr, f"{path}: column {vcol!r}")
+    g, gu = _quantity_to_conductance(grid(vcol, np.nan), unit_v, vr, f"{path}: column {vcol!r}")
     amp_u = parse_unit(col_units["amplitude"], f"{path}: column 'amplitude'")
     amp_unit = "A" if amp_u.dimensionality == ureg.A.dimensionality else "V"
-    conds = {}
+    data = {"conductance": (("trace", "pulse"), g, {"units": gu})}
     for name in PULSE_VARS:
         target = amp_unit if name == "amplitude" else PULSE_VARS[name]
+        pad = ROOM_TEMPERATURE if name == "temperature" else 0.0
         if name in cols:
-            conds[name] = to_si(ureg.Quantity(grids[name], parse_unit(col_units[name])), target, f"{path}: {name}")
+            arr = _to_si_inplace(grid(name, np.nan), col_units[name], target, f"{path}: column {name!r}")
+            arr[np.isnan(arr)] = pad
         else:
-            conds[name] = defaults.get(name, 0.0 if name == "interval" else ROOM_TEMPERATURE)
-    return make_measurement(
-        g, v_read=vr, trace_labels=labels, source=str(path), conductance_unit=gu or "dimensionless",
-        amplitude_unit=amp_unit, **{k: np.nan_to_num(v, nan=0.0) if isinstance(v, np.ndarray) else v
-                                    for k, v in conds.items()},
-    )
+            value = defaults.get(name, 0.0 if name == "interval" else ROOM_TEMPERATURE)
+            arr = np.full((ntr, npulse), float(to_si(value, target, name)))
+        data[name] = (("trace", "pulse"), arr, {"units": target})
+    attrs = {"schema": SCHEMA, "source": str(path), "read_voltage_units": "V"}
+    if vr is not None:
+        attrs["read_voltage"] = vr
+    if lay.metadata:
+        attrs["metadata"] = lay.metadata_json()
+    ds = xr.Dataset(data, coords={"trace": labels, "pulse": np.arange(npulse)}, attrs=attrs)
+    return validate(ds)
+
+
+def _scatter(lin: np.ndarray, values: np.ndarray, shape: tuple[int, int], fill: float) -> np.ndarray:
+    out = np.full(shape[0] * shape[1], fill)
+    out[lin] = values
+    return out.reshape(shape)
+
+
+_INSTRUMENT_COLUMN = re.compile(r"^(?:SMU-?\d+\s+)?(?P<name>[^()\[\]]+?)\s*[(\[](?P<unit>[^()\[\]]*)[)\]]\s*$")
+
+
+def read_instrument_csv(path: str | os.PathLike, *, delimiter: str | None = "auto") -> xr.Dataset:
+    """Read an instrument export (Keithley 2400/2450/2461 KickStart CSV and alike) as it is.
+
+    The header block (``"key","value"`` lines before the table, e.g. ``Model``, ``NPLC``,
+    ``Limit``) is kept in ``attrs["metadata"]`` (a JSON object); the table's columns
+    ``"SMU-1 Voltage (V)"`` become variables on dim ``sample`` named after the quantity
+    (``time``, ``voltage``, ``current``, ``resistance``, ``index``) in SI units, with the
+    column as written in ``long_name``. Units come from the column headers; a column
+    without a unit is kept as a dimensionless number. Use
+    :func:`instrument_to_measurement` to put a pulse record into the measurement schema.
+    """
+    path = textio.as_path(path)
+    lay = _sniff(path, delimiter)
+    if lay.header is None or lay.data_line is None:
+        raise MeasurementError(f"{path}: no table (a header line followed by numbers) found")
+    variables = {}
+    names = [f"c{j}" for j in range(len(lay.header))]
+    for j, col in enumerate(lay.header):
+        m = _INSTRUMENT_COLUMN.match(col)
+        name, unit = (m["name"], m["unit"].strip()) if m else (col, "")
+        key = re.sub(r"\W+", "_", name.strip().lower()).strip("_") or f"col{j + 1}"
+        if unit in ("Ω", "Ohm", "ohms"):
+            unit = "ohm"
+        variables[names[j]] = (key, unit or "dimensionless", col)
+
+    def check(lineno, cells):
+        for j, cell in enumerate(cells):
+            if cell.strip() and not textio._is_number(cell.strip()):
+                return f", column {j + 1} ({textio.excerpt(lay.header[j] if j < len(lay.header) else '?')}): " \
+                       f"expected a number, got {textio.excerpt(cell.strip())}"
+        return None
+
+    try:
+        df = textio.read_table(lay, names, dict.fromkeys(names, np.float64))
+    except textio.PARSE_ERRORS as exc:
+        textio.locate_problem(lay, MeasurementError, check)
+        raise MeasurementError(f"{path}: cannot parse: {textio.excerpt(str(exc))}") from None
+    data = {}
+    for c, (key, unit, col) in variables.items():
+        target = {"s": "s", "V": "V", "A": "A", "ohm": "ohm"}.get(unit)
+        values = df[c].to_numpy(dtype=float).copy()
+        if target is None:
+            u = parse_unit(unit, f"{path}: column {col!r}")
+            si = ureg.Quantity(1.0, u).to_base_units()
+            target = f"{si.units:~}" if unit != "dimensionless" else ""
+            values *= float(si.magnitude)
+        else:
+            _to_si_inplace(values, unit, target, f"{path}: column {col!r}")
+        while key in data:
+            key += "_"
+        data[key] = (("sample",), values, {"units": target, "long_name": col})
+    attrs = {"source": str(path), "metadata": lay.metadata_json(), "schema": "devicelib.instrument/1"}
+    return xr.Dataset(data, coords={"sample": np.arange(len(df))}, attrs=attrs)
+
+
+def instrument_to_measurement(
+    raw: xr.Dataset, *, temperature=ROOM_TEMPERATURE, label: str | None = None, v_min=None,
+    select: str = "all",
+) -> xr.Dataset:
+    """One instrument record (:func:`read_instrument_csv`) as a one-trace measurement.
+
+    Each source-measure sample is one "pulse" of the trace: ``amplitude`` is the measured
+    voltage of the sample, ``width`` the time to the next sample (the last repeats the
+    previous step), ``conductance`` = I / V (S) read *at that amplitude* (the record has no
+    separate low-voltage read: ``attrs["read_voltage"]`` is absent and
+    ``attrs["read_at"] = "amplitude"``). ``temperature`` (K, quantity or SI) is the stage
+    temperature, which such files do not record in the table. Samples with
+    ``|V| <= v_min`` (default 1 mV) carry no conductance information: they are refused with
+    ``select="all"`` and dropped (counted in ``attrs["dropped_samples"]``) with ``select="biased"``
+    (e.g. the relaxation tail after a pulse).
+    """
+    if select not in ("all", "biased"):
+        raise MeasurementError(f"select must be 'all' or 'biased', got {select!r}")
+    where = raw.attrs.get("source", "instrument record")
+    for need in ("time", "voltage", "current"):
+        if need not in raw:
+            raise MeasurementError(f"{where}: the record has no {need!r} column; found {sorted(raw.data_vars)}")
+    t = raw["time"].values
+    v = raw["voltage"].values
+    i = raw["current"].values
+    if len(t) < 2:
+        raise MeasurementError(f"{where}: needs at least two samples")
+    dt = np.diff(t)
+    if np.any(dt <= 0) or not np.all(np.isfinite(dt)):
+        raise MeasurementError(f"{where}: sample times must increase")
+    width = np.append(dt, dt[-1])
+    v_min = 1e-3 if v_min is None else float(to_si(v_min, "V", "v_min"))
+    low = np.abs(v) <= v_min
+    dropped = int(low.sum()) if select == "biased" else 0
+    if dropped:
+        keep = ~low
+        if keep.sum() < 1:
+            raise MeasurementError(f"{where}: no sample is biased above {v_min:g} V")
+        t, v, i, width = t[keep], v[keep], i[keep], width[keep]
+    elif low.any():
+        k = int(np.argmax(low))
+        raise MeasurementError(f"{where}: sample {k}: |V| = {abs(v[k]):.3g} V is too small to give a conductance "
+                               f"(limit {v_min:g} V); select the biased samples first")
+    g = i / v
+    ds = make_measurement(g[None, :], amplitude=v[None, :], width=width[None, :], temperature=temperature,
+                          trace_labels=[label or Path(str(where)).stem], source=str(where))
+    ds.attrs["read_at"] = "amplitude"
+    ds.attrs["dropped_samples"] = dropped
+    ds.attrs["metadata"] = raw.attrs.get("metadata", "{}")
+    return ds
+
+
+def sniff_layout(path: str | os.PathLike, delimiter: str | None = "auto") -> str:
+    """``"long"`` (trace and pulse columns), ``"instrument"`` (a header block or SMU columns) or ``"wide"``;
+    reads only the head of the file."""
+    lay = _sniff(path, delimiter)
+    first = [_split_header_unit(c)[0].lower() for c in lay.header or []]
+    if "pulse" in first and "trace" in first:
+        return "long"
+    if lay.metadata or any(_INSTRUMENT_COLUMN.match(c) and c.upper().startswith("SMU") for c in lay.header or []):
+        return "instrument"
+    return "wide"
 
 
 # -- NetCDF / HDF5 round trip ------------------------------------------------------
@@ -519,18 +835,28 @@ def load_measurement(path: str | os.PathLike) -> xr.Dataset:
     return validate(out, str(path))
 
 
-def read_measurement(path: str | os.PathLike, **kwargs) -> xr.Dataset:
-    """Read by extension: ``.nc``/``.h5`` (schema file), ``.csv``/``.tsv`` (long if it has a
-    ``pulse`` column, else wide). Keyword arguments go to the reader."""
-    path = Path(path)
+def read_measurement(path: str | os.PathLike, layout: str = "auto", **kwargs) -> xr.Dataset:
+    """Read by extension: ``.nc``/``.h5`` (schema file); ``.csv``/``.tsv``/``.txt`` by ``layout``:
+    ``auto`` (long if the header has ``trace`` and ``pulse`` columns, an instrument export if it has a
+    header block or SMU columns, else wide), ``long``, ``wide`` (one trace per column), ``rows`` (one trace
+    per row) or ``instrument``. The head of the file is sniffed once; the file is parsed once.
+    Keyword arguments go to the reader."""
+    path = textio.as_path(path)
     suffix = path.suffix.lower()
     if suffix in (".nc", ".h5", ".hdf5", ".nc4"):
         return load_measurement(path)
-    if suffix in (".csv", ".tsv", ".txt"):
-        delimiter = kwargs.pop("delimiter", "\t" if suffix == ".tsv" else ",")
-        rows = _read_csv_rows(path, delimiter)
-        first = [_split_header_unit(c)[0].lower() for c in rows[0]] if rows else []
-        if "pulse" in first and "trace" in first:
+    if suffix in (".csv", ".tsv", ".txt", ".dat"):
+        delimiter = kwargs.pop("delimiter", "auto")
+        if layout == "auto":
+            layout = sniff_layout(path, delimiter)
+        if layout == "long":
             return read_long_csv(path, delimiter=delimiter, **kwargs)
-        return read_wide_csv(path, delimiter=delimiter, **kwargs)
-    raise MeasurementError(f"{path}: unknown measurement format {suffix!r} (use .csv, .tsv, .nc or .h5)")
+        if layout in ("wide", "columns"):
+            return read_wide_csv(path, delimiter=delimiter, **kwargs)
+        if layout == "rows":
+            return read_wide_csv(path, delimiter=delimiter, traces="rows", **kwargs)
+        if layout == "instrument":
+            conv = {k: kwargs.pop(k) for k in ("temperature", "label", "v_min", "select") if k in kwargs}
+            return instrument_to_measurement(read_instrument_csv(path, delimiter=delimiter), **conv)
+        raise MeasurementError(f"{path}: unknown layout {layout!r}; use auto, long, wide, rows or instrument")
+    raise MeasurementError(f"{path}: unknown measurement format {suffix!r} (use .csv, .tsv, .txt, .nc or .h5)")
