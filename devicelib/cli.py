@@ -282,18 +282,20 @@ def simulate(
         raise ValueError(f"unknown protocol {protocol!r}; use identical, pd, ispp or retention")
     var = card.variability if (card is not None and variability) else None
     vr = _quantity(v_read, "V", "v-read")
+    from .simulate import check_inputs, check_start_conductance
+
+    check_inputs(model, len(train), devices, vr, None)  # ensemble size and read voltage, before allocating
     state = None
     if g_start is None and card is not None and card.start_conductance() is not None:
         # a fitted card starts inside the states it was calibrated over (as exporters and compare do)
         state = model.state_from_conductance(np.full(devices, card.start_conductance()), vr)
     if g_start is not None:
         gs = _quantity(g_start, "S", "g-start")
-        if not gs > 0:
-            raise ValueError(f"--g-start must be a positive conductance, got {g_start!r}")
         try:
-            state = model.state_from_conductance(np.full(devices, gs), vr)
-        except NotImplementedError:
-            raise ValueError(f"--g-start: {model.name} cannot start from a given conductance") from None
+            check_start_conductance(model, gs, vr)
+        except ValueError as exc:
+            raise ValueError(f"--g-start: {exc}") from None
+        state = model.state_from_conductance(np.full(devices, gs), vr)
     prog = _progress(len(train), "simulating")
     with prog:
         task = prog.add_task("sim", total=len(train))
@@ -317,9 +319,10 @@ def simulate(
 
         out = Path(out)
         if out.suffix == ".nc":
-            tmp = out.with_name(f".{out.name}.tmp")
-            ds.to_netcdf(tmp, engine="h5netcdf")
-            tmp.replace(out)
+            from .measurement import atomic_output
+
+            with atomic_output(out) as tmp:  # unique temp beside the target, renamed when complete
+                ds.to_netcdf(tmp, engine="h5netcdf")
         elif out.suffix == ".csv":
             lines = [f"pulse,time [s],amplitude [{au}],width [s],"
                      + ",".join(f"device{i} [S]" for i in range(devices))]

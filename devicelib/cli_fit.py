@@ -13,7 +13,7 @@ from .cli import JsonOpt, _emit_json, _model_or_card, _quantity, app, console, e
 
 
 def _read(path: Path, i: int, n_files: int, start, layout: str, unit, amplitude, width, temperature, vr, header):
-    from .measurement import _read_csv_rows, _split_header_unit, read_measurement
+    from .measurement import read_measurement
 
     au = start.amplitude_unit
     suffix = path.suffix.lower()
@@ -30,15 +30,14 @@ def _read(path: Path, i: int, n_files: int, start, layout: str, unit, amplitude,
                                  temperature=_quantity(temperature, "K", "temperature"), header=header,
                                  amplitude_unit=au)
     kwargs: dict = {}
-    if suffix in (".csv", ".tsv", ".txt"):
-        rows = _read_csv_rows(path, "\t" if suffix == ".tsv" else ",")
-        first = [_split_header_unit(c)[0].lower() for c in rows[0]] if rows else []
-        is_long = "pulse" in first and "trace" in first
-        if layout == "long" or (layout == "auto" and is_long):
-            pass
-        else:  # wide layout: conditions from options
+    if suffix in (".csv", ".tsv", ".txt", ".dat"):
+        from .measurement import sniff_layout
+
+        if layout == "auto":
+            layout = sniff_layout(path)  # reads only the head of the file; the reader parses it once
+        if layout in ("wide", "rows"):  # conditions from options
             if not amplitude or not width:
-                raise ValueError(f"{path}: a wide CSV holds no pulse conditions; give --amplitude and --width")
+                raise ValueError(f"{path}: a {layout} CSV holds no pulse conditions; give --amplitude and --width")
             if len(amplitude) not in (1, n_files) or len(width) not in (1, n_files):
                 raise ValueError("give --amplitude and --width once, or once per data file")
             amp_i = amplitude[i] if len(amplitude) > 1 else amplitude[0]
@@ -47,8 +46,13 @@ def _read(path: Path, i: int, n_files: int, start, layout: str, unit, amplitude,
                       "width": _quantity(width_i, "s", "width"),
                       "temperature": _quantity(temperature, "K", "temperature"), "amplitude_unit": au,
                       "header": header}
-        kwargs["v_read"] = vr
-    return read_measurement(path, **kwargs)
+        if layout == "instrument":
+            kwargs = {"temperature": _quantity(temperature, "K", "temperature"), "select": "biased"}
+        else:
+            kwargs["v_read"] = vr
+    elif layout != "auto":
+        raise ValueError(f"{path}: --layout {layout} applies to text files (.csv, .tsv, .txt), not {suffix!r}")
+    return read_measurement(path, layout=layout, **kwargs)
 
 
 @app.command()
@@ -68,7 +72,9 @@ def fit(
     temperature: Annotated[str, typer.Option(help="Ambient temperature for a wide CSV.")] = "300 K",
     v_read: Annotated[str | None, typer.Option("--v-read", help="Read voltage (needed for currents).")] = None,
     layout: Annotated[str, typer.Option(
-        help="CSV layout: auto (long if it has trace and pulse columns, else wide), wide, long, or sequence "
+        help="CSV layout: auto (long if it has trace and pulse columns, instrument if it has an instrument "
+             "header block, else wide), wide (one trace per column), rows (one trace per row), long, instrument "
+             "(Keithley-style export: each biased sample is one pulse, read at its amplitude) or sequence "
              "(columns are consecutive segments of ONE trace, e.g. aihwkit's gong_et_al.csv).")] = "auto",
     header: Annotated[bool, typer.Option("--header/--no-header", help="Whether a wide/sequence CSV has a header.")] = (
         True),
@@ -83,12 +89,14 @@ def fit(
     report: Annotated[Path | None, typer.Option(help="Write a report (PNG/SVG figures, report.html/.txt) here.")] = (
         None),
     spread: Annotated[str | None, typer.Option(
-        help="Comma-separated parameters whose trace-to-trace spread goes into the card's [variability] "
+        help="Comma-separated parameters whose trace-to-trace spread goes into the card's \\[variability] "
              "(with per-pulse and read noise).")] = None,
     traces_are: Annotated[str, typer.Option(help="With --spread: the traces are 'devices' or 'cycles'.")] = (
         "devices"),
     card: Annotated[Path | None, typer.Option(help="Write the fitted card (TOML) here (best model).")] = None,
     name: Annotated[str | None, typer.Option(help="Name of the fitted card.")] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Write --card even when the fit did not converge and the file exists.")] = False,
     as_json: JsonOpt = False,
 ):
     """Fit a model to measured pulse data (lmfit), or compare several models, and optionally write a card."""
@@ -99,8 +107,8 @@ def fit(
     names = [m.strip() for m in model.split(",") if m.strip()]
     if not names:
         raise ValueError("--model: give at least one model name")
-    if layout not in ("auto", "wide", "long", "sequence"):
-        raise ValueError(f"--layout must be auto, wide, long or sequence, got {layout!r}")
+    if layout not in ("auto", "wide", "rows", "long", "instrument", "sequence"):
+        raise ValueError(f"--layout must be auto, wide, rows, long, instrument or sequence, got {layout!r}")
     starts_models = [_model_or_card(n) for n in names]
     start, start_card = starts_models[0]
     if len({m.amplitude_unit for m, _ in starts_models}) > 1:
@@ -138,6 +146,9 @@ def fit(
                                   pooled=result, traces_are=traces_are, v_read=vr)
         variability = est.variability
         out["variability"] = est.to_dict()
+    if card is not None and not result.converged and Path(card).exists() and not force:
+        raise ValueError(f"--card {card}: the fit did not converge ({result.status}); the existing card was "
+                         "left unchanged (use --force to overwrite it)")
     if card is not None:
         card_name = name or f"{result.model.family}.fit_{Path(data[0]).stem}"
         c = result.to_card(card_name, provenance={

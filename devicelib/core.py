@@ -79,6 +79,24 @@ class Parameter:
         return quantity(value, self.unit or "dimensionless")
 
 
+def _quantity_inputs(inverse):
+    """Let ``state_from_conductance(g, v_read)`` take pint quantities (converted to S and V)."""
+    import functools
+
+    @functools.wraps(inverse)
+    def wrapper(self, g, v_read):
+        from .units import to_si, ureg
+
+        if isinstance(g, ureg.Quantity | str):
+            g = np.asarray(to_si(g, "S", "g"), dtype=float)
+        if isinstance(v_read, ureg.Quantity | str):
+            v_read = float(to_si(v_read, "V", "v_read"))
+        return inverse(self, g, v_read)
+
+    wrapper._accepts_quantities = True
+    return wrapper
+
+
 @dataclass(frozen=True)
 class StateVariable:
     """A state variable of a family, with its SI unit and physical range."""
@@ -132,6 +150,9 @@ class DeviceModel:
         if clash:
             raise TypeError(f"{cls.__name__}: state variable/observable name(s) {sorted(clash)} are reserved "
                             f"for simulation outputs and pulse coordinates; rename them")
+        inv = cls.__dict__.get("state_from_conductance")
+        if inv is not None and not getattr(inv, "_accepts_quantities", False):
+            cls.state_from_conductance = _quantity_inputs(inv)
 
     def __init__(self, **values: Any):
         declared = {p.name: p for p in self.parameters}

@@ -32,6 +32,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -801,23 +802,43 @@ def sniff_layout(path: str | os.PathLike, delimiter: str | None = "auto") -> str
 
 
 # -- NetCDF / HDF5 round trip ------------------------------------------------------
-def save_measurement(ds: xr.Dataset, path: str | os.PathLike) -> Path:
-    """Write a measurement to NetCDF4/HDF5 (h5netcdf engine) atomically."""
+@contextmanager
+def atomic_output(path: str | os.PathLike):
+    """Yield a unique temporary path beside ``path``; rename it onto ``path`` when the block completes.
+
+    The temporary name comes from ``mkstemp`` (so concurrent writers never share it); on any
+    exception, KeyboardInterrupt included, it is removed and ``path`` keeps its old content.
+    The file gets the permissions the umask gives a new file (``mkstemp`` would leave 0600).
+    """
     import tempfile
 
-    validate(ds)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".nc", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
-        out = ds.copy()
-        out["trace"] = out["trace"].astype(str)
-        out.to_netcdf(tmp, engine="h5netcdf")
+        yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def save_measurement(ds: xr.Dataset, path: str | os.PathLike) -> Path:
+    """Write a measurement to NetCDF4/HDF5 (h5netcdf engine) atomically."""
+    validate(ds)
+    path = Path(path)
+    out = ds.copy()
+    out["trace"] = out["trace"].astype(str)
+    with atomic_output(path) as tmp:
+        out.to_netcdf(tmp, engine="h5netcdf")
     return path
 
 

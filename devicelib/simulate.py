@@ -53,10 +53,7 @@ def simulate(
             f"simulate: {model.name} is driven by amplitudes in {model.amplitude_unit}, "
             f"the train is in {train.amplitude_unit}"
         )
-    n = int(n_devices)
-    if n < 1:
-        raise ValueError("simulate: n_devices must be at least 1")
-    v_read = to_si(v_read, "V", "v_read")
+    n, v_read, state = check_inputs(model, len(train), n_devices, v_read, state, record_state)
     rng = np.random.default_rng(seed)
     var = variability or Variability()
     per_device = model.n_param_devices()
@@ -113,6 +110,123 @@ def simulate(
         "devicelib_version": __version__,
     }
     return xr.Dataset(data, coords=coords, attrs=attrs)
+
+
+# bytes per (device, pulse) cell of the result beyond the state variables: conductance, energy, and
+# the working copies of one step (a few state-sized temporaries)
+_CELLS_PER_RESULT = 2
+
+
+def estimate_memory(model: DeviceModel, n_devices: int, n_pulses: int, record_state: bool = True) -> float:
+    """Bytes a :func:`simulate` result needs (float64 arrays on (device, pulse)), before running it."""
+    nvars = len(model.state_variables) if record_state else 0
+    return 8.0 * n_devices * (n_pulses * (_CELLS_PER_RESULT + nvars) + 4 * max(1, len(model.state_variables)))
+
+
+def check_inputs(model: DeviceModel, n_pulses: int, n_devices, v_read, state, record_state: bool = True):
+    """Validate what :func:`simulate` is given, before anything is allocated.
+
+    Returns ``(n_devices, v_read in V, state as float arrays)``; raises ValueError (or
+    UnitError, ResourceLimitError) naming the bad input: a non-integer or too large ensemble
+    (checked against :func:`devicelib.limits.memory_limit`), a non-finite read voltage, a start
+    state with unknown or missing keys, the wrong shape or non-finite values.
+    """
+    from .limits import check_memory
+
+    if isinstance(n_devices, bool) or not float(n_devices).is_integer():
+        raise ValueError(f"simulate: n_devices must be a whole number, got {n_devices!r}")
+    n = int(n_devices)
+    if n < 1:
+        raise ValueError("simulate: n_devices must be at least 1")
+    check_memory(estimate_memory(model, n, n_pulses, record_state), f"simulate: {n} devices x {n_pulses} pulses",
+                 hint="simulate fewer devices per call (e.g. chunks of 10**5 with different seeds) and concatenate "
+                      "the results along 'device', or pass record_state=False")
+    vr = np.asarray(to_si(v_read, "V", "v_read"), dtype=float)
+    if vr.ndim != 0:
+        raise ValueError(f"simulate: v_read must be one voltage, got shape {vr.shape}")
+    if not np.isfinite(vr):
+        raise ValueError(f"simulate: v_read must be a finite voltage, got {float(vr)}")
+    if state is None:
+        return n, float(vr), None
+    if not isinstance(state, dict):
+        raise ValueError(f"simulate: state must be a dict of arrays, got {type(state).__name__}")
+    names = [sv.name for sv in model.state_variables]
+    unknown = sorted(set(state) - set(names))
+    if unknown:
+        raise ValueError(f"simulate: unknown state variable(s) {unknown} for {model.name}; it has {names}")
+    missing = [k for k in names if k not in state]
+    if missing:
+        raise ValueError(f"simulate: start state lacks {missing} (give every state variable of {model.name}, "
+                         "e.g. from model.initial_state(n) or model.state_from_conductance(g, v_read))")
+    out = {}
+    for k, v in state.items():
+        try:
+            arr = np.array(to_si(v, next(sv.unit for sv in model.state_variables if sv.name == k) or
+                                 "dimensionless", f"state[{k!r}]"), dtype=float)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"simulate: state[{k!r}]: not numbers ({exc})") from None
+        if arr.ndim == 0:
+            arr = np.full(n, float(arr))
+        if arr.shape != (n,):
+            raise ValueError(f"simulate: state[{k!r}] has shape {arr.shape}, expected ({n},) for {n} device(s)")
+        if not np.all(np.isfinite(arr)):
+            i = int(np.flatnonzero(~np.isfinite(arr))[0])
+            raise ValueError(f"simulate: state[{k!r}] is not finite for device {i} ({arr[i]})")
+        out[k] = arr
+    return n, float(vr), out
+
+
+def check_start_conductance(model: DeviceModel, g, v_read, rtol: float = 1e-3) -> State:
+    """The state of ``model`` whose read at ``v_read`` gives conductance ``g`` (S or a quantity).
+
+    Raises ValueError when ``g`` is not a positive finite conductance, when the model cannot
+    start from a conductance, or when ``g`` lies outside what the model can reach (its inverse
+    clamps to the state bounds: the read of the returned state would differ from ``g`` by more
+    than ``rtol``); the message gives the reachable range. Exporters and the CLI call this for
+    ``--g-start``.
+    """
+    garr = np.atleast_1d(np.asarray(to_si(g, "S", "start conductance"), dtype=float))
+    vr = float(to_si(v_read, "V", "v_read"))
+    if not np.all(np.isfinite(garr)) or np.any(garr <= 0):
+        bad = garr[~(garr > 0) | ~np.isfinite(garr)][0]
+        raise ValueError(f"start conductance must be positive and finite, got {bad} S")
+    try:
+        st = model.state_from_conductance(garr, vr)
+    except NotImplementedError:
+        raise ValueError(f"{model.name} cannot start from a given conductance") from None
+    back = np.asarray(model.conductance(st, vr), dtype=float)
+    off = ~np.isclose(back, garr, rtol=rtol, atol=0.0)
+    if np.any(off):
+        i = int(np.flatnonzero(off)[0])
+        lo, hi = reachable_conductance(model, vr)
+        rng = "" if lo is None else f" (reachable at {_fmt(vr, 'V')}: " \
+                                    f"{_fmt(lo, 'S')} .. {_fmt(hi, 'S')})"
+        raise ValueError(f"start conductance {_fmt(garr[i], 'S')} is outside the range {model.name} can "
+                         f"reach{rng}")
+    return st
+
+
+def _fmt(value: float, unit: str) -> str:
+    from .units import Q_
+
+    return f"{Q_(float(value), unit).to_compact():.3g~P}"
+
+
+def reachable_conductance(model: DeviceModel, v_read: float) -> tuple[float | None, float | None]:
+    """(min, max) conductance (S) at the bounds of the model's primary state variable, or (None, None)."""
+    if not model.state_variables:
+        return None, None
+    sv = model.state_variables[0]
+    try:
+        lo, hi = model._state_bounds(sv)
+        st = model.initial_state(2)
+        st[sv.name] = np.array([np.min(lo), np.max(hi)], dtype=float)
+        g = np.asarray(model.conductance(st, v_read), dtype=float)
+    except Exception:  # a family whose state cannot be set this way: no range to quote
+        return None, None
+    if not np.all(np.isfinite(g)):
+        return None, None
+    return float(g.min()), float(g.max())
 
 
 def replay(
