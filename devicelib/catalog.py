@@ -56,6 +56,7 @@ import datetime as _dt
 import os
 import tempfile
 import tomllib
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,11 +104,20 @@ def iter_cards() -> Iterator[Path]:
 
 
 def _card_name(path: Path) -> str | None:
+    """The ``name`` of a card file, or None (with a warning naming the file) when it cannot be read:
+    one broken card in a catalog folder must not hide the others."""
     try:
         with open(path, "rb") as fh:
-            return tomllib.load(fh).get("name")
-    except (OSError, tomllib.TOMLDecodeError):
+            name = tomllib.load(fh).get("name")
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        reason = exc.reason if isinstance(exc, UnicodeDecodeError) else exc
+        warnings.warn(f"skipping unreadable card {path}: {reason}", CatalogWarning, stacklevel=3)
         return None
+    return name if isinstance(name, str) else None
+
+
+class CatalogWarning(UserWarning):
+    """A card in a catalog folder was skipped because it cannot be read or is invalid."""
 
 
 def find_card(name_or_path: str | os.PathLike) -> Path | None:
@@ -271,20 +281,117 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def load_card(path: str | os.PathLike) -> Card:
-    """Read and validate a card. Errors name the file and the key."""
-    path = Path(path)
+    """Read and validate a card. Every problem raises :class:`CardError` naming the file,
+    the section and the key (decoder errors included: encoding, TOML syntax)."""
+    from .textio import as_path
+
+    path = as_path(path)
     where = str(path)
     try:
         with open(path, "rb") as fh:
             data = tomllib.load(fh)
     except FileNotFoundError:
         raise CardError(f"{where}: no such card file") from None
+    except IsADirectoryError:
+        raise CardError(f"{where}: is a directory, not a card file") from None
+    except UnicodeDecodeError as exc:
+        raise CardError(f"{where}: not a UTF-8 text file ({exc.reason} at byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
         raise CardError(f"{where}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise CardError(f"{where}: cannot read ({exc.strerror or exc})") from None
     return card_from_dict(data, where=where, path=path)
 
 
 def card_from_dict(data: dict[str, Any], where: str = "card", path: Path | None = None) -> Card:
+    """Validate a parsed card. Raises CardError for every problem (a TypeError, KeyError or
+    ValueError from a malformed section is reported as a CardError naming the file)."""
+    if not isinstance(data, dict):
+        raise CardError(f"{where}: a card is a TOML table, got {type(data).__name__}")
+    try:
+        return _card_from_dict(data, where, path)
+    except CardError:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+        raise CardError(msg if str(msg).startswith(where) else f"{where}: {msg}") from None
+
+
+def _number(value, loc: str, *, nonneg: bool = False, allow_list: bool = False) -> Any:
+    """A finite number (or list of them) from a card; bools, strings and dates are refused."""
+    if allow_list and isinstance(value, list):
+        if not value:
+            raise CardError(f"{loc}: empty list")
+        return [_number(v, loc, nonneg=nonneg) for v in value]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise CardError(f"{loc}: must be a number, got {_short(value)}")
+    if not np.isfinite(value):
+        raise CardError(f"{loc}: must be finite, got {value}")
+    if nonneg and value < 0:
+        raise CardError(f"{loc}: must not be negative, got {value}")
+    return value
+
+
+def _text(value, loc: str) -> str:
+    if isinstance(value, _dt.date | _dt.time):  # TOML dates in free-text fields: keep them as ISO text
+        return value.isoformat()
+    if not isinstance(value, str):
+        raise CardError(f"{loc}: expected a string, got {_short(value)}")
+    return value
+
+
+def _short(value) -> str:
+    r = repr(value)
+    return r if len(r) <= 60 else r[:56] + "...'"
+
+
+def _table(data: dict, key: str, where: str) -> dict:
+    value = data.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise CardError(f"{where}: [{key}] must be a table, got {_short(value)}")
+    return value
+
+
+def _plain(value, loc: str):
+    """Provenance / fit values: text, numbers, booleans, dates (-> ISO text) or lists of those."""
+    if isinstance(value, _dt.date | _dt.time):
+        return value.isoformat()
+    if isinstance(value, str | bool | int):
+        return value
+    if isinstance(value, float):
+        if np.isnan(value):
+            raise CardError(f"{loc}: NaN is not a value")
+        return value
+    if isinstance(value, list):
+        return [_plain(v, loc) for v in value]
+    raise CardError(f"{loc}: expected text, a number or a list, got {_short(value)}")
+
+
+def _validate_fit(raw: dict, where: str) -> dict:
+    out = {}
+    for key, value in raw.items():
+        loc = f"{where}: fit.{key}"
+        if isinstance(value, dict):
+            if "value" not in value:
+                raise CardError(f"{loc}: expected {{ value = ..., unit = \"...\" }}")
+            entry = {k: _plain(v, f"{loc}.{k}") for k, v in value.items()}
+            entry["value"] = _number(value["value"], f"{loc}.value", allow_list=True)
+            if "unit" in value:
+                try:
+                    parse_unit(_text(value["unit"], f"{loc}.unit") or "dimensionless", loc)
+                except UnitError as exc:
+                    raise CardError(str(exc)) from None
+            out[key] = entry
+        elif key == "converged" and not isinstance(value, bool):
+            raise CardError(f"{loc}: must be true or false, got {_short(value)}")
+        else:
+            out[key] = _plain(value, loc)
+    return out
+
+
+def _card_from_dict(data: dict[str, Any], where: str, path: Path | None) -> Card:
     from .registry import ModelNotFound, model_class
 
     unknown = set(data) - _TOP_KEYS
@@ -298,10 +405,17 @@ def card_from_dict(data: dict[str, Any], where: str = "card", path: Path | None 
             raise CardError(f"{where}: missing or empty '{key}'")
     kind = data.get("kind", "literature")
     if kind not in KINDS:
-        raise CardError(f"{where}: kind must be one of {KINDS}, got {kind!r}")
+        raise CardError(f"{where}: kind must be one of {KINDS}, got {_short(kind)}")
+    for key in ("title", "notes"):
+        if key in data:
+            _text(data[key], f"{where}: {key}")
     prov = data.get("provenance")
     if not isinstance(prov, dict) or not (prov.get("citation") or prov.get("source")):
         raise CardError(f"{where}: [provenance] with a 'citation' (paper, table or figure) is required")
+    prov = {k: _plain(v, f"{where}: provenance.{k}") for k, v in prov.items()}
+    for key in ("citation", "source", "doi", "where"):
+        if key in prov:
+            _text(prov[key], f"{where}: provenance.{key}")
     try:
         cls = model_class(data["model"])
     except ModelNotFound as exc:
@@ -324,10 +438,13 @@ def card_from_dict(data: dict[str, Any], where: str = "card", path: Path | None 
         p = declared[name]
         if "unit" not in entry:
             raise CardError(f"{loc}: missing 'unit' (the model's unit is {p.unit or 'dimensionless'!r})")
-        unit = entry["unit"] or "dimensionless"
-        value = entry["value"]
-        if isinstance(value, bool) or not isinstance(value, int | float | list):
-            raise CardError(f"{loc}: value must be a number or a list of numbers, got {value!r}")
+        unit = _text(entry["unit"], f"{loc}.unit") or "dimensionless"
+        value = _number(entry["value"], f"{loc}.value", allow_list=True)
+        if entry.get("stderr") is not None:
+            _number(entry["stderr"], f"{loc}.stderr", nonneg=True)
+        for key in ("source", "estimate"):
+            if key in entry:
+                _text(entry[key], f"{loc}.{key}")
         try:
             parse_unit(unit, loc)
             si = convert(value, unit, p.unit or "dimensionless", loc)
@@ -348,12 +465,18 @@ def card_from_dict(data: dict[str, Any], where: str = "card", path: Path | None 
         )
 
     validity = {}
-    for key, rng in (data.get("validity") or {}).items():
+    for key, rng in _table(data, "validity", where).items():
         loc = f"{where}: validity.{key}"
         if key not in VALIDITY_UNITS:
             raise CardError(f"{loc}: unknown pulse condition; allowed {sorted(VALIDITY_UNITS)}")
         if not isinstance(rng, dict) or not {"min", "max", "unit"} <= set(rng):
             raise CardError(f"{loc}: expected {{ min = ..., max = ..., unit = \"...\" }}")
+        extra = set(rng) - {"min", "max", "unit", "source", "estimate", "note"}
+        if extra:
+            raise CardError(f"{loc}: unknown key(s) {sorted(extra)}")
+        _number(rng["min"], f"{loc}.min")
+        _number(rng["max"], f"{loc}.max")
+        _text(rng["unit"], f"{loc}.unit")
         target = VALIDITY_UNITS[key] or cls.amplitude_unit
         try:
             lo = float(to_si(convert(rng["min"], rng["unit"], target, loc), target, loc))
@@ -365,9 +488,7 @@ def card_from_dict(data: dict[str, Any], where: str = "card", path: Path | None 
         validity[key] = {"min": lo, "max": hi, "unit": target}
 
     operating = {}
-    raw_op = data.get("operating") or {}
-    if not isinstance(raw_op, dict):
-        raise CardError(f"{where}: [operating] must be a table")
+    raw_op = _table(data, "operating", where)
     for key, entry in raw_op.items():
         loc = f"{where}: operating.{key}"
         if key not in OPERATING_UNITS:
@@ -377,6 +498,8 @@ def card_from_dict(data: dict[str, Any], where: str = "card", path: Path | None 
         extra = set(entry) - {"value", "unit", "source", "estimate"}
         if extra:
             raise CardError(f"{loc}: unknown key(s) {sorted(extra)}")
+        _number(entry["value"], f"{loc}.value")
+        _text(entry["unit"], f"{loc}.unit")
         target = OPERATING_UNITS[key] or cls.amplitude_unit
         try:
             val = float(to_si(convert(entry["value"], entry["unit"], target, loc), target, loc))
@@ -389,6 +512,8 @@ def card_from_dict(data: dict[str, Any], where: str = "card", path: Path | None 
 
     variability = None
     if "variability" in data:
+        if not isinstance(data["variability"], dict):
+            raise CardError(f"{where}: [variability] must be a table, got {_short(data['variability'])}")
         try:
             variability = Variability.from_dict(data["variability"], f"{where}: variability")
             for pname in variability.d2d:
@@ -407,19 +532,30 @@ def card_from_dict(data: dict[str, Any], where: str = "card", path: Path | None 
         validity=validity,
         operating=operating,
         variability=variability,
-        fit=dict(data.get("fit", {})),
+        fit=_validate_fit(_table(data, "fit", where), where),
         notes=data.get("notes", ""),
-        figures=dict(data.get("figures", {})),
+        figures={k: _plain(v, f"{where}: figures.{k}") if not isinstance(v, dict) else v
+                 for k, v in _table(data, "figures", where).items()},
         path=path,
         defaulted=[n for n in declared if n not in params],
     )
     try:
         card.model()  # cross-parameter checks (e.g. g_min < g_max)
-    except (ValueError, KeyError) as exc:
+    except (ValueError, KeyError, TypeError) as exc:
         raise CardError(f"{where}: {exc}") from None
     return card
 
 
 def list_catalog() -> list[Card]:
-    """Every valid card in the catalog. A broken card raises (catalog files are ours)."""
-    return [load_card(p) for p in iter_cards()]
+    """Every valid card in the catalog. A broken card in the shipped catalog raises (those files
+    are ours); one in a $DEVICELIB_CATALOG folder is skipped with a CatalogWarning naming it."""
+    user = [Path(p) for p in os.environ.get("DEVICELIB_CATALOG", "").split(os.pathsep) if p]
+    out = []
+    for p in iter_cards():
+        try:
+            out.append(load_card(p))
+        except CardError as exc:
+            if not any(d in p.parents for d in user):
+                raise
+            warnings.warn(f"skipping invalid card: {exc}", CatalogWarning, stacklevel=2)
+    return out

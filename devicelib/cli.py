@@ -44,12 +44,24 @@ def handle_errors(func):
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        from .catalog import CardError
+        import warnings
+
+        from .catalog import CardError, CatalogWarning
         from .measurement import MeasurementError
         from .units import UnitError
 
         try:
-            return func(*args, **kwargs)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", CatalogWarning)
+                try:
+                    return func(*args, **kwargs)
+                finally:
+                    for w in caught:  # one line each on stderr; other warnings as usual
+                        if issubclass(w.category, CatalogWarning):
+                            err_console.print(f"warning: {w.message}", markup=False, highlight=False,
+                                              soft_wrap=True)
+                        else:
+                            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
         except typer.Exit:
             raise
         except (CardError, MeasurementError, UnitError, ValueError, KeyError, TypeError,

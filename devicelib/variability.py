@@ -82,16 +82,28 @@ class Variability:
 
     @classmethod
     def from_dict(cls, data: Mapping, where: str = "variability") -> Variability:
+        """Build from a card's ``[variability]`` table; ValueError/KeyError name ``where`` and the key."""
+        if not isinstance(data, Mapping):
+            raise ValueError(f"{where}: must be a table (c2c, c2c_abs, read, d2d), got {type(data).__name__}")
         allowed = {"d2d", "c2c", "c2c_abs", "read"}
         unknown = set(data) - allowed
         if unknown:
             raise KeyError(f"{where}: unknown key(s) {sorted(unknown)}; allowed {sorted(allowed)}")
+        d2d = data.get("d2d", {})
+        if not isinstance(d2d, Mapping):
+            raise ValueError(f"{where}.d2d: must be a table of parameter = sigma, got {type(d2d).__name__}")
+
+        def number(value, key):
+            if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+                raise ValueError(f"{where}.{key}: expected a number, got {value!r:.60}")
+            return float(value)
+
         try:
             return cls(
-                d2d={str(k): float(v) for k, v in dict(data.get("d2d", {})).items()},
-                c2c=float(data.get("c2c", 0.0)),
-                c2c_abs=float(data.get("c2c_abs", 0.0)),
-                read=float(data.get("read", 0.0)),
+                d2d={str(k): number(v, f"d2d.{k}") for k, v in d2d.items()},
+                c2c=number(data.get("c2c", 0.0), "c2c"),
+                c2c_abs=number(data.get("c2c_abs", 0.0), "c2c_abs"),
+                read=number(data.get("read", 0.0), "read"),
             )
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"{where}: {exc}") from exc
+        except ValueError as exc:
+            raise ValueError(str(exc) if str(exc).startswith(where) else f"{where}: {exc}") from None
