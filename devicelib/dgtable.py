@@ -43,7 +43,7 @@ def _parse_row(text: str, where: str) -> np.ndarray:
         values = np.array([float(t) for t in tokens], dtype=float)
     except ValueError:
         bad = next(t for t in tokens if not _is_float(t))
-        raise DGTableError(f"{where}: cannot read {bad!r} as a number") from None
+        raise DGTableError(f"{where}: cannot read {bad[:60]!r} as a number") from None
     if not np.all(np.isfinite(values)):
         raise DGTableError(f"{where}: non-finite value (nan or inf)")
     return values
@@ -65,13 +65,17 @@ def read_dg_table(path: str | os.PathLike) -> xr.Dataset:
     differs from the number of CDF points, or CDF points that are not
     non-decreasing in [0, 1].
     """
-    path = Path(path)
+    from .textio import as_path
+
+    path = as_path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise DGTableError(f"{path}: no such dG table file") from None
     except UnicodeDecodeError as exc:
         raise DGTableError(f"{path}: not a text file ({exc.reason})") from None
+    except OSError as exc:
+        raise DGTableError(f"{path}: cannot read ({exc.strerror or exc})") from None
     lines = text.splitlines()
     if not lines:
         raise DGTableError(f"{path}: empty file (expected a header line, G bins, CDF points, dG rows)")
@@ -153,6 +157,9 @@ def write_dg_table(ds: xr.Dataset, path: str | os.PathLike) -> Path:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)  # mkstemp creates 0600: follow the umask like any new file
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import xarray as xr
@@ -50,7 +49,9 @@ def read_sequence_csv(
 
         read_sequence_csv("gong_et_al.csv", "", amplitudes=[1.0, -1.0], width=1e-6)
     """
-    path = Path(path)
+    from ..textio import as_path
+
+    path = as_path(path)
     rows = _read_csv_rows(path, ",")
     if not rows:
         raise MeasurementError(f"{path}: empty file")
@@ -117,11 +118,17 @@ class DGTable:
 
 
 def read_dg_table(path: str | os.PathLike) -> DGTable:
-    path = Path(path)
+    from ..textio import as_path
+
+    path = as_path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise MeasurementError(f"{path}: no such file") from None
+    except UnicodeDecodeError as exc:
+        raise MeasurementError(f"{path}: not a UTF-8 text file ({exc.reason})") from None
+    except OSError as exc:
+        raise MeasurementError(f"{path}: cannot read ({exc.strerror or exc})") from None
     lines = [ln for ln in text.splitlines()[1:] if ln.strip()]
     rows = []
     for i, ln in enumerate(lines):
@@ -129,6 +136,10 @@ def read_dg_table(path: str | os.PathLike) -> DGTable:
             rows.append(np.array([float(x) for x in re.split(r"[,\s]+", ln.strip()) if x]))
         except ValueError:
             raise MeasurementError(f"{path}: a non-numeric entry in data row {i + 1}") from None
+        if rows[-1].size == 0:
+            raise MeasurementError(f"{path}: data row {i + 1} holds no numbers")
+        if not np.all(np.isfinite(rows[-1])):
+            raise MeasurementError(f"{path}: a non-finite entry in data row {i + 1}")
     if len(rows) < 3:
         raise MeasurementError(f"{path}: expected a G-bin row, a CDF row and the dG matrix")
     g, cdf = rows[0], rows[1]
