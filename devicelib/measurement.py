@@ -856,6 +856,26 @@ def load_measurement(path: str | os.PathLike) -> xr.Dataset:
     return validate(out, str(path))
 
 
+def _check_reader_kwargs(path: Path, layout: str, kwargs: dict) -> None:
+    """Options that the detected layout does not take are an error, not silently dropped."""
+    import inspect
+
+    reader = {"long": read_long_csv, "wide": read_wide_csv, "columns": read_wide_csv, "rows": read_wide_csv,
+              "instrument": instrument_to_measurement}.get(layout)
+    if reader is None:
+        return
+    accepted = set(inspect.signature(reader).parameters) - {"path", "raw"}
+    extra = sorted(set(kwargs) - accepted)
+    if layout in ("wide", "columns", "rows") and not {"amplitude", "width"} <= set(kwargs):
+        raise MeasurementError(f"{path}: read as layout {layout!r} (one trace per "
+                               f"{'row' if layout == 'rows' else 'column'}): the file holds no pulse conditions; "
+                               "give amplitude= and width=")
+    if extra:
+        why = {"long": "a long CSV (trace and pulse columns) holds its own pulse conditions and units",
+               "instrument": "an instrument export holds its own samples"}.get(layout, f"the {layout} reader")
+        raise MeasurementError(f"{path}: read as layout {layout!r}: {why}; it takes no {', '.join(extra)}")
+
+
 def read_measurement(path: str | os.PathLike, layout: str = "auto", **kwargs) -> xr.Dataset:
     """Read by extension: ``.nc``/``.h5`` (schema file); ``.csv``/``.tsv``/``.txt`` by ``layout``:
     ``auto`` (long if the header has ``trace`` and ``pulse`` columns, an instrument export if it has a
@@ -870,6 +890,7 @@ def read_measurement(path: str | os.PathLike, layout: str = "auto", **kwargs) ->
         delimiter = kwargs.pop("delimiter", "auto")
         if layout == "auto":
             layout = sniff_layout(path, delimiter)
+        _check_reader_kwargs(path, layout, kwargs)
         if layout == "long":
             return read_long_csv(path, delimiter=delimiter, **kwargs)
         if layout in ("wide", "columns"):

@@ -90,6 +90,10 @@ def detect_delimiter(lines: Sequence[str]) -> str | None:
         mode = max(set(counts), key=counts.count)
         if mode > 1 and counts.count(mode) * 2 > len(counts):
             return delim
+    # no delimiter splits most lines alike (a header and a bad row, say): the header decides
+    best = max(DELIMITERS, key=lambda d: len(split_line(lines[0], d)))
+    if len(split_line(lines[0], best)) > 1:
+        return best
     counts = [len(split_line(ln, None)) for ln in lines]
     if max(counts) > 1:
         return None
