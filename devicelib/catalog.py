@@ -525,7 +525,7 @@ def _card_from_dict(data: dict[str, Any], where: str, path: Path | None) -> Card
     card = Card(
         name=data["name"],
         model_name=data["model"],
-        title=data.get("title", ""),
+        title=_text(data.get("title", ""), f"{where}: title"),
         kind=kind,
         provenance=dict(prov),
         parameters=params,
@@ -533,7 +533,7 @@ def _card_from_dict(data: dict[str, Any], where: str, path: Path | None) -> Card
         operating=operating,
         variability=variability,
         fit=_validate_fit(_table(data, "fit", where), where),
-        notes=data.get("notes", ""),
+        notes=_text(data.get("notes", ""), f"{where}: notes"),
         figures={k: _plain(v, f"{where}: figures.{k}") if not isinstance(v, dict) else v
                  for k, v in _table(data, "figures", where).items()},
         path=path,

@@ -124,7 +124,7 @@ def _paths(d, prefix=()):
             yield from _paths(v, (*prefix, k))
 
 
-CARD_PATHS = list(_paths(CARD)) + [("variability",), ("fit",), ("operating",), ("figures",)]
+CARD_PATHS = [*_paths(CARD), ("variability",), ("fit",), ("operating",), ("figures",)]
 
 
 def _set(d, path, value):
@@ -133,7 +133,7 @@ def _set(d, path, value):
     out = copy.deepcopy(d)
     node = out
     for k in path[:-1]:
-        node = node.setdefault(k, {}) if isinstance(node.get(k), dict) else node.setdefault(k, {})
+        node = node.setdefault(k, {})
         if not isinstance(node, dict):
             return out
     if value is None:
