@@ -16,6 +16,7 @@ from typing import Annotated
 
 import numpy as np
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -150,13 +151,30 @@ def models(as_json: JsonOpt = False):
     if as_json:
         _emit_json({"models": rows, "families": sorted({r["family"] for r in rows})})
         return
-    table = Table(title=f"{len(rows)} models in {len({r['family'] for r in rows})} families")
-    for col in ("name", "family", "drive", "params", "volatile", "description"):
-        table.add_column(col)
+    table = Table(title=f"{len(rows)} models in {len({r['family'] for r in rows})} families", box=box.SIMPLE_HEAD,
+                  pad_edge=False)
+    # names are never cut (they are what users type); the description wraps; full rows in --json
+    table.add_column("name", no_wrap=True)
+    table.add_column("drive", no_wrap=True)
+    table.add_column("params", justify="right", no_wrap=True)
+    table.add_column("volatile", no_wrap=True)
+    table.add_column("description", overflow="fold", ratio=1)
     for r in rows:
-        table.add_row(r["name"], r["family"], r["amplitude_unit"], str(r["parameters"]),
+        table.add_row(r["name"], r["amplitude_unit"], str(r["parameters"]),
                       "yes" if r["volatile"] else "no", r["family_name"])
     console.print(table)
+
+
+def _short_citation(text: str, limit: int = 40) -> str:
+    """First author and year of a citation, for tables ("S. Menzel et al. 2013"); full text in --json."""
+    import re
+
+    first = re.split(r",| and |;", text, maxsplit=1)[0].strip()
+    year = re.search(r"\((?:[^()]*\b)?((?:19|20)\d\d)\)", text) or re.search(r"\b((?:19|20)\d\d)\b", text)
+    out = f"{first} et al." if ("," in text or " and " in text) and "et al" not in first else first
+    if year:
+        out += f" {year.group(1)}"
+    return out if len(out) <= limit else out[: limit - 1] + "…"
 
 
 @app.command()
@@ -165,24 +183,38 @@ def catalog(
     family: Annotated[str | None, typer.Option(help="Only cards of this family (e.g. vcm).")] = None,
     as_json: JsonOpt = False,
 ):
-    """List the model cards in the catalog with their sources."""
+    """List the model cards and the literature records in the catalog with their sources."""
     from .catalog import list_catalog
+    from .records import list_records
 
     cards = list_catalog()
+    records = list_records()
     if family:
         cards = [c for c in cards if c.model_class().family == family]
+        records = [r for r in records if r.family == family]
     rows = [{
         "name": c.name, "model": c.model_name, "kind": c.kind, "title": c.title,
         "citation": c.citation(), "path": str(c.path),
     } for c in cards]
+    recs = [{
+        "name": r.name, "family": r.family, "kind": "record", "title": r.title,
+        "citation": r.provenance.get("citation", ""), "card": r.card, "path": str(r.path),
+    } for r in records]
     if as_json:
-        _emit_json({"cards": rows})
+        _emit_json({"cards": rows, "records": recs})
         return
-    table = Table(title=f"{len(rows)} cards")
-    for col in ("name", "model", "kind", "source"):
-        table.add_column(col, overflow="fold")
-    for r in rows:
-        table.add_row(r["name"], r["model"], r["kind"], r["citation"])
+    table = Table(title=f"{len(rows)} cards, {len(recs)} literature records", box=box.SIMPLE_HEAD, pad_edge=False)
+    # names are never cut; the model column only when the terminal is wide; full rows in --json
+    wide = console.width >= 110
+    table.add_column("name", overflow="fold", min_width=min(32, max((len(r["name"]) for r in rows + recs), default=4)))
+    if wide:
+        table.add_column("model", overflow="fold")
+    table.add_column("kind", no_wrap=True)
+    table.add_column("source", overflow="ellipsis", no_wrap=True, ratio=1)
+    short = {"literature": "lit.", "estimate": "est.", "fit": "fit", "record": "record"}
+    for r in [*rows, *recs]:
+        model = [r.get("model") or r.get("card") or "-"] if wide else []
+        table.add_row(r["name"], *model, short.get(r["kind"], r["kind"]), _short_citation(r["citation"]))
     console.print(table)
 
 

@@ -50,6 +50,14 @@ def _read(path: Path, i: int, n_files: int, start, layout: str, unit, amplitude,
             kwargs = {"temperature": _quantity(temperature, "K", "temperature"), "select": "biased"}
         else:
             kwargs["v_read"] = vr
+        if layout == "long" and path.stat().st_size > 8 * 2**20 and err_console.is_terminal:
+            from .cli import _progress
+
+            prog = _progress(path.stat().st_size, f"reading {path.name}")
+            with prog:
+                task = prog.add_task("read", total=path.stat().st_size)
+                return read_measurement(path, layout=layout, progress=lambda done, total: prog.update(
+                    task, completed=done), **kwargs)
     elif layout != "auto":
         raise ValueError(f"{path}: --layout {layout} applies to text files (.csv, .tsv, .txt), not {suffix!r}")
     return read_measurement(path, layout=layout, **kwargs)

@@ -195,8 +195,12 @@ def load_record(path: str | os.PathLike) -> Record:
             data = tomllib.load(fh)
     except FileNotFoundError:
         raise RecordError(f"{path}: no such record file") from None
+    except UnicodeDecodeError as exc:
+        raise RecordError(f"{path}: not a UTF-8 text file ({exc.reason} at byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
         raise RecordError(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise RecordError(f"{path}: cannot read ({exc.strerror or exc})") from None
     return record_from_dict(data, where=str(path), path=path)
 
 
@@ -212,7 +216,7 @@ def find_record(name_or_path: str | os.PathLike) -> Path | None:
             with open(p, "rb") as fh:
                 if tomllib.load(fh).get("kind") == "record":
                     return p
-        except (OSError, tomllib.TOMLDecodeError):
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
             return None
         return None
     for path in iter_records():
