@@ -354,18 +354,19 @@ def _table(data: dict, key: str, where: str) -> dict:
     return value
 
 
-def _plain(value, loc: str):
-    """Provenance / fit values: text, numbers, booleans, dates (-> ISO text) or lists of those."""
+def _plain(value, loc: str, allow_nan: bool = False):
+    """Provenance / fit values: text, numbers, booleans, dates (-> ISO text) or lists of those.
+    NaN only where a fit reports a figure it could not compute (``allow_nan``)."""
     if isinstance(value, _dt.date | _dt.time):
         return value.isoformat()
     if isinstance(value, str | bool | int):
         return value
     if isinstance(value, float):
-        if np.isnan(value):
+        if np.isnan(value) and not allow_nan:
             raise CardError(f"{loc}: NaN is not a value")
         return value
     if isinstance(value, list):
-        return [_plain(v, loc) for v in value]
+        return [_plain(v, loc, allow_nan) for v in value]
     raise CardError(f"{loc}: expected text, a number or a list, got {_short(value)}")
 
 
@@ -376,8 +377,12 @@ def _validate_fit(raw: dict, where: str) -> dict:
         if isinstance(value, dict):
             if "value" not in value:
                 raise CardError(f"{loc}: expected {{ value = ..., unit = \"...\" }}")
-            entry = {k: _plain(v, f"{loc}.{k}") for k, v in value.items()}
-            entry["value"] = _number(value["value"], f"{loc}.value", allow_list=True)
+            entry = {k: _plain(v, f"{loc}.{k}", allow_nan=True) for k, v in value.items()}
+            if isinstance(value["value"], bool) or not isinstance(value["value"], int | float | list):
+                raise CardError(f"{loc}.value: must be a number, got {_short(value['value'])}")
+            if isinstance(value["value"], list) and not all(
+                    isinstance(v, int | float) and not isinstance(v, bool) for v in value["value"]):
+                raise CardError(f"{loc}.value: must be numbers, got {_short(value['value'])}")
             if "unit" in value:
                 try:
                     parse_unit(_text(value["unit"], f"{loc}.unit") or "dimensionless", loc)
@@ -387,7 +392,7 @@ def _validate_fit(raw: dict, where: str) -> dict:
         elif key == "converged" and not isinstance(value, bool):
             raise CardError(f"{loc}: must be true or false, got {_short(value)}")
         else:
-            out[key] = _plain(value, loc)
+            out[key] = _plain(value, loc, allow_nan=True)
     return out
 
 
