@@ -268,10 +268,11 @@ def _to_si_inplace(values: np.ndarray, unit: str, target: str, where: str) -> np
     return values
 
 
-def _quantity_to_conductance(values: np.ndarray, unit: str, v_read: float | None, where: str):
-    """Convert current or conductance (or normalised weight) columns to S (in place when float)."""
+def _quantity_to_conductance(values: np.ndarray, unit: str, v_read: float | None, where: str,
+                             copy: bool = True):
+    """Convert current or conductance (or normalised weight) columns to S (``copy=False``: in place)."""
     u = parse_unit(unit, where)
-    values = np.asarray(values, dtype=float)
+    values = np.array(values, dtype=float, copy=copy or None)
     if u.dimensionality == ureg.A.dimensionality:
         if v_read is None:
             raise MeasurementError(f"{where}: values are currents ({unit}); give the read voltage to convert to S")
@@ -430,7 +431,7 @@ def read_wide_csv(
             )
     del cols
     vr = None if v_read is None else float(to_si(v_read, "V", "v_read"))
-    g, gu = _quantity_to_conductance(values, unit, vr, str(path))
+    g, gu = _quantity_to_conductance(values, unit, vr, str(path), copy=False)
     ds = make_measurement(
         g, amplitude=amplitude, width=width, v_read=vr, interval=interval, temperature=temperature,
         trace_labels=col_labels, source=str(path), conductance_unit=gu or "dimensionless",
@@ -650,7 +651,7 @@ def read_long_csv(
     columns = {n: df[names[cols[n]]].to_numpy() for n in numeric}
     del df
     unit_v = "dimensionless" if vcol == "weight" else col_units[vcol]
-    g, gu = _quantity_to_conductance(grid(vcol, np.nan), unit_v, vr, f"{path}: column {vcol!r}")
+    g, gu = _quantity_to_conductance(grid(vcol, np.nan), unit_v, vr, f"{path}: column {vcol!r}", copy=False)
     amp_u = parse_unit(col_units["amplitude"], f"{path}: column 'amplitude'")
     amp_unit = "A" if amp_u.dimensionality == ureg.A.dimensionality else "V"
     data = {"conductance": (("trace", "pulse"), g, {"units": gu})}

@@ -52,7 +52,7 @@ def read_sequence_csv(
     from ..textio import as_path
 
     path = as_path(path)
-    rows = _read_csv_rows(path, ",")
+    rows = _read_csv_rows(path, "auto")
     if not rows:
         raise MeasurementError(f"{path}: empty file")
     body, first_line = (rows[1:], 2) if header else (rows, 1)
