@@ -409,7 +409,8 @@ def read_wide_csv(
     try:
         df = textio.read_table(lay, names, dict.fromkeys(names, np.float64))
     except textio.PARSE_ERRORS as exc:
-        textio.locate_problem(lay, MeasurementError, check)
+        textio.locate_problem(lay, MeasurementError, check,
+                              textio.first_bad_chunk(lay, names, dict.fromkeys(names, np.float64)))
         raise MeasurementError(f"{path}: cannot parse: {textio.excerpt(str(exc))}") from None
     if len(df) == 0:
         raise MeasurementError(f"{path}: no data rows")
@@ -576,7 +577,7 @@ def read_long_csv(
     try:
         df = textio.read_table(lay, names, dtypes, progress=progress)
     except textio.PARSE_ERRORS as exc:
-        textio.locate_problem(lay, MeasurementError, check)
+        textio.locate_problem(lay, MeasurementError, check, textio.first_bad_chunk(lay, names, dtypes))
         raise MeasurementError(f"{path}: cannot parse: {textio.excerpt(str(exc))}") from None
     nrows = len(df)
     if nrows == 0:
@@ -718,7 +719,8 @@ def read_instrument_csv(path: str | os.PathLike, *, delimiter: str | None = "aut
     try:
         df = textio.read_table(lay, names, dict.fromkeys(names, np.float64))
     except textio.PARSE_ERRORS as exc:
-        textio.locate_problem(lay, MeasurementError, check)
+        textio.locate_problem(lay, MeasurementError, check,
+                              textio.first_bad_chunk(lay, names, dict.fromkeys(names, np.float64)))
         raise MeasurementError(f"{path}: cannot parse: {textio.excerpt(str(exc))}") from None
     data = {}
     for c, (key, unit, col) in variables.items():

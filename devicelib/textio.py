@@ -22,13 +22,12 @@ import codecs
 import csv
 import io
 import json
+import math
 import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import numpy as np
 
 SNIFF_BYTES = 64 * 1024
 EXCERPT = 120
@@ -69,6 +68,8 @@ def _data_like(cells: Sequence[str]) -> bool:
 def split_line(line: str, delimiter: str | None) -> list[str]:
     """Fields of one line; ``None`` splits on whitespace and glues ``[unit]`` tokens to their name."""
     if delimiter is not None:
+        if '"' not in line:
+            return line.split(delimiter)
         return next(csv.reader([line], delimiter=delimiter), [])
     tokens = line.split()
     out: list[str] = []
@@ -247,13 +248,18 @@ def read_table(
         )
 
 
-def iter_rows(layout: Layout, error: type[Exception]):
-    """(physical line number, fields) for every non-blank data line, streaming."""
+def iter_rows(layout: Layout, error: type[Exception], start_row: int = 0):
+    """(physical line number, fields) for every non-blank data line from data row ``start_row`` on,
+    streaming (rows before ``start_row`` are only counted, not split)."""
     where = str(layout.path)
+    row = 0
     try:
         with open(layout.path, encoding="utf-8-sig", newline="") as fh:
             for lineno, line in enumerate(fh, start=1):
                 if lineno <= layout.skip or not line.strip():
+                    continue
+                row += 1
+                if row <= start_row:
                     continue
                 yield lineno, split_line(line.rstrip("\r\n"), layout.delimiter)
     except UnicodeDecodeError as exc:
@@ -262,23 +268,47 @@ def iter_rows(layout: Layout, error: type[Exception]):
 
 def line_of_row(layout: Layout, index: int, error: type[Exception]) -> tuple[int, list[str]]:
     """Physical line number and fields of the ``index``-th data row (0-based, blank lines skipped)."""
-    for i, (lineno, cells) in enumerate(iter_rows(layout, error)):
-        if i == index:
-            return lineno, cells
+    for lineno, cells in iter_rows(layout, error, start_row=index):
+        return lineno, cells
     raise error(f"{layout.path}: data row {index} not found")
+
+
+def first_bad_chunk(layout: Layout, names: Sequence[str], dtypes: dict[str, object], chunk: int = 50_000) -> int:
+    """The data row where the chunk the parser rejects starts (0 when every chunk parses).
+
+    One more pass of the C parser in bounded memory, so that the slow line-by-line check of
+    :func:`locate_problem` only covers one chunk of a large file."""
+    import warnings
+
+    import pandas as pd
+
+    sep = r"\s+" if layout.delimiter is None else layout.delimiter
+    done = 0
+    try:
+        with open(layout.path, "rb") as fh, warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            for part in pd.read_csv(
+                fh, sep=sep, header=None, names=list(names), skiprows=layout.skip, index_col=False,
+                dtype=dtypes, encoding="utf-8-sig", engine="c", skip_blank_lines=True, na_filter=True,
+                keep_default_na=False, na_values=[""], quotechar='"', on_bad_lines="error", chunksize=chunk,
+            ):
+                done += len(part)
+    except PARSE_ERRORS:
+        return done
+    return 0
 
 
 def locate_problem(
     layout: Layout,
     error: type[Exception],
     check: Callable[[int, list[str]], str | None],
+    start_row: int = 0,
 ) -> None:
-    """Stream through the data lines; raise ``error`` at the first line ``check`` complains about.
-
-    ``check(lineno, fields)`` returns a message (without file and line) or None.
+    """Stream through the data lines (from data row ``start_row``); raise ``error`` at the first line
+    ``check`` complains about. ``check(lineno, fields)`` returns a message (without file and line) or None.
     """
     ncol = len(layout.header) if layout.header else None
-    for lineno, cells in iter_rows(layout, error):
+    for lineno, cells in iter_rows(layout, error, start_row):
         if ncol is not None and len(cells) > ncol:
             raise error(f"{layout.path}: line {lineno}: {len(cells)} fields, header has {ncol}")
         msg = check(lineno, cells)
@@ -286,18 +316,21 @@ def locate_problem(
             raise error(f"{layout.path}: line {lineno}{msg}")
 
 
+_INTEGER = re.compile(r"[+-]?\d+")
+
+
 def number_problem(cells: list[str], columns: dict[str, int], integer: Sequence[str] = ()) -> str | None:
     """The first cell of ``columns`` (name -> index) that is not a finite number, as ``", column ..."``."""
     for name, j in columns.items():
         cell = cells[j].strip() if j < len(cells) else ""
         if name in integer:
-            if not re.fullmatch(r"[+-]?\d+", cell):
+            if not _INTEGER.fullmatch(cell):
                 return f", column {name!r}: expected an integer, got {excerpt(cell)}"
             continue
         try:
             value = float(cell)
         except ValueError:
             return f", column {name!r}: expected a number, got {excerpt(cell)}"
-        if not np.isfinite(value):
+        if not math.isfinite(value):
             return f", column {name!r}: non-finite value {excerpt(cell)}"
     return None
