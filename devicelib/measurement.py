@@ -540,6 +540,9 @@ def read_long_csv(
     for j, raw in enumerate(lay.header):
         name, u = _split_header_unit(raw)
         name = name.lower()
+        if len(raw) > 80:
+            raise MeasurementError(f"{path}: line {hl}: column {j + 1} header {textio.excerpt(raw, 60)} is too long "
+                                   "for a name and a unit")
         if name in cols:
             raise MeasurementError(f"{path}: line {hl}: column {textio.excerpt(name)} appears twice")
         if u and name in units and parse_unit(u) != parse_unit(units[name]):

@@ -345,3 +345,21 @@ def test_non_converged_fit_does_not_overwrite_a_card(tmp_path, monkeypatch):
 def test_help_shows_bracketed_words():
     res = runner.invoke(app, ["fit", "--help"], env={"COLUMNS": "200"})
     assert "[variability]" in res.output
+
+
+# -- CLI tables -----------------------------------------------------------------------------
+def test_models_and_catalog_fit_80_columns_without_cutting_names():
+    from devicelib.registry import available_models
+
+    res = runner.invoke(app, ["models"], env={"COLUMNS": "80"}, terminal_width=80)
+    assert res.exit_code == 0
+    lines = res.stdout.splitlines()
+    assert max(map(len, lines)) <= 80
+    for name in available_models():
+        assert any(line.split() and line.split()[0] == name for line in lines), name
+    res = runner.invoke(app, ["catalog"], env={"COLUMNS": "80"}, terminal_width=80)
+    assert res.exit_code == 0 and max(map(len, res.stdout.splitlines())) <= 80
+    assert "…" not in "".join(line.split()[0] for line in res.stdout.splitlines() if line.split())
+    full = json.loads(runner.invoke(app, ["catalog", "--json"]).stdout)
+    assert full["records"] and all(r["kind"] == "record" for r in full["records"])
+    assert any(r["name"].startswith("lit.") for r in full["records"])
