@@ -10,8 +10,10 @@ input that leaks another exception type; add it to tests/test_reliability.py onc
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import os
+import shutil
 import tempfile
 import tomllib
 from pathlib import Path
@@ -61,6 +63,7 @@ long_bytes = st.tuples(st.sampled_from([LONG_HEADER, b"\xef\xbb\xbf" + LONG_HEAD
 raw_bytes = st.binary(max_size=300)
 
 _DIR = Path(tempfile.mkdtemp(prefix="devicelib-fuzz-"))
+atexit.register(shutil.rmtree, _DIR, ignore_errors=True)
 
 
 def _write(data: bytes, suffix: str = ".csv") -> Path:
