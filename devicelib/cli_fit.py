@@ -51,6 +51,49 @@ def _read(path: Path, i: int, n_files: int, start, layout: str, unit, amplitude,
     return read_measurement(path, **kwargs)
 
 
+def _parse_vary(vary: str | None, names: list[str]):
+    """``a,b`` (one model) or ``model:a,b;model2:c`` -> (list for a single model, {model: list})."""
+    if not vary:
+        return None, None
+    if ":" not in vary:
+        lst = [v.strip() for v in vary.split(",") if v.strip()]
+        if len(names) > 1:
+            raise ValueError("--vary with several models: give each model its own list, "
+                             "e.g. --vary 'ecm.menzel:k0,E_a;baseline.soft_bounds:dw_min' (others keep defaults)")
+        return lst, None
+    out: dict[str, list[str]] = {}
+    for part in vary.split(";"):
+        if not part.strip():
+            continue
+        m, sep, lst = part.partition(":")
+        if not sep or m.strip() not in names:
+            raise ValueError(f"--vary: {part.strip()!r} must be MODEL:a,b with MODEL one of {names}")
+        out[m.strip()] = [v.strip() for v in lst.split(",") if v.strip()]
+    return (out.get(names[0]) if len(names) == 1 else None), out
+
+
+def _sigma(text: str | None, measurement, vr):
+    """--sigma as the fit's sigma: '5%' stays relative, a quantity is converted to the data's SI unit."""
+    if text is None or text.strip().endswith("%"):
+        return text
+    from .observables import observable_of, si_unit
+    from .units import parse_unit, ureg
+
+    obs = observable_of(measurement)
+    unit = str(measurement[obs].attrs.get("units", ""))
+    q = ureg.Quantity(text) if any(c.isalpha() for c in text) else ureg.Quantity(float(text), unit or "")
+    if obs == "conductance" and unit == "S" and q.dimensionality == ureg.A.dimensionality:
+        if vr is None and "read_voltage" not in measurement.attrs:
+            raise ValueError("--sigma in A for conductance data needs the read voltage (--v-read)")
+        v = float(vr if vr is not None else measurement.attrs["read_voltage"])
+        return float(q.to("A").magnitude) / v
+    target = parse_unit(unit or "dimensionless", "data unit")
+    if q.dimensionality != target.dimensionality:
+        raise ValueError(f"--sigma {text!r} is not in a unit of the data ({unit or 'dimensionless'}, {obs}; "
+                         f"SI {si_unit(obs) or '1'})")
+    return float(q.to(target).magnitude)
+
+
 @app.command()
 @handle_errors
 def fit(
@@ -58,9 +101,9 @@ def fit(
     model: Annotated[str, typer.Option(
         help="Model or card to start from; several comma-separated (a,b,c) fits each and ranks them.")] = (
         "vcm.stanford_pku"),
-    vary: Annotated[str | None, typer.Option(help="Comma-separated parameters to fit (default: the model's).")] = (
-        None
-    ),
+    vary: Annotated[str | None, typer.Option(
+        help="Comma-separated parameters to fit (default: the model's); with several models "
+             "'model:a,b;model2:c' sets each model's own list (others keep their defaults).")] = None,
     unit: Annotated[str | None, typer.Option(help="Unit of the values in a wide CSV (A, S, uS, ohm, or '').")] = None,
     amplitude: Annotated[list[str] | None, typer.Option(
         help="Pulse amplitude for a wide CSV (once or per file); for --layout sequence once per column.")] = None,
@@ -78,7 +121,16 @@ def fit(
         help="Start state of each trace: 'first' (the first measured point, taken as exact), 'fit' (fitted per "
              "trace, a nuisance parameter: unbiased under read noise) or 'model' (the model's initial state).")] = (
         "first"),
-    starts: Annotated[int, typer.Option(help="Number of starting points (multi-start).")] = 4,
+    starts: Annotated[int, typer.Option(help="Number of starting points (multi-start).")] = 1,
+    restarts: Annotated[int, typer.Option(
+        help="Further starts tried only when the fit is not converged.")] = 3,
+    sigma: Annotated[str | None, typer.Option(
+        help="Measurement noise: a quantity in the data's unit ('2 uS', '1e-7 A' for currents is converted "
+             "with the read voltage) or relative ('5%'). Default: estimated per --noise.")] = None,
+    noise: Annotated[str, typer.Option(
+        help="Noise model: auto/trace (robust estimate per trace), constant, proportional, given.")] = "auto",
+    space: Annotated[str, typer.Option(
+        help="Residuals in linear or log space, or auto (log when the data span over 100x).")] = "linear",
     loss: Annotated[str, typer.Option(help="Loss: linear, soft_l1 or huber (robust to outliers).")] = "linear",
     report: Annotated[Path | None, typer.Option(help="Write a report (PNG/SVG figures, report.html/.txt) here.")] = (
         None),
@@ -113,10 +165,11 @@ def fit(
             ds = ds.assign_coords(trace=[f"{path.stem}:{t}" for t in ds["trace"].values])
         parts.append(ds)
     measurement = parts[0] if len(parts) == 1 else concat_traces(parts)
-    vary_list = [v.strip() for v in vary.split(",") if v.strip()] if vary else None
+    vary_list, vary_by_model = _parse_vary(vary, names)
     if initial not in ("first", "fit", "model"):
         raise ValueError(f"--initial must be first, fit or model, got {initial!r}")
-    kw = {"holdout": holdout, "starts": starts, "loss": loss, "v_read": vr, "initial": initial}
+    kw = {"holdout": holdout, "starts": starts, "loss": loss, "v_read": vr, "initial": initial, "noise": noise,
+          "space": space, "restarts": restarts, "sigma": _sigma(sigma, measurement, vr)}
     status = err_console.status("fitting", spinner="dots") if err_console.is_terminal else nullcontext()
     with status:
         if len(names) == 1:
@@ -124,8 +177,7 @@ def fit(
             comparison = None
         else:
             models = [m for m, _ in starts_models]
-            comparison = compare(models, measurement, vary={m.name: vary_list for m in models} if vary_list else None,
-                                 guess=True, **kw)
+            comparison = compare(models, measurement, vary=vary_by_model, guess=True, **kw)
             result = comparison.best
             start_card = dict(zip([m.name for m, _ in starts_models], [c for _, c in starts_models],
                                   strict=True)).get(result.model.name)
