@@ -41,7 +41,10 @@ def make_pulse_map(before, after, width, amplitude, *, compliance=None, device=N
     """A single-pulse map from 1-D arrays (one entry per row)."""
     after = np.asarray(after, dtype=float).ravel()
     n = after.size
-    col = (lambda a: np.broadcast_to(np.asarray(a, dtype=float), (n,)).reshape(n, 1))
+
+    def col(a):
+        return np.broadcast_to(np.asarray(a, dtype=float), (n,)).reshape(n, 1)
+
     extra = {"compliance": (col(compliance), compliance_unit)} if compliance is not None else None
     ds = make_observation(after[:, None], observable, unit, col(amplitude), col(width), v_read=v_read,
                           temperature=temperature, initial=np.asarray(before, dtype=float).ravel(),

@@ -143,7 +143,9 @@ def test_compare_ranks_by_aic_and_holdout(tmp_path):
                 holdout="later:0.2")
     rows = c.ranking()
     assert rows[0]["model"] == "baseline.soft_bounds"  # the true model wins
-    assert rows[1]["daic"] > 10 and rows[0]["akaike_weight"] > 0.99
+    assert rows[1]["aic"] - rows[0]["aic"] > 10 and rows[0]["akaike_weight"] > 0.99
+    # the constant step misses the saturation far beyond the noise: listed, not weighed
+    assert not rows[1]["converged"] and rows[1]["akaike_weight"] is None
     assert rows[0]["holdout_rmse"] < rows[1]["holdout_rmse"]
     assert "vcm.stanford_pku" in c.errors and "normalised" in c.errors["vcm.stanford_pku"]
     files = write_report(c, tmp_path)
