@@ -361,6 +361,12 @@ class ParamSpace:
 
     def to_values(self, x) -> dict[str, Any]:
         x = np.asarray(x, dtype=float)
+        if x.ndim == 1:  # the inner loop: one vector operation, no per-parameter Python arithmetic
+            if not hasattr(self, "_blo"):
+                self._blo = np.array([self.decl[n].bounds[0] for n in self.names], float)
+                self._bhi = np.array([self.decl[n].bounds[1] for n in self.names], float)
+            v = np.where(self.log, 10.0 ** np.where(self.log, x, 0.0), x * self.scale)
+            return dict(zip(self.names, np.minimum(np.maximum(v, self._blo), self._bhi).tolist(), strict=True))
         out = {}
         for j, n in enumerate(self.names):
             xj = x[..., j]
@@ -661,6 +667,9 @@ def _conductance_for_validity(prob: Problem) -> np.ndarray:
     return prob.to_si(y)
 
 
+_POOL = None
+
+
 class _blas_limit:
     """Limit BLAS to one thread for small dense problems (trf's SVD under threaded OpenBLAS on busy cores
     costs 100x its single-thread time); a no-op without threadpoolctl or for large Jacobians."""
@@ -672,10 +681,15 @@ class _blas_limit:
     def __enter__(self):
         if self.active:
             try:
-                from threadpoolctl import threadpool_limits
+                import threadpoolctl  # noqa: F401
             except ImportError:
                 return self
-            self.ctl = threadpool_limits(1, user_api="blas")
+            global _POOL
+            if _POOL is None:  # inspecting the loaded libraries costs ms: once per process
+                from threadpoolctl import ThreadpoolController
+
+                _POOL = ThreadpoolController()
+            self.ctl = _POOL.limit(limits=1, user_api="blas")
         return self
 
     def __exit__(self, *exc):
@@ -934,6 +948,13 @@ def fit(
     dims = ("trace", "pulse")
     coords = {"trace": data["trace"].values, "pulse": data["pulse"].values}
     unit = prob.unit
+    # one DataArray builds the coordinate indexes; the others share them (xarray index building is ms)
+    pred_da = xr.DataArray(pred_full, dims=dims, coords=coords, attrs={"units": unit})
+
+    def like(arr, units=True):
+        da = pred_da.copy(deep=False, data=arr)
+        da.attrs = {"units": unit} if units else {}
+        return da
     return FitResult(
         model=fitted,
         values=values,
@@ -951,14 +972,14 @@ def fit(
         converged=converged,
         status=status,
         correlations=corr,
-        residuals=xr.DataArray(resid_full, dims=dims, coords=coords, attrs={"units": unit}),
-        prediction=xr.DataArray(pred_full, dims=dims, coords=coords, attrs={"units": unit}),
+        residuals=like(resid_full),
+        prediction=pred_da,
         sigma=float(np.mean(prob.sig[prob.fitm])),
         method=(method if loss == "linear" else f"{method} ({loss} loss)") + "".join(f"; {n}" for n in notes),
         data_source=str(data.attrs.get("source", "")),
         lmfit_result=res,
-        observed=xr.DataArray(prob.g, dims=dims, coords=coords, attrs={"units": unit}),
-        fit_mask=xr.DataArray(prob.fitm, dims=dims, coords=coords),
+        observed=like(prob.g),
+        fit_mask=like(prob.fitm, units=False),
         holdout=hold_info,
         validity=data_validity(data, _conductance_for_validity(prob), model.amplitude_unit,
                                v_read=None if (prob.normalised or not prob.read_obs) else prob.vr,
