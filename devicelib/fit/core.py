@@ -94,6 +94,7 @@ from .noise import (
 )
 
 COND_LIMIT = 1e8
+GROUPED_JACOBIAN = True  # False: scipy's dense finite differences (the reference the tests compare with)
 REDCHI_FAIL = 10.0  # a reduced chi-square beyond 10 (or below 1/10) is a wrong model or a wrong noise model
 CORR_LIMIT = 0.9995
 LOG_LIMIT = 1.0  # decades: a log-scaled parameter with a larger stderr is not determined
@@ -863,7 +864,7 @@ def fit(
     kws: dict[str, Any] = {}
     if method == "least_squares":
         kws = {"max_nfev": max_nfev, "loss": loss}
-        if nz:  # block-separable start shifts: a grouped Jacobian (p_n + 2 evaluations instead of p_n + nz)
+        if nz and GROUPED_JACOBIAN:  # block-separable start shifts: p_n + 2 evaluations per Jacobian, not p_n + nz
             kws["Dfun"] = grouped_jac
     elif loss != "linear":
         raise FitError(f"loss={loss!r} needs method='least_squares'")
