@@ -129,6 +129,9 @@ def fit(
              "with the read voltage) or relative ('5%'). Default: estimated per --noise.")] = None,
     noise: Annotated[str, typer.Option(
         help="Noise model: auto/trace (robust estimate per trace), constant, proportional, given.")] = "auto",
+    global_budget: Annotated[int, typer.Option(
+        "--global", help="Evaluations of a global stage (Latin hypercube over the parameters' log/linear "
+                         "bounds) before the local fit; 0 = none.")] = 0,
     space: Annotated[str, typer.Option(
         help="Residuals in linear or log space, or auto (log when the data span over 100x).")] = "linear",
     loss: Annotated[str, typer.Option(help="Loss: linear, soft_l1 or huber (robust to outliers).")] = "linear",
@@ -169,8 +172,15 @@ def fit(
     if initial not in ("first", "fit", "model"):
         raise ValueError(f"--initial must be first, fit or model, got {initial!r}")
     kw = {"holdout": holdout, "starts": starts, "loss": loss, "v_read": vr, "initial": initial, "noise": noise,
-          "space": space, "restarts": restarts, "sigma": _sigma(sigma, measurement, vr)}
+          "space": space, "restarts": restarts, "sigma": _sigma(sigma, measurement, vr),
+          "global_budget": global_budget}
     status = err_console.status("fitting", spinner="dots") if err_console.is_terminal else nullcontext()
+    if global_budget > 0 and err_console.is_terminal:
+        def progress(done, total, best):
+            if done % max(total // 50, 1) == 0 or done == total:
+                status.update(f"global stage {done}/{total}  best chi2 {best:.4g}")
+
+        kw["progress"] = progress
     with status:
         if len(names) == 1:
             result = run_fit(start, measurement, vary=vary_list, guess=start_card is None, **kw)

@@ -197,3 +197,29 @@ def test_fitted_start_states_grouped_jacobian_equals_dense(monkeypatch):
         assert grouped.stderr[k] == pytest.approx(dense.stderr[k], rel=1e-2)
     assert grouped.values["dw_min"] == pytest.approx(0.03, rel=0.05)
     assert grouped.nfev < dense.nfev
+
+
+# -- starts without hand scans --------------------------------------------------------------------------
+def test_default_vary_per_data_kind_and_global_stage():
+    from devicelib.fit.core import data_kind, default_vary
+    from devicelib.measurement import concat_traces, from_simulation
+    from devicelib.pulses import identical
+    from devicelib.simulate import simulate
+
+    mtj = get_model("spintronic.stochastic_mtj")
+    assert default_vary(get_model("vcm.stanford_pku")) == ["nu0", "gamma0"]
+    prob = make_observation([[0.5]], "switching_probability", "", [[5e-5]], 1e-8, trials=10, amplitude_unit="A")
+    assert data_kind(prob) == "switching_probability" and default_vary(mtj, prob) == ["E_b", "Ic0_p"]
+    m = get_model("vcm.stanford_pku")
+    parts = []
+    for i, (a, w) in enumerate([(1.0, 1e-7), (1.2, 1e-7), (1.0, 1e-6)]):
+        sim = simulate(m, identical(40, a, w), n_devices=1, v_read=0.1)
+        sim["conductance"].values[:] *= 1 + 0.01 * np.random.default_rng(i).standard_normal((1, 40))
+        parts.append(from_simulation(sim, label_prefix=f"c{i}:"))
+    data = concat_traces(parts)
+    calls = []
+    r = fit(m.with_params(nu0=1e-2, gamma0=5.0), data, sigma="1%", global_budget=32,
+            progress=lambda done, n, best: calls.append((done, best)))
+    assert r.varied == ["nu0", "gamma0"] and r.converged, r.status
+    assert [c[0] for c in calls] == list(range(1, 33)) and calls[-1][1] <= calls[0][1]
+    assert r.values["nu0"] == pytest.approx(10.0, rel=0.02) and r.values["gamma0"] == pytest.approx(16.0, rel=0.005)

@@ -612,6 +612,56 @@ class Problem:
         return pred
 
 
+def data_kind(data: xr.Dataset) -> str:
+    """``pulse_map`` (one pulse per row), ``switching_probability``, ``polarization``, ... or ``pulse_train``."""
+    if data.attrs.get("layout") == "single-pulse map":
+        return "pulse_map"
+    obs = observable_of(data)
+    return "pulse_train" if obs in obs_mod.READ_OBSERVABLES else obs
+
+
+def default_vary(model: DeviceModel, data: xr.Dataset | None = None) -> list[str]:
+    """The parameters a fit varies by default: the model's ``default_vary`` for the data's kind.
+
+    ``default_vary`` is a tuple (any data) or a dict keyed by :func:`data_kind` (``pulse_train`` is the
+    fallback); without one, every parameter not declared ``fixed``.
+    """
+    dv = getattr(model, "default_vary", None)
+    if isinstance(dv, dict):
+        kind = data_kind(data) if data is not None else "pulse_train"
+        dv = dv.get(kind) or dv.get("pulse_train")
+    return list(dv or [p.name for p in model.parameters if not p.fixed])
+
+
+def global_stage(resid_x, space: ParamSpace, nz: int, budget: int, seed: int = 0, progress=None,
+                 keep: int = 1) -> tuple[list[np.ndarray], int]:
+    """Latin-hypercube search over the whole box of the varied parameters (log10 for log ones).
+
+    ``budget`` objective evaluations (the start ``space.x0`` is one of them); returns the ``keep`` best points
+    (lowest chi-square first) and the evaluations spent. ``progress(done, budget, best_chisqr)`` is called
+    after each evaluation (e.g. a progress bar).
+    """
+    from scipy.stats import qmc
+
+    lo, hi = space.lo.copy(), space.hi.copy()
+    half = np.where(space.log, 1.0, 0.5 * np.maximum(np.abs(space.x0), 1e-3))
+    lo = np.where(np.isfinite(lo), lo, space.x0 - 10 * half)
+    hi = np.where(np.isfinite(hi), hi, space.x0 + 10 * half)
+    n = max(int(budget), 1)
+    pts = np.vstack([space.x0, lo + qmc.LatinHypercube(d=lo.size, seed=seed).random(n - 1) * (hi - lo)])
+    chi = np.empty(n)
+    zeros = np.zeros(nz)
+    best = np.inf
+    for i, x in enumerate(pts):
+        r = resid_x(np.r_[x, zeros])
+        chi[i] = float(r @ r)
+        best = min(best, chi[i])
+        if progress is not None:
+            progress(i + 1, n, best)
+    order = np.argsort(chi, kind="stable")[:keep]
+    return [pts[i] for i in order], n
+
+
 def expectation_model(model: DeviceModel) -> tuple[DeviceModel, str]:
     """The deterministic model a fit compares with data: a stochastic model's ``mean_field()``.
 
@@ -728,6 +778,8 @@ def fit(
     noise: str = "auto",
     space: str = "linear",
     restarts: int = 0,
+    global_budget: int = 0,
+    progress=None,
 ) -> FitResult:
     """Fit ``vary`` parameters of ``model`` to the measurement ``data``.
 
@@ -757,6 +809,9 @@ def fit(
     space : residuals in ``linear`` or ``log`` space, or ``auto`` (log when the data span > 100x).
     restarts : further Latin-hypercube starts tried only when the fit from the first start(s) is not
         converged (the lowest chi-square is kept).
+    global_budget : evaluations of a global stage (:func:`global_stage`: Latin hypercube over the whole
+        log/linear box) before the local fit, which then starts from the ``starts`` best points;
+        0 = none. ``progress(done, budget, best_chisqr)`` reports it.
 
     A stochastic model is fitted through its deterministic expectation ``mean_field()``; one
     without it is refused (its random draws are no fit target).
@@ -774,7 +829,7 @@ def fit(
     data = prob.data
     declared = {p.name: p for p in model.parameters}
     if vary is None:
-        vary = list(getattr(model, "default_vary", None) or [p.name for p in model.parameters if not p.fixed])
+        vary = default_vary(model, data)
     vary = list(vary)
     if not vary:
         raise FitError("no parameter to vary")
@@ -872,6 +927,10 @@ def fit(
     start_chi: list[float] = []
     best = None
     points = [space.x0] + (list(space.sample(starts - 1, seed)) if starts > 1 else [])
+    global_evals = 0
+    if global_budget > 0:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            points, global_evals = global_stage(resid_x, space, nz, global_budget, seed, progress, keep=starts)
     extra = list(space.sample(restarts, seed + 1)) if restarts > 0 else []
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"), _blas_limit(npts + nz, p_n + nz):
         k = 0
@@ -885,7 +944,7 @@ def fit(
             if k == len(points) and extra and not (best.success and best.errorbars):
                 points.append(extra.pop(0))  # restart only while the best fit is not converged
     res = best
-    nfev_total += jac_evals[0]
+    nfev_total += jac_evals[0] + global_evals
     xfull = full_x(res.params)
     prob.shift = xfull[p_n:] * sig0 if nz else None
     xbest = xfull[:p_n]
