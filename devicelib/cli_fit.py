@@ -17,6 +17,13 @@ def _read(path: Path, i: int, n_files: int, start, layout: str, unit, amplitude,
 
     au = start.amplitude_unit
     suffix = path.suffix.lower()
+    if layout in ("map", "map-reset"):
+        from .maps import read_pulse_map
+
+        if vr is None:
+            raise ValueError(f"{path}: a single-pulse map records no read voltage; give --v-read")
+        return read_pulse_map(path, polarity="reset" if layout == "map-reset" else "set", v_read=vr,
+                              unit=unit or "ohm", temperature=_quantity(temperature, "K", "temperature"))
     if layout == "sequence":
         from .fit.readers import read_sequence_csv
 
@@ -112,7 +119,9 @@ def fit(
     v_read: Annotated[str | None, typer.Option("--v-read", help="Read voltage (needed for currents).")] = None,
     layout: Annotated[str, typer.Option(
         help="CSV layout: auto (long if it has trace and pulse columns, else wide), wide, long, or sequence "
-             "(columns are consecutive segments of ONE trace, e.g. aihwkit's gong_et_al.csv).")] = "auto",
+             "(columns are consecutive segments of ONE trace, e.g. aihwkit's gong_et_al.csv), map or map-reset "
+             "(single-pulse map: one pulse per row, columns device, width, compliance, amplitude, R before, "
+             "R after; each row starts from its own state).")] = "auto",
     header: Annotated[bool, typer.Option("--header/--no-header", help="Whether a wide/sequence CSV has a header.")] = (
         True),
     holdout: Annotated[str | None, typer.Option(
@@ -154,8 +163,8 @@ def fit(
     names = [m.strip() for m in model.split(",") if m.strip()]
     if not names:
         raise ValueError("--model: give at least one model name")
-    if layout not in ("auto", "wide", "long", "sequence"):
-        raise ValueError(f"--layout must be auto, wide, long or sequence, got {layout!r}")
+    if layout not in ("auto", "wide", "long", "sequence", "map", "map-reset"):
+        raise ValueError(f"--layout must be auto, wide, long, sequence, map or map-reset, got {layout!r}")
     starts_models = [_model_or_card(n) for n in names]
     start, start_card = starts_models[0]
     if len({m.amplitude_unit for m, _ in starts_models}) > 1:

@@ -223,3 +223,43 @@ def test_default_vary_per_data_kind_and_global_stage():
     assert r.varied == ["nu0", "gamma0"] and r.converged, r.status
     assert [c[0] for c in calls] == list(range(1, 33)) and calls[-1][1] <= calls[0][1]
     assert r.values["nu0"] == pytest.approx(10.0, rel=0.02) and r.values["gamma0"] == pytest.approx(16.0, rel=0.005)
+
+
+# -- CLI ------------------------------------------------------------------------------------------------
+def test_cli_sigma_noise_vary_per_model_and_map_layout(tmp_path, shared_data):
+    import json
+
+    from typer.testing import CliRunner
+
+    from devicelib.cli import app
+
+    w = soft(n=150)["conductance"].values[0]
+    path = tmp_path / "seq.csv"
+    np.savetxt(path, np.stack([w[:150], w[150:]], 1), delimiter=",")
+    base = ["fit", str(path), "--layout", "sequence", "--no-header", "--unit", "", "--amplitude", "1 V",
+            "--amplitude", "-1 V", "--width", "1 us", "--json", "--model", "baseline.soft_bounds"]
+    res = CliRunner().invoke(app, [*base, "--sigma", "0.01"])
+    out = json.loads(res.stdout)
+    assert res.exit_code == 0 and out["noise_model"] == "given" and out["sigma"]["value"] == pytest.approx(0.01)
+    assert out["converged"] and 0.7 < out["redchi"] < 1.3
+    res = CliRunner().invoke(app, [*base, "--noise", "constant"])
+    assert json.loads(res.stdout)["noise_model"] == "constant"
+    res = CliRunner().invoke(app, [*base[:-2], "--model", "baseline.soft_bounds,baseline.constant_step",
+                                   "--vary", "baseline.constant_step:dw_min"])
+    out = json.loads(res.stdout)
+    assert out["fits"]["baseline.constant_step"]["nvarys"] == 1 and out["fits"]["baseline.soft_bounds"]["nvarys"] == 4
+    res = CliRunner().invoke(app, [*base[:-2], "--model", "baseline.soft_bounds,baseline.constant_step",
+                                   "--vary", "dw_min"])
+    assert res.exit_code != 0 and "each model its own list" in res.output
+    # a single-pulse map from the file, each row from its own state; no noise estimate from one-point rows
+    tsv = tmp_path / "rows.tsv"
+    rows = np.loadtxt(shared_data / "stanford-1t1r-pulse-sweeps" / "set_sweep.tsv")
+    rows = rows[(rows[:, 2] >= 3.0) & (rows[:, 1] == 1e-7)][:200]
+    np.savetxt(tsv, rows, delimiter="\t")
+    mapped = ["fit", str(tsv), "--layout", "map", "--v-read", "0.2 V", "--model", "vcm.stanford_pku", "--json"]
+    res = CliRunner().invoke(app, mapped)
+    assert res.exit_code != 0 and "give sigma" in res.output
+    res = CliRunner().invoke(app, [*mapped, "--sigma", "30%", "--space", "log"])
+    out = json.loads(res.stdout)
+    assert res.exit_code == 0 and out["observable"] == "resistance" and out["space"] == "log"
+    assert out["nvarys"] == 2 and out["ndata"] == 200
