@@ -692,19 +692,20 @@ def _no_signal(prob: Problem, chisqr: float, k: int) -> str:
     w = np.where(prob.m, prob.w, 0.0)
     counts = prob.m.sum(axis=1)
     n = int(prob.m.sum())
+    null = "a constant per trace"
     if np.all(counts[counts > 0] >= 3):  # a weighted mean per trace
         mu = np.nansum(y * w**2, axis=1) / np.maximum(np.sum(w**2, axis=1), 1e-300)
         k0 = int((counts > 0).sum())
         chi0 = float(np.nansum(((y - mu[:, None]) * w) ** 2))
     else:
         mu = np.nansum(y * w**2) / np.sum(w**2)
-        k0 = 1
+        k0, null = 1, "one constant"
         chi0 = float(np.nansum(((y - mu) * w) ** 2))
     if n <= k0 or chisqr <= 0 or chi0 <= 0:
         return ""
     aic, aic0 = n * np.log(chisqr / n) + 2 * k, n * np.log(chi0 / n) + 2 * k0
     if aic >= aic0 - 2.0:
-        return (f"no signal: the model explains the data no better than a constant per trace plus noise "
+        return (f"no signal: the model explains the data no better than {null} plus noise "
                 f"(AIC {aic:.1f} vs {aic0:.1f})")
     return ""
 
