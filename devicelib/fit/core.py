@@ -7,15 +7,18 @@ traces at once as a vector of devices, so several traces and several pulse
 conditions (amplitude, width, temperature) enter one objective. Residuals are
 ``(model - data) / sigma`` over the fitted points.
 
-Noise weights
--------------
+Noise weights and likelihoods
+-----------------------------
 ``sigma`` is the measurement noise: given by the caller (a number in the
-data's unit, one per trace, or an array like the data), or estimated per trace
-from the data as the robust spread of second differences,
-``1.4826 * MAD(d2 G) / sqrt(6)``, which removes any smooth trend (a trace
-with fewer than 8 points takes the pooled estimate). With that, chi-square and
-reduced chi-square are meaningful; lmfit's covariance (scaled by the reduced
-chi-square) gives standard errors and correlations.
+data's unit, one per trace, or an array like the data; ``"5%"`` relative), or
+estimated robustly per trace (or pooled, or proportional) from second
+differences; an estimate that cannot be made stops the fit with the reason
+(:mod:`devicelib.fit.noise`). Residuals are linear, in log space for data
+spanning decades, or binomial deviances for probabilities with trial counts.
+A reduced chi-square far from 1 or a fit no better than a constant is not
+called converged. The measured observable (conductance, resistance, current,
+polarisation, switching probability, ...: :mod:`devicelib.observables`) is
+compared with the model's prediction of the same observable.
 
 Parametrisation
 ---------------
@@ -307,25 +310,16 @@ def data_validity(data: xr.Dataset, g_si: np.ndarray, amplitude_unit: str, v_rea
 
 # -- noise ------------------------------------------------------------------------
 def estimate_noise(g: np.ndarray) -> float:
-    """Robust noise estimate from second differences along the pulse axis (NaN ignored)."""
-    d2 = np.diff(g, n=2, axis=-1)
-    d2 = d2[np.isfinite(d2)]
-    if d2.size < 3:
-        return float(np.nanstd(g)) or 1.0
-    mad = np.median(np.abs(d2 - np.median(d2)))
-    sigma = 1.4826 * mad / np.sqrt(6.0)
-    return float(sigma) if sigma > 0 else float(np.std(d2) / np.sqrt(6.0)) or 1.0
+    """Robust noise estimate from second differences along the pulse axis, pooled over traces (NaN ignored).
+
+    Raises :class:`devicelib.fit.noise.NoiseError` when it cannot be made (see :mod:`devicelib.fit.noise`).
+    """
+    return robust_constant(np.atleast_2d(np.asarray(g, dtype=float)))
 
 
-def estimate_noise_per_trace(g: np.ndarray, min_points: int = 8) -> np.ndarray:
-    """One noise estimate per trace (row); short traces take the pooled estimate."""
-    pooled = estimate_noise(g)
-    out = np.full(g.shape[0], pooled)
-    for i, row in enumerate(g):
-        if np.isfinite(row).sum() >= min_points:
-            s = estimate_noise(row[None, :])
-            out[i] = s if s > 0 else pooled
-    return out
+def estimate_noise_per_trace(g: np.ndarray) -> np.ndarray:
+    """One robust noise estimate per trace (row); short traces take the pooled estimate of the others."""
+    return robust_sigma(np.atleast_2d(np.asarray(g, dtype=float)))
 
 
 # -- parameter transform ------------------------------------------------------------
