@@ -17,6 +17,13 @@ def _read(path: Path, i: int, n_files: int, start, layout: str, unit, amplitude,
 
     au = start.amplitude_unit
     suffix = path.suffix.lower()
+    if layout in ("map", "map-reset"):
+        from .maps import read_pulse_map
+
+        if vr is None:
+            raise ValueError(f"{path}: a single-pulse map records no read voltage; give --v-read")
+        return read_pulse_map(path, polarity="reset" if layout == "map-reset" else "set", v_read=vr,
+                              unit=unit or "ohm", temperature=_quantity(temperature, "K", "temperature"))
     if layout == "sequence":
         from .fit.readers import read_sequence_csv
 
@@ -63,6 +70,49 @@ def _read(path: Path, i: int, n_files: int, start, layout: str, unit, amplitude,
     return read_measurement(path, layout=layout, **kwargs)
 
 
+def _parse_vary(vary: str | None, names: list[str]):
+    """``a,b`` (one model) or ``model:a,b;model2:c`` -> (list for a single model, {model: list})."""
+    if not vary:
+        return None, None
+    if ":" not in vary:
+        lst = [v.strip() for v in vary.split(",") if v.strip()]
+        if len(names) > 1:
+            raise ValueError("--vary with several models: give each model its own list, "
+                             "e.g. --vary 'ecm.menzel:k0,E_a;baseline.soft_bounds:dw_min' (others keep defaults)")
+        return lst, None
+    out: dict[str, list[str]] = {}
+    for part in vary.split(";"):
+        if not part.strip():
+            continue
+        m, sep, lst = part.partition(":")
+        if not sep or m.strip() not in names:
+            raise ValueError(f"--vary: {part.strip()!r} must be MODEL:a,b with MODEL one of {names}")
+        out[m.strip()] = [v.strip() for v in lst.split(",") if v.strip()]
+    return (out.get(names[0]) if len(names) == 1 else None), out
+
+
+def _sigma(text: str | None, measurement, vr):
+    """--sigma as the fit's sigma: '5%' stays relative, a quantity is converted to the data's SI unit."""
+    if text is None or text.strip().endswith("%"):
+        return text
+    from .observables import observable_of, si_unit
+    from .units import parse_unit, ureg
+
+    obs = observable_of(measurement)
+    unit = str(measurement[obs].attrs.get("units", ""))
+    q = ureg.Quantity(text) if any(c.isalpha() for c in text) else ureg.Quantity(float(text), unit or "")
+    if obs == "conductance" and unit == "S" and q.dimensionality == ureg.A.dimensionality:
+        if vr is None and "read_voltage" not in measurement.attrs:
+            raise ValueError("--sigma in A for conductance data needs the read voltage (--v-read)")
+        v = float(vr if vr is not None else measurement.attrs["read_voltage"])
+        return float(q.to("A").magnitude) / v
+    target = parse_unit(unit or "dimensionless", "data unit")
+    if q.dimensionality != target.dimensionality:
+        raise ValueError(f"--sigma {text!r} is not in a unit of the data ({unit or 'dimensionless'}, {obs}; "
+                         f"SI {si_unit(obs) or '1'})")
+    return float(q.to(target).magnitude)
+
+
 @app.command()
 @handle_errors
 def fit(
@@ -70,9 +120,9 @@ def fit(
     model: Annotated[str, typer.Option(
         help="Model or card to start from; several comma-separated (a,b,c) fits each and ranks them.")] = (
         "vcm.stanford_pku"),
-    vary: Annotated[str | None, typer.Option(help="Comma-separated parameters to fit (default: the model's).")] = (
-        None
-    ),
+    vary: Annotated[str | None, typer.Option(
+        help="Comma-separated parameters to fit (default: the model's); with several models "
+             "'model:a,b;model2:c' sets each model's own list (others keep their defaults).")] = None,
     unit: Annotated[str | None, typer.Option(help="Unit of the values in a wide CSV (A, S, uS, ohm, or '').")] = None,
     amplitude: Annotated[list[str] | None, typer.Option(
         help="Pulse amplitude for a wide CSV (once or per file); for --layout sequence once per column.")] = None,
@@ -82,8 +132,10 @@ def fit(
     layout: Annotated[str, typer.Option(
         help="CSV layout: auto (long if it has trace and pulse columns, instrument if it has an instrument "
              "header block, else wide), wide (one trace per column), rows (one trace per row), long, instrument "
-             "(Keithley-style export: each biased sample is one pulse, read at its amplitude) or sequence "
-             "(columns are consecutive segments of ONE trace, e.g. aihwkit's gong_et_al.csv).")] = "auto",
+             "(Keithley-style export: each biased sample is one pulse, read at its amplitude), sequence "
+             "(columns are consecutive segments of ONE trace, e.g. aihwkit's gong_et_al.csv), map or map-reset "
+             "(single-pulse map: one pulse per row, columns device, width, compliance, amplitude, R before, "
+             "R after; each row starts from its own state).")] = "auto",
     header: Annotated[bool, typer.Option("--header/--no-header", help="Whether a wide/sequence CSV has a header.")] = (
         True),
     holdout: Annotated[str | None, typer.Option(
@@ -92,7 +144,19 @@ def fit(
         help="Start state of each trace: 'first' (the first measured point, taken as exact), 'fit' (fitted per "
              "trace, a nuisance parameter: unbiased under read noise) or 'model' (the model's initial state).")] = (
         "first"),
-    starts: Annotated[int, typer.Option(help="Number of starting points (multi-start).")] = 4,
+    starts: Annotated[int, typer.Option(help="Number of starting points (multi-start).")] = 1,
+    restarts: Annotated[int, typer.Option(
+        help="Further starts tried only when the fit is not converged.")] = 3,
+    sigma: Annotated[str | None, typer.Option(
+        help="Measurement noise: a quantity in the data's unit ('2 uS', '1e-7 A' for currents is converted "
+             "with the read voltage) or relative ('5%'). Default: estimated per --noise.")] = None,
+    noise: Annotated[str, typer.Option(
+        help="Noise model: auto/trace (robust estimate per trace), constant, proportional, given.")] = "auto",
+    global_budget: Annotated[int, typer.Option(
+        "--global", help="Evaluations of a global stage (Latin hypercube over the parameters' log/linear "
+                         "bounds) before the local fit; 0 = none.")] = 0,
+    space: Annotated[str, typer.Option(
+        help="Residuals in linear or log space, or auto (log when the data span over 100x).")] = "linear",
     loss: Annotated[str, typer.Option(help="Loss: linear, soft_l1 or huber (robust to outliers).")] = "linear",
     report: Annotated[Path | None, typer.Option(help="Write a report (PNG/SVG figures, report.html/.txt) here.")] = (
         None),
@@ -115,8 +179,9 @@ def fit(
     names = [m.strip() for m in model.split(",") if m.strip()]
     if not names:
         raise ValueError("--model: give at least one model name")
-    if layout not in ("auto", "wide", "rows", "long", "instrument", "sequence"):
-        raise ValueError(f"--layout must be auto, wide, rows, long, instrument or sequence, got {layout!r}")
+    layouts = ("auto", "wide", "rows", "long", "instrument", "sequence", "map", "map-reset")
+    if layout not in layouts:
+        raise ValueError(f"--layout must be one of {', '.join(layouts)}, got {layout!r}")
     starts_models = [_model_or_card(n) for n in names]
     start, start_card = starts_models[0]
     if len({m.amplitude_unit for m, _ in starts_models}) > 1:
@@ -129,19 +194,26 @@ def fit(
             ds = ds.assign_coords(trace=[f"{path.stem}:{t}" for t in ds["trace"].values])
         parts.append(ds)
     measurement = parts[0] if len(parts) == 1 else concat_traces(parts)
-    vary_list = [v.strip() for v in vary.split(",") if v.strip()] if vary else None
+    vary_list, vary_by_model = _parse_vary(vary, names)
     if initial not in ("first", "fit", "model"):
         raise ValueError(f"--initial must be first, fit or model, got {initial!r}")
-    kw = {"holdout": holdout, "starts": starts, "loss": loss, "v_read": vr, "initial": initial}
+    kw = {"holdout": holdout, "starts": starts, "loss": loss, "v_read": vr, "initial": initial, "noise": noise,
+          "space": space, "restarts": restarts, "sigma": _sigma(sigma, measurement, vr),
+          "global_budget": global_budget}
     status = err_console.status("fitting", spinner="dots") if err_console.is_terminal else nullcontext()
+    if global_budget > 0 and err_console.is_terminal:
+        def progress(done, total, best):
+            if done % max(total // 50, 1) == 0 or done == total:
+                status.update(f"global stage {done}/{total}  best chi2 {best:.4g}")
+
+        kw["progress"] = progress
     with status:
         if len(names) == 1:
             result = run_fit(start, measurement, vary=vary_list, guess=start_card is None, **kw)
             comparison = None
         else:
             models = [m for m, _ in starts_models]
-            comparison = compare(models, measurement, vary={m.name: vary_list for m in models} if vary_list else None,
-                                 guess=True, **kw)
+            comparison = compare(models, measurement, vary=vary_by_model, guess=True, **kw)
             result = comparison.best
             start_card = dict(zip([m.name for m, _ in starts_models], [c for _, c in starts_models],
                                   strict=True)).get(result.model.name)

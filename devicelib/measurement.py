@@ -121,6 +121,10 @@ def make_measurement(
 def validate(ds: xr.Dataset, where: str | None = None) -> xr.Dataset:
     """Check a Dataset against the schema; raise MeasurementError naming the problem."""
     where = where or ds.attrs.get("source") or "measurement"
+    if ds.attrs.get("observable", "conductance") != "conductance":  # resistance, polarisation, probability...
+        from .observables import validate_observation
+
+        return validate_observation(ds, where)
     for name in ("conductance", *PULSE_VARS):
         if name not in ds:
             raise MeasurementError(f"{where}: missing variable {name!r}")

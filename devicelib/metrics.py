@@ -216,13 +216,90 @@ def fit_neurosim(curve, direction: str | None = None) -> NeuroSimFit:
                        g_at_p0=g_lo, g_at_pmax=g_hi, rmse=math.sqrt(e / g.size))
 
 
-def neurosim_nl(curve, direction: str | None = None) -> float:
-    """NeuroSim nonlinearity label (NL_LTP or NL_LTD) of one monotone train.
+def _fit_curvature_pinned(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Least squares of y = f(x; s) = expm1(-s x)/expm1(-s) (ends pinned at (0, 0) and (1, 1)); s = 1/a."""
+    from scipy.optimize import minimize_scalar
 
-    Fits G = B (1 - exp(-P/A)) + Gmin (see :func:`fit_neurosim`) and returns
-    ``neurosim_nl_from_a(A / maxNumLevel)``. A potentiation curve that
-    saturates gives NL > 0; a depression curve whose first steps are largest
-    gives NL < 0, as in NeuroSim's device tables.
+    def sse(s):
+        f = x if abs(s) < 1e-9 else np.expm1(-s * x) / np.expm1(-s)
+        r = y - f
+        return float(r @ r)
+
+    u_grid = np.linspace(-6.0, 6.0, 241)
+    vals = [sse(math.sinh(u)) for u in u_grid]
+    k = int(np.argmin(vals))
+    lo, hi = u_grid[max(k - 1, 0)], u_grid[min(k + 1, len(u_grid) - 1)]
+    res = minimize_scalar(lambda u: sse(math.sinh(u)), bounds=(lo, hi), method="bounded", options={"xatol": 1e-10})
+    s = math.sinh(res.x)
+    return s, sse(s)
+
+
+def fit_neurosim_pinned(curve, direction: str | None = None, *, pulses=None, p_max=None, g_min=None,
+                        g_max=None) -> NeuroSimFit:
+    """NeuroSim's own fit: the curve through (0, Gmin) and (Pmax, Gmax), A by least squares.
+
+    NeuroSim's device model is G(P) = B (1 - exp(-P/A)) + Gmin with B fixed by
+    G(Pmax) = Gmax, so both ends are pinned at the device's conductance range
+    and A is the only shape parameter. ``curve`` holds the measured
+    conductances at their own pulse positions ``pulses`` (the number of pulses
+    applied before each read; default 0, 1, 2, ...: digitised curves need no
+    interpolation), Pmax = ``p_max`` (default the last position). ``g_min`` /
+    ``g_max`` default to the lowest and highest measured conductance. For
+    depression P = Pmax - pulses (NeuroSim walks the curve backwards). The
+    free-end variant (offset and span fitted too) is :func:`fit_neurosim`.
+    """
+    g = np.asarray(curve, dtype=float).ravel()
+    k = np.arange(g.size, dtype=float) if pulses is None else np.asarray(pulses, dtype=float).ravel()
+    if k.shape != g.shape:
+        raise MetricError(f"fit_neurosim_pinned: {k.size} pulse positions for {g.size} conductances")
+    if g.size < 3:
+        raise MetricError(f"fit_neurosim_pinned: need at least 3 points, got {g.size}")
+    if not (np.all(np.isfinite(g)) and np.all(np.isfinite(k))):
+        raise MetricError("fit_neurosim_pinned: curve or pulse positions contain NaN or inf")
+    if np.any(k < 0):
+        raise MetricError("fit_neurosim_pinned: pulse positions must be >= 0")
+    order = np.argsort(k, kind="stable")
+    g, k = g[order], k[order]
+    pm = float(k[-1] if p_max is None else p_max)
+    if not pm > 0 or np.any(k > pm):
+        raise MetricError(f"fit_neurosim_pinned: Pmax {pm:g} must be positive and cover every pulse position")
+    if direction is None:
+        direction = "ltp" if g[-1] >= g[0] else "ltd"
+    direction = direction.lower()
+    if direction not in ("ltp", "ltd"):
+        raise MetricError(f"fit_neurosim_pinned: direction must be 'ltp' or 'ltd', got {direction!r}")
+    lo = float(np.min(g) if g_min is None else g_min)
+    hi = float(np.max(g) if g_max is None else g_max)
+    if not hi > lo:
+        raise MetricError("fit_neurosim_pinned: the curve is flat (Gmax <= Gmin)")
+    p = k if direction == "ltp" else pm - k
+    x, y = p / pm, (g - lo) / (hi - lo)
+    s, e = _fit_curvature_pinned(x, y)
+    a_norm = math.inf if abs(s) < 1e-9 else 1.0 / s
+    nl = 0.0 if abs(s) < 1e-9 else neurosim_nl_from_a(a_norm)
+    return NeuroSimFit(nl=float(nl), a_norm=float(a_norm), direction=direction, n_pulses=round(pm),
+                       g_at_p0=lo, g_at_pmax=hi, rmse=math.sqrt(e / g.size) * (hi - lo))
+
+
+def neurosim_nl(curve, direction: str | None = None, *, pulses=None, p_max=None, g_min=None,
+                g_max=None) -> float:
+    """NeuroSim nonlinearity label (NL_LTP or NL_LTD) by NeuroSim's definition.
+
+    The curve passes through (0, Gmin) and (Pmax, Gmax) and A is fitted by
+    least squares on the measured points at their own pulse positions (see
+    :func:`fit_neurosim_pinned`); NL = ``neurosim_nl_from_a(A / Pmax)``,
+    NeuroSim's Nonlinearity-NormA table. A potentiation curve that saturates
+    gives NL > 0; a depression curve whose first steps are largest gives
+    NL < 0. :func:`neurosim_nl_free` leaves the ends free.
+    """
+    return fit_neurosim_pinned(curve, direction, pulses=pulses, p_max=p_max, g_min=g_min, g_max=g_max).nl
+
+
+def neurosim_nl_free(curve, direction: str | None = None) -> float:
+    """NL of the free-end fit G = g0 + span f(P) (:func:`fit_neurosim`): not NeuroSim's definition.
+
+    The ends float with the noise of the first and last reads; on measured
+    curves it can differ from :func:`neurosim_nl` by several tenths.
     """
     return fit_neurosim(curve, direction).nl
 

@@ -111,9 +111,9 @@ def test_bad_inputs_give_clear_errors():
     with pytest.raises(FitError, match="driven in V"):
         fit("baseline.soft_bounds", current_driven)
     with pytest.raises(FitError, match="cannot vary"):
-        fit("baseline.soft_bounds", norm, ["nope"])
+        fit("baseline.soft_bounds", norm, ["nope"], sigma=0.01)
     with pytest.raises(FitError, match="g_ref"):
-        fit("baseline.soft_bounds", norm, ["g_ref"])
+        fit("baseline.soft_bounds", norm, ["g_ref"], sigma=0.01)
 
 
 # -- measured data -------------------------------------------------------------------------------------
@@ -128,7 +128,9 @@ def test_gong_soft_bounds(gong):
 
 def test_crosssim_ramps_constant_and_soft_bounds(crosssim):
     r = fit("baseline.constant_step", crosssim, ["dw_min", "up_down"], guess=True)
-    assert r.converged, r.status
+    # the step size is determined, but a constant step misses the ramps' saturation by far more than
+    # the read noise: the fit says so instead of calling itself converged
+    assert not r.converged and r.status.startswith("reduced chi-square"), r.status
     assert r.rmse < 1.3e-4  # S; ramps drift from cycle to cycle, the model starts each at its first read
     r = fit("baseline.soft_bounds", crosssim, holdout="every:4")
     assert r.rmse < 5e-5 and r.holdout["rmse"] < 5e-5
@@ -141,7 +143,9 @@ def test_compare_ranks_by_aic_and_holdout(tmp_path):
                 holdout="later:0.2")
     rows = c.ranking()
     assert rows[0]["model"] == "baseline.soft_bounds"  # the true model wins
-    assert rows[1]["daic"] > 10 and rows[0]["akaike_weight"] > 0.99
+    assert rows[1]["aic"] - rows[0]["aic"] > 10 and rows[0]["akaike_weight"] > 0.99
+    # the constant step misses the saturation far beyond the noise: listed, not weighed
+    assert not rows[1]["converged"] and rows[1]["akaike_weight"] is None
     assert rows[0]["holdout_rmse"] < rows[1]["holdout_rmse"]
     assert "vcm.stanford_pku" in c.errors and "normalised" in c.errors["vcm.stanford_pku"]
     files = write_report(c, tmp_path)

@@ -91,7 +91,12 @@ def test_vcm_two_pulse_conditions_break_the_degeneracy():
         sim["conductance"].values[:] = g
         parts.append(from_simulation(sim, label_prefix=f"c{i}:"))
     data = concat_traces(parts)
-    r = fit(m.with_params(nu0=30.0, gamma0=14.0), data, vary=["nu0", "gamma0"])
+    # the noise is 1 % of the value: with that noise model the fit is consistent (reduced chi-square ~ 1)
+    r = fit(m.with_params(nu0=30.0, gamma0=14.0), data, vary=["nu0", "gamma0"], sigma="1%")
     assert r.converged, r.status
+    assert r.noise_model == "proportional" and 0.6 < r.redchi < 1.6
+    # one constant sigma per trace is the wrong noise model for these traces (G grows 10x): flagged
+    wrong = fit(m.with_params(nu0=30.0, gamma0=14.0), data, vary=["nu0", "gamma0"], noise="trace")
+    assert not wrong.converged and "reduced chi-square" in wrong.status
     assert r.values["nu0"] == pytest.approx(10.0, rel=0.02)
     assert r.values["gamma0"] == pytest.approx(16.0, rel=0.005)

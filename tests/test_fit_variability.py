@@ -62,7 +62,10 @@ def test_crosssim_set_ramps_are_step_noise_dominated(shared_data):
     d = read_wide_csv(shared_data / "crosssim-pulse-trains" / "set.csv", "A", v_read=0.1, amplitude=1.0,
                       width=1e-7)
     est = extract_variability("baseline.constant_step", d, ["dw_min"], vary=["dw_min"], traces_are="cycles")
-    assert est.pooled.converged
+    # the pooled deterministic fit cannot follow the random walk of step noise (reduced chi-square >> 1),
+    # but its step size is determined: no other reason is given
+    assert est.pooled.converged or est.pooled.status.startswith("reduced chi-square"), est.pooled.status
+    assert ";" not in est.pooled.status.split("warning")[0].rstrip("; ")
     # a constant step has one step size, so relative and absolute pulse noise are the same thing here:
     # their sum in quadrature, relative to the step, is what the data fix
     v, step = est.variability, est.pooled.values["dw_min"]

@@ -177,3 +177,31 @@ def test_retention_bound_when_the_state_is_gone_before_the_first_read():
     m = curve_metrics(ltp, retention=(t, g, 2e-5))
     assert m["drift_exponent"].value == pytest.approx(0.05, rel=1e-6)
     assert m["retention_time"].value == pytest.approx(20.0 * 0.9 ** (-1 / 0.05), rel=0.05)
+
+
+# -- NeuroSim's own definition: ends pinned at (0, Gmin) and (Pmax, Gmax) ----------------------------------
+def test_neurosim_nl_pinned_at_own_pulse_positions():
+    """A digitised curve (irregular pulse positions, no interpolation) gives the table's NL exactly."""
+    a = m.neurosim_a_from_nl(2.40)
+    k = np.array([0, 3, 7, 12, 20, 33, 50, 71, 90, 100])
+    g = 1e-6 + 4e-6 * m.neurosim_curve(k / 100, a)
+    assert m.neurosim_nl(g, pulses=k) == pytest.approx(2.40, abs=1e-6)
+    # depression walked backwards (P = Pmax - k): first steps largest -> NL < 0 (Ag:a-Si, -4.88)
+    a = m.neurosim_a_from_nl(-4.88)
+    gd = 1e-6 + 4e-6 * m.neurosim_curve((100 - k) / 100, a)
+    f = m.fit_neurosim_pinned(gd, "ltd", pulses=k)
+    assert f.nl == pytest.approx(-4.88, abs=1e-6) and f.g_at_p0 == pytest.approx(1e-6)
+    with pytest.raises(m.MetricError, match="pulse positions"):
+        m.neurosim_nl(g, pulses=k[:-1])
+
+
+def test_pinned_and_free_end_nl_differ_when_the_ends_do_not_sit_on_the_curve():
+    """A curve that keeps rising past the fitted form (ends off the NeuroSim curve): the free fit moves its ends,
+    NeuroSim's does not; the two labels differ by tenths, as issue 10 found on a published device."""
+    k = np.arange(101)
+    g = 1e-6 + 4e-6 * m.neurosim_curve(k / 100, m.neurosim_a_from_nl(3.0)) + 1e-6 * (k / 100) ** 6
+    pinned, free = m.neurosim_nl(g), m.neurosim_nl_free(g)
+    assert abs(pinned - free) > 0.3  # 1.38 vs 1.76
+    # the pinned fit passes through the measured range exactly
+    f = m.fit_neurosim_pinned(g)
+    assert f.g_at_p0 == pytest.approx(g.min()) and f.g_at_pmax == pytest.approx(g.max())

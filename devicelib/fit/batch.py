@@ -322,7 +322,9 @@ def fit_batch(
                        f"{data['amplitude'].attrs.get('units')}")
     vr = 0.1 if normalised and v_read is None and "read_voltage" not in data.attrs else read_voltage(data, v_read)
     if vary is None:
-        vary = list(getattr(model, "default_vary", None) or [p.name for p in model.parameters if not p.fixed])
+        from .core import default_vary
+
+        vary = default_vary(model, data)
     vary = list(vary)
     for name in vary:
         model.parameter(name)

@@ -5,8 +5,9 @@ from the data, not from a model) and the same hold-out, so chi-square,
 AIC = n ln(chi2/n) + 2k and BIC = n ln(chi2/n) + k ln(n) (lmfit's
 definitions) are comparable. Models are ranked by AIC; the table also gives
 dAIC, the Akaike weight exp(-dAIC/2) / sum, BIC and the held-out RMSE.
-A model whose fit is not converged or ill-conditioned stays in the table with
-its status; it is ranked after every converged model.
+A model whose fit is not converged or ill-conditioned is listed separately with
+its status: it gets no rank and no Akaike weight (weights are computed among
+converged fits only), and it becomes ``best`` only when no fit converged.
 """
 
 from __future__ import annotations
@@ -37,16 +38,22 @@ class Comparison:
                 "elapsed_s": r.elapsed,
             })
         rows.sort(key=lambda row: (not row["converged"], row["aic"]))
-        if rows:
-            aic0 = min(r["aic"] for r in rows)
-            bic0 = min(r["bic"] for r in rows)
-            w = np.array([np.exp(-0.5 * (r["aic"] - aic0)) for r in rows])
+        # AIC weights only among converged fits: an unconverged fit has no likelihood to weigh against
+        ok = [r for r in rows if r["converged"]]
+        if ok:
+            aic0 = min(r["aic"] for r in ok)
+            bic0 = min(r["bic"] for r in ok)
+            w = np.array([np.exp(-0.5 * (r["aic"] - aic0)) for r in ok])
             w = w / w.sum()
-            for i, r in enumerate(rows):
-                r["rank"] = i + 1
+            for r, wi in zip(ok, w, strict=True):
                 r["daic"] = r["aic"] - aic0
                 r["dbic"] = r["bic"] - bic0
-                r["akaike_weight"] = float(w[i])
+                r["akaike_weight"] = float(wi)
+        for i, r in enumerate(rows):
+            r["rank"] = i + 1 if r["converged"] else None
+            r.setdefault("daic", None)
+            r.setdefault("dbic", None)
+            r.setdefault("akaike_weight", None)
         return rows
 
     @property
@@ -70,20 +77,26 @@ class Comparison:
         head = (f"{'rank':>4} {'model':<26} {'k':>3} {'AIC':>10} {'dAIC':>8} {'weight':>7} {'BIC':>10} "
                 f"{'RMSE':>10} {'held-out':>10}  status")
         lines = [head, "-" * len(head)]
-        for r in rows:
+        for r in [r for r in rows if r["converged"]]:
             ho = f"{r['holdout_rmse']:.4g}" if r["holdout_rmse"] is not None else "-"
             lines.append(
                 f"{r['rank']:>4} {r['model']:<26} {r['k']:>3} {r['aic']:>10.2f} {r['daic']:>8.2f} "
-                f"{r['akaike_weight']:>7.3f} {r['bic']:>10.2f} {r['rmse']:>10.4g} {ho:>10}  "
-                f"{'ok' if r['converged'] else r['status']}"
+                f"{r['akaike_weight']:>7.3f} {r['bic']:>10.2f} {r['rmse']:>10.4g} {ho:>10}  ok"
             )
+        bad = [r for r in rows if not r["converged"]]
+        if bad:
+            lines.append("not converged (not ranked, no weight):")
+        for r in bad:
+            ho = f"{r['holdout_rmse']:.4g}" if r["holdout_rmse"] is not None else "-"
+            lines.append(f"   - {r['model']:<26} {r['k']:>3} {r['aic']:>10.2f} {'-':>8} {'-':>7} {r['bic']:>10.2f} "
+                         f"{r['rmse']:>10.4g} {ho:>10}  {r['status']}")
         for name, msg in self.errors.items():
             lines.append(f"   - {name:<26} failed: {msg}")
         lines.append(f"RMSE in {unit or 'weight units'}; hold-out: {self.holdout or 'none'}")
         return "\n".join(lines)
 
 
-def compare(models, data: xr.Dataset, *, vary: dict[str, list[str]] | None = None, holdout=None,
+def compare(models, data: xr.Dataset, *, vary: dict[str, list[str] | None] | None = None, holdout=None,
             **fit_kwargs) -> Comparison:
     """Fit each of ``models`` (names or instances) to ``data`` and rank them.
 

@@ -7,15 +7,18 @@ traces at once as a vector of devices, so several traces and several pulse
 conditions (amplitude, width, temperature) enter one objective. Residuals are
 ``(model - data) / sigma`` over the fitted points.
 
-Noise weights
--------------
+Noise weights and likelihoods
+-----------------------------
 ``sigma`` is the measurement noise: given by the caller (a number in the
-data's unit, one per trace, or an array like the data), or estimated per trace
-from the data as the robust spread of second differences,
-``1.4826 * MAD(d2 G) / sqrt(6)``, which removes any smooth trend (a trace
-with fewer than 8 points takes the pooled estimate). With that, chi-square and
-reduced chi-square are meaningful; lmfit's covariance (scaled by the reduced
-chi-square) gives standard errors and correlations.
+data's unit, one per trace, or an array like the data; ``"5%"`` relative), or
+estimated robustly per trace (or pooled, or proportional) from second
+differences; an estimate that cannot be made stops the fit with the reason
+(:mod:`devicelib.fit.noise`). Residuals are linear, in log space for data
+spanning decades, or binomial deviances for probabilities with trial counts.
+A reduced chi-square far from 1 or a fit no better than a constant is not
+called converged. The measured observable (conductance, resistance, current,
+polarisation, switching probability, ...: :mod:`devicelib.observables`) is
+compared with the model's prediction of the same observable.
 
 Parametrisation
 ---------------
@@ -75,14 +78,27 @@ import lmfit
 import numpy as np
 import xarray as xr
 
+from .. import observables as obs_mod
 from ..core import DeviceModel
 from ..measurement import MeasurementError, read_voltage, validate
+from ..observables import observable_of
 from ..simulate import replay
 from ..units import format_unit
 from .errors import FitError
 from .holdout import holdout_mask
+from .noise import (
+    NOISE_MODELS,
+    NoiseError,
+    binomial_deviance_residual,
+    parse_sigma,
+    robust_constant,
+    robust_sigma,
+    use_log_space,
+)
 
 COND_LIMIT = 1e8
+GROUPED_JACOBIAN = True  # False: scipy's dense finite differences (the reference the tests compare with)
+REDCHI_FAIL = 10.0  # a reduced chi-square beyond 10 (or below 1/10) is a wrong model or a wrong noise model
 CORR_LIMIT = 0.9995
 LOG_LIMIT = 1.0  # decades: a log-scaled parameter with a larger stderr is not determined
 
@@ -122,6 +138,11 @@ class FitResult:
     elapsed: float = 0.0
     sigma_trace: np.ndarray | None = field(repr=False, default=None)
     validity: dict[str, dict[str, Any]] = field(default_factory=dict)  # conditions the data span
+    # -- issue 10: what was measured and how it was weighed --
+    observable: str = "conductance"
+    noise_model: str = "trace"
+    space: str = "linear"
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def nvarys(self) -> int:
@@ -137,7 +158,9 @@ class FitResult:
             f"model      {self.model.name}",
             f"data       {self.data_source}" + ("   [normalised weights]" if self.normalised else ""),
             f"status     {self.status}",
-            f"RMSE       {self.rmse:.4g} {u}   (sigma {self.sigma:.3g} {u})",
+            f"observable {self.observable}   noise {self.noise_model}   residuals {self.space}"
+            + ("" if self.space == "linear" else " (sigma relative)"),
+            f"RMSE       {self.rmse:.4g} {u}   (sigma {self.sigma:.3g} {'' if self.space == 'log' else u})",
             f"chi2       {self.chisqr:.4g}   reduced {self.redchi:.4g}   AIC {self.aic:.2f}   BIC {self.bic:.2f}",
             f"points     {self.ndata}   parameters {self.nvarys}   evaluations {self.nfev}   starts {self.n_starts}"
             f"   time {self.elapsed:.3g} s",
@@ -164,6 +187,10 @@ class FitResult:
             "data": self.data_source,
             "converged": bool(self.converged),
             "status": self.status,
+            "observable": self.observable,
+            "noise_model": self.noise_model,
+            "space": self.space,
+            "warnings": list(self.warnings),
             "rmse": {"value": self.rmse, "unit": self.rmse_unit},
             "sigma": {"value": self.sigma, "unit": self.rmse_unit},
             "chisqr": self.chisqr,
@@ -283,25 +310,16 @@ def data_validity(data: xr.Dataset, g_si: np.ndarray, amplitude_unit: str, v_rea
 
 # -- noise ------------------------------------------------------------------------
 def estimate_noise(g: np.ndarray) -> float:
-    """Robust noise estimate from second differences along the pulse axis (NaN ignored)."""
-    d2 = np.diff(g, n=2, axis=-1)
-    d2 = d2[np.isfinite(d2)]
-    if d2.size < 3:
-        return float(np.nanstd(g)) or 1.0
-    mad = np.median(np.abs(d2 - np.median(d2)))
-    sigma = 1.4826 * mad / np.sqrt(6.0)
-    return float(sigma) if sigma > 0 else float(np.std(d2) / np.sqrt(6.0)) or 1.0
+    """Robust noise estimate from second differences along the pulse axis, pooled over traces (NaN ignored).
+
+    Raises :class:`devicelib.fit.noise.NoiseError` when it cannot be made (see :mod:`devicelib.fit.noise`).
+    """
+    return robust_constant(np.atleast_2d(np.asarray(g, dtype=float)))
 
 
-def estimate_noise_per_trace(g: np.ndarray, min_points: int = 8) -> np.ndarray:
-    """One noise estimate per trace (row); short traces take the pooled estimate."""
-    pooled = estimate_noise(g)
-    out = np.full(g.shape[0], pooled)
-    for i, row in enumerate(g):
-        if np.isfinite(row).sum() >= min_points:
-            s = estimate_noise(row[None, :])
-            out[i] = s if s > 0 else pooled
-    return out
+def estimate_noise_per_trace(g: np.ndarray) -> np.ndarray:
+    """One robust noise estimate per trace (row); short traces take the pooled estimate of the others."""
+    return robust_sigma(np.atleast_2d(np.asarray(g, dtype=float)))
 
 
 # -- parameter transform ------------------------------------------------------------
@@ -338,6 +356,12 @@ class ParamSpace:
 
     def to_values(self, x) -> dict[str, Any]:
         x = np.asarray(x, dtype=float)
+        if x.ndim == 1:  # the inner loop: one vector operation, no per-parameter Python arithmetic
+            if not hasattr(self, "_blo"):
+                self._blo = np.array([self.decl[n].bounds[0] for n in self.names], float)
+                self._bhi = np.array([self.decl[n].bounds[1] for n in self.names], float)
+            v = np.where(self.log, 10.0 ** np.where(self.log, x, 0.0), x * self.scale)
+            return dict(zip(self.names, np.minimum(np.maximum(v, self._blo), self._bhi).tolist(), strict=True))
         out = {}
         for j, n in enumerate(self.names):
             xj = x[..., j]
@@ -397,7 +421,7 @@ class Problem:
     """Data, masks, weights and the forward model of one fit."""
 
     def __init__(self, model: DeviceModel, data: xr.Dataset, *, v_read=None, initial="first", sigma=None,
-                 holdout=None):
+                 holdout=None, noise: str = "auto", space: str = "linear"):
         try:
             data = validate(data)
         except MeasurementError as exc:
@@ -409,28 +433,40 @@ class Problem:
             )
         self.model = model
         self.data = data
-        self.normalised = data["conductance"].attrs["units"] == ""
+        self.obs = observable_of(data)
+        try:
+            obs_mod.check_model(model, self.obs)
+        except obs_mod.ObservableError as exc:
+            raise FitError(f"{data.attrs.get('source') or 'measurement'} measures {self.obs}: {exc}") from None
+        self.read_obs = self.obs in obs_mod.READ_OBSERVABLES
+        self.normalised = self.obs == "conductance" and data["conductance"].attrs["units"] == ""
         if self.normalised and not getattr(model, "supports_normalised", False):
             raise FitError(
                 f"{model.name} predicts conductance in S but the measurement is normalised (unit ''); "
                 "fit it with a model that supports normalised weights (baseline.*) or give the data in S"
             )
-        self.unit = "" if self.normalised else "S"
-        if self.normalised:
+        self.unit = "" if self.normalised else str(data[self.obs].attrs.get("units", ""))
+        if self.normalised or not self.read_obs:
             self.vr = float(read_voltage(data, v_read)) if (v_read is not None or "read_voltage" in data.attrs) \
-                else 0.1  # unused by weight models
+                else 0.1  # unused by weight models and non-read observables
         else:
             self.vr = read_voltage(data, v_read)
-        g = data["conductance"].values.astype(float)
+        g = data[self.obs].values.astype(float)
         valid = np.isfinite(g)
         conds = {k: data[k].values.astype(float) for k in ("amplitude", "width", "interval", "temperature")}
         for k, v in conds.items():
             conds[k] = np.where(valid, v, 0.0 if k != "temperature" else 300.0)
         self.g, self.valid = g, valid
         ntr = g.shape[0]
+        self.initial_note = ""
+        if initial in ("first", "fit") and not self.read_obs:
+            # a polarisation or probability does not fix the state: start from the model's
+            initial = "model"
+            self.initial_note = f"start state: the model's initial state ({self.obs} does not determine it)"
         if initial in ("first", "fit"):
-            if "conductance_initial" in data:
-                self.g_start, self.first = data["conductance_initial"].values.astype(float), 0
+            init_name = f"{self.obs}_initial"
+            if init_name in data:
+                self.g_start, self.first = data[init_name].values.astype(float), 0
             else:
                 self.g_start, self.first = g[:, 0], 1
         elif initial == "model":
@@ -439,7 +475,7 @@ class Problem:
             raise FitError(f"initial must be 'first', 'fit' or 'model', got {initial!r}")
         self.initial = initial
         self.fit_start = initial == "fit"
-        self.shift = None  # start shift (data units) per trace when the start is fitted
+        self.shift = None  # start shift (residual-space units) per trace when the start is fitted
         hold, self.holdout_description = holdout_mask(holdout, data)
         self.holdout_spec = holdout
         hold[:, : self.first] = False
@@ -452,37 +488,85 @@ class Problem:
                 "a fit needs at least 2 points after the start point (is every trace a single point?)"
             )
         self.conds = {k: np.ascontiguousarray(v[:, self.first:]) for k, v in conds.items()}
-        if sigma is None:
-            sig_t = estimate_noise_per_trace(g)
-            sig = np.broadcast_to(sig_t[:, None], g.shape)
-        else:
-            s = np.asarray(sigma, dtype=float)
-            if s.ndim == 1 and s.shape[0] == ntr and g.shape[1] != ntr:
-                s = s[:, None]
-            try:
-                sig = np.broadcast_to(s, g.shape)
-            except ValueError:
-                raise FitError(f"sigma has shape {s.shape}; expected a scalar, ({ntr},) or {g.shape}") from None
-            sig_t = np.array([np.mean(sig[i][valid[i]]) for i in range(ntr)])
+        self.binomial = self.obs == "switching_probability" and "trials" in data
+        self.log = use_log_space(space, g[valid], self.read_obs and not self.normalised)
+        y = np.log(g) if self.log else g
+        labels = [str(t) for t in data["trace"].values]
+        self.noise_model = self._noise(noise, sigma, g, y, valid, labels, ntr)
+        sig = self.sig
         if np.any(~np.isfinite(sig[valid])) or np.any(sig[valid] <= 0):
             raise FitError("sigma must be positive and finite (a constant trace has no measurable noise: "
                            "give sigma explicitly)")
-        self.sig, self.sig_trace = sig, sig_t
+        self.sig_trace = np.array([np.mean(sig[i][valid[i]]) for i in range(ntr)])
         self.m = fitm[:, self.first:]
         self.mh = hold[:, self.first:]
-        self.target = g[:, self.first:]
+        self.y = y
+        self.target = y[:, self.first:]
         self.w = 1.0 / sig[:, self.first:]
+        if self.binomial:
+            self.trials = data["trials"].values[:, self.first:].astype(float)
+            self.k = np.round(np.where(self.m, g[:, self.first:], 0.0) * np.where(self.m, self.trials, 1.0))
         if self.g_start is not None and not self.normalised and np.any(self.g_start <= 0):
-            raise FitError("the start conductance of a trace is not positive")
+            raise FitError(f"the start {self.obs} of a trace is not positive")
+
+    def _noise(self, noise, sigma, g, y, valid, labels, ntr) -> str:
+        """Set ``self.sig`` (residual-space units, like the data) from the noise model; return its name."""
+        if noise not in NOISE_MODELS:
+            raise FitError(f"noise must be one of {', '.join(NOISE_MODELS)}, got {noise!r}")
+        if self.binomial:
+            n = self.data["trials"].values.astype(float)
+            p = np.clip(np.where(valid, g, 0.5), 0.5 / n, 1 - 0.5 / n)
+            self.sig = np.sqrt(p * (1 - p) / n)  # for reporting; the objective is the binomial deviance
+            return "binomial"
+        kind, value = parse_sigma(sigma) if isinstance(sigma, str) else (("given", sigma) if sigma is not None
+                                                                          else (None, None))
+        if kind is not None:
+            if noise not in ("auto", kind):
+                raise FitError(f"sigma {sigma!r} is a {kind} noise but noise={noise!r}")
+            noise = kind
+        elif noise == "given":
+            raise FitError("noise 'given' needs sigma (a number in the data's unit, per trace or per point)")
+        yv = np.where(valid, y, np.nan)
+        absg = np.where(valid, np.abs(g), np.nan)
+        try:
+            if noise == "given":
+                s = np.asarray(value, dtype=float)
+                if s.ndim == 1 and s.shape[0] == ntr and g.shape[1] != ntr:
+                    s = s[:, None]
+                try:
+                    s = np.broadcast_to(s, g.shape)
+                except ValueError:
+                    raise FitError(f"sigma has shape {s.shape}; expected a scalar, ({ntr},) or {g.shape}") from None
+                sig = s / absg if self.log else s
+            elif noise == "proportional":
+                rel = value if value is not None else robust_constant(np.log(absg), labels)
+                sig = np.full(g.shape, rel) if self.log else rel * absg
+            elif noise == "constant":
+                sig = np.full(g.shape, robust_constant(yv, labels))
+            else:
+                noise = "trace"
+                sig = np.broadcast_to(robust_sigma(yv, labels)[:, None], g.shape)
+        except NoiseError as exc:
+            raise NoiseError(f"{self.data.attrs.get('source') or 'measurement'}: {exc}") from None
+        self.sig = np.where(valid, sig, 1.0)
+        return noise
 
     @property
     def ntrace(self) -> int:
         return self.g.shape[0]
 
+    def start_value(self):
+        """Start read (data units) of each trace, with the fitted shift."""
+        if self.shift is None:
+            return self.g_start
+        return self.g_start * np.exp(self.shift) if self.log else self.g_start + self.shift
+
     def start_state(self, trial: DeviceModel):
         if self.g_start is None:
             return trial.initial_state(self.ntrace)
-        g0 = self.g_start if self.shift is None else self.g_start + self.shift
+        g0 = self.start_value()
+        if self.obs != "conductance":
+            g0 = obs_mod.to_conductance(self.obs, g0, self.vr)
         return trial.state_from_conductance(self.to_si(g0), self.vr)
 
     def to_si(self, values):
@@ -496,16 +580,217 @@ class Problem:
         """Model values (data units) for pulses ``first..`` of every trace."""
         st = self.start_state(trial)
         c = self.conds
+        if self.obs != "conductance":
+            return obs_mod.replay_observable(trial, self.obs, st, c["amplitude"], c["width"], c["interval"],
+                                             c["temperature"], self.vr)
         out = replay(trial, st, c["amplitude"], c["width"], c["interval"], c["temperature"], self.vr)
         return self.from_si(out)
+
+    def residual(self, pred: np.ndarray) -> np.ndarray:
+        """Weighted residuals of the fitted points (the likelihood's)."""
+        m = self.m
+        if self.binomial:
+            return binomial_deviance_residual(self.k[m], self.trials[m], pred[m])
+        p = pred[m]
+        if self.log:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                p = np.log(p)
+        return (p - self.target[m]) * self.w[m]
 
     def full_prediction(self, trial: DeviceModel) -> np.ndarray:
         pred = np.full_like(self.g, np.nan)
         pred[:, self.first:] = self.predict(trial)
-        pred[:, : self.first] = self.g[:, : self.first] if self.shift is None else \
-            (self.g[:, 0] + self.shift)[:, None]
+        if self.first:
+            pred[:, : self.first] = (self.g[:, 0] if self.shift is None else self.start_value())[:, None]
         pred[~self.valid] = np.nan
         return pred
+
+
+def data_kind(data: xr.Dataset) -> str:
+    """``pulse_map`` (one pulse per row), ``switching_probability``, ``polarization``, ... or ``pulse_train``."""
+    if data.attrs.get("layout") == "single-pulse map":
+        return "pulse_map"
+    obs = observable_of(data)
+    return "pulse_train" if obs in obs_mod.READ_OBSERVABLES else obs
+
+
+def default_vary(model: DeviceModel, data: xr.Dataset | None = None) -> list[str]:
+    """The parameters a fit varies by default: the model's ``default_vary`` for the data's kind.
+
+    ``default_vary`` is a tuple (any data) or a dict keyed by :func:`data_kind` (``pulse_train`` is the
+    fallback); without one, every parameter not declared ``fixed``.
+    """
+    dv = getattr(model, "default_vary", None)
+    if isinstance(dv, dict):
+        kind = data_kind(data) if data is not None else "pulse_train"
+        dv = dv.get(kind) or dv.get("pulse_train")
+    return list(dv or [p.name for p in model.parameters if not p.fixed])
+
+
+def global_stage(resid_x, space: ParamSpace, nz: int, budget: int, seed: int = 0, progress=None,
+                 keep: int = 1) -> tuple[list[np.ndarray], int]:
+    """Latin-hypercube search over the whole box of the varied parameters (log10 for log ones).
+
+    ``budget`` objective evaluations (the start ``space.x0`` is one of them); returns the ``keep`` best points
+    (lowest chi-square first) and the evaluations spent. ``progress(done, budget, best_chisqr)`` is called
+    after each evaluation (e.g. a progress bar).
+    """
+    from scipy.stats import qmc
+
+    lo, hi = space.lo.copy(), space.hi.copy()
+    half = np.where(space.log, 1.0, 0.5 * np.maximum(np.abs(space.x0), 1e-3))
+    lo = np.where(np.isfinite(lo), lo, space.x0 - 10 * half)
+    hi = np.where(np.isfinite(hi), hi, space.x0 + 10 * half)
+    n = max(int(budget), 1)
+    pts = np.vstack([space.x0, lo + qmc.LatinHypercube(d=lo.size, seed=seed).random(n - 1) * (hi - lo)])
+    chi = np.empty(n)
+    zeros = np.zeros(nz)
+    best = np.inf
+    for i, x in enumerate(pts):
+        r = resid_x(np.r_[x, zeros])
+        chi[i] = float(r @ r)
+        best = min(best, chi[i])
+        if progress is not None:
+            progress(i + 1, n, best)
+    order = np.argsort(chi, kind="stable")[:keep]
+    return [pts[i] for i in order], n
+
+
+class _LSQResult:
+    """The parts of an lmfit MinimizerResult the fit reads, from a direct scipy least_squares run."""
+
+    def __init__(self, **kw):
+        self.__dict__.update(kw)
+
+
+def _least_squares(fun, x0, lo, hi, jac, max_nfev, loss, make_params) -> _LSQResult:
+    """scipy's trust-region-reflective fit with lmfit's settings and statistics (covariance scaled by the
+    reduced chi-square, stderr, correlations, AIC/BIC), without lmfit's per-evaluation overhead."""
+    from scipy.optimize import least_squares
+
+    calls = [0]
+
+    def f(x):
+        calls[0] += 1
+        return fun(x)
+
+    ret = least_squares(f, x0, jac=jac, bounds=(lo, hi), method="trf", ftol=1e-8, xtol=1e-8, gtol=1e-8,
+                        loss=loss, max_nfev=max_nfev)
+    r = np.asarray(ret.fun, dtype=float)
+    n, k = r.size, x0.size
+    chisqr = float(r @ r)
+    redchi = chisqr / max(1, n - k)
+    pars = make_params(ret.x)
+    names = [nm for nm in pars if pars[nm].vary]
+    for nm, v in zip(names, ret.x, strict=True):  # lmfit_params clips its start values into the bounds
+        pars[nm].value = float(v)
+    errorbars = False
+    try:
+        J = np.asarray(ret.jac, dtype=float)
+        cov = np.linalg.inv(J.T @ J) * redchi
+        d = np.diag(cov)
+        errorbars = bool(np.all(np.isfinite(cov)) and np.all(d > 0))
+        sd = np.sqrt(np.where(d > 0, d, np.nan))
+        for i, nm in enumerate(names):
+            pars[nm].stderr = float(sd[i]) if np.isfinite(sd[i]) else None
+            pars[nm].correl = {names[j]: float(cov[i, j] / (sd[i] * sd[j])) for j in range(k) if j != i} \
+                if errorbars else None
+    except np.linalg.LinAlgError:
+        pass
+    with np.errstate(divide="ignore"):
+        aic = n * np.log(chisqr / n) + 2 * k if n else np.nan
+        bic = n * np.log(chisqr / n) + np.log(n) * k if n else np.nan
+    return _LSQResult(params=pars, chisqr=chisqr, redchi=redchi, aic=float(aic), bic=float(bic),
+                      success=bool(ret.success), message=str(ret.message), errorbars=errorbars, nfev=calls[0],
+                      ndata=n, nvarys=k, x=ret.x)
+
+
+def expectation_model(model: DeviceModel) -> tuple[DeviceModel, str]:
+    """The deterministic model a fit compares with data: a stochastic model's ``mean_field()``.
+
+    Random draws are no fit target; a stochastic model without an expectation is refused with how to proceed.
+    """
+    if not getattr(model, "stochastic", False):
+        return model, ""
+    mf = getattr(model, "mean_field", None)
+    if mf is not None:
+        return mf(), f"fitted through the mean field of the stochastic {model.name}"
+    raise FitError(
+        f"{model.name} is stochastic (apply_pulse draws random numbers) and has no mean_field(): a fit to random "
+        "draws is meaningless. Fit a deterministic instance (switch its noise parameters off, e.g. "
+        "model.with_params(...) / model.nominal()) or estimate the spread with devicelib.fit.variability")
+
+
+def _redchi_band(dof: int) -> tuple[float, float]:
+    from scipy.stats import chi2
+
+    return float(chi2.ppf(0.0005, dof) / dof), float(chi2.ppf(0.9995, dof) / dof)
+
+
+def _no_signal(prob: Problem, chisqr: float, k: int) -> str:
+    """Reason the fit explains nothing (AIC no better than a constant per trace), or ''."""
+    if prob.binomial:
+        return ""
+    y = np.where(prob.m, prob.target, np.nan)
+    w = np.where(prob.m, prob.w, 0.0)
+    counts = prob.m.sum(axis=1)
+    n = int(prob.m.sum())
+    null = "a constant per trace"
+    if np.all(counts[counts > 0] >= 3):  # a weighted mean per trace
+        mu = np.nansum(y * w**2, axis=1) / np.maximum(np.sum(w**2, axis=1), 1e-300)
+        k0 = int((counts > 0).sum())
+        chi0 = float(np.nansum(((y - mu[:, None]) * w) ** 2))
+    else:
+        mu = np.nansum(y * w**2) / np.sum(w**2)
+        k0, null = 1, "one constant"
+        chi0 = float(np.nansum(((y - mu) * w) ** 2))
+    if n <= k0 or chisqr <= 0 or chi0 <= 0:
+        return ""
+    aic, aic0 = n * np.log(chisqr / n) + 2 * k, n * np.log(chi0 / n) + 2 * k0
+    if aic >= aic0 - 2.0:
+        return (f"no signal: the model explains the data no better than {null} plus noise "
+                f"(AIC {aic:.1f} vs {aic0:.1f})")
+    return ""
+
+
+def _conductance_for_validity(prob: Problem) -> np.ndarray:
+    if not prob.read_obs:
+        return np.where(prob.valid, np.nan, np.nan)
+    y = np.where(prob.valid, prob.g, np.nan)
+    if prob.obs != "conductance":
+        y = obs_mod.to_conductance(prob.obs, y, prob.vr)
+    return prob.to_si(y)
+
+
+_POOL = None
+
+
+class _blas_limit:
+    """Limit BLAS to one thread for small dense problems (trf's SVD under threaded OpenBLAS on busy cores
+    costs 100x its single-thread time); a no-op without threadpoolctl or for large Jacobians."""
+
+    def __init__(self, m: int, n: int):
+        self.active = m * n < 2_000_000
+        self.ctl = None
+
+    def __enter__(self):
+        if self.active:
+            try:
+                import threadpoolctl  # noqa: F401
+            except ImportError:
+                return self
+            global _POOL
+            if _POOL is None:  # inspecting the loaded libraries costs ms: once per process
+                from threadpoolctl import ThreadpoolController
+
+                _POOL = ThreadpoolController()
+            self.ctl = _POOL.limit(limits=1, user_api="blas")
+        return self
+
+    def __exit__(self, *exc):
+        if self.ctl is not None:
+            self.ctl.restore_original_limits()
+        return False
 
 
 def _jacobian(fun, x, lo, hi, f0=None):
@@ -534,6 +819,11 @@ def fit(
     guess: bool | None = None,
     loss: str = "linear",
     seed: int = 0,
+    noise: str = "auto",
+    space: str = "linear",
+    restarts: int = 0,
+    global_budget: int = 0,
+    progress=None,
 ) -> FitResult:
     """Fit ``vary`` parameters of ``model`` to the measurement ``data``.
 
@@ -558,6 +848,17 @@ def fit(
         (not a card name: a card's values are the start).
     loss : ``least_squares`` loss (``"linear"``, or ``"soft_l1"``/``"huber"``
         to down-weight outliers).
+    noise : noise model (:mod:`devicelib.fit.noise`): ``auto``/``trace`` (robust per trace),
+        ``constant``, ``proportional`` or ``given``; ``sigma="5%"`` means proportional.
+    space : residuals in ``linear`` or ``log`` space, or ``auto`` (log when the data span > 100x).
+    restarts : further Latin-hypercube starts tried only when the fit from the first start(s) is not
+        converged (the lowest chi-square is kept).
+    global_budget : evaluations of a global stage (:func:`global_stage`: Latin hypercube over the whole
+        log/linear box) before the local fit, which then starts from the ``starts`` best points;
+        0 = none. ``progress(done, budget, best_chisqr)`` reports it.
+
+    A stochastic model is fitted through its deterministic expectation ``mean_field()``; one
+    without it is refused (its random draws are no fit target).
     """
     t0 = time.perf_counter()
     by_name = False
@@ -566,11 +867,13 @@ def fit(
 
         by_name = model in available_models()  # a registered model at its defaults, not a card's values
         model = get_model(model)
-    prob = Problem(model, data, v_read=v_read, initial=initial, sigma=sigma, holdout=holdout)
+    model, stochastic_note = expectation_model(model)
+    prob = Problem(model, data, v_read=v_read, initial=initial, sigma=sigma, holdout=holdout, noise=noise,
+                   space=space)
     data = prob.data
     declared = {p.name: p for p in model.parameters}
     if vary is None:
-        vary = list(getattr(model, "default_vary", None) or [p.name for p in model.parameters if not p.fixed])
+        vary = default_vary(model, data)
     vary = list(vary)
     if not vary:
         raise FitError("no parameter to vary")
@@ -588,7 +891,7 @@ def fit(
         raise FitError("starts must be at least 1")
 
     start = {n: float(model.params[n]) for n in vary}
-    if (guess or (guess is None and by_name)) and hasattr(model, "guess"):
+    if (guess or (guess is None and by_name)) and hasattr(model, "guess") and prob.obs == "conductance":
         g_si = prob.to_si(np.where(prob.valid, prob.g, np.nan))
         held = {}
         for k, v in model.guess(g_si, data["amplitude"].values, normalise=not prob.normalised).items():
@@ -601,7 +904,6 @@ def fit(
             model = model.with_params(**held)
             prob.model = model
     space = ParamSpace(model, vary, start)
-    m, target, wgt = prob.m, prob.target, prob.w
     p_n = len(vary)
     nz = prob.ntrace if prob.fit_start else 0
     sig0 = prob.sig[:, 0] if prob.first else prob.sig_trace
@@ -615,7 +917,7 @@ def fit(
             pred = prob.predict(trial_model(model, space.to_values(x[:p_n])))
         except (ValueError, FloatingPointError, RuntimeError, ZeroDivisionError):
             return bad
-        r = (pred[m] - target[m]) * wgt[m]
+        r = prob.residual(pred)
         if nz:  # the start read is a measurement of the fitted start state
             r = np.concatenate([r, x[p_n:]])
         return np.where(np.isfinite(r), r, 1e6)
@@ -627,6 +929,30 @@ def fit(
     def resid(pars):
         return resid_x(full_x(pars))
 
+    # trace of each fitted residual (row-major boolean mask: a trace's points are contiguous)
+    row_trace = np.repeat(np.arange(prob.ntrace), prob.m.sum(axis=1))
+    jac_evals = [0]
+
+    def grouped_jac(x, *args, **kwargs):
+        """Forward differences; all start shifts in one step: trace i's shift moves only trace i's residuals
+        and its own prior term (derivative 1), so the shift columns are block-diagonal."""
+        f0 = resid_x(x)
+        J = np.zeros((f0.size, x.size))
+        for j in range(p_n):
+            h = 1e-7 * max(1.0, abs(x[j]))
+            xp = x.copy()
+            xp[j] = x[j] + h if x[j] + h <= space.hi[j] else x[j] - h
+            J[:, j] = (resid_x(xp) - f0) / (xp[j] - x[j])
+        h = np.where(x[p_n:] + 1e-6 <= 10.0, 1e-6, -1e-6)
+        xp = x.copy()
+        xp[p_n:] += h
+        df = resid_x(xp) - f0
+        J[np.arange(npts), p_n + row_trace] = df[:npts] / h[row_trace]
+        J[npts + np.arange(nz), p_n + np.arange(nz)] = 1.0
+        jac_evals[0] += p_n + 2
+        prob.shift = x[p_n:] * sig0
+        return J
+
     def lm_params(x):
         pars = space.lmfit_params(x)
         for k in zkeys:
@@ -634,22 +960,38 @@ def fit(
         return pars
 
     kws: dict[str, Any] = {}
-    if method == "least_squares":
-        kws = {"max_nfev": max_nfev, "loss": loss}
+    direct = method == "least_squares"
+    if direct:  # scipy directly: lmfit's Parameters bookkeeping per evaluation costs more than a baseline's kernel
+        lo_all = np.r_[space.lo, np.full(nz, -10.0)]
+        hi_all = np.r_[space.hi, np.full(nz, 10.0)]
+        # block-separable start shifts: p_n + 2 evaluations per Jacobian, not p_n + nz
+        jac = grouped_jac if nz and GROUPED_JACOBIAN else "2-point"
     elif loss != "linear":
         raise FitError(f"loss={loss!r} needs method='least_squares'")
     nfev_total = 0
     start_chi: list[float] = []
     best = None
     points = [space.x0] + (list(space.sample(starts - 1, seed)) if starts > 1 else [])
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        for x in points:
-            res = lmfit.minimize(resid, lm_params(x), method=method, **kws)
+    global_evals = 0
+    if global_budget > 0:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            points, global_evals = global_stage(resid_x, space, nz, global_budget, seed, progress, keep=starts)
+    extra = list(space.sample(restarts, seed + 1)) if restarts > 0 else []
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"), _blas_limit(npts + nz, p_n + nz):
+        k = 0
+        while k < len(points):
+            x0 = np.r_[points[k], np.zeros(nz)]
+            res = (_least_squares(resid_x, x0, lo_all, hi_all, jac, max_nfev, loss, lm_params) if direct else
+                   lmfit.minimize(resid, lm_params(points[k]), method=method, **kws))
             nfev_total += int(res.nfev)
             start_chi.append(float(res.chisqr))
             if best is None or res.chisqr < best.chisqr * (1 - 1e-12):
                 best = res
+            k += 1
+            if k == len(points) and extra and not (best.success and best.errorbars):
+                points.append(extra.pop(0))  # restart only while the best fit is not converged
     res = best
+    nfev_total += jac_evals[0] + global_evals
     xfull = full_x(res.params)
     prob.shift = xfull[p_n:] * sig0 if nz else None
     xbest = xfull[:p_n]
@@ -675,7 +1017,8 @@ def fit(
             "description": prob.holdout_description,
             "ndata": int(prob.hold.sum()),
             "rmse": float(np.sqrt(np.mean(rh**2))),
-            "chisqr_per_point": float(np.mean((rh / prob.sig[prob.hold]) ** 2)),
+            "chisqr_per_point": float(np.mean(((np.log(pred_full[prob.hold] / prob.g[prob.hold]) if prob.log
+                                                else rh) / prob.sig[prob.hold]) ** 2)),
             "rmse_fit": rmse,
         }
 
@@ -686,7 +1029,8 @@ def fit(
             J = _jacobian(resid_x, xfull.copy(), np.r_[space.lo, np.full(nz, -10.0)],
                           np.r_[space.hi, np.full(nz, 10.0)])
             prob.shift = xfull[p_n:] * sig0 if nz else None
-        sv = np.linalg.svd(J, compute_uv=False)
+        with _blas_limit(*J.shape):
+            sv = np.linalg.svd(J, compute_uv=False)
         cond = float(sv[0] / sv[-1]) if sv[-1] > 0 else float("inf")
     except (np.linalg.LinAlgError, ValueError):
         cond = float("inf")
@@ -718,12 +1062,35 @@ def fit(
     loose = [n for j, n in enumerate(vary) if space.log[j] and ex[j] is not None and ex[j] > LOG_LIMIT]
     if loose:
         reasons.append(f"poorly determined (stderr over a factor 10^{LOG_LIMIT:.1f}): {', '.join(loose)}")
+    warn = []
+    dof = max(npts - p_n, 1)
+    redchi_v = float(res.chisqr) / dof
+    lo_q, hi_q = _redchi_band(dof)
+    if redchi_v > REDCHI_FAIL or redchi_v < 1.0 / REDCHI_FAIL:
+        reasons.append(f"reduced chi-square {redchi_v:.3g} far from 1: the model or the noise model "
+                       f"({prob.noise_model}) is inadequate")
+    elif not lo_q <= redchi_v <= hi_q:
+        warn.append(f"reduced chi-square {redchi_v:.3g} outside the 99.9 % band [{lo_q:.3g}, {hi_q:.3g}] "
+                    f"for {dof} degrees of freedom: check the model or the noise model ({prob.noise_model})")
+    no_signal = _no_signal(prob, float(res.chisqr), p_n)
+    if no_signal:
+        reasons.append(no_signal)
     converged = not reasons
     status = "converged" if converged else "; ".join(reasons)
+    if warn:
+        status += "; warning: " + "; ".join(warn)
+    notes = [n for n in (stochastic_note, prob.initial_note) if n]
 
     dims = ("trace", "pulse")
     coords = {"trace": data["trace"].values, "pulse": data["pulse"].values}
     unit = prob.unit
+    # one DataArray builds the coordinate indexes; the others share them (xarray index building is ms)
+    pred_da = xr.DataArray(pred_full, dims=dims, coords=coords, attrs={"units": unit})
+
+    def like(arr, units=True):
+        da = pred_da.copy(deep=False, data=arr)
+        da.attrs = {"units": unit} if units else {}
+        return da
     return FitResult(
         model=fitted,
         values=values,
@@ -741,21 +1108,26 @@ def fit(
         converged=converged,
         status=status,
         correlations=corr,
-        residuals=xr.DataArray(resid_full, dims=dims, coords=coords, attrs={"units": unit}),
-        prediction=xr.DataArray(pred_full, dims=dims, coords=coords, attrs={"units": unit}),
+        residuals=like(resid_full),
+        prediction=pred_da,
         sigma=float(np.mean(prob.sig[prob.fitm])),
-        method=method if loss == "linear" else f"{method} ({loss} loss)",
+        method=(method if loss == "linear" else f"{method} ({loss} loss)") + "".join(f"; {n}" for n in notes),
         data_source=str(data.attrs.get("source", "")),
         lmfit_result=res,
-        observed=xr.DataArray(prob.g, dims=dims, coords=coords, attrs={"units": unit}),
-        fit_mask=xr.DataArray(prob.fitm, dims=dims, coords=coords),
+        observed=like(prob.g),
+        fit_mask=like(prob.fitm, units=False),
         holdout=hold_info,
-        validity=data_validity(data, prob.to_si(np.where(prob.valid, prob.g, np.nan)), model.amplitude_unit,
-                               v_read=None if prob.normalised else prob.vr, normalised=prob.normalised),
+        validity=data_validity(data, _conductance_for_validity(prob), model.amplitude_unit,
+                               v_read=None if (prob.normalised or not prob.read_obs) else prob.vr,
+                               normalised=prob.normalised),
         condition=cond,
         n_starts=len(points),
         start_chisqr=start_chi,
         normalised=prob.normalised,
         elapsed=time.perf_counter() - t0,
         sigma_trace=prob.sig_trace,
+        observable=prob.obs,
+        noise_model=prob.noise_model,
+        space="log" if prob.log else "linear",
+        warnings=warn,
     )

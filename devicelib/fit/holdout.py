@@ -37,8 +37,9 @@ _OPS = {"=": np.isclose, "==": np.isclose, "<": np.less, ">": np.greater, "<=": 
 
 def holdout_mask(spec, data: xr.Dataset) -> tuple[np.ndarray, str]:
     """Boolean mask (trace, pulse) of held-out points and a readable description."""
-    shape = data["conductance"].shape
-    valid = np.isfinite(data["conductance"].values)
+    obs = str(data.attrs.get("observable", "conductance"))
+    shape = data[obs].shape
+    valid = np.isfinite(data[obs].values)
     if spec is None or (isinstance(spec, str) and spec.strip().lower() in ("", "none")):
         return np.zeros(shape, bool), "none"
     if not isinstance(spec, str):

@@ -161,7 +161,9 @@ def write_report(obj: FitResult | Comparison, directory: str | os.PathLike, titl
         for r in rows:
             ho = f"{r['holdout_rmse']:.4g}" if r["holdout_rmse"] is not None else "-"
             parts.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in (
-                r["rank"], r["model"], r["k"], f"{r['aic']:.2f}", f"{r['daic']:.2f}", f"{r['akaike_weight']:.3f}",
+                r["rank"] or "-", r["model"], r["k"], f"{r['aic']:.2f}",
+                "-" if r["daic"] is None else f"{r['daic']:.2f}",
+                "-" if r["akaike_weight"] is None else f"{r['akaike_weight']:.3f}",
                 f"{r['bic']:.2f}", f"{r['rmse']:.4g}", ho, r["status"])) + "</tr>")
         parts.append("</table>")
         parts.append(f"<p>Hold-out: {html.escape(obj.holdout or 'none')}</p>")

@@ -575,6 +575,9 @@ def _ion_kernel(x, vg, temp, qs):
 class Menzel(DeviceModel):
     __doc__ = __doc__
     name = "ecm.menzel"
+    #: parameters a typical measurement of each data kind identifies (devicelib.fit; rate prefactors,
+    #: not activation energies, at one temperature): a choice by identifiability, not a measured value
+    default_vary = {"pulse_train": ("j0", "t0_nuc"), "pulse_map": ("j0", "t0_nuc")}  # noqa: RUF012
     family = "ecm"
     family_name = "Cation migration (ECM/CBRAM), Menzel filament-gap model"
     amplitude_unit = "V"

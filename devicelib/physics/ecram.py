@@ -364,6 +364,9 @@ class _ECRAMBase(DeviceModel):
 class ECRAMCurrent(_ECRAMBase):
     __doc__ = __doc__
     name = "ecram.current"
+    #: parameters a typical measurement of each data kind identifies (devicelib.fit; rate prefactors,
+    #: not activation energies, at one temperature): a choice by identifiability, not a measured value
+    default_vary = {"pulse_train": ("mu0", "N_sites")}  # noqa: RUF012
     family_name = "ECRAM (electrochemical RAM), current-driven gate"
     amplitude_unit = "A"
     parameters = (
@@ -387,6 +390,9 @@ class ECRAMCurrent(_ECRAMBase):
 class ECRAMVoltage(_ECRAMBase):
     __doc__ = __doc__
     name = "ecram.voltage"
+    #: parameters a typical measurement of each data kind identifies (devicelib.fit; rate prefactors,
+    #: not activation energies, at one temperature): a choice by identifiability, not a measured value
+    default_vary = {"pulse_train": ("mu0", "N_sites", "j0")}  # noqa: RUF012
     family_name = "ECRAM (electrochemical RAM), voltage-driven gate (Butler-Volmer)"
     amplitude_unit = "V"
     parameters = (

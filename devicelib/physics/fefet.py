@@ -475,6 +475,9 @@ class FeFETMultiDomain(_FeFETBase):
     """
 
     name = "fefet.multidomain"
+    #: parameters a typical measurement of each data kind identifies (devicelib.fit; rate prefactors,
+    #: not activation energies, at one temperature): a choice by identifiability, not a measured value
+    default_vary = {"pulse_train": ("Ea", "sigma_Ea"), "polarization": ("Pr", "Ea", "sigma_Ea")}  # noqa: RUF012
     family_name = "Ferroelectric FET (HfZrO2), multi-domain nucleation-limited switching with accumulation"
     stochastic = True
     references = (
@@ -609,6 +612,9 @@ class FeFETNLS(_FeFETBase):
     """
 
     name = "fefet.nls"
+    #: parameters a typical measurement of each data kind identifies (devicelib.fit; rate prefactors,
+    #: not activation energies, at one temperature): a choice by identifiability, not a measured value
+    default_vary = {"pulse_train": ("Ea", "V_T0"), "polarization": ("Pr", "Ea")}  # noqa: RUF012
     family_name = "Ferroelectric FET (HfZrO2), nucleation-limited switching, closed form"
     references = (
         "Tagantsev et al., PRB 66, 214109 (2002), doi:10.1103/PhysRevB.66.214109",
@@ -708,6 +714,9 @@ class FeFETPreisach(_FeFETBase):
     """
 
     name = "fefet.preisach"
+    #: parameters a typical measurement of each data kind identifies (devicelib.fit; rate prefactors,
+    #: not activation energies, at one temperature): a choice by identifiability, not a measured value
+    default_vary = {"pulse_train": ("Ec", "a"), "polarization": ("Pr", "Ec", "a")}  # noqa: RUF012
     family_name = "Ferroelectric FET (HfZrO2), Preisach hysteresis with minor loops"
     references = (
         "Ni, Jerry, Smith, Datta, VLSI 2018, doi:10.1109/VLSIT.2018.8510622",

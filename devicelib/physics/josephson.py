@@ -245,6 +245,9 @@ class _Superconducting(DeviceModel):
 class FluxonLoop(_Superconducting):
     __doc__ = __doc__
     name = "josephson.fluxon_loop"
+    #: parameters a typical measurement of each data kind identifies (devicelib.fit; rate prefactors,
+    #: not activation energies, at one temperature): a choice by identifiability, not a measured value
+    default_vary = {"pulse_train": ("Ic", "L")}  # noqa: RUF012
     family_name = "Josephson / superconducting: fluxon-storing loop synapse"
     stochastic = True
     volatile = True
@@ -416,6 +419,9 @@ class FluxonLoop(_Superconducting):
 class MagneticJJ(_Superconducting):
     __doc__ = __doc__
     name = "josephson.mjj"
+    #: parameters a typical measurement of each data kind identifies (devicelib.fit; rate prefactors,
+    #: not activation energies, at one temperature): a choice by identifiability, not a measured value
+    default_vary = {"pulse_train": ("Ic_dis", "Ic_ord")}  # noqa: RUF012
     family_name = "Josephson / superconducting: magnetic (Mn-cluster) Josephson junction synapse"
     stochastic = False
     volatile = False

@@ -97,6 +97,9 @@ def _take(value, idx):
 class ThermalSwitch(DeviceModel):
     __doc__ = __doc__
     name = "mott.thermal_switch"
+    #: parameters a typical measurement of each data kind identifies (devicelib.fit; rate prefactors,
+    #: not activation energies, at one temperature): a choice by identifiability, not a measured value
+    default_vary = {"pulse_train": ("R0", "C_th", "S_e")}  # noqa: RUF012
     family = "mott"
     family_name = "Mott / metal-insulator transition, volatile electrothermal threshold switch (VO2, NbO2)"
     amplitude_unit = "V"
@@ -242,6 +245,9 @@ class ThermalSwitch(DeviceModel):
 class Nickelate(DeviceModel):
     __doc__ = __doc__
     name = "mott.nickelate"
+    #: parameters a typical measurement of each data kind identifies (devicelib.fit; rate prefactors,
+    #: not activation energies, at one temperature): a choice by identifiability, not a measured value
+    default_vary = {"pulse_train": ("rho0", "nu0")}  # noqa: RUF012
     family = "mott"
     family_name = "Mott / metal-insulator transition, non-volatile proton-doped nickelate synapse"
     amplitude_unit = "V"

@@ -200,6 +200,9 @@ def drift_factor(t, nu, t0=T0_DRIFT):
 class GSTMushroom(DeviceModel):
     __doc__ = __doc__
     name = "pcm.gst_mushroom"
+    #: parameters a typical measurement of each data kind identifies (devicelib.fit; rate prefactors,
+    #: not activation energies, at one temperature): a choice by identifiability, not a measured value
+    default_vary = {"pulse_train": ("R_th", "R_prog")}  # noqa: RUF012
     family = "pcm"
     family_name = "Phase-change memory (GST mushroom cell): crystal growth, melt-quench, drift and 1/f noise"
     amplitude_unit = "A"

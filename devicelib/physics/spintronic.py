@@ -116,6 +116,9 @@ def _check_temperature(name, temperature):
 class DomainWallMTJ(DeviceModel):
     __doc__ = __doc__
     name = "spintronic.dw_mtj"
+    #: parameters a typical measurement of each data kind identifies (devicelib.fit; rate prefactors,
+    #: not activation energies, at one temperature): a choice by identifiability, not a measured value
+    default_vary = {"pulse_train": ("R_P", "R_AP", "mu_dw")}  # noqa: RUF012
     family = "spintronic"
     family_name = "Spintronic: domain-wall magnetic tunnel junction synapse"
     amplitude_unit = "A"
@@ -199,6 +202,9 @@ class DomainWallMTJ(DeviceModel):
 class StochasticMTJ(DeviceModel):
     __doc__ = __doc__
     name = "spintronic.stochastic_mtj"
+    #: parameters a typical measurement of each data kind identifies (devicelib.fit; rate prefactors,
+    #: not activation energies, at one temperature): a choice by identifiability, not a measured value
+    default_vary = {"pulse_train": ("E_b", "Ic0_p", "Ic0_ap"), "switching_probability": ("E_b", "Ic0_p")}  # noqa: RUF012
     family = "spintronic"
     family_name = "Spintronic: stochastic (thermally activated) magnetic tunnel junction"
     amplitude_unit = "A"

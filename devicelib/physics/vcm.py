@@ -130,6 +130,9 @@ def _trace_kernel(g, v, width, t_amb, I0, g0, V0, nu0, Ea, a0, gamma0, beta, g1,
 class StanfordPKU(DeviceModel):
     __doc__ = __doc__
     name = "vcm.stanford_pku"
+    #: parameters a typical measurement of each data kind identifies (devicelib.fit; rate prefactors,
+    #: not activation energies, at one temperature): a choice by identifiability, not a measured value
+    default_vary = {"pulse_train": ("nu0", "gamma0"), "pulse_map": ("nu0", "gamma0")}  # noqa: RUF012
     family = "vcm"
     family_name = "Anion migration (VCM oxide ReRAM), Stanford/PKU gap model"
     amplitude_unit = "V"

@@ -1,0 +1,251 @@
+"""What a measurement measured: observables, their units, and how a model predicts them.
+
+A measurement Dataset names its observable in ``attrs["observable"]``
+(default ``"conductance"``) and holds it as the data variable of that name,
+dims (trace, pulse), in SI units (``units`` attribute). The pulse variables
+(amplitude, width, interval, temperature) are those of
+:mod:`devicelib.measurement`. Built-in observables:
+
+======================== ========= ==================================================
+observable               SI unit   predicted by
+======================== ========= ==================================================
+conductance              S         ``model.conductance(state, v_read)``
+resistance               ohm       ``1 / conductance`` at the read voltage
+current                  A         ``model.current(state, v_read)`` (read current;
+                                   the read voltage is required)
+polarization             C/m**2    ``model.observe(state)["polarization"]``
+threshold_voltage        V         ``model.observe(state)["threshold_voltage"]``
+switching_probability    ""        the switched fraction of a two-state device: the
+                                   change of its state probability (mean-field
+                                   models), with ``trials`` (trace, pulse) counts
+======================== ========= ==================================================
+
+Any other name is accepted when the model declares it as an
+:class:`devicelib.core.Observable` (e.g. ``insulating_fraction`` of
+``mott.thermal_switch``); its unit is the declaration's. Units are read from
+the data (``units`` attribute) and converted with pint, never guessed; a
+dimension mismatch is an error naming both units.
+
+Optional ``<observable>_initial`` (trace) is a read before the first pulse
+(for single-pulse maps: the state each row starts from).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import xarray as xr
+
+from .core import DeviceModel
+from .pulses import ROOM_TEMPERATURE
+
+#: built-in observables: name -> SI unit
+BUILTIN = {
+    "conductance": "S",
+    "resistance": "ohm",
+    "current": "A",
+    "polarization": "C/m**2",
+    "threshold_voltage": "V",
+    "switching_probability": "",
+}
+ALIASES = {"polarisation": "polarization", "read_current": "current", "probability": "switching_probability",
+           "p_sw": "switching_probability", "vth": "threshold_voltage"}
+#: observables computed from the read conductance (fast replay path, start state invertible)
+READ_OBSERVABLES = ("conductance", "resistance", "current")
+
+
+class ObservableError(ValueError):
+    """A measurement's observable is unknown, has the wrong unit, or the model cannot predict it."""
+
+
+def canonical(name: str) -> str:
+    key = name.strip().lower().replace("-", "_").replace(" ", "_")
+    return ALIASES.get(key, key)
+
+
+def observable_of(ds: xr.Dataset) -> str:
+    return canonical(str(ds.attrs.get("observable", "conductance")))
+
+
+def si_unit(name: str, model: DeviceModel | type[DeviceModel] | None = None) -> str:
+    """The SI unit of observable ``name`` (built-in, or declared by ``model``)."""
+    name = canonical(name)
+    if name in BUILTIN:
+        return BUILTIN[name]
+    if model is not None:
+        for o in model.observables:
+            if o.name == name:
+                return o.unit
+    raise ObservableError(
+        f"unknown observable {name!r}: built-in are {sorted(BUILTIN)}"
+        + (f"; {model.name} declares {[o.name for o in model.observables]}" if model is not None else ""))
+
+
+def predicts(model: DeviceModel) -> list[str]:
+    """The observables ``model`` predicts."""
+    out = list(READ_OBSERVABLES)
+    if getattr(model, "expectation", False) or hasattr(model, "switching_fraction"):
+        out.append("switching_probability")
+    out += [o.name for o in model.observables if o.name not in out]
+    return out
+
+
+def check_model(model: DeviceModel, name: str) -> None:
+    """Refuse a model that does not predict observable ``name``, saying what it predicts."""
+    name = canonical(name)
+    if name not in predicts(model):
+        hint = ""
+        if name == "switching_probability" and getattr(model, "stochastic", False):
+            hint = " (a stochastic model predicts it through its mean_field())"
+        raise ObservableError(f"{model.name} does not predict {name!r}{hint}; it predicts {predicts(model)}")
+
+
+def to_si_values(values, unit: str, name: str, model=None, where: str = "measurement") -> np.ndarray:
+    """Convert ``values`` in ``unit`` to the SI unit of observable ``name`` (pint; refuses other dimensions)."""
+    from .units import parse_unit, ureg
+
+    target = si_unit(name, model)
+    u = parse_unit(unit or "dimensionless", f"{where}: unit of {name}")
+    t = parse_unit(target or "dimensionless", name)
+    if u.dimensionality != t.dimensionality:
+        raise ObservableError(f"{where}: {name} given in {unit!r}, which is not a {name} unit ({target or '1'})")
+    return np.asarray(ureg.Quantity(np.asarray(values, dtype=float), u).to(t).magnitude, dtype=float)
+
+
+def make_observation(values, observable: str, unit: str, amplitude, width, *, v_read=None, interval=0.0,
+                     temperature=ROOM_TEMPERATURE, trials=None, initial=None, trace_labels: Sequence[str] | None = None,
+                     source: str = "", amplitude_unit: str = "V", model=None, extra: dict | None = None) -> xr.Dataset:
+    """A measurement of ``observable`` (any of :data:`BUILTIN` or one ``model`` declares).
+
+    ``values`` (trace, pulse) in ``unit`` (converted to SI); ``trials`` the
+    number of trials per point for probabilities; ``initial`` (trace,) a read
+    before the first pulse in the same unit; ``extra`` further (trace, pulse)
+    variables kept as they are (name -> (array, unit)), e.g. ``compliance``.
+    """
+    from .measurement import make_measurement
+
+    name = canonical(observable)
+    v = np.atleast_2d(np.asarray(values, dtype=float))
+    si = to_si_values(v, unit, name, model, source or "measurement")
+    # pulse grids through the conductance builder (one validated code path), then swap the variable
+    ds = make_measurement(np.ones_like(v), amplitude, width, v_read=v_read, interval=interval,
+                          temperature=temperature, trace_labels=trace_labels, source=source,
+                          amplitude_unit=amplitude_unit)
+    ds = ds.drop_vars("conductance")
+    ds[name] = (("trace", "pulse"), si, {"units": si_unit(name, model)})
+    ds.attrs["observable"] = name
+    if trials is not None:
+        n = np.broadcast_to(np.asarray(trials, dtype=float), v.shape)
+        ds["trials"] = (("trace", "pulse"), n.copy(), {"units": ""})
+    if initial is not None:
+        ds[f"{name}_initial"] = (("trace",), to_si_values(np.ravel(initial), unit, name, model, source),
+                                 {"units": si_unit(name, model)})
+    for k, (arr, u) in (extra or {}).items():
+        ds[k] = (("trace", "pulse"), np.broadcast_to(np.asarray(arr, float), v.shape).copy(), {"units": u})
+    return validate_observation(ds)
+
+
+def validate_observation(ds: xr.Dataset, where: str | None = None) -> xr.Dataset:
+    """Schema check of a non-conductance measurement (the pulse variables as in measurement.validate)."""
+    from .measurement import PULSE_VARS, MeasurementError
+
+    where = where or ds.attrs.get("source") or "measurement"
+    name = observable_of(ds)
+    if name not in ds:
+        raise MeasurementError(f"{where}: observable {name!r} named in attrs but no variable {name!r}")
+    for var in (name, *PULSE_VARS):
+        if var not in ds:
+            raise MeasurementError(f"{where}: missing variable {var!r}")
+        if ds[var].dims != ("trace", "pulse"):
+            raise MeasurementError(f"{where}: {var} has dims {ds[var].dims}, expected ('trace', 'pulse')")
+        if "units" not in ds[var].attrs:
+            raise MeasurementError(f"{where}: {var} has no 'units' attribute")
+    y = ds[name].values
+    valid = np.isfinite(y)
+    for i, label in enumerate(ds["trace"].values):
+        n = int(valid[i].sum())
+        if n == 0:
+            raise MeasurementError(f"{where}: trace {label!r} has no finite {name} value")
+        if not valid[i, :n].all():
+            raise MeasurementError(f"{where}: trace {label!r} has a missing {name} value before its end")
+    if name in ("resistance", "current") and np.any(y[valid] <= 0):
+        raise MeasurementError(f"{where}: {name} must be positive")
+    if name == "switching_probability":
+        if np.any((y[valid] < 0) | (y[valid] > 1)):
+            raise MeasurementError(f"{where}: switching_probability outside [0, 1]")
+        if "trials" in ds:
+            n = ds["trials"].values[valid]
+            if np.any(~np.isfinite(n)) or np.any(n < 1) or np.any(n != np.round(n)):
+                raise MeasurementError(f"{where}: trials must be positive whole numbers")
+    if name == "current" and "read_voltage" not in ds.attrs:
+        raise MeasurementError(f"{where}: a read current needs its read voltage (attrs read_voltage)")
+    for var in PULSE_VARS:
+        if not np.all(np.isfinite(ds[var].values[valid])):
+            raise MeasurementError(f"{where}: {var} has non-finite values where {name} is measured")
+    return ds
+
+
+# -- prediction ---------------------------------------------------------------------------
+def from_conductance(name: str, g: np.ndarray, model: DeviceModel, state, v_read: float) -> np.ndarray:
+    if name == "conductance":
+        return g
+    if name == "resistance":
+        return 1.0 / g
+    if name == "current":
+        return model.current(state, v_read) if state is not None else g * v_read
+    raise ObservableError(name)
+
+
+def to_conductance(name: str, y: np.ndarray, v_read: float) -> np.ndarray:
+    """A read observable (conductance, resistance, current) as conductance (S)."""
+    if name == "conductance":
+        return y
+    if name == "resistance":
+        return 1.0 / y
+    if name == "current":
+        return y / v_read
+    raise ObservableError(f"{name} is not a read of the conductance; the start state cannot be inferred from it")
+
+
+def _switched(model: DeviceModel, before, after) -> np.ndarray:
+    fn = getattr(model, "switching_fraction", None)
+    if fn is not None:
+        return fn(before, after)
+    sv = model.state_variables[0]
+    lo, hi = model._state_bounds(sv)
+    return np.abs(np.asarray(after[sv.name]) - np.asarray(before[sv.name])) / (np.asarray(hi) - np.asarray(lo))
+
+
+def replay_observable(model: DeviceModel, name: str, state, amplitude, width, interval, temperature,
+                      v_read: float) -> np.ndarray:
+    """``name`` after each pulse of every trace (conditions (n, N)), pulse by pulse.
+
+    The read observables take :func:`devicelib.simulate.replay` (a family's compiled kernel when it has one).
+    A switching probability is that of each pulse from the state before it.
+    """
+    from .simulate import replay
+
+    if name in READ_OBSERVABLES and name != "current":
+        return from_conductance(name, replay(model, state, amplitude, width, interval, temperature, v_read),
+                                model, None, v_read)
+    n, npulse = amplitude.shape
+    out = np.empty((n, npulse))
+    st = state
+    for k in range(npulse):
+        a, w = amplitude[:, k], width[:, k]
+        before = st
+        if np.any((a != 0) & (w > 0)):
+            st = model.apply_pulse(dict(st), a, w, temperature[:, k])
+        if model.volatile and np.any(interval[:, k] > 0):
+            st = model.relax(st, interval[:, k], temperature[:, k])
+        if name == "current":
+            out[:, k] = model.current(st, v_read)
+        elif name == "switching_probability":
+            out[:, k] = _switched(model, before, st)
+        else:
+            obs = model.observe(st)
+            if name not in obs:
+                raise ObservableError(f"{model.name}.observe() does not return {name!r}")
+            out[:, k] = obs[name]
+    return out
