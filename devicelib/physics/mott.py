@@ -9,7 +9,9 @@ Joule heating of the device drives it through its insulator-metal transition:
     C_{th}\frac{dT}{dt} = \frac{V^2 R}{(R + R_s)^2} - S_e (T - T_0),\qquad
     R(T) = R_0\, e^{E_a/k T}\, g + R_m,
 
-with :math:`T_0` the ambient temperature, :math:`R_s` an optional series (load) resistor and
+with :math:`T_0` the ambient temperature, :math:`R_s` an optional series (load) resistor (with a
+source compliance ``I_cc`` or a 1T1R transistor the device voltage comes from the divider of
+:mod:`devicelib.circuit`, solved by bisection at every stage; the power is then :math:`V_d I`) and
 :math:`g\in[0,1]` the insulating fraction. Its major hysteresis branches are
 
 .. math::  g_\delta(T) = \tfrac12 + \tfrac12\tanh\!\big(\beta(\delta\, w/2 + T_c - (T + T_p))\big),
@@ -79,6 +81,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..circuit import CIRCUIT_PARAMETERS, solve_divider
 from ..core import DeviceModel, Observable, Parameter, State, StateVariable
 from ..units import k_B, q_e
 
@@ -116,7 +119,7 @@ class ThermalSwitch(DeviceModel):
         Parameter("C_th", "J/K", 4.96e-11, (1e-20, 1e-3), "C_th", "heat capacity of the switching volume", log=True),
         Parameter("S_e", "W/K", 2.06e-4, (1e-12, 10.0), "S_e", "thermal conductance to the ambient (1/R_th)",
                   log=True),
-        Parameter("R_s", "ohm", 0.0, (0.0, 1e9), "R_s", "series (load) resistance in the pulse circuit"),
+        *CIRCUIT_PARAMETERS,  # R_s: the load resistor; I_cc, 1T1R transistor: devicelib.circuit
     )
     state_variables = (
         StateVariable("device_temperature", "K", (0.0, np.inf), "device temperature T"),
@@ -152,7 +155,12 @@ class ThermalSwitch(DeviceModel):
     def _rhs(cls, p, t, v, t0, g0, heating):
         """dT/dt (K/s) and the electrical power (W) along the pulse path."""
         r = cls._resistance(p, t, cls._g_path(p, t, g0, heating))
-        power = v**2 * r / (r + p["R_s"]) ** 2
+        if np.any(np.asarray(p["I_cc"]) > 0) or np.any(np.asarray(p["k_T"]) > 0):
+            # compliance or access transistor: the divider by bisection (devicelib.circuit)
+            vd, cur = solve_divider(v, lambda u: u / r, p["R_s"], p["I_cc"], p["V_g"], p["V_th_T"], p["k_T"])
+            power = vd * cur
+        else:  # the load resistor alone: closed form
+            power = v**2 * r / (r + p["R_s"]) ** 2
         return (power - p["S_e"] * (t - t0)) / p["C_th"], power
 
     def resistance(self, state: State) -> np.ndarray:
