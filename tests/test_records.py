@@ -101,7 +101,15 @@ def test_shipped_records():
     assert by["lit.ftj.ma2020_bto"].figures["switching_time"].value == pytest.approx(600e-12)
     enode = by["lit.ecram.vandeburgt2017_enode"].figures
     assert enode["energy_per_update"].bound == "upper" and enode["area"].value == pytest.approx(1e-9)
-    assert by["lit.josephson.survey_300ps"].figures["energy_per_area"].value == pytest.approx(1.8e-4)
+    # issue 11: the superconducting thermal switch (McCaughan 2019) is not a Josephson device; Romera 2022
+    sw = by["lit.superconducting.mccaughan2019_thermal_switch"]
+    assert sw.family == "superconducting" and "1903.10461" in sw.citation()
+    assert sw.figures["energy_per_area"].value == pytest.approx(1.8e-4)
+    assert sw.figures["switching_time"].bound == "upper" and sw.figures["switching_time"].value == pytest.approx(3e-10)
+    assert not any(r.family == "josephson" and "300" in r.title for r in by.values())
+    assert by["lit.spintronic.romera2022_stno"].provenance["doi"] == "10.1038/s41467-022-28159-1"
+    assert by["lit.ecram.onen2022_protonic"].figures["switching_time"].value == pytest.approx(5e-9)
+    assert "5 ns" not in by["lit.ecram.vandeburgt2017_enode"].title
     # figures not verified in the paper say so
     assert by["lit.vcm.redox_tft_42ns"].figures["switching_time"].estimate.startswith("basis:")
 
