@@ -153,18 +153,23 @@ def catalog(
     family: Annotated[str | None, typer.Option(help="Only cards of this family (e.g. vcm).")] = None,
     as_json: JsonOpt = False,
 ):
-    """List the model cards in the catalog with their sources."""
+    """List the model cards (kind: fitted, literature or estimate) and the literature records, with sources."""
     from .catalog import list_catalog
+    from .records import list_records
 
     cards = list_catalog()
+    records = list_records()
     if family:
         cards = [c for c in cards if c.model_class().family == family]
+        records = [r for r in records if r.family == family]
     rows = [{
         "name": c.name, "model": c.model_name, "kind": c.kind, "title": c.title,
         "citation": c.citation(), "path": str(c.path),
     } for c in cards]
+    rec_rows = [{"name": r.name, "kind": "record", "family": r.family, "title": r.title,
+                 "citation": r.citation(), "path": str(r.path)} for r in records]
     if as_json:
-        _emit_json({"cards": rows})
+        _emit_json({"cards": rows, "records": rec_rows})
         return
     table = Table(title=f"{len(rows)} cards")
     for col in ("name", "model", "kind", "source"):
@@ -172,6 +177,12 @@ def catalog(
     for r in rows:
         table.add_row(r["name"], r["model"], r["kind"], r["citation"])
     console.print(table)
+    rtable = Table(title=f"{len(rec_rows)} literature records (figures only, no model)")
+    for col in ("name", "family", "source"):
+        rtable.add_column(col, overflow="fold")
+    for r in rec_rows:
+        rtable.add_row(r["name"], r["family"], r["citation"])
+    console.print(rtable)
 
 
 @app.command()
