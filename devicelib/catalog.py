@@ -11,7 +11,7 @@ Format (``schema_version = 1``)::
     name = "vcm.jiang2016"              # catalog name, family.short
     model = "vcm.stanford_pku"          # registered model
     title = "HfOx RRAM, Stanford/PKU model defaults"
-    kind = "literature"                 # literature | fit | estimate
+    kind = "literature"                 # literature | fitted (or fit) | estimate
 
     [provenance]
     citation = "Jiang et al., IEEE TED 63, 1884 (2016)"
@@ -39,7 +39,7 @@ Format (``schema_version = 1``)::
     read = 0.01
     d2d = { nu0 = 0.3 }
 
-    [fit]                               # present when kind = "fit"
+    [fit]                               # present when kind = "fitted"
     data = "../shared/data/crosssim-pulse-trains/set.csv"
     rmse = { value = 1.2e-5, unit = "S" }
     ...
@@ -69,7 +69,10 @@ from .units import UnitError, convert, parse_unit, to_si
 from .variability import Variability
 
 SCHEMA_VERSION = 1
-KINDS = ("literature", "fit", "estimate")
+# fitted: fitted to measurements ([fit]: data, statistics, held-out error); literature: every value with its
+# source; estimate: values without a direct source, marked per parameter. "fit" = "fitted" (older spelling,
+# still written by devicelib.fit).
+KINDS = ("literature", "fitted", "fit", "estimate")
 VALIDITY_UNITS = {"amplitude": None, "width": "s", "temperature": "K", "read_voltage": "V",
                   "interval": "s", "time": "s", "conductance": "S"}
 _TOP_KEYS = {"schema_version", "name", "model", "title", "kind", "provenance", "parameters",

@@ -183,7 +183,7 @@ def catalog(
     family: Annotated[str | None, typer.Option(help="Only cards of this family (e.g. vcm).")] = None,
     as_json: JsonOpt = False,
 ):
-    """List the model cards and the literature records in the catalog with their sources."""
+    """List the model cards (kind: fitted, literature or estimate) and the literature records, with sources."""
     from .catalog import list_catalog
     from .records import list_records
 
@@ -198,7 +198,7 @@ def catalog(
     } for c in cards]
     recs = [{
         "name": r.name, "family": r.family, "kind": "record", "title": r.title,
-        "citation": r.provenance.get("citation", ""), "card": r.card, "path": str(r.path),
+        "citation": r.citation(), "card": r.card, "path": str(r.path),
     } for r in records]
     if as_json:
         _emit_json({"cards": rows, "records": recs})
@@ -211,7 +211,7 @@ def catalog(
         table.add_column("model", overflow="fold")
     table.add_column("kind", no_wrap=True)
     table.add_column("source", overflow="ellipsis", no_wrap=True, ratio=1)
-    short = {"literature": "lit.", "estimate": "est.", "fit": "fit", "record": "record"}
+    short = {"literature": "lit.", "estimate": "est.", "fit": "fit", "fitted": "fitted", "record": "record"}
     for r in [*rows, *recs]:
         model = [r.get("model") or r.get("card") or "-"] if wide else []
         table.add_row(r["name"], *model, short.get(r["kind"], r["kind"]), _short_citation(r["citation"]))

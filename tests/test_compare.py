@@ -44,7 +44,8 @@ def test_json_mixes_cards_and_records_in_chosen_units(mixed_json):
     assert fit["g_max"]["unit"] == "uS"
     assert fit["g_max"]["value"] == pytest.approx(fit["g_max"]["si_value"] * 1e6)
     assert "simulated" not in rows["vcm.jiang2016_hfox"]["condition"]  # the condition itself, stated
-    assert rows["vcm.jiang2016_hfox"]["condition"].startswith("+2 V/-2 V, 1e-06 s")
+    # its [operating] condition, not the off-design top of its validity range (+2 V, 1 us; issue 11)
+    assert rows["vcm.jiang2016_hfox"]["condition"].startswith("+1.5 V/-1.5 V, 1e-08 s")
 
 
 def test_csv_and_markdown():
@@ -58,7 +59,7 @@ def test_csv_and_markdown():
     assert ag[:3] == ["lit.ecm.jo2010_agsi", "record", "ecm"]
     assert float(ag[3]) == pytest.approx(38.5, rel=1e-2)  # 1 / 26 MOhm = 38.46 nS
     assert ag[4:7] == ["2.4", "-4.88", "300"]
-    assert float(rows[1][6]) == pytest.approx(1.0)  # card: 1 us pulses
+    assert float(rows[1][6]) == pytest.approx(0.01)  # card: its [operating] 10 ns pulses
     md = _run("lit.ecm.jo2010_agsi", "lit.fefet.jerry2017_hzo", "--format", "markdown")
     assert md.exit_code == 0
     assert md.stdout.startswith("| name | kind | family |") and "| ~1.75 |" in md.stdout

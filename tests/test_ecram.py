@@ -139,7 +139,7 @@ def test_enode_card_reproduces_table(shared_data, repo_root):
     from devicelib.dgtable import dg_statistics, read_dg_table
 
     card = load_card(repo_root / "models" / "ecram" / "enode_crosssim_fit.toml")
-    assert card.kind == "fit"
+    assert card.kind == "fitted"
     m = card.model()
     inc = dg_statistics(read_dg_table(shared_data / "crosssim-dg-tables" / "ENODe" / "dG_increasing.txt"))
     dec = dg_statistics(read_dg_table(shared_data / "crosssim-dg-tables" / "ENODe" / "dG_decreasing.txt"))

@@ -108,7 +108,8 @@ def test_nbo2_card_against_stated_values():
     card = load_card(CARDS / "pickett2012_nbo2.toml")
     m = card.model()
     assert m.params["Tc"] == pytest.approx(1080.0)
-    v = 1.2
+    assert m.params["R_s"] == pytest.approx(1e3)  # the load resistor (estimate) that keeps it below melting
+    v = card.operating_value("amplitude")  # 1.5 V through the 1 kOhm load: fires at 0.24 ns with 70 fJ
     widths = np.logspace(-12, -9, 400)  # one device per pulse width, all in one vectorised call
     out = m.apply_pulse(m.initial_state(widths.size), v, widths, 300.0)
     switched = out["insulating_fraction"] < 0.5
@@ -119,6 +120,7 @@ def test_nbo2_card_against_stated_values():
     e_switch = out["_energy"][k - 1]  # energy delivered up to the switching event
     assert t_switch < 1e-9  # "sub-nanosecond"
     assert e_switch < 100e-15  # "sub-100 fJ"
+    assert out["_peak_temperature"].max() < 1450.0  # metallic steady state ~1425 K, below NbO2 melting (~2190 K)
     assert m.volatile
 
 
@@ -200,3 +202,48 @@ def test_nickelate_parameter_recovery():
     res = fit(start, meas, vary=["Ea", "kappa"], sigma=1e-9)
     assert res.values["Ea"] == pytest.approx(0.52 * q_e, rel=1e-3)
     assert res.values["kappa"] == pytest.approx(15.0, rel=1e-3)
+
+
+# -- DC sweep and the VO2 card fitted to a measured R(V) sweep ----------------------------------------------
+def test_dc_sweep_matches_the_time_domain_steady_state():
+    m = get_model("mott.qiu2024_vo2")  # 5 kOhm load
+    v = np.array([5.0, 10.0, 15.0])
+    dc = m.dc_sweep(v, 300.0)
+    for k, vk in enumerate(v):  # below threshold: a pulse of 100 tau_th settles on the same fixed point
+        st = m.apply_pulse(m.initial_state(1), vk, 100 * float(m.tau_th()), 300.0)
+        assert st["device_temperature"][0] == pytest.approx(dc["temperature"][k], abs=0.05)
+    # rising to 25 V fires the device; falling back it stays metallic down to well below the firing voltage
+    up = np.linspace(0.1, 25.0, 250)
+    sweep = m.dc_sweep(np.r_[up, up[::-1]], 300.0)
+    r = sweep["resistance"]
+    k_fire = int(np.argmax(r[:250] < 2e3))
+    k_off = 250 + int(np.argmax(r[250:] > 2e3))
+    assert 0 < k_fire < 249 and up[::-1][k_off - 250] < up[k_fire]  # hysteresis of the electrothermal loop
+
+
+def test_vo2_card_fitted_to_the_dc_sweep(shared_data):
+    import importlib.util
+
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("fit_vo2_rv", root / "docs" / "scripts" / "fit_vo2_rv.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    v, r = mod.read_sweep(shared_data / "vo2-threshold-pulses" / "VO2_data_RvsV_transition.csv")
+    assert v.size == 419 and v.max() == pytest.approx(21.0, abs=1e-3)
+    card = load_card(CARDS / "galloni2024_vo2_rv_fit.toml")
+    assert card.kind == "fitted" and card.fit["holdout"]["ndata"] == 209
+    m = card.model()
+    pred = m.dc_sweep(v, card.operating_value("temperature"))["resistance"]
+    top = int(np.argmax(v))
+    rmse_up = np.sqrt(np.mean(np.log10(pred[:top + 1] / r[:top + 1]) ** 2))
+    rmse_dn = np.sqrt(np.mean(np.log10(pred[top + 1:] / r[top + 1:]) ** 2))
+    # the card's stated statistics are what the card gives on the data
+    assert rmse_up == pytest.approx(card.fit["rmse"]["value"], rel=1e-3) and rmse_up < 0.05  # 8 % in R
+    assert rmse_dn == pytest.approx(card.fit["holdout"]["rmse"]["value"], rel=1e-3) and rmse_dn < 0.3
+    # fires where the device fires (17.7 V), and the metallic resistance is the measured ~220 Ohm
+    fire = lambda rr: v[: top + 1][np.argmax(rr[: top + 1] < 1e3)]  # noqa: E731
+    assert fire(pred) == pytest.approx(fire(r), abs=0.15)
+    assert m.params["R_m"] == pytest.approx(np.median(r[top - 20:top + 1]), rel=0.05)
+    # the current never exceeds the SMU limit that the card carries as its compliance
+    assert m.params["I_cc"] == pytest.approx(0.1)
+    assert np.all(m.dc_sweep(v, 300.0)["current"] <= 0.1 + 1e-12)

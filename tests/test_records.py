@@ -101,7 +101,15 @@ def test_shipped_records():
     assert by["lit.ftj.ma2020_bto"].figures["switching_time"].value == pytest.approx(600e-12)
     enode = by["lit.ecram.vandeburgt2017_enode"].figures
     assert enode["energy_per_update"].bound == "upper" and enode["area"].value == pytest.approx(1e-9)
-    assert by["lit.josephson.survey_300ps"].figures["energy_per_area"].value == pytest.approx(1.8e-4)
+    # issue 11: the superconducting thermal switch (McCaughan 2019) is not a Josephson device; Romera 2022
+    sw = by["lit.superconducting.mccaughan2019_thermal_switch"]
+    assert sw.family == "superconducting" and "1903.10461" in sw.citation()
+    assert sw.figures["energy_per_area"].value == pytest.approx(1.8e-4)
+    assert sw.figures["switching_time"].bound == "upper" and sw.figures["switching_time"].value == pytest.approx(3e-10)
+    assert not any(r.family == "josephson" and "300" in r.title for r in by.values())
+    assert by["lit.spintronic.romera2022_stno"].provenance["doi"] == "10.1038/s41467-022-28159-1"
+    assert by["lit.ecram.onen2022_protonic"].figures["switching_time"].value == pytest.approx(5e-9)
+    assert "5 ns" not in by["lit.ecram.vandeburgt2017_enode"].title
     # figures not verified in the paper say so
     assert by["lit.vcm.redox_tft_42ns"].figures["switching_time"].estimate.startswith("basis:")
 
@@ -115,3 +123,44 @@ def test_record_curves_follow_neurosim():
     assert neurosim_nl(d.curves["ltp"]) == pytest.approx(2.4, abs=2e-3)
     assert neurosim_nl(d.curves["ltd"]) == pytest.approx(-4.88, abs=2e-3)
     assert np.isclose(d.curves["ltp"][0], 0) and np.isclose(d.curves["ltd"][-1], 0)
+
+
+def test_catalog_lists_cards_and_records_with_kinds():
+    import json
+
+    from typer.testing import CliRunner
+
+    from devicelib.cli import app
+
+    res = CliRunner().invoke(app, ["catalog", "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    kinds = {c["name"]: c["kind"] for c in doc["cards"]}
+    assert kinds["vcm.crosssim_oxide_fit"] == "fitted" and kinds["vcm.jiang2016_hfox"] == "literature"
+    recs = {r["name"]: r for r in doc["records"]}
+    assert recs["lit.superconducting.mccaughan2019_thermal_switch"]["kind"] == "record"
+    assert len(recs) == len(R.list_records())
+
+
+def test_catalog_page_lists_every_card_and_record(repo_root, tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("catalog_page", repo_root / "docs" / "scripts" / "catalog_page.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    out = tmp_path / "catalog.md"
+    assert mod.main(["--out", str(out)]) == 0
+    text = out.read_text()
+    for path in iter_cards():
+        from devicelib.catalog import load_card
+
+        c = load_card(path)
+        row = next(line for line in text.splitlines() if line.startswith(f"| `{c.name}` |"))
+        assert f"| {c.kind} |" in row
+    for r in R.list_records():
+        assert f"| `{r.name}` |" in text
+    fit_row = next(line for line in text.splitlines() if line.startswith("| `vcm.crosssim_oxide_fit` |"))
+    assert "crosssim-pulse-trains" in fit_row and "RMSE 3.49e-05 S" in fit_row
+    assert mod.main(["--out", str(out), "--check"]) == 0
+    out.write_text(text + "stale\n")
+    assert mod.main(["--out", str(out), "--check"]) == 1

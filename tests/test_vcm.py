@@ -134,7 +134,8 @@ def _train(m, gap0, v, width, n, t_amb=300.0):
 def test_gradual_reset_under_a_train_of_identical_pulses():
     # Jiang 2016 defaults, -1.2 V / 10 ns from full SET: gamma and the Joule temperature both fall as the
     # gap opens, so every step is smaller than the one before and the RESET takes ~160 pulses to 90 %.
-    m = get_model("vcm.jiang2016_hfox")
+    # The continuous law is tested: F_min = 0 (with F_min the RESET stops at the threshold gap, tested apart).
+    m = get_model("vcm.jiang2016_hfox", F_min=0.0)
     gaps, temps = _train(m, 0.2e-9, -1.2, 10e-9, 300)
     steps = np.diff(gaps)
     assert np.all(steps > 0) and np.all(np.diff(steps) < 0)
@@ -149,8 +150,8 @@ def test_gradual_reset_under_a_train_of_identical_pulses():
 
 
 def test_thermal_runaway_accelerates_set_and_is_bounded():
-    m = get_model("vcm.jiang2016_hfox")
-    cold = get_model("vcm.jiang2016_hfox", R_th=0.0)
+    m = get_model("vcm.jiang2016_hfox", F_min=0.0)  # the continuous law (no field threshold)
+    cold = get_model("vcm.jiang2016_hfox", R_th=0.0, F_min=0.0)
     v, width = 1.3, 10e-9
     gaps, temps = _train(m, 1.7e-9, v, width, 400)
     gaps_cold, _ = _train(cold, 1.7e-9, v, width, 400)

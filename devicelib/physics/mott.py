@@ -9,7 +9,9 @@ Joule heating of the device drives it through its insulator-metal transition:
     C_{th}\frac{dT}{dt} = \frac{V^2 R}{(R + R_s)^2} - S_e (T - T_0),\qquad
     R(T) = R_0\, e^{E_a/k T}\, g + R_m,
 
-with :math:`T_0` the ambient temperature, :math:`R_s` an optional series (load) resistor and
+with :math:`T_0` the ambient temperature, :math:`R_s` an optional series (load) resistor (with a
+source compliance ``I_cc`` or a 1T1R transistor the device voltage comes from the divider of
+:mod:`devicelib.circuit`, solved by bisection at every stage; the power is then :math:`V_d I`) and
 :math:`g\in[0,1]` the insulating fraction. Its major hysteresis branches are
 
 .. math::  g_\delta(T) = \tfrac12 + \tfrac12\tanh\!\big(\beta(\delta\, w/2 + T_c - (T + T_p))\big),
@@ -79,6 +81,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..circuit import CIRCUIT_PARAMETERS, solve_divider
 from ..core import DeviceModel, Observable, Parameter, State, StateVariable
 from ..units import k_B, q_e
 
@@ -119,7 +122,7 @@ class ThermalSwitch(DeviceModel):
         Parameter("C_th", "J/K", 4.96e-11, (1e-20, 1e-3), "C_th", "heat capacity of the switching volume", log=True),
         Parameter("S_e", "W/K", 2.06e-4, (1e-12, 10.0), "S_e", "thermal conductance to the ambient (1/R_th)",
                   log=True),
-        Parameter("R_s", "ohm", 0.0, (0.0, 1e9), "R_s", "series (load) resistance in the pulse circuit"),
+        *CIRCUIT_PARAMETERS,  # R_s: the load resistor; I_cc, 1T1R transistor: devicelib.circuit
     )
     state_variables = (
         StateVariable("device_temperature", "K", (0.0, np.inf), "device temperature T"),
@@ -155,7 +158,17 @@ class ThermalSwitch(DeviceModel):
     def _rhs(cls, p, t, v, t0, g0, heating):
         """dT/dt (K/s) and the electrical power (W) along the pulse path."""
         r = cls._resistance(p, t, cls._g_path(p, t, g0, heating))
-        power = v**2 * r / (r + p["R_s"]) ** 2
+        if np.any(np.asarray(p["k_T"]) > 0):
+            # access transistor: the divider by bisection (devicelib.circuit)
+            vd, cur = solve_divider(v, lambda u: u / r, p["R_s"], p["I_cc"], p["V_g"], p["V_th_T"], p["k_T"])
+            power = vd * cur
+        elif np.any(np.asarray(p["I_cc"]) > 0):  # load and compliance on an ohmic device: closed form
+            icc = np.asarray(p["I_cc"])
+            cur = np.abs(v) / (r + p["R_s"])
+            cur = np.where(icc > 0, np.minimum(cur, np.where(icc > 0, icc, np.inf)), cur)
+            power = cur**2 * r
+        else:  # the load resistor alone: closed form
+            power = v**2 * r / (r + p["R_s"]) ** 2
         return (power - p["S_e"] * (t - t0)) / p["C_th"], power
 
     def resistance(self, state: State) -> np.ndarray:
@@ -234,6 +247,81 @@ class ThermalSwitch(DeviceModel):
         t = np.linspace(float(ambient), float(p["Tc"] + p["w_h"] / 2), 20001)
         r = self._resistance(p, t, self._branch(p, t, 1.0))
         return float(np.sqrt(np.max(p["S_e"] * (t - ambient) * r)))
+
+    def dc_sweep(self, voltages, ambient=300.0, t_max=None, n_grid: int = 6000) -> dict[str, np.ndarray]:
+        """Quasi-static (DC) sweep: the steady state the device settles in at each applied voltage.
+
+        For a sweep much slower than tau_th the temperature sits on a stable fixed point of
+        ``S_e (T - T0) = P(T)``, P the electrical power with the series circuit. Rising voltages follow
+        the heating branch g_+(T) and the lowest stable fixed point at or above the previous one (the
+        device fires when that point vanishes); falling voltages follow the cooling branch g_-(T) and the
+        highest stable fixed point at or below the previous one (the flat-limit minor-loop rule of this
+        model: along a monotone sweep g is the major branch). The sweep starts at the ambient on the
+        heating branch. Scalar parameters only; roots on a grid of ``n_grid`` temperatures from T0 to
+        ``t_max`` (default Tc + 20 w + 40/beta + 2000 K), refined linearly.
+
+        Returns ``temperature`` (K), ``insulating_fraction`` and ``resistance`` (ohm) of the device,
+        ``current`` (A) at each voltage.
+        """
+        p = {k: float(np.max(v)) for k, v in self.params.items()}
+        v = np.asarray(voltages, dtype=float)
+        t0 = float(ambient)
+        t_hi = t_max or p["Tc"] + 20 * p["w_h"] + 40 / p["beta_h"] + 2000.0
+        grid = np.linspace(t0, t_hi, int(n_grid))
+        branch = {+1: self._branch(p, grid, 1.0), -1: self._branch(p, grid, -1.0)}
+        res = {d: self._resistance(p, grid, b) for d, b in branch.items()}
+        out_t = np.empty(v.size)
+        t_prev, heating_prev, v_prev = t0, True, 0.0
+        for k, vk in enumerate(v):  # sequential in the sweep (hysteresis); vectorised over the grid
+            heating = vk >= v_prev if k else True
+            if k and heating != heating_prev and abs(vk - v_prev) < 1e-15:
+                heating = heating_prev
+            d = 1 if heating else -1
+            r = res[d]
+            power = self._dc_power(p, vk, r)
+            h = p["S_e"] * (grid - t0) - power
+            up = np.flatnonzero((h[:-1] < 0) & (h[1:] >= 0))  # stable fixed points (upward crossings)
+            roots = grid[up] - h[up] * (grid[up + 1] - grid[up]) / (h[up + 1] - h[up])
+            if roots.size == 0:
+                tk = t0
+            elif heating:
+                above = roots[roots >= t_prev - 1e-9]
+                tk = above.min() if above.size else roots.max()
+            else:
+                below = roots[roots <= t_prev + 1e-9]
+                tk = below.max() if below.size else roots.min()
+            out_t[k], t_prev, heating_prev, v_prev = tk, tk, heating, vk
+        # branch of each point from the sweep direction
+        dirs = np.where(np.r_[True, np.diff(v) >= 0], 1.0, -1.0)
+        g = np.where(dirs > 0, self._branch(p, out_t, 1.0), self._branch(p, out_t, -1.0))
+        r_dev = self._resistance(p, out_t, g)
+        cur = np.array([self._dc_current(p, vk, rk) for vk, rk in zip(v, r_dev, strict=True)])
+        return {"temperature": out_t, "insulating_fraction": g, "resistance": r_dev, "current": cur}
+
+    @staticmethod
+    def _dc_power(p, v, r):
+        """Power (W) in a device of resistance r (array) at applied voltage v with the series circuit."""
+        if p["k_T"] <= 0:  # load and compliance: closed form, I = min(V / (R + R_s), I_cc)
+            cur = np.abs(v) / (r + p["R_s"])
+            if p["I_cc"] > 0:
+                cur = np.minimum(cur, p["I_cc"])
+            return cur**2 * r
+        if p["I_cc"] > 0 or p["k_T"] > 0:
+            vd, cur = solve_divider(np.full(np.shape(r), v), lambda u: u / r, p["R_s"], p["I_cc"], p["V_g"],
+                                    p["V_th_T"], p["k_T"])
+            return vd * cur
+        return v**2 * r / (r + p["R_s"]) ** 2
+
+    @staticmethod
+    def _dc_current(p, v, r):
+        if p["k_T"] <= 0:
+            cur = abs(v) / (r + p["R_s"])
+            return float(min(cur, p["I_cc"]) if p["I_cc"] > 0 else cur)
+        if p["I_cc"] > 0 or p["k_T"] > 0:
+            _, cur = solve_divider(np.array([v]), lambda u: u / r, p["R_s"], p["I_cc"], p["V_g"], p["V_th_T"],
+                                   p["k_T"])
+            return float(cur[0])
+        return v / (r + p["R_s"])
 
     def threshold_estimate(self, ambient=300.0) -> float:
         """The textbook estimate sqrt((Tc - T0) R_ins / R_th), R_ins = R(Tc) on the heating branch."""

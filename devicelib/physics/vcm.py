@@ -13,7 +13,16 @@ oxygen-vacancy filament and the electrode (Guan, Yu, Wong 2012; Jiang et al.
     \qquad \gamma = \gamma_0 - \beta \left(\frac{g}{g_1}\right)^3
 
 (positive V closes the gap: SET; negative V opens it: RESET), with
-:math:`g_{min} \le g \le g_{max}`. The cell current is tunnelling-like,
+:math:`g_{min} \le g \le g_{max}`. As in the released Verilog-A (parameter ``F_min``, "minimum
+field requirement to enhance gap formation", 1.4e9 V/m), the field enhancement is switched off
+below a minimum local field: :math:`\gamma \leftarrow 0` when :math:`\gamma |V| / t_{ox} < F_{min}`,
+so the gap does not move at all below a gap-dependent threshold voltage
+:math:`V_{th}(g) = F_{min} t_{ox} / \gamma(g)` (1.05 V at g_min, 1.39 V at g_max with the defaults;
+a RESET pulse stops where :math:`\gamma(g)` has fallen to :math:`F_{min} t_{ox}/|V|`). The card of
+the source model's defaults, ``vcm.jiang2016_hfox``, has it on (1.4e9 V/m, as the Verilog-A); the
+bare model class defaults to ``F_min = 0`` (the continuous law) so that fits made without the
+threshold (``vcm.crosssim_oxide_fit``, synthetic recoveries) keep their meaning. The cell current is
+tunnelling-like,
 
 .. math::  I = I_0 \exp(-g/g_0) \sinh(V/V_0),
 
@@ -21,12 +30,22 @@ and Joule heating sets the filament temperature
 :math:`T = T_0 + |V I| R_{th}`; the thermal time constant (~1 ns or less) is
 taken to be far shorter than the pulse, so T follows the state.
 
+Series circuit
+--------------
+The cell may sit in series with a resistance ``R_s``, a source compliance ``I_cc`` and a 1T1R access
+transistor (``V_g``, ``V_th_T``, ``k_T``), all off by default (:mod:`devicelib.circuit`). The voltage on
+the cell V is then the root of the divider ``V + R_s I + V_DS(I) = V_applied`` at the present gap,
+solved by bisection (60 halvings) at every integration stage, so the compliance follows the SET as
+the gap closes. Heating, the field and the energy use the cell voltage; the pulse energy is the
+energy dissipated in the cell, :math:`\int V I\,dt`.
+
 Per-pulse integration
 ---------------------
 During a rectangular pulse V is constant and T depends on g only, so
 ``dg/dt = f(g)`` is autonomous. It is integrated with the explicit midpoint
 rule on adaptive sub-steps limited to ``|dg| <= max_gap_step`` (0.005 nm by
-default); devices whose rate is small finish in one sub-step. The loop is
+default); devices whose rate is small finish in one sub-step. A sub-step that crosses the F_min
+threshold is cut back to the threshold gap by bisection. The loop is
 compiled with numba (one call per pulse for all devices, or one call per
 whole trace for fitting), so no Python runs per device or sub-step. Tests compare
 against ``scipy.integrate.solve_ivp`` (rtol 1e-10): the relative error of the
@@ -52,6 +71,7 @@ import math
 import numba
 import numpy as np
 
+from ..circuit import CIRCUIT_PARAMETERS, divider_drop_scalar, solve_divider
 from ..core import DeviceModel, Parameter, State, StateVariable
 from ..units import k_B, q_e
 
@@ -60,70 +80,143 @@ K_B, Q_E = k_B, q_e  # module-level floats numba can freeze
 NM = 1e-9
 
 
-_KERNEL_PARAMS = ("I0", "g0", "V0", "nu0", "Ea", "a0", "gamma0", "beta", "g1", "t_ox", "R_th", "g_min", "g_max")
+_KERNEL_PARAMS = ("I0", "g0", "V0", "nu0", "Ea", "a0", "gamma0", "beta", "g1", "t_ox", "R_th", "F_min",
+                  "R_s", "I_cc", "V_g", "V_th_T", "k_T", "g_min", "g_max")
+_DIVIDER_ITER = 60  # bisection halvings of [0, |V_a|] (2^-60: exact to double precision)
 
 
 @numba.njit(cache=True, inline="always")
-def _rate_scalar(g, v, t_amb, I0, g0, V0, nu0, Ea, a0, gamma0, beta, g1, t_ox, R_th):
-    current = I0 * math.exp(-g / g0) * math.sinh(v / V0)
-    temp = t_amb + abs(v * current) * R_th
+def _cell_voltage(g, v, I0, g0, V0, R_s, I_cc, V_g, V_th, k):
+    """Voltage on the cell at gap g with the series circuit (devicelib.circuit), by bisection."""
+    if R_s <= 0.0 and I_cc <= 0.0 and k <= 0.0:
+        return v
+    mag = abs(v)
+    neg = v < 0.0
+    pre = I0 * math.exp(-g / g0)
+    lo, hi = 0.0, mag
+    for _ in range(_DIVIDER_ITER):
+        mid = 0.5 * (lo + hi)
+        h = mid + divider_drop_scalar(pre * math.sinh(mid / V0), mid, neg, R_s, I_cc, V_g, V_th, k) - mag
+        if h > 0.0:
+            hi = mid
+        else:
+            lo = mid
+    vd = 0.5 * (lo + hi)
+    return -vd if neg else vd
+
+
+@numba.njit(cache=True, inline="always")
+def _rate_scalar(g, v, t_amb, I0, g0, V0, nu0, Ea, a0, gamma0, beta, g1, t_ox, R_th, F_min,
+                 R_s, I_cc, V_g, V_th, k):
+    """dg/dt, filament temperature, cell current and cell voltage at gap g under the applied pulse v."""
+    vd = _cell_voltage(g, v, I0, g0, V0, R_s, I_cc, V_g, V_th, k)
+    current = I0 * math.exp(-g / g0) * math.sinh(vd / V0)
+    temp = t_amb + abs(vd * current) * R_th
     kt = K_B * temp
     gamma = gamma0 - beta * (g / g1) ** 3
-    return -nu0 * math.exp(-Ea / kt) * math.sinh(gamma * a0 * Q_E * v / (t_ox * kt)), temp, current
+    if gamma * abs(vd) / t_ox < F_min:  # below the minimum field no vacancy generation (Verilog-A F_min)
+        gamma = 0.0
+    return -nu0 * math.exp(-Ea / kt) * math.sinh(gamma * a0 * Q_E * vd / (t_ox * kt)), temp, current, vd
 
 
 @numba.njit(cache=True)
-def _pulse_one(g, v, width, t_amb, I0, g0, V0, nu0, Ea, a0, gamma0, beta, g1, t_ox, R_th, g_min, g_max,
-               max_step, max_sub):
-    """Adaptive explicit-midpoint integration of one device over one pulse: (gap, T_peak, energy, ok)."""
+def _threshold_gap(g_moving, g_stopped, v, t_amb, I0, g0, V0, nu0, Ea, a0, gamma0, beta, g1, t_ox, R_th, F_min,
+                   R_s, I_cc, V_g, V_th, k):
+    """The gap where the rate drops to 0 (F_min threshold) between a moving and a stopped gap, by bisection.
+
+    A sub-step that crosses the threshold would otherwise overshoot it by up to one step (max_step)."""
+    lo, hi = g_moving, g_stopped
+    for _ in range(48):
+        mid = 0.5 * (lo + hi)
+        fm, _t, _i, _v = _rate_scalar(mid, v, t_amb, I0, g0, V0, nu0, Ea, a0, gamma0, beta, g1, t_ox, R_th, F_min,
+                                      R_s, I_cc, V_g, V_th, k)
+        if fm == 0.0:
+            hi = mid
+        else:
+            lo = mid
+    return lo
+
+
+@numba.njit(cache=True)
+def _pulse_one(g, v, width, t_amb, I0, g0, V0, nu0, Ea, a0, gamma0, beta, g1, t_ox, R_th, F_min,
+               R_s, I_cc, V_g, V_th, k, g_min, g_max, max_step, max_sub):
+    """Adaptive explicit-midpoint integration of one device over one pulse: (gap, T_peak, energy, ok).
+
+    The energy is the energy dissipated in the cell (sum of V_cell I dt)."""
     if width <= 0.0 or v == 0.0:
         return g, t_amb, 0.0, True
     remaining, energy, t_peak = width, 0.0, t_amb
+    g_prev = g
     for _ in range(max_sub):
-        f1, _t, _i = _rate_scalar(g, v, t_amb, I0, g0, V0, nu0, Ea, a0, gamma0, beta, g1, t_ox, R_th)
+        f1, _t, _i, _v = _rate_scalar(g, v, t_amb, I0, g0, V0, nu0, Ea, a0, gamma0, beta, g1, t_ox, R_th, F_min,
+                                      R_s, I_cc, V_g, V_th, k)
+        if f1 == 0.0:
+            # no motion (below F_min) for the rest of the pulse; if the last sub-step crossed the threshold,
+            # the gap stops at it (bisection between the two ends of that sub-step, at most max_step apart)
+            if g != g_prev:
+                g = _threshold_gap(g_prev, g, v, t_amb, I0, g0, V0, nu0, Ea, a0, gamma0, beta, g1, t_ox, R_th,
+                                   F_min, R_s, I_cc, V_g, V_th, k)
+            _f, temp, cur, vd = _rate_scalar(g, v, t_amb, I0, g0, V0, nu0, Ea, a0, gamma0, beta, g1, t_ox, R_th,
+                                             F_min, R_s, I_cc, V_g, V_th, k)
+            return g, max(t_peak, temp), energy + abs(vd * cur) * remaining, True
         dt = min(remaining, max_step / max(abs(f1), 1e-300))
         gm = min(max(g + 0.5 * dt * f1, g_min), g_max)
-        f2, temp, cur = _rate_scalar(gm, v, t_amb, I0, g0, V0, nu0, Ea, a0, gamma0, beta, g1, t_ox, R_th)
+        f2, temp, cur, vd = _rate_scalar(gm, v, t_amb, I0, g0, V0, nu0, Ea, a0, gamma0, beta, g1, t_ox, R_th,
+                                         F_min, R_s, I_cc, V_g, V_th, k)
+        if f2 == 0.0 and f1 != 0.0:
+            f2 = f1  # the midpoint lies past the threshold: Euler step, then the bisection above
+        g_prev = g
         g = min(max(g + dt * f2, g_min), g_max)
-        energy += abs(v * cur) * dt
+        energy += abs(vd * cur) * dt
         t_peak = max(t_peak, temp)
         remaining -= dt
         if (g <= g_min and f2 < 0.0) or (g >= g_max and f2 > 0.0):
             # pinned at a bound for the rest of the pulse: constant current there
-            energy += abs(v * I0 * math.exp(-g / g0) * math.sinh(v / V0)) * remaining
+            _f, temp, cur, vd = _rate_scalar(g, v, t_amb, I0, g0, V0, nu0, Ea, a0, gamma0, beta, g1, t_ox, R_th,
+                                             F_min, R_s, I_cc, V_g, V_th, k)
+            energy += abs(vd * cur) * remaining
+            t_peak = max(t_peak, temp)
             remaining = 0.0
         if remaining <= 0.0:
+            if F_min > 0.0 and f1 != 0.0 and g != g_prev:
+                fe, _t, _i, _v = _rate_scalar(g, v, t_amb, I0, g0, V0, nu0, Ea, a0, gamma0, beta, g1, t_ox, R_th,
+                                              F_min, R_s, I_cc, V_g, V_th, k)
+                if fe == 0.0:  # the last sub-step crossed the threshold
+                    g = _threshold_gap(g_prev, g, v, t_amb, I0, g0, V0, nu0, Ea, a0, gamma0, beta, g1, t_ox, R_th,
+                                       F_min, R_s, I_cc, V_g, V_th, k)
             return g, t_peak, energy, True
     return g, t_peak, energy, False
 
 
 @numba.njit(cache=True, parallel=True)
-def _pulse_kernel(g, v, width, t_amb, I0, g0, V0, nu0, Ea, a0, gamma0, beta, g1, t_ox, R_th, g_min, g_max,
-                  max_step, max_sub):
+def _pulse_kernel(g, v, width, t_amb, I0, g0, V0, nu0, Ea, a0, gamma0, beta, g1, t_ox, R_th, F_min,
+                  R_s, I_cc, V_g, V_th, k, g_min, g_max, max_step, max_sub):
     n = g.size
     g_out, t_peak, energy = np.empty(n), np.empty(n), np.empty(n)
     good = np.empty(n, dtype=np.bool_)
     for i in numba.prange(n):  # devices are independent: spread them over the cores
         g_out[i], t_peak[i], energy[i], good[i] = _pulse_one(
             g[i], v[i], width[i], t_amb[i], I0[i], g0[i], V0[i], nu0[i], Ea[i], a0[i], gamma0[i], beta[i],
-            g1[i], t_ox[i], R_th[i], g_min[i], g_max[i], max_step, max_sub)
+            g1[i], t_ox[i], R_th[i], F_min[i], R_s[i], I_cc[i], V_g[i], V_th[i], k[i], g_min[i], g_max[i],
+            max_step, max_sub)
     return g_out, t_peak, energy, good.all()
 
 
 @numba.njit(cache=True)
-def _trace_kernel(g, v, width, t_amb, I0, g0, V0, nu0, Ea, a0, gamma0, beta, g1, t_ox, R_th, g_min, g_max,
-                  max_step, max_sub):
+def _trace_kernel(g, v, width, t_amb, I0, g0, V0, nu0, Ea, a0, gamma0, beta, g1, t_ox, R_th, F_min,
+                  R_s, I_cc, V_g, V_th, k, g_min, g_max, max_step, max_sub):
     n, npulse = v.shape
     gaps = np.empty((n, npulse))
     ok = True
     for i in range(n):
         gi = g[i]
-        for k in range(npulse):
+        for j in range(npulse):
             gi, _tp, _e, good = _pulse_one(
-                gi, v[i, k], width[i, k], t_amb[i, k], I0[i], g0[i], V0[i], nu0[i], Ea[i], a0[i], gamma0[i],
-                beta[i], g1[i], t_ox[i], R_th[i], g_min[i], g_max[i], max_step, max_sub)
+                gi, v[i, j], width[i, j], t_amb[i, j], I0[i], g0[i], V0[i], nu0[i], Ea[i], a0[i], gamma0[i],
+                beta[i], g1[i], t_ox[i], R_th[i], F_min[i], R_s[i], I_cc[i], V_g[i], V_th[i], k[i], g_min[i],
+                g_max[i], max_step, max_sub)
             ok = ok and good
-            gaps[i, k] = gi
+            gaps[i, j] = gi
     return gaps, ok
 
 
@@ -160,6 +253,9 @@ class StanfordPKU(DeviceModel):
         Parameter("R_th", "K/W", 2.1e3, (0.0, 1e7), "R_th", "effective thermal resistance"),
         Parameter("g_min", "m", 0.2 * NM, (0.0, 5 * NM), "g_min", "smallest gap (full SET)"),
         Parameter("g_max", "m", 1.7 * NM, (0.1 * NM, 10 * NM), "g_max", "largest gap (full RESET)"),
+        Parameter("F_min", "V/m", 0.0, (0.0, 3e9), "F_min",
+                  "minimum local field gamma |V| / t_ox for vacancy generation/migration (0 = no threshold)"),
+        *CIRCUIT_PARAMETERS,
     )
     state_variables = (
         StateVariable("gap", "m", ("g_min", "g_max"), "tunnelling gap g between filament tip and electrode"),
@@ -180,12 +276,26 @@ class StanfordPKU(DeviceModel):
         return p["I0"] * np.exp(-g / p["g0"]) * np.sinh(v / p["V0"])
 
     @classmethod
+    def cell_voltage(cls, p, g, v):
+        """Voltage on the cell (V) at gap g when ``v`` is applied to the cell with its series circuit
+        (:func:`devicelib.circuit.solve_divider`; ``v`` itself when the circuit is absent)."""
+        g, v = np.broadcast_arrays(np.asarray(g, float), np.asarray(v, float))
+        if not any(np.any(np.asarray(p.get(k, 0.0)) > 0) for k in ("R_s", "I_cc", "k_T")):
+            return v
+        vd, _ = solve_divider(v, lambda u: cls._current(p, g, u), p.get("R_s", 0.0), p.get("I_cc", 0.0),
+                              p.get("V_g", 0.0), p.get("V_th_T", 0.5), p.get("k_T", 0.0), n_iter=_DIVIDER_ITER)
+        return vd
+
+    @classmethod
     def _rate(cls, p, g, v, t_amb):
-        """dg/dt (m/s) and the filament temperature (K) at gap g under bias v."""
-        temp = t_amb + np.abs(v * cls._current(p, g, v)) * p["R_th"]
+        """dg/dt (m/s) and the filament temperature (K) at gap g under the applied pulse v (numpy reference of
+        the compiled kernel, incl. F_min and the series circuit)."""
+        vd = cls.cell_voltage(p, g, v)
+        temp = t_amb + np.abs(vd * cls._current(p, g, vd)) * p["R_th"]
         kt = k_B * temp
         gamma = p["gamma0"] - p["beta"] * (g / p["g1"]) ** 3
-        rate = -p["nu0"] * np.exp(-p["Ea"] / kt) * np.sinh(gamma * p["a0"] * q_e * v / (p["t_ox"] * kt))
+        gamma = np.where(gamma * np.abs(vd) / p["t_ox"] < p.get("F_min", 0.0), 0.0, gamma)
+        rate = -p["nu0"] * np.exp(-p["Ea"] / kt) * np.sinh(gamma * p["a0"] * q_e * vd / (p["t_ox"] * kt))
         return rate, temp
 
     def initial_state(self, n: int) -> State:

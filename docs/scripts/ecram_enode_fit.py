@@ -125,7 +125,7 @@ def write_card(r) -> None:
         'model = "ecram.voltage"',
         'title = "ENODe (organic electrochemical, PEDOT:PSS), voltage-driven ECRAM model fitted to the CrossSim dG '
         'tables"',
-        'kind = "fit"',
+        'kind = "fitted"',
         (f'notes = "Pulse conditions are NOT recorded in the tables: +/-{V_PULSE} V, {T_PULSE * 1e3:g} ms at '
          f'{TEMP:g} K were assumed (estimate); potentiation is -{V_PULSE} V (cation extraction de-dopes less: '
          'eta_e = -1). j0 absorbs the true width and amplitude, so use the card at that nominal condition only. '
