@@ -252,17 +252,21 @@ def test_poole_frenkel_read_solves_the_series_circuit():
     assert b == pytest.approx(2 * kt / (q_e * 6e-9))
     assert i0 == pytest.approx(2 * q_e * np.pi * (20e-9) ** 2 * 1e25 * 6e-9 / 1e-14 * np.exp(-0.3 * q_e / kt))
     u = np.array([0.0, 0.5e-9, 2e-9, 5e-9, 10e-9, 30e-9, 60e-9])
+    f_cov = np.minimum(1.0, (u / 20e-9) ** 2)  # heater fraction still under the amorphous dome
     for v in (0.05, 0.2, 1.0):
-        g = m.physical_conductance(u, v)
-        for uk, gk in zip(u, g, strict=True):
+        g_slab = m._slab_conductance(u, v)
+        for uk, gk in zip(u, g_slab, strict=True):
             def f(i, uk=uk, v=v):
                 return 40e3 * i + b * uk * np.arcsinh(i / i0) - v
             ref = brentq(f, 0.0, v / 40e3, xtol=1e-30, rtol=1e-14)
             assert gk * v == pytest.approx(ref, rel=1e-11)
+        g = m.physical_conductance(u, v)  # covered disc in parallel with the crystallised annulus
+        assert g == pytest.approx(f_cov * g_slab + (1 - f_cov) / 40e3, rel=1e-14)
         st = m.state_from_conductance(g, v)
-        assert st["amorphous_thickness"] == pytest.approx(u, rel=1e-9, abs=1e-18)
+        assert st["amorphous_thickness"] == pytest.approx(u, rel=1e-9, abs=1e-15)
     assert m.physical_conductance(u[:1], 0.2)[0] == pytest.approx(25e-6, rel=1e-14)  # 1/R_c
-    assert m.physical_conductance(u, 0.0) == pytest.approx(1 / (40e3 + b * u / i0), rel=1e-14)
+    assert m.physical_conductance(u, 0.0) == pytest.approx(f_cov / (40e3 + b * u / i0) + (1 - f_cov) / 40e3,
+                                                          rel=1e-14)
     g30 = m.physical_conductance(30e-9, 0.0)
     assert g30 == pytest.approx(0.0850e-6, rel=2e-3)  # RESET-like plug: ~0.1 uS
 
@@ -319,7 +323,9 @@ def test_drift_exponent_recovered_from_simulated_decades():
 def test_programming_noise_std_follows_the_polynomial():
     m = GSTMushroom(nu_spread=0.0, read_noise=0.0)
     n_dev = 20000
-    for k, u_t in enumerate([0.0, 2.139e-9, 4.119e-9, 5.475e-9]):  # G_ref 25, 12.5, 5, 2.5 uS (G_ref/sigma_P > 5)
+    # plugs reading G_ref = 25, 12.5, 5, 2.5 uS at 0.2 V (G_ref / sigma_P > 5)
+    u_ts = m.state_from_conductance(np.array([25e-6, 12.5e-6, 5e-6, 2.5e-6]), 0.2)["amorphous_thickness"]
+    for k, u_t in enumerate(u_ts):
         ds = program(m, u_t, n_dev, seed=30 + k)  # read at the statistical read voltage, before t0: G(t0)
         g = ds.conductance.values[:, -1]
         g_ref = m.physical_conductance(ds.amorphous_thickness.values[0, -1], 0.2)
@@ -343,7 +349,8 @@ def test_read_noise_std_follows_the_1_over_f_formula():
     m = GSTMushroom(prog_noise=0.0, nu_spread=0.0)
     n_dev = 20000
     delays = np.array([20.0, 1e3, 1e5])
-    for k, u_t in enumerate([0.0, 3.0e-9, 5.475e-9]):  # g = 1, ~0.3, 0.1
+    u_ts = m.state_from_conductance(np.array([25e-6, 7.5e-6, 2.5e-6]), 0.2)["amorphous_thickness"]
+    for k, u_t in enumerate(u_ts):  # g = 1, 0.3, 0.1
         ds = program(m, u_t, n_dev, seed=50 + k, delays=delays)
         g = ds.conductance.values[:, -3:]
         g_ref = m.physical_conductance(ds.amorphous_thickness.values[0, -1], 0.2)
@@ -392,12 +399,15 @@ def test_cards_load_and_simulate():
         assert mm.params["eta_inf"] == pytest.approx(1.175e-3) and mm.params["lambda_j"] == pytest.approx(0.3e-9)
         assert mm.params["E_glass"] == pytest.approx(2.34 * q_e) and mm.params["dh_f"] == pytest.approx(0.12 * q_e)
     assert seb.validity_range("temperature") == (250.0, 373.0) and joshi.validity_range("temperature") == (250.0, 330.0)
-    # the operating SET pulse: 194 uA, 50 ns (T_peak 544.6 K), 10 pulses from RESET to half of full SET
+    # the operating SET pulse: 194 uA, 50 ns (T_peak 544.6 K, 3.48 nm per pulse); from the 35.3 nm RESET plug
+    # 4 pulses thin the dome down to the heater radius (G stays < 0.15 uS), then the crystallised annulus
+    # raises G gradually: half of full SET after the 7th pulse, 1/R_c after the 11th
     assert seb.operating_value("amplitude") == pytest.approx(194e-6)
     assert seb.operating_value("width") == pytest.approx(W)
     op = pulses(1, seb.operating_value("amplitude_down"), W) + pulses(14, seb.operating_value("amplitude"), W)
     g_op = simulate(ms, op, 1, v_read=0.2).conductance.values[0]
-    assert np.argmax(g_op >= 12.5e-6) == 10 and g_op[9] < 12.5e-6
+    assert np.argmax(g_op >= 12.5e-6) == 7 and g_op[6] < 12.5e-6
+    assert g_op[4] < 0.15e-6 and g_op[11] == pytest.approx(25e-6)
     assert ms.params["T_melt"] == 890.0 and mj.params["T_melt"] == 900.0
     assert joshi.validity_range("amplitude") == (0.0, 500e-6)
     assert get_model("pcm.joshi2020_statistical").name == "pcm.gst_mushroom"
@@ -478,3 +488,72 @@ def test_nominal_cell_is_the_deterministic_mean_device():
     b = simulate(nom, train, n_devices=3, v_read=0.2, seed=2)["conductance"].values
     np.testing.assert_array_equal(a, b)  # no draws left
     np.testing.assert_array_equal(a[0], a[1])
+
+
+# -- issue 12: gradual multi-level SET, read temperature, drift versus temperature, no draws when quiet --------
+def test_multilevel_set_is_gradual_at_the_operating_condition():
+    """Before: 84 % of the change of the staircase in 2 of ~10 pulses (largest step 66 %). The crystallised
+    annulus (dome radius below the heater radius) in parallel with the covered disc makes it gradual."""
+    ms = get_model("pcm.sebastian2014_gst")
+    op = pulses(1, 400e-6, W) + pulses(12, 194e-6, W)
+    g = simulate(ms, op, 1, v_read=0.2).conductance.values[0]
+    steps = np.diff(g)
+    share = np.sort(steps)[::-1] / (g[-1] - g[0])
+    assert np.all(steps >= 0)
+    assert share[0] < 0.3 and share[:2].sum() < 0.55
+    # levels separated by more than 1 uS (4x the programming sigma of the statistical model at 2.5 uS)
+    assert np.sum(np.diff(np.unique(np.round(g / 1e-6))) >= 1) >= 5
+
+
+def test_read_conductance_follows_the_read_temperature():
+    ms = get_model("pcm.sebastian2014_gst")
+    st = ms.apply_pulse(ms.initial_state(1), 400e-6, W, 300.0)  # RESET plug, 35.3 nm
+    g = {t: ms.conductance(ms.relax(st, 1e-9, t), 0.0)[0] for t in (250.0, 300.0, 350.0)}
+    # low field: G = 1/(R_c + b(T) u / I0(T)), b = 2kT/(q dz), I0 ~ exp(-E_PF/kT): the plug term scales as
+    # T exp(E_PF/kT), so 350 K / 250 K = (250/350) exp(0.3 eV/k (1/250 - 1/350)) = 38.2, 37.7 with R_c
+    u = st["amorphous_thickness"][0]
+
+    def low_field(t):
+        i0, b = ms._pf(t)
+        return 1.0 / (40e3 + b * u / i0)
+
+    for t in g:
+        assert g[t] == pytest.approx(low_field(t), rel=1e-12)
+    assert g[350.0] / g[250.0] == pytest.approx(37.7, rel=0.01)
+    assert g[250.0] < g[300.0] < g[350.0]
+    assert st["ambient_temperature"][0] == 300.0
+    crystalline = {"amorphous_thickness": np.zeros(1), "t_prog": np.zeros(1), "nu": np.zeros(1),
+                   "prog_error": np.zeros(1), "read_xi": np.zeros(1), "peak_temperature": np.full(1, 300.0),
+                   "ambient_temperature": np.full(1, 350.0)}
+    assert ms.conductance(crystalline, 0.2)[0] == pytest.approx(25e-6, rel=1e-12)  # ohmic crystal: no change
+
+
+def test_drift_exponent_and_clock_depend_on_temperature():
+    ms = get_model("pcm.sebastian2014_gst")
+    st = ms.apply_pulse(ms.initial_state(1), 400e-6, W, 300.0)
+    nu = st["nu"][0]
+    # read at T: exponent nu T_read / T; at T_read the published law
+    for t in (300.0, 350.0):
+        a, b = ms.relax(st, 100.0, t), ms.relax(st, 1000.0, t)
+        slope = -np.log(ms.conductance(b, 0.2) / ms.conductance(a, 0.2))[0] / np.log(
+            b["t_prog"][0] / a["t_prog"][0])
+        assert slope == pytest.approx(nu * 300.0 / t, rel=1e-3)
+    # storage at 350 K runs the relaxation clock exp(1 eV/k (1/300 - 1/350)) = 252x faster
+    assert ms.drift_clock_rate(350.0) == pytest.approx(np.exp(q_e / k_B * (1 / 300 - 1 / 350)), rel=1e-9)
+    hot = ms.relax(st, 1000.0, 350.0)
+    assert hot["t_prog"][0] == pytest.approx(1000.0 * 252.0, rel=0.01)
+    cold_then_read_hot = ms.relax(ms.relax(st, 1000.0, 300.0), 1e-9, 350.0)
+    assert ms.conductance(hot, 0.2)[0] / ms.conductance(cold_then_read_hot, 0.2)[0] == pytest.approx(
+        252.0 ** (-nu * 300.0 / 350.0), rel=0.02)
+
+
+def test_no_random_draws_when_the_statistical_layer_is_off():
+    ms = get_model("pcm.sebastian2014_gst")
+
+    class Boom:
+        def standard_normal(self, *a, **k):
+            raise AssertionError("drew random numbers with all noise scales at 0")
+
+    ms.rng = Boom()
+    st = ms.apply_pulse(ms.initial_state(3), 194e-6, W, 300.0)
+    assert np.all(st["prog_error"] == 0) and np.all(st["read_xi"] == 0)

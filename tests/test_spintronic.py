@@ -235,3 +235,74 @@ def test_siddiqui_card_and_bad_input():
         DomainWallMTJ(J_dep=-1.0)
     with pytest.raises(ValueError, match="temperature"):
         StochasticMTJ().apply_pulse({"antiparallel": np.ones(1)}, 1e-5, 1e-9, -3.0)
+
+
+# -- spin-transfer torque across regimes (thermal, precessional, crossover) -----------------------------------
+def test_precessional_switching_time_is_inverse_in_overdrive():
+    m = get_model("spintronic.koch2004_mtj")
+    ic0 = 50e-6
+    # Sun 2000 with theta0 = sqrt(ln2 / Delta), Delta = 40: t50 = tau_D / (i - 1) ln(pi sqrt(40) / (2 sqrt(ln 2)))
+    t2 = m.precessional_time(2 * ic0)
+    assert t2 == pytest.approx(1e-9 * np.log(np.pi * np.sqrt(40.0) / (2 * np.sqrt(np.log(2)))), rel=1e-3)
+    assert t2 == pytest.approx(2.479e-9, rel=1e-3)
+    assert m.precessional_time(3 * ic0) == pytest.approx(t2 / 2, rel=1e-9)
+    assert np.isinf(m.precessional_time(0.9 * ic0))
+    # t50 is the median of the macrospin distribution P_prec(t) = exp(-pi^2 Delta/4 exp(-2 (i-1) t / tau_D))
+    for i in (1.5, 2.0, 4.0):
+        assert m._prec(i * ic0, m.precessional_time(i * ic0), 300.0)[0] == pytest.approx(0.5, rel=1e-3)
+    # negative current drives P -> AP above Ic0_AP = 75 uA
+    assert m._prec(-2 * 75e-6, m.precessional_time(-2 * 75e-6), 300.0)[1] == pytest.approx(0.5, rel=1e-3)
+
+
+def test_switching_probability_at_1ns_rises_with_current_above_ic0():
+    """Issue 12: at 1 ns P_sw was stuck at 1 - 1/e = 0.632 for 1-3x Ic0 (thermal law floored at tau0)."""
+    m = get_model("spintronic.koch2004_mtj")
+    ratios = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 8.0])
+    p = m.switching_probability(ratios * 50e-6, 1e-9, 300.0)
+    assert np.all(np.diff(p) >= 0)
+    assert p[0] == pytest.approx(1 - np.exp(-1), rel=1e-6)  # at Ic0: thermal attempt rate only
+    assert p[2] == pytest.approx(0.692, abs=2e-3)
+    assert p[3] == pytest.approx(0.920, abs=2e-3)
+    assert p[4] > 0.98 and p[5] > 0.9999
+
+
+def test_switching_probability_versus_width_from_100ps_to_1ms():
+    m = get_model("spintronic.koch2004_mtj")
+    widths = np.logspace(-10, -3, 36)
+    thermal = m.switching_probability(0.8 * 50e-6, widths, 300.0)  # below Ic0: Neel-Brown only
+    tau = 1e-9 * np.exp(m.delta(300.0) * 0.2)  # Delta = 1.034 eV / kT = 40.0
+    assert thermal == pytest.approx(-np.expm1(-widths / tau), rel=1e-9)
+    fast = m.switching_probability(3 * 50e-6, widths, 300.0)  # above Ic0: precession dominates at ns
+    assert np.all(np.diff(thermal) >= 0) and np.all(np.diff(fast) >= 0)
+    assert fast[0] < 0.1  # 100 ps: too short for either channel
+    i10 = np.searchsorted(widths, 10e-9)
+    assert fast[i10] > 0.9999 and thermal[i10] < 0.01
+    assert thermal[-1] > 0.9999  # 1 ms >> tau = 3 us
+
+
+def test_monte_carlo_and_mean_field_follow_the_crossover_probability():
+    m = get_model("spintronic.koch2004_mtj").seed(4)
+    cur, w = 3 * 50e-6, 1.2e-9
+    p = m.switching_probability(cur, w, 300.0)
+    n = 40000
+    ds = simulate(m, identical(1, cur, w, amplitude_unit="A"), n, seed=4)
+    frac = np.mean(ds.antiparallel.values[:, 0] == 0.0)
+    assert frac == pytest.approx(p, abs=4 * np.sqrt(p * (1 - p) / n))
+    mf = m.mean_field()
+    assert mf.apply_pulse(mf.initial_state(1), cur, w, 300.0)["antiparallel"][0] == pytest.approx(1 - p, rel=1e-12)
+
+
+def test_r_ap_bisection_is_cached_for_a_shared_current():
+    m = get_model("spintronic.koch2004_mtj")
+    cur = np.full(1000, 80e-6)
+    r = m._r_ap_at_current(cur)
+    assert r == pytest.approx(np.full(1000, m._r_ap_bisect(np.array([80e-6]))[0]), rel=1e-15)
+    cached = m.__dict__["_rap_cache"][2]
+    m._r_ap_at_current(cur)
+    assert m.__dict__["_rap_cache"][2] is cached  # second pulse: no new bisection
+    mixed = np.r_[np.full(500, 80e-6), np.full(500, 20e-6)]
+    assert m._r_ap_at_current(mixed)[-1] == pytest.approx(m._r_ap_bisect(np.array([20e-6]))[0], rel=1e-15)
+    # a model with another RA does not reuse the cache
+    m2 = m.with_params(RA=6e-12)
+    assert m2._r_ap_at_current(cur)[0] == pytest.approx(m2._r_ap_bisect(np.array([80e-6]))[0], rel=1e-15)
+    assert m2._r_ap_at_current(cur)[0] > 1.5 * r[0]

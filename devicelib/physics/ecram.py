@@ -100,8 +100,14 @@ as :math:`\Delta N + \sqrt{F}\,(\mathrm{Poisson}(|\Delta N|) - |\Delta N|)`
 Poisson, 0 switches the noise off (deterministic model for fits), F > 1 is
 super-Poissonian excess noise. Drawn from ``self.rng``.
 
-Not modelled: electrolyte IR drop and ion transport limits in the gate stack
-(V_g is the interfacial drive), double-layer (non-Faradaic) charging,
+Energy per pulse (:meth:`_ECRAMBase.pulse_energy`): Faradaic work plus the resistive
+losses in the electrolyte (:math:`\bar I^2 R_{el} t_p`), in the channel
+(:math:`\bar I^2 t_p/12G`, the compensating electrons fed from both contacts) and
+through the electrolyte's electronic leakage (:math:`V_g^2 t_p/R_{leak}`, voltage drive).
+
+Not modelled: the electrolyte IR drop in the kinetics (V_g is the interfacial drive: the
+terminal voltage is higher by :math:`I_g R_{el}`, counted in the energy only) and ion
+transport limits in the gate stack, double-layer (non-Faradaic) charging,
 asymmetric transfer coefficients, phase separation (Omega >= 2 kT).
 
 References
@@ -154,6 +160,8 @@ _COMMON = (
               log=True),
     Parameter("x_init", "", 0.5, (1e-6, 1.0 - 1e-6), "x_init", "ion fraction of a fresh device"),
     Parameter("fano", "", 1.0, (0.0, 1e15), "F", "Fano factor of ion-number noise (1 Poisson, 0 none)"),
+    Parameter("R_el", "ohm", 0.0, (0.0, 1e15), "R_el",
+              "ionic resistance of the gate electrolyte (energy: I_g^2 R_el t_p; 0 = not characterised)"),
 )
 
 
@@ -352,13 +360,35 @@ class _ECRAMBase(DeviceModel):
         return dg, sigma
 
     def pulse_energy(self, before: State, after: State, amplitude, width, temperature):
-        """Faradaic work on the ions, |V| |Q| with Q = z q dN (V_g for voltage drive, the
-        equilibrium gate voltage -V_oc for current drive), J."""
-        q = np.abs(after["x"] - before["x"]) * self.n_sites_total() * self.params["z"] * q_e
-        if self.amplitude_unit == "V":
-            return np.abs(np.asarray(amplitude, dtype=float)) * q
+        r"""Energy the gate source delivers in one pulse (J): Faradaic work plus resistive losses.
+
+        With :math:`Q = zq\,\Delta N` moved in :math:`t_p` (mean gate current :math:`\bar I = Q/t_p`):
+
+        - Faradaic: :math:`|V_g Q|` for voltage drive (the interfacial drive: reversible part
+          :math:`-V_{oc}Q` plus the Butler-Volmer overpotential loss); :math:`|V_{oc}(\bar x)\,Q|` for
+          current drive (reversible work against the open-circuit voltage; energy stored or recovered is
+          not credited, so it is counted as a magnitude);
+        - electrolyte (ionic): :math:`\bar I^2 R_{el} t_p`;
+        - channel: the electrons that compensate the inserted ions enter through the grounded source
+          and drain and are consumed uniformly along the channel, so the lateral current falls linearly
+          from each contact to the middle: :math:`\bar I^2 t_p / (12\,G)` with the read conductance
+          :math:`G` at the mean state (two-sided feed of a uniform sink);
+        - electronic leakage of the electrolyte during voltage drive: :math:`V_g^2 t_p / R_{leak}`.
+
+        The channel term keeps the energy of a current pulse positive at half filling, where
+        :math:`V_{oc} = V_0` may vanish.
+        """
+        p = self.params
+        q = np.abs(after["x"] - before["x"]) * self.n_sites_total() * p["z"] * q_e
+        tp = np.asarray(width, dtype=float)
         xm = 0.5 * (before["x"] + after["x"])
-        return np.abs(self.open_circuit_voltage(xm, temperature)) * q
+        with np.errstate(divide="ignore", invalid="ignore"):
+            i_mean = np.where(tp > 0, q / np.where(tp > 0, tp, 1.0), 0.0)
+        resistive = i_mean**2 * tp * (p["R_el"] + 1.0 / (12.0 * self.conductance_of_x(xm)))
+        if self.amplitude_unit == "V":
+            v = np.asarray(amplitude, dtype=float)
+            return np.abs(v) * q + resistive + v**2 * tp / p["R_leak"]
+        return np.abs(self.open_circuit_voltage(xm, temperature)) * q + resistive
 
 
 class ECRAMCurrent(_ECRAMBase):

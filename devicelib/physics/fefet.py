@@ -102,6 +102,35 @@ def _bc(value, n):
     return np.broadcast_to(np.asarray(value, dtype=float), (n,))
 
 
+# -- nucleation-limited switching (NLS), shared by fefet.nls and the ferroelectric tunnel junction ----------------
+def nls_t1(field, tau0, Ea, alpha):
+    """Characteristic (median) NLS switching time t1(E) = tau0 exp[(E_a/|E|)^alpha] (s) at field E (V/m)."""
+    e = np.abs(np.asarray(field, dtype=float))
+    with np.errstate(over="ignore", divide="ignore"):
+        return tau0 * np.exp((Ea / np.maximum(e, 1e-300)) ** alpha)
+
+
+def nls_step(pol, Pr, w, v, reduced_dt):
+    r"""Polarisation after one pulse of sign ``v`` adding the reduced time ``reduced_dt`` = t_p / t1(E).
+
+    Step-limit NLS with a Lorentzian of log10 waiting times (half width ``w`` decades): the fraction s
+    switched towards the pulse's direction is converted to its equivalent reduced time
+    :math:`H = 10^{w \tan(\pi(s - 1/2))}`, ``reduced_dt`` is added and
+    :math:`s = 1/2 + \arctan(\log_{10} H / w)/\pi` (never decreasing). Exact for any pulse sequence.
+    """
+    pol = np.asarray(pol, dtype=float)
+    n = pol.size
+    pr, w, v = _bc(Pr, n), _bc(w, n), _bc(v, n)
+    up = v > 0
+    s = np.clip(np.where(up, (pol / pr + 1) / 2, (1 - pol / pr) / 2), 0.0, 1.0)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        h = np.where(s <= 0, 0.0, np.where(s >= 1, np.inf, 10 ** (w * np.tan(np.pi * (s - 0.5)))))
+        h = h + _bc(reduced_dt, n)
+        s_new = np.where(np.isinf(h), 1.0, 0.5 + np.arctan(np.log10(h) / w) / np.pi)
+    s_new = np.maximum(s_new, s)
+    return np.where(up, pr * (2 * s_new - 1), pr * (1 - 2 * s_new))
+
+
 # -- compiled Preisach kernels (one device per loop iteration, devices spread over the cores) ----------------------
 # A device's history is a row of turning points ``tv`` (V_FE) / ``tpp`` (P) with depth ``d``: entries 0 and 1 are the
 # sentinels (+V_s, +P_r) and (-V_s, -P_r); an even index is a maximum, an odd one a minimum. These functions are the
@@ -638,9 +667,7 @@ class FeFETNLS(_FeFETBase):
     def t1(self, v_gate) -> np.ndarray:
         """Characteristic (median) switching time at gate voltage v_gate (s)."""
         p = self.params
-        e = np.abs(self.fe_field(v_gate))
-        with np.errstate(over="ignore", divide="ignore"):
-            return p["tau0"] * np.exp((p["Ea"] / np.maximum(e, 1e-300)) ** p["alpha"])
+        return nls_t1(self.fe_field(v_gate), p["tau0"], p["Ea"], p["alpha"])
 
     def switched_fraction(self, reduced_time) -> np.ndarray:
         """Step-limit NLS fraction for a reduced time H = t / t1."""
@@ -648,23 +675,11 @@ class FeFETNLS(_FeFETBase):
             return 0.5 + np.arctan(np.log10(np.asarray(reduced_time, dtype=float)) / self.params["w"]) / np.pi
 
     def apply_pulse(self, state: State, amplitude, width, temperature) -> State:
-        p = self.params
         pol = np.asarray(state["polarization"], dtype=float)
         n = pol.size
         v = _bc(amplitude, n)
-        pr = _bc(p["Pr"], n)
-        w = _bc(p["w"], n)
-        up = v > 0
-        # fraction switched in the direction of the pulse
-        s = np.where(up, (pol / pr + 1) / 2, (1 - pol / pr) / 2)
-        s = np.clip(s, 0.0, 1.0)
-        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-            h = np.where(s <= 0, 0.0, np.where(s >= 1, np.inf, 10 ** (w * np.tan(np.pi * (s - 0.5)))))
-            h = h + _bc(width, n) / _bc(self.t1(v), n)
-            s_new = np.where(np.isinf(h), 1.0, 0.5 + np.arctan(np.log10(h) / w) / np.pi)
-        s_new = np.maximum(s_new, s)
-        pol_new = np.where(up, pr * (2 * s_new - 1), pr * (1 - 2 * s_new))
-        return {"polarization": pol_new}
+        return {"polarization": nls_step(pol, self.params["Pr"], self.params["w"], v,
+                                         _bc(width, n) / _bc(self.t1(v), n))}
 
     def state_from_conductance(self, g, v_read) -> State:
         return {"polarization": self._vt_to_polarization(g)}

@@ -89,8 +89,43 @@ crystalline and heater resistance :math:`R_c`:
     V = V_a + R_c I, \quad A = \pi r_h^2,
 
 solved for :math:`I` by Newton iteration (monotone from I = 0; to 1e-12
-relative). :math:`G_{phys} = I/V` (the low-field limit at V = 0). Reads are
-at :math:`T_{read}`.
+relative). :math:`G_{slab} = I/V` (the low-field limit at V = 0).
+
+*Partial crystallisation of the plug (multi-level SET).* The amorphous region
+is the quenched hemisphere of radius :math:`u_a` over the heater. While
+:math:`u_a \ge r_h` it covers the whole heater and the read is the slab above.
+Once growth has shrunk it below the heater radius, the crystallised annulus
+:math:`u_a < \rho < r_h` conducts in parallel through the crystal and heater
+(ohmic, area-specific :math:`R_c\pi r_h^2`), and the still-covered disc
+(area fraction :math:`f = (u_a/r_h)^2`) keeps the Poole-Frenkel slab of height
+:math:`u_a` in series with its share of :math:`R_c` (current and :math:`R_c`
+both scale with area, so that part is :math:`f\,G_{slab}`):
+
+.. math::  G_{phys} = f\,G_{slab}(u_a) + (1 - f)/R_c,\qquad f = \min(1, u_a^2/r_h^2).
+
+This is continuous at :math:`u_a = r_h` and makes the last :math:`r_h` of
+growth a gradual rise of :math:`G` (quadratic in :math:`u_a`) instead of the
+jump of a pure series read (flat-top approximation of the dome over the
+covered disc; lateral spreading neglected).
+
+*Read temperature.* Reads are at the ambient temperature of the last event
+(``ambient_temperature``, set by every pulse and relaxation; :math:`T_{read}`
+before any): the Poole-Frenkel law gives :math:`e^{-E_{PF}/kT}` with the
+field term, e.g. a 30 nm plug reads 36x higher at 350 K than at 250 K.
+
+*Drift versus temperature.* Drift is structural relaxation of the glass that
+raises the conduction activation energy logarithmically in time (Ielmini et
+al. 2007; Boniardi & Ielmini 2011): :math:`E_{PF}(t) = E_{PF} + \nu k T_{read}
+\ln(\theta/t_0)`, where the relaxation advances in an effective time at
+:math:`T_{read}`, :math:`d\theta = e^{(E_D/k)(1/T_{read} - 1/T)}dt`
+(thermally activated, activation :math:`E_D`). Read at temperature :math:`T`:
+
+.. math::  G(t) = G(t_0)\,(\theta/t_0)^{-\nu T_{read}/T},
+
+so the drift exponent seen at a read temperature is :math:`\nu T_{read}/T`
+and storage at higher temperature drifts further in the same time (state
+``t_prog`` is :math:`\theta`; at :math:`T = T_{read}` everything reduces to the
+published room-temperature law).
 
 Statistical layer (Nandakumar et al. 2019; Joshi et al. 2020)
 -------------------------------------------------------------
@@ -121,7 +156,7 @@ differ from it: :math:`t` is the time since the programming pulse (aihwkit reads
 
 The scale parameters ``prog_noise``, ``nu_spread`` and ``read_noise`` (1 =
 published model, 0 = off) switch the layer; with all three at 0 the model is
-deterministic (for fitting).
+deterministic (for fitting) and draws no random numbers.
 
 References
 ----------
@@ -136,6 +171,8 @@ References
   doi:10.1073/pnas.0911705106 (MYEGA viscosity).
 - D. Ielmini, A. L. Lacaita, D. Mantegazza, IEEE TED 54, 308 (2007), doi:10.1109/TED.2006.888752 (drift,
   Poole-Frenkel read).
+- M. Boniardi, D. Ielmini, "Physical origin of the resistance drift exponent in amorphous phase change
+  materials", Appl. Phys. Lett. 98, 243506 (2011), doi:10.1063/1.3599559 (drift as structural relaxation).
 - S. R. Nandakumar et al., IEEE ICECS 2019, 727, doi:10.1109/ICECS46596.2019.8964852 (statistical model).
 - V. Joshi et al., Nat. Commun. 11, 2473 (2020), doi:10.1038/s41467-020-16108-9 (statistical model, Methods).
 """
@@ -241,7 +278,11 @@ class GSTMushroom(DeviceModel):
         Parameter("dz", "m", 6 * NM, (0.5 * NM, 30 * NM), "dz", "inter-trap distance", fixed=True),
         Parameter("tau0", "s", 1e-14, (1e-16, 1e-10), "tau_0", "trap escape time prefactor", log=True,
                   fixed=True),
-        Parameter("T_read", "K", 300.0, (150.0, 450.0), "T_read", "temperature of reads", fixed=True),
+        Parameter("T_read", "K", 300.0, (150.0, 450.0), "T_read",
+                  "reference temperature of reads and of the drift law (reads follow the ambient)", fixed=True),
+        Parameter("E_drift", "J", 1.0 * EV, (0.0, 4.0 * EV), "E_D",
+                  "activation energy of the structural relaxation behind drift (0: drift clock in real time)",
+                  fixed=True),
         Parameter("g_max_stat", "S", G_MAX_STAT, (1e-9, 1e-2), "G_max",
                   "normalising conductance of the statistical model", fixed=True),
         Parameter("t0_drift", "s", T0_DRIFT, (1e-9, 1e6), "t_0", "reference time of the drift law", fixed=True),
@@ -257,11 +298,13 @@ class GSTMushroom(DeviceModel):
     )
     state_variables = (
         StateVariable("amorphous_thickness", "m", (0.0, "u_max"), "thickness u_a of the amorphous plug"),
-        StateVariable("t_prog", "s", (0.0, np.inf), "time since the last programming pulse"),
+        StateVariable("t_prog", "s", (0.0, np.inf),
+                      "time since the last programming pulse (effective relaxation time at T_read)"),
         StateVariable("nu", "", (0.0, np.inf), "drift exponent drawn at the last programming pulse"),
         StateVariable("prog_error", "", (-1.0, np.inf), "relative programming error of G(t0)"),
         StateVariable("read_xi", "", (-np.inf, np.inf), "standard-normal draw scaling the 1/f read noise"),
         StateVariable("peak_temperature", "K", (0.0, np.inf), "peak temperature of the last pulse"),
+        StateVariable("ambient_temperature", "K", (0.0, np.inf), "ambient temperature of the last event (reads)"),
     )
 
     def _ambient(self, temperature, n: int, where: str) -> np.ndarray:
@@ -337,19 +380,28 @@ class GSTMushroom(DeviceModel):
                 + np.log(np.maximum(wf, 1e-300)))
         return np.where(wf > 0.0, np.exp(ln_u), 0.0)
 
-    def _pf(self):
+    def _pf(self, temperature=None):
         p = self.params
-        kt = k_B * p["T_read"]
+        kt = k_B * (p["T_read"] if temperature is None else np.asarray(temperature, dtype=float))
         area = np.pi * p["r_h"] ** 2
         i0 = 2.0 * q_e * area * p["N_T"] * p["dz"] / p["tau0"] * np.exp(-p["E_pf"] / kt)
         b = 2.0 * kt / (q_e * p["dz"])  # V per m of plug: V_a = b u asinh(I/I0)
         return i0, b
 
-    def physical_conductance(self, u_a, v_read=0.1) -> np.ndarray:
-        """G (S) of a plug of thickness ``u_a`` (m) read at ``v_read``, without drift or noise."""
+    def covered_fraction(self, u_a) -> np.ndarray:
+        """Fraction f = min(1, (u_a/r_h)^2) of the heater still covered by the amorphous dome."""
+        return np.minimum(1.0, (np.asarray(u_a, dtype=float) / self.params["r_h"]) ** 2)
+
+    def physical_conductance(self, u_a, v_read=0.1, temperature=None) -> np.ndarray:
+        """G (S) of a plug of thickness ``u_a`` (m) read at ``v_read`` and ``temperature`` (K; default
+        T_read), without drift or noise: covered disc (slab) in parallel with the crystallised annulus."""
+        f = self.covered_fraction(u_a)
+        return f * self._slab_conductance(u_a, v_read, temperature) + (1.0 - f) / self.params["R_c"]
+
+    def _slab_conductance(self, u_a, v_read=0.1, temperature=None) -> np.ndarray:
         p = self.params
         u = np.asarray(u_a, dtype=float)
-        i0, b = self._pf()
+        i0, b = self._pf(temperature)
         rc = p["R_c"]
         v = abs(float(v_read))
         if v == 0.0:
@@ -370,6 +422,9 @@ class GSTMushroom(DeviceModel):
         """Drift exponent, programming error and read-noise draw for freshly programmed devices."""
         p = self.params
         gm = p["g_max_stat"]
+        if all(np.ndim(p[k]) == 0 and p[k] == 0 for k in ("prog_noise", "nu_spread", "read_noise")):
+            z = np.zeros(n)  # deterministic cell: the mean exponent, no random draws
+            return np.broadcast_to(drift_nu_mean(g_phys, gm), (n,)).copy(), z, z.copy()
         xi_nu, xi_p, xi_r = self.rng.standard_normal((3, n))
         nu = np.abs(drift_nu_mean(g_phys, gm) + p["nu_spread"] * drift_nu_sigma(g_phys, gm) * xi_nu)
         err = p["prog_noise"] * programming_sigma(g_phys, gm) / g_phys * xi_p
@@ -382,7 +437,8 @@ class GSTMushroom(DeviceModel):
         nu = np.broadcast_to(drift_nu_mean(g, p["g_max_stat"]), (n,)).copy()
         z = np.zeros(n)
         return {"amorphous_thickness": u, "t_prog": z.copy(), "nu": nu, "prog_error": z.copy(),
-                "read_xi": z.copy(), "peak_temperature": np.full(n, 300.0)}
+                "read_xi": z.copy(), "peak_temperature": np.full(n, 300.0),
+                "ambient_temperature": np.broadcast_to(np.asarray(p["T_read"], dtype=float), (n,)).copy()}
 
     def apply_pulse(self, state: State, amplitude, width, temperature) -> State:
         p = self.params
@@ -407,14 +463,22 @@ class GSTMushroom(DeviceModel):
             "prog_error": np.where(act, err, state["prog_error"]),
             "read_xi": np.where(act, xi_r, state["read_xi"]),
             "peak_temperature": np.where(act, t_peak, state["peak_temperature"]),
+            "ambient_temperature": t_amb.copy(),
         }
         return out
+
+    def drift_clock_rate(self, temperature) -> np.ndarray:
+        """d theta / dt: speed of the structural-relaxation clock at ``temperature`` relative to T_read."""
+        p = self.params
+        t = np.asarray(temperature, dtype=float)
+        return np.exp(p["E_drift"] / k_B * (1.0 / p["T_read"] - 1.0 / t))
 
     def relax(self, state: State, dt, temperature) -> State:
         out = dict(state)
         dt = np.asarray(dt, dtype=float)
         t_amb = self._ambient(temperature, np.size(state["amorphous_thickness"]), "relax")
-        out["t_prog"] = state["t_prog"] + dt
+        out["t_prog"] = state["t_prog"] + dt * self.drift_clock_rate(t_amb)
+        out["ambient_temperature"] = t_amb.copy()
         out["amorphous_thickness"] = np.maximum(
             state["amorphous_thickness"] - self.growth_velocity(t_amb) * dt, 0.0)
         return out
@@ -424,16 +488,26 @@ class GSTMushroom(DeviceModel):
         e = np.asarray(amplitude, dtype=float) ** 2 * self.params["R_prog"] * np.asarray(width, dtype=float)
         return np.broadcast_to(e, np.shape(before["amorphous_thickness"])).copy()
 
+    def _read_temperature(self, state: State):
+        t = state.get("ambient_temperature")
+        return None if t is None else np.asarray(t, dtype=float)
+
     def conductance_t0(self, state: State, v_read) -> np.ndarray:
-        """G(t0) (S): physical conductance with the programming error."""
-        g = self.physical_conductance(state["amorphous_thickness"], v_read) * (1.0 + state["prog_error"])
-        return np.maximum(g, 0.0)
+        """G(t0) (S): physical conductance (at the read temperature) with the programming error."""
+        g = self.physical_conductance(state["amorphous_thickness"], v_read, self._read_temperature(state))
+        return np.maximum(g * (1.0 + state["prog_error"]), 0.0)
+
+    def drift_exponent(self, state: State) -> np.ndarray:
+        """Drift exponent at the read temperature, nu T_read / T (the published nu at T = T_read)."""
+        t = self._read_temperature(state)
+        nu = np.asarray(state["nu"], dtype=float)
+        return nu if t is None else nu * self.params["T_read"] / t
 
     def conductance(self, state: State, v_read) -> np.ndarray:
         p = self.params
         g0 = self.conductance_t0(state, v_read)
         t_eff = np.maximum(state["t_prog"], p["t0_drift"])
-        g = g0 * drift_factor(t_eff, state["nu"], p["t0_drift"])
+        g = g0 * drift_factor(t_eff, self.drift_exponent(state), p["t0_drift"])
         q = read_noise_q(self.physical_conductance(state["amorphous_thickness"], p["v_stat"]), p["g_max_stat"])
         noise = p["read_noise"] * q * np.sqrt(np.log((t_eff + p["t_r"]) / (2.0 * p["t_r"]))) * state["read_xi"]
         return np.maximum(g * (1.0 + noise), 0.0)
@@ -458,11 +532,23 @@ class GSTMushroom(DeviceModel):
         else:
             i = g * v
             va = v - p["R_c"] * i
-            u = va / (b * np.arcsinh(i / i0))
-        u = np.clip(u, 0.0, p["u_max"])
+            with np.errstate(divide="ignore", invalid="ignore"):
+                u = va / (b * np.arcsinh(i / i0))
+        # above G at u = r_h the heater is partly uncovered: invert f G_slab + (1 - f)/R_c by bisection
+        r_h = np.broadcast_to(np.asarray(p["r_h"], dtype=float), g.shape)
+        part = g > self.physical_conductance(r_h, v_read)
+        if np.any(part):
+            lo, hi = np.zeros(g.shape), r_h.copy()
+            for _ in range(60):
+                mid = 0.5 * (lo + hi)
+                above = self.physical_conductance(mid, v_read) > g  # G falls with u
+                lo, hi = np.where(above, mid, lo), np.where(above, hi, mid)
+            u = np.where(part, 0.5 * (lo + hi), u)
+        u = np.clip(np.nan_to_num(u, nan=0.0), 0.0, p["u_max"])
         n = u.size
         nu = np.broadcast_to(drift_nu_mean(self.physical_conductance(u, p["v_stat"]), p["g_max_stat"]),
                              (n,)).copy()
         z = np.zeros(n)
         return {"amorphous_thickness": u, "t_prog": z.copy(), "nu": nu, "prog_error": z.copy(),
-                "read_xi": z.copy(), "peak_temperature": np.full(n, 300.0)}
+                "read_xi": z.copy(), "peak_temperature": np.full(n, 300.0),
+                "ambient_temperature": np.broadcast_to(np.asarray(p["T_read"], dtype=float), (n,)).copy()}

@@ -36,17 +36,44 @@ dependence :math:`TMR(V) = TMR_0/(1 + V^2/V_h^2)`; Julliere: :math:`TMR_0 = 2P_1
     \tau_{AP\to P} = \tau_0 \exp[\Delta(1 - I/I_{c0,P})],\qquad
     \tau_{P\to AP} = \tau_0 \exp[\Delta(1 + I/I_{c0,AP})],
 
-(positive current favours P), exponents floored at 0 (above :math:`I_{c0}` the precessional
-regime, Sun PRB 62, 570 (2000), is not modelled: :math:`\tau_0` is the fastest switching time).
-The one-way switching probability of a pulse is :math:`P_{sw} = 1 - e^{-t_p/\tau}`
-(``switching_probability``); 50 % at :math:`t_p = \tau\ln 2`.
+(positive current favours P), exponents floored at 0. The thermal one-way switching probability
+of a pulse is :math:`P_{th} = 1 - e^{-t_p/\tau}`; 50 % at :math:`t_p = \tau\ln 2`.
+
+*Precessional regime (short pulses above* :math:`I_{c0}` *).* Above the critical current the
+spin torque outweighs the damping and the magnetisation spirals out from its thermal initial
+angle :math:`\theta_0`: :math:`\theta(t) = \theta_0 e^{(i - 1)t/\tau_D}`, :math:`i = |I|/I_{c0}`,
+so the switching time is inversely proportional to the overdrive (Sun, PRB 62, 570 (2000)):
+
+.. math::  t_{sw} = \frac{\tau_D}{i - 1}\ln\frac{\pi}{2\theta_0},\qquad
+           \tau_D = \frac{1 + \alpha^2}{\alpha\gamma\mu_0 H_k}.
+
+With the Boltzmann distribution of the initial angle, :math:`p(\theta_0) \propto
+e^{-\Delta\theta_0^2}`, a device has switched at :math:`t` when :math:`\theta_0` exceeded
+:math:`(\pi/2)e^{-(i-1)t/\tau_D}` (macrospin, Butler et al., IEEE Trans. Magn. 48, 4684 (2012)):
+
+.. math::  P_{prec}(t) = \exp\!\left[-\frac{\pi^2\Delta}{4}\,e^{-2(i-1)t/\tau_D}\right]
+           \quad (i > 1),\qquad 0 \quad (i \le 1),
+
+whose median is :math:`t_{50} = \frac{\tau_D}{i-1}\ln\frac{\pi\sqrt{\Delta}}{2\sqrt{\ln 2}}`
+(Sun's law with :math:`\theta_0 = \sqrt{\ln 2/\Delta}`; ``precessional_time``).
+
+*Crossover.* The two channels act independently on the favoured transition:
+:math:`P_{sw} = 1 - (1 - P_{th})(1 - P_{prec})` (``switching_probability``). Far below
+:math:`I_{c0}` the thermal term dominates (ms-s pulses), far above it the precessional term (sub-ns
+to ns pulses); near :math:`I_{c0}` (the dynamic-reversal region, about 0.8-1.5 :math:`I_{c0}`) this
+product is an interpolation, not a derived result: the thermal channel's exponent is floored at 0
+(rate :math:`1/\tau_0`), so at 1 ns and :math:`\tau_0` = 1 ns it contributes 0.63 until the
+precessional term takes over.
 
 *Per pulse (exact sampling).* With constant current the two-state Markov chain with rates
 :math:`a = 1/\tau_{AP\to P}`, :math:`b = 1/\tau_{P\to AP}` has the closed form
 :math:`p_{AP}(t) = p_\infty + (p_0 - p_\infty)e^{-(a+b)t}`, :math:`p_\infty = b/(a+b)`, which includes
 switching back during the pulse (important for low-barrier p-bits, for which the stationary
 :math:`\langle m_z\rangle = \tanh`-like in I; it reduces to :math:`1 - e^{-t/\tau}` when
-:math:`b \ll a`). The final state of each device is drawn from it with ``self.rng``. ``relax``
+:math:`b \ll a`). Then the precessional channel moves the remaining probability of the disfavoured
+state: :math:`p_{AP} \leftarrow p_{AP}(1 - P_{prec})` for :math:`I > I_{c0,P}` and
+:math:`p_{AP} \leftarrow p_{AP} + (1 - p_{AP})P_{prec}` for :math:`-I > I_{c0,AP}`. The final state of
+each device is drawn from it with ``self.rng``. ``relax``
 applies the same chain at zero current (retention time :math:`\tau_0 e^{\Delta}/2` for the
 symmetric chain), so the model is ``volatile``. :meth:`StochasticMTJ.mean_field` returns a
 deterministic twin whose state is the probability of AP: its conductance is exactly the ensemble
@@ -56,6 +83,9 @@ mean (the read is linear in the state), which ``devicelib.fit`` can fit.
 self-consistent bias :math:`V = I R_{AP}(V)` (bisection). The time spent in AP during the pulse
 is its expectation given the start state, :math:`\int p_{AP}dt = p_\infty t + (p_0 -
 p_\infty)(1 - e^{-kt})/k`; the realised path differs by at most :math:`I^2(R_{AP} - R_P)t_p`.
+A device that switches by precession is taken to leave its state at the median time
+:math:`t_{50}` (an approximation of the expected dwell). The bisection depends only on the current,
+so it is done once per distinct current (cached when all devices get the same current).
 
 Conductance is read at ``v_read`` (bias-dependent TMR). ``observe``: ``magnetisation`` m_z = +1
 (P) / -1 (AP), resistance (Ohm) and TMR at 0 V.
@@ -68,6 +98,10 @@ References
 - R. H. Koch, J. A. Katine, J. Z. Sun, "Time-resolved reversal of spin-transfer switching in a
   nanomagnet", PRL 92, 088302 (2004), doi:10.1103/PhysRevLett.92.088302.
 - M. Julliere, Phys. Lett. A 54, 225 (1975), doi:10.1016/0375-9601(75)90174-7.
+- J. Z. Sun, "Spin-current interaction with a monodomain magnetic body: a model study", PRB 62, 570
+  (2000), doi:10.1103/PhysRevB.62.570.
+- W. H. Butler et al., "Switching distributions for perpendicular spin-torque devices within the
+  macrospin approximation", IEEE Trans. Magn. 48, 4684 (2012), doi:10.1109/TMAG.2012.2209122.
 - W. A. Borders et al., "Integer factorization using stochastic magnetic tunnel junctions",
   Nature 573, 390 (2019), doi:10.1038/s41586-019-1557-9.
 """
@@ -103,6 +137,11 @@ def _like(value, ref):
 
 def _per_device(x, n):
     return np.broadcast_to(np.asarray(x, dtype=float), (n,))
+
+
+def _uniform(x):
+    """``x[0]`` as a 0-d array when every entry of the 1-d ``x`` is equal, else ``x``."""
+    return np.asarray(x[0]) if x.size > 1 and np.all(x == x[0]) else x
 
 
 def _check_temperature(name, temperature):
@@ -216,6 +255,8 @@ class StochasticMTJ(DeviceModel):
         "Koch, Katine, Sun, PRL 92, 088302 (2004), doi:10.1103/PhysRevLett.92.088302",
         "Julliere, Phys. Lett. A 54, 225 (1975), doi:10.1016/0375-9601(75)90174-7",
         "Borders et al., Nature 573, 390 (2019), doi:10.1038/s41586-019-1557-9",
+        "Sun, PRB 62, 570 (2000), doi:10.1103/PhysRevB.62.570",
+        "Butler et al., IEEE Trans. Magn. 48, 4684 (2012), doi:10.1109/TMAG.2012.2209122",
     )
     parameters = (
         Parameter("RA", "ohm*m^2", 3e-12, (1e-15, 1e-6), "RA", "resistance-area product (parallel state)", log=True),
@@ -228,6 +269,8 @@ class StochasticMTJ(DeviceModel):
                   log=True),
         Parameter("Ic0_ap", "A", 75e-6, (1e-9, 1.0), "I_c0,AP", "critical current P -> AP (negative current)",
                   log=True),
+        Parameter("tau_D", "s", 1e-9, (1e-12, 1e-6), "tau_D",
+                  "precessional time (1 + alpha^2)/(alpha gamma mu0 H_k) of the spin-torque regime", log=True),
     )
     state_variables = (
         StateVariable("antiparallel", "", (0.0, 1.0),
@@ -266,11 +309,41 @@ class StochasticMTJ(DeviceModel):
         with np.errstate(over="ignore"):
             return p["tau0"] * np.exp(e_ap), p["tau0"] * np.exp(e_p)
 
+    def overdrive(self, current):
+        """(I/Ic0_P, -I/Ic0_AP): overdrive of the AP->P and P->AP transitions (> 1: precessional)."""
+        i = np.asarray(current, float)
+        return i / self.params["Ic0_p"], -i / self.params["Ic0_ap"]
+
+    def precessional_time(self, current, temperature=300.0):
+        """Median precessional switching time (s) of the favoured transition; inf at or below Ic0."""
+        i_p, i_ap = self.overdrive(current)
+        od = np.maximum(i_p, i_ap) - 1.0
+        d = self.delta(temperature)
+        with np.errstate(divide="ignore"):
+            return np.where(od > 0, self.params["tau_D"] / np.where(od > 0, od, 1.0), np.inf) * np.log(
+                np.pi * np.sqrt(d) / (2.0 * np.sqrt(np.log(2.0))))
+
+    def _prec(self, current, width, temperature):
+        """Precessional switching probabilities (AP->P, P->AP) within ``width`` (Butler 2012 macrospin)."""
+        d = self.delta(temperature)
+        t = np.asarray(width, float)
+        out = []
+        for od in self.overdrive(current):
+            x = np.maximum(od - 1.0, 0.0)
+            with np.errstate(over="ignore", under="ignore"):
+                p = np.exp(-0.25 * np.pi**2 * d * np.exp(-2.0 * x * t / self.params["tau_D"]))
+            out.append(np.where(od > 1.0, p, 0.0))
+        return out[0], out[1]
+
     def switching_probability(self, current, width, temperature, from_state="AP"):
-        """One-way P_sw = 1 - exp(-t_p / tau) of leaving ``from_state`` ('AP' or 'P')."""
+        """One-way probability of leaving ``from_state`` ('AP' or 'P') in one pulse, both regimes:
+        1 - (1 - P_th)(1 - P_prec) with P_th = 1 - exp(-t_p / tau) (Neel-Brown) and P_prec (Sun/Butler)."""
         t_ap, t_p = self.tau(current, temperature)
-        tau = t_ap if from_state.upper() == "AP" else t_p
-        return -np.expm1(-np.asarray(width, float) / tau)
+        ap = from_state.upper() == "AP"
+        tau = t_ap if ap else t_p
+        stay_th = np.exp(-np.asarray(width, float) / tau)
+        prec = self._prec(current, width, temperature)[0 if ap else 1]
+        return 1.0 - stay_th * (1.0 - prec)
 
     def _rates(self, current, temperature):
         t_ap, t_p = self.tau(current, temperature)
@@ -288,12 +361,21 @@ class StochasticMTJ(DeviceModel):
             t_ap = p_inf * t + (p0 - p_inf) * np.where(k * t > 1e-12, decay / np.where(k > 0, k, 1.0), t)
         return np.clip(p1, 0.0, 1.0), t_ap
 
-    def _step(self, state, current, duration, temperature):
+    def _step(self, state, current, duration, temperature, precessional=True):
         s0 = np.asarray(state["antiparallel"], dtype=float)
         size = s0.size
-        cur = _per_device(current, size)
-        t = _per_device(_check_temperature(self.name, temperature), size)
-        p1, t_ap = self._chain(s0, cur, _per_device(duration, size), t)
+        # a condition shared by all devices is evaluated once (rates, precession), then broadcast
+        cur = _uniform(_per_device(current, size))
+        t = _uniform(_per_device(_check_temperature(self.name, temperature), size))
+        dur = _uniform(_per_device(duration, size))
+        p1, t_ap = self._chain(s0, cur, dur, t)
+        if precessional and np.any(np.abs(cur) > np.minimum(self.params["Ic0_p"], self.params["Ic0_ap"])):
+            to_p, to_ap = self._prec(cur, dur, t)
+            t50 = np.minimum(self.precessional_time(cur, t), dur)
+            # devices that switch by precession leave their state at the median time t50
+            t_ap = t_ap * (1.0 - to_p) + to_p * s0 * t50 + to_ap * (1.0 - p1) * (dur - t50)
+            p1 = p1 * (1.0 - to_p)
+            p1 = p1 + (1.0 - p1) * to_ap
         if self.expectation:
             s1 = p1
         else:
@@ -308,12 +390,29 @@ class StochasticMTJ(DeviceModel):
         return {"antiparallel": s1, "_t_ap": t_ap}
 
     def relax(self, state: State, dt, temperature) -> State:
-        s1, _ = self._step(state, 0.0, dt, temperature)
+        s1, _ = self._step(state, 0.0, dt, temperature, precessional=False)
         return {"antiparallel": s1}
 
+    _RAP_KEYS = ("RA", "area", "TMR0", "V_h")
+
     def _r_ap_at_current(self, current):
-        """R_AP at the self-consistent bias V = I R_AP(V) (bisection; R_AP falls with |V|)."""
+        """R_AP at the self-consistent bias V = I R_AP(V) (bisection; R_AP falls with |V|).
+
+        When every device gets the same current (the usual pulse train) the bisection runs once for
+        that current and is cached with the parameter objects it used (checked by identity)."""
         i = np.abs(np.asarray(current, float))
+        if i.ndim == 1 and i.size > 1 and np.all(i == i[0]):
+            refs = tuple(self.params[k] for k in self._RAP_KEYS)
+            hit = self.__dict__.get("_rap_cache")
+            if hit is not None and hit[0] == i[0] and all(a is b for a, b in zip(hit[1], refs, strict=True)):
+                r = hit[2]
+            else:
+                r = self._r_ap_bisect(i[:1] if np.ndim(self.r_p()) == 0 else np.full(np.shape(self.r_p()), i[0]))
+                self.__dict__["_rap_cache"] = (float(i[0]), refs, r)
+            return np.broadcast_to(r, i.shape)
+        return self._r_ap_bisect(i)
+
+    def _r_ap_bisect(self, i):
         rp, r0 = self.r_p(), self.r_ap(0.0)
         lo, hi = i * rp, i * r0
         for _ in range(60):

@@ -1,0 +1,420 @@
+r"""Reliability layers any family can use: endurance, read noise, read disturb.
+
+:func:`with_layers` wraps any :class:`~devicelib.core.DeviceModel` and returns a model of a
+subclass of the same family (same parameters, registry name, card values, ``simulate``, fits,
+exports) whose pulses, relaxation and reads pass through the layers. The layers are class
+attributes of that subclass, so copies made by ``with_params``, the variability layer and the
+fitters keep them. Every random draw uses the model's seeded generator (``model.seed``,
+``simulate(seed=...)``).
+
+Endurance (:class:`Endurance`)
+------------------------------
+*Cycle count.* Each pulse adds :math:`\Delta N = |\Delta\ln G| / (2\ln(G_{hi}/G_{lo}))` cycles
+(a full SET + RESET swing over the initial window :math:`[G_{lo}, G_{hi}]` is one cycle), read on
+the unlayered model at ``v_ref``.
+
+*Window closure.* The read conductance is compressed in log space towards a centre
+:math:`G_c`, :math:`\ln G' = \ln G_c + (\ln G - \ln G_c)\,s(N)`,
+:math:`s(N) = 1/(1 + (N/N_{1/2})^{\beta})` (so the log window halves at :math:`N_{1/2}`); an
+off-centre :math:`G_c` moves the two states by different amounts, as in wear-out of filamentary
+cells where the HRS falls more than the LRS rises.
+
+*Failed switching.* A pulse fails (the state keeps its value) with probability
+:math:`p_f(N) = p_\infty x/(1 + x)`, :math:`x = (N/N_f)^{k_f}` (transient SET/RESET failures).
+
+*Stuck-at faults.* Each device draws a Weibull lifetime :math:`N_{life} = \eta(-\ln u)^{1/k}`
+at ``initial_state``; after it the device no longer switches (stuck at its last state).
+
+:func:`calibrate_endurance` fits :math:`G_c, N_{1/2}, \beta` to the medians of (R after SET, R after
+RESET) per cycle decade and :math:`p_\infty, N_f, k_f` to the fraction of failed cycles (window
+below a factor 2), e.g. on the Stanford NI-RRAM 1 us endurance record. One cell gives no
+permanent-failure statistics: the Weibull lifetime stays a user input (default: none).
+
+Read noise (:class:`ReadNoise`)
+-------------------------------
+Relative fluctuation of each read, :math:`\delta G/G = r(G)\,[\xi_w\sigma_w + X_{1/f} + a_{RTN}(c -
+\bar c)]`, with the conductance dependence :math:`r(G) = (G/G_{ref})^{-\gamma}` (Hooge:
+:math:`S_G/G^2 = \alpha_H/(N f)` with the number of conducting defects :math:`N \propto G` gives
+:math:`\gamma = 1/2`, the default: an estimate with that basis).
+
+- :math:`\xi_w`: white read noise (independent per read; amplifier and fast traps);
+- :math:`X_{1/f}`: McWhorter 1/f noise, a sum of Ornstein-Uhlenbeck processes with time constants
+  spaced evenly in log between :math:`\tau_{min}` and :math:`\tau_{max}`, equal variance
+  :math:`\sigma_f^2` per decade (a superposition of Lorentzians, flat per decade: 1/f between
+  :math:`1/2\pi\tau_{max}` and :math:`1/2\pi\tau_{min}`); each is advanced exactly over every pulse
+  width and interval, :math:`x \leftarrow x e^{-\Delta t/\tau} + \sigma\sqrt{1 - e^{-2\Delta t/\tau}}\,\xi`;
+- random telegraph noise: a fraction of devices hold one two-level trap (capture / emission times
+  :math:`\tau_c, \tau_e`, exact two-state Markov update over each interval) of relative amplitude
+  :math:`a_{RTN}`.
+
+:func:`calibrate_read_noise` fits :math:`\sigma_w` and :math:`\sigma_f` to the autocovariance of a
+series of consecutive reads (with the bias of removing the record mean) and :math:`a_{RTN}` to its
+fourth cumulant (a symmetric telegraph signal of amplitude a has :math:`\kappa_4 = -a^4/8`; Gaussian
+parts have none).
+
+Read disturb (:class:`ReadDisturb`)
+-----------------------------------
+A read is a small pulse: after every pulse and every relaxation interval (each is followed by a
+read in ``simulate``) the layer applies ``apply_pulse(state, v_read, t_read, T)`` of the unlayered
+model before the read is taken, so the family's own kinetics set the disturb (e.g. the
+sinh field dependence of ionic drift). :meth:`LayeredModel.read_series` gives a sequence of
+consecutive reads (noise advanced and disturb applied between them).
+
+References
+----------
+- A. L. McWhorter, "1/f noise and germanium surface properties", in Semiconductor Surface Physics,
+  Univ. Pennsylvania Press (1957) (1/f from a distribution of trap time constants).
+- F. N. Hooge, "1/f noise is no surface effect", Phys. Lett. A 29, 139 (1969),
+  doi:10.1016/0375-9601(69)90076-0.
+- S. Ambrogio et al., "Statistical fluctuations in HfOx resistive-switching memory: Part II - random
+  telegraph noise", IEEE TED 61, 2920 (2014), doi:10.1109/TED.2014.2330202.
+- Stanford NI-RRAM data (robert-radway/NI-RRAM-Python, MIT): ``1us_endurance.tsv``, ``ret1.csv``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import pairwise
+
+import numpy as np
+
+from .core import DeviceModel, State
+
+__all__ = ["Endurance", "LayeredModel", "ReadDisturb", "ReadNoise", "calibrate_endurance",
+           "calibrate_read_noise", "with_layers"]
+
+
+@dataclass(frozen=True)
+class Endurance:
+    """Window closure, failed switching and stuck-at faults versus cycle count (see module docstring)."""
+
+    g_lo: float  # S, initial low state (cycle counting)
+    g_hi: float  # S, initial high state
+    g_center: float  # S, centre of the window closure
+    n_half: float  # cycles at which the log window halves
+    beta: float = 1.0
+    fail_max: float = 0.0  # asymptotic probability that a switching pulse fails
+    n_fail: float = np.inf
+    fail_k: float = 1.0
+    life_scale: float = np.inf  # Weibull scale of the stuck-at lifetime (cycles)
+    life_shape: float = 1.0
+    v_ref: float = 0.1  # V, read used for cycle counting
+
+    def __post_init__(self):
+        if not 0 < self.g_lo < self.g_hi:
+            raise ValueError(f"Endurance: need 0 < g_lo < g_hi, got g_lo={self.g_lo!r}, g_hi={self.g_hi!r}")
+        if not (self.g_center > 0 and self.n_half > 0 and self.beta > 0):
+            raise ValueError("Endurance: g_center, n_half and beta must be positive")
+        if not 0 <= self.fail_max <= 1:
+            raise ValueError(f"Endurance: fail_max must be a probability, got {self.fail_max!r}")
+
+    def shrink(self, cycles):
+        return 1.0 / (1.0 + (np.asarray(cycles, float) / self.n_half) ** self.beta)
+
+    def fail_probability(self, cycles):
+        if self.fail_max == 0 or not np.isfinite(self.n_fail):
+            return np.zeros(np.shape(cycles))
+        x = (np.asarray(cycles, float) / self.n_fail) ** self.fail_k
+        return self.fail_max * x / (1.0 + x)
+
+
+@dataclass(frozen=True)
+class ReadNoise:
+    """Conductance-dependent white + 1/f (McWhorter) + random-telegraph read noise (module docstring)."""
+
+    g_ref: float  # S
+    white: float = 0.0  # relative sigma at g_ref
+    flicker: float = 0.0  # relative sigma per decade of trap time constants at g_ref
+    tau_min: float = 1e-3  # s
+    tau_max: float = 1e4  # s
+    n_tau: int = 15
+    gamma: float = 0.5
+    rtn_amplitude: float = 0.0  # relative, at g_ref
+    rtn_tau_capture: float = 1.0  # s
+    rtn_tau_emission: float = 1.0  # s
+    rtn_fraction: float = 1.0  # fraction of devices holding one active trap
+
+    def __post_init__(self):
+        if not self.g_ref > 0:
+            raise ValueError(f"ReadNoise: g_ref must be positive, got {self.g_ref!r}")
+        if min(self.white, self.flicker, self.rtn_amplitude) < 0:
+            raise ValueError("ReadNoise: noise amplitudes must be >= 0")
+        if not 0 < self.tau_min < self.tau_max or self.n_tau < 2:
+            raise ValueError("ReadNoise: need 0 < tau_min < tau_max and n_tau >= 2")
+
+    def taus(self):
+        return np.logspace(np.log10(self.tau_min), np.log10(self.tau_max), self.n_tau)
+
+    def sigma_per_process(self):
+        decades = np.log10(self.tau_max / self.tau_min)
+        return self.flicker * np.sqrt(decades / self.n_tau)
+
+
+@dataclass(frozen=True)
+class ReadDisturb:
+    """Each read is a pulse of ``v_read`` (V or A, the family's unit) and ``t_read`` seconds."""
+
+    v_read: float
+    t_read: float
+
+    def __post_init__(self):
+        if not self.t_read > 0:
+            raise ValueError(f"ReadDisturb: t_read must be positive, got {self.t_read!r}")
+
+
+class LayeredModel(DeviceModel):
+    """Mixin placed before a family class by :func:`with_layers` (not used on its own)."""
+
+    _endurance: Endurance | None = None
+    _noise: ReadNoise | None = None
+    _disturb: ReadDisturb | None = None
+    _inner: type[DeviceModel] = DeviceModel
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def _inner_keys(self, state):
+        return [k for k in state if k not in _LAYER_KEYS and not k.startswith("_")]
+
+    def _raw_g(self, state, v):
+        return self._inner.conductance(self, {k: state[k] for k in self._inner_keys(state)}, v)
+
+    def _advance_noise(self, state, dt):
+        nz = self._noise
+        if nz is None or "flicker" not in state:
+            return state
+        n = np.size(state["rtn"])
+        dt = float(np.max(dt)) if np.ndim(dt) else float(dt)
+        if dt <= 0:
+            return state
+        out = dict(state)
+        if nz.flicker > 0:
+            decay = np.exp(-dt / nz.taus())
+            sig = nz.sigma_per_process() * np.sqrt(-np.expm1(-2 * dt / nz.taus()))
+            out["flicker"] = state["flicker"] * decay + sig * self.rng.standard_normal((n, nz.n_tau))
+        if nz.rtn_amplitude > 0:
+            a, b = 1.0 / nz.rtn_tau_emission, 1.0 / nz.rtn_tau_capture  # 1 -> 0, 0 -> 1
+            p_inf = b / (a + b)
+            p1 = p_inf + (state["rtn"] - p_inf) * np.exp(-(a + b) * dt)
+            out["rtn"] = (self.rng.random(n) < p1).astype(float)
+        return out
+
+    def _disturb_read(self, state, temperature):
+        d = self._disturb
+        if d is None:
+            return state
+        inner = {k: state[k] for k in self._inner_keys(state)}
+        new = self._inner.apply_pulse(self, inner, d.v_read, d.t_read, temperature)
+        out = dict(state)
+        out.update({k: v for k, v in new.items() if not k.startswith("_")})
+        return self._advance_noise(out, d.t_read)
+
+    # -- interface -----------------------------------------------------------------------------------
+    def initial_state(self, n: int) -> State:
+        st = dict(self._inner.initial_state(self, n))
+        e, nz = self._endurance, self._noise
+        if e is not None:
+            st["cycles"] = np.zeros(n)
+            if np.isfinite(e.life_scale):
+                st["life"] = e.life_scale * (-np.log(self.rng.random(n))) ** (1.0 / e.life_shape)
+            else:
+                st["life"] = np.full(n, np.inf)
+        if nz is not None:
+            # stationary start: each OU process at its variance, each trap at its occupancy
+            st["flicker"] = nz.sigma_per_process() * self.rng.standard_normal((n, nz.n_tau))
+            p_inf = nz.rtn_tau_emission / (nz.rtn_tau_emission + nz.rtn_tau_capture)
+            st["rtn"] = (self.rng.random(n) < p_inf).astype(float)
+            st["rtn_active"] = (self.rng.random(n) < nz.rtn_fraction).astype(float)
+        return st
+
+    def apply_pulse(self, state: State, amplitude, width, temperature) -> State:
+        inner_old = {k: state[k] for k in self._inner_keys(state)}
+        new = dict(self._inner.apply_pulse(self, inner_old, amplitude, width, temperature))
+        e = self._endurance
+        out = dict(state)
+        if e is not None and "cycles" in state:
+            n = np.size(state["cycles"])
+            g0, g1 = self._raw_g(inner_old, e.v_ref), self._raw_g(new, e.v_ref)
+            d_cycles = np.abs(np.log(g1 / g0)) / (2.0 * np.log(e.g_hi / e.g_lo))
+            keep = state["cycles"] >= state["life"]
+            if e.fail_max > 0:
+                keep = keep | (self.rng.random(n) < e.fail_probability(state["cycles"]))
+            for k in inner_old:
+                kk = keep.reshape(keep.shape + (1,) * (np.ndim(new[k]) - 1))
+                new[k] = np.where(kk, inner_old[k], new[k])
+            out["cycles"] = state["cycles"] + np.where(keep, 0.0, d_cycles)
+        out.update(new)
+        out = self._advance_noise(out, width)
+        return self._disturb_read(out, temperature)
+
+    def relax(self, state: State, dt, temperature) -> State:
+        inner = {k: state[k] for k in self._inner_keys(state)}
+        out = dict(state)
+        out.update(self._inner.relax(self, inner, dt, temperature))
+        out = self._advance_noise(out, dt)
+        return self._disturb_read(out, temperature)
+
+    def pulse_energy(self, before: State, after: State, amplitude, width, temperature):
+        # the family's energetics see the device itself: no window closure or read noise in its currents
+        self.__dict__["_raw"] = True
+        try:
+            return self._inner.pulse_energy(self, before, after, amplitude, width, temperature)
+        finally:
+            self.__dict__["_raw"] = False
+
+    def current(self, state: State, voltage, temperature=300.0):
+        return self._inner.current(self, state, voltage, temperature)
+
+    def window_factor(self, state: State):
+        """s(N) of the endurance layer for ``state`` (1 without the layer)."""
+        if self._endurance is None or "cycles" not in state:
+            return np.ones(np.shape(next(iter(state.values()))))
+        return self._endurance.shrink(state["cycles"])
+
+    def conductance(self, state: State, v_read) -> np.ndarray:
+        g = self._raw_g(state, v_read)
+        if self.__dict__.get("_raw"):
+            return g
+        e, nz = self._endurance, self._noise
+        if e is not None and "cycles" in state:
+            lc = np.log(e.g_center)
+            g = np.exp(lc + (np.log(g) - lc) * e.shrink(state["cycles"]))
+        if nz is not None and "flicker" in state and np.ndim(g) == 1:
+            n = g.size
+            rel = (g / nz.g_ref) ** (-nz.gamma)
+            x = state["flicker"].sum(axis=1) if nz.flicker > 0 else 0.0
+            if nz.white > 0:
+                x = x + nz.white * self.rng.standard_normal(n)
+            if nz.rtn_amplitude > 0:
+                p_inf = nz.rtn_tau_emission / (nz.rtn_tau_emission + nz.rtn_tau_capture)
+                x = x + nz.rtn_amplitude * state["rtn_active"] * (state["rtn"] - p_inf)
+            g = g * (1.0 + rel * x)
+        return g
+
+    def read_series(self, state: State, n_reads: int, dt: float, v_read, temperature=300.0):
+        """(device, read) conductances of ``n_reads`` consecutive reads ``dt`` apart, and the final state
+        (noise advanced, read disturb and relaxation applied between reads)."""
+        n = np.size(next(iter(state.values())))
+        out = np.empty((n, int(n_reads)))
+        st = state
+        for k in range(int(n_reads)):
+            out[:, k] = self.conductance(st, v_read)
+            st = self.relax(st, dt, temperature)
+        return out, st
+
+
+_LAYER_KEYS = frozenset({"cycles", "life", "flicker", "rtn", "rtn_active"})
+
+
+def with_layers(model: DeviceModel, endurance: Endurance | None = None, read_noise: ReadNoise | None = None,
+                read_disturb: ReadDisturb | None = None) -> DeviceModel:
+    """``model`` with reliability layers: same family, parameters and values (see module docstring)."""
+    if not isinstance(model, DeviceModel):
+        raise TypeError(f"with_layers: expected a DeviceModel, got {type(model).__name__}")
+    if isinstance(model, LayeredModel):
+        raise TypeError(f"with_layers: {model.name} already has layers; add them all in one call")
+    inner = type(model)
+    attrs = {
+        "_endurance": endurance, "_noise": read_noise, "_disturb": read_disturb, "_inner": inner,
+        # relax advances the noise processes and applies the read that follows each interval
+        "volatile": inner.volatile or read_noise is not None or read_disturb is not None,
+        "stochastic": inner.stochastic or read_noise is not None
+        or (endurance is not None and (endurance.fail_max > 0 or np.isfinite(endurance.life_scale))),
+        "__doc__": inner.__doc__,
+        "__module__": __name__,
+    }
+    cls = type(f"Layered{inner.__name__}", (LayeredModel, inner), attrs)
+    new = object.__new__(cls)
+    new.__dict__.update(model.__dict__)
+    new.params = dict(model.params)
+    return new
+
+
+# -- calibration -------------------------------------------------------------------------------------------
+def calibrate_endurance(cycles, r_set, r_reset, fail_ratio: float = 2.0, v_ref: float = 0.1) -> Endurance:
+    """Endurance layer from an endurance record: resistance after SET and after RESET at cycle counts.
+
+    Window closure: medians of ln G_hi, ln G_lo per decade bin of cycles are fitted with
+    ln G = ln G_c + (ln G_0 - ln G_c) s(N) (shared G_c, N_1/2, beta; G_0 per state).
+    Failures: the fraction of cycles whose R_reset/R_set < ``fail_ratio`` per bin, fitted with p_f(N).
+    """
+    from scipy.optimize import least_squares
+
+    c = np.asarray(cycles, float)
+    g_hi_all, g_lo_all = 1.0 / np.asarray(r_set, float), 1.0 / np.asarray(r_reset, float)
+    if not (c.size == g_hi_all.size == g_lo_all.size) or c.size < 10:
+        raise ValueError("calibrate_endurance: cycles, r_set and r_reset need the same length (>= 10)")
+    edges = np.unique(np.r_[np.logspace(np.log10(max(c.min(), 1.0)), np.log10(c.max()), 13)])
+    mid, lhi, llo, ffail, cnt = [], [], [], [], []
+    for lo, hi in pairwise(edges):
+        s = (c >= lo) & (c <= hi)
+        if s.sum() < 3:
+            continue
+        mid.append(np.sqrt(lo * hi))
+        ok = s & (g_hi_all / g_lo_all >= fail_ratio)
+        lhi.append(np.median(np.log(g_hi_all[ok])))
+        llo.append(np.median(np.log(g_lo_all[ok])))
+        ffail.append(np.mean(g_hi_all[s] / g_lo_all[s] < fail_ratio))
+        cnt.append(s.sum())
+    mid, lhi, llo, ffail, cnt = map(np.asarray, (mid, lhi, llo, ffail, cnt))
+
+    def resid(x):
+        lc, lh0, ll0, lnh, beta = x
+        s = 1.0 / (1.0 + (mid / np.exp(lnh)) ** beta)
+        return np.r_[lc + (lh0 - lc) * s - lhi, lc + (ll0 - lc) * s - llo]
+
+    x0 = [0.5 * (lhi[0] + llo[0]), lhi[0], llo[0], np.log(mid[-1]), 1.0]
+    fit = least_squares(resid, x0, bounds=([-50, -50, -50, 0, 0.1], [0, 0, 0, 60, 5]))
+    lc, lh0, ll0, lnh, beta = fit.x
+
+    fail_max, n_fail, fail_k = 0.0, np.inf, 1.0
+    if np.any(ffail > 0):
+        w = np.sqrt(cnt)
+
+        def fres(x):
+            pm, lnf, k = x
+            xx = (mid / np.exp(lnf)) ** k
+            return w * (pm * xx / (1 + xx) - ffail)
+
+        ff = least_squares(fres, [max(ffail.max(), 1e-3), np.log(mid[np.argmax(ffail > 0)]), 2.0],
+                           bounds=([0, 0, 0.2], [1, 60, 10]))
+        fail_max, n_fail, fail_k = float(ff.x[0]), float(np.exp(ff.x[1])), float(ff.x[2])
+    return Endurance(g_lo=float(np.exp(ll0)), g_hi=float(np.exp(lh0)), g_center=float(np.exp(lc)),
+                     n_half=float(np.exp(lnh)), beta=float(beta), fail_max=fail_max, n_fail=n_fail,
+                     fail_k=fail_k, v_ref=v_ref)
+
+
+def calibrate_read_noise(g, dt: float, tau_min: float | None = None, tau_max: float = 1e4, n_tau: int = 15,
+                         gamma: float = 0.5, max_lag: int = 300) -> ReadNoise:
+    """Read-noise layer from consecutive reads ``g`` (S) of one device taken every ``dt`` seconds.
+
+    The relative series x = g/mean - 1 has autocovariance C(L) = s_w^2 [L = 0] + s_f^2 K(L) with K the
+    McWhorter kernel (per decade, minus the bias of removing the record mean); s_w, s_f follow by
+    non-negative least squares over lags 0..max_lag. ``tau_min`` (the fastest trap; below it the
+    fluctuations are white at the read rate) is chosen on a grid from dt/10 to 100 dt by the least
+    residual unless given. The RTN amplitude comes from the fourth cumulant (0 when it is not
+    negative); its dwell times are not separable from the 1/f part and stay at 1 s.
+    """
+    from scipy.optimize import nnls
+
+    g = np.asarray(g, float)
+    if g.ndim != 1 or g.size < 100 or not np.all(np.isfinite(g)) or np.any(g <= 0):
+        raise ValueError("calibrate_read_noise: need at least 100 positive finite reads in a 1-d array")
+    x = g / g.mean() - 1.0
+    n = x.size
+    lags = np.arange(min(max_lag, n // 4))
+    c_emp = np.array([np.mean(x[: n - k] * x[k:]) for k in lags])
+
+    def solve(t_min):
+        proto = ReadNoise(g_ref=1.0, flicker=1.0, tau_min=t_min, tau_max=tau_max, n_tau=n_tau)
+        taus, var_j = proto.taus(), proto.sigma_per_process() ** 2
+        u = n * dt / taus
+        mean_bias = 2.0 / u * (1.0 - (1.0 - np.exp(-u)) / u)  # E[cov with the mean removed], OU process
+        kernel = (np.exp(-np.outer(lags * dt, 1.0 / taus)) - mean_bias) @ np.full(n_tau, var_j)
+        coef, res = nnls(np.c_[(lags == 0).astype(float), kernel], c_emp)
+        return res, coef, t_min
+
+    grid = [tau_min] if tau_min is not None else list(np.logspace(np.log10(dt / 10), np.log10(100 * dt), 16))
+    _res, coef, tau_min = min((solve(t) for t in grid), key=lambda r: r[0])
+    k4 = np.mean(x**4) - 3.0 * np.mean(x**2) ** 2
+    rtn = float((-8.0 * k4) ** 0.25) if k4 < 0 else 0.0
+    return ReadNoise(g_ref=float(g.mean()), white=float(np.sqrt(coef[0])), flicker=float(np.sqrt(coef[1])),
+                     tau_min=float(tau_min), tau_max=tau_max, n_tau=n_tau, gamma=gamma, rtn_amplitude=rtn)
