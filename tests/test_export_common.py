@@ -98,9 +98,12 @@ def test_unipolar_pcm_exports_with_reset_as_depression_and_noise_in_the_ensemble
     from devicelib.export import ExportError, export
     from devicelib.export.common import PhysicsResponse, require_positive
 
-    # PCM depressed by a negative current: nothing happens, and the error says what to give instead
-    with pytest.raises(ExportError, match=r"depressing pulses .* do not change the conductance.*RESET pulse"):
+    # PCM depressed by a negative current: outside the card's validity (0..500 uA), refused without force
+    with pytest.raises(ExportError, match=r"amplitude -0.000215 outside the card's validity range.*--force"):
         export("pcm.sebastian2014_gst", "aihwkit", tmp_path / "a.json", amplitude_down="-215 uA")
+    # forced: nothing happens, and the error says what to give instead
+    with pytest.raises(ExportError, match=r"depressing pulses .* do not change the conductance.*RESET pulse"):
+        export("pcm.sebastian2014_gst", "aihwkit", tmp_path / "a.json", amplitude_down="-215 uA", force=True)
     # the card's [operating] condition: 215 uA SET pulses, a 400 uA RESET as the depressing pulse; the nominal
     # trace is the cell without the statistical layer, the spread comes from the full model (programming noise)
     r = export("pcm.joshi2020_statistical", "crosssim", tmp_path / "cs")
