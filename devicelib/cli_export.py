@@ -41,13 +41,17 @@ def export(
     as_json: JsonOpt = False,
 ):
     """Export a card at a stated pulse condition; prints the mapping error (RMSE, S) and the condition."""
+    import warnings
+
     from .export import export as run
 
-    result = run(source, to, out, amplitude=amplitude, amplitude_down=amplitude_down, width=width,
-                 temperature=temperature, read_voltage=read_voltage, g_start=g_start,
-                 n_up=pulses_up if pulses_up is not None else pulses,
-                 n_down=pulses_down if pulses_down is not None else pulses,
-                 force=force, n_devices=devices, seed=seed)
+    with warnings.catch_warnings():  # printed below with the other export warnings, not twice
+        warnings.filterwarnings("ignore", message=".*did not converge", category=UserWarning)
+        result = run(source, to, out, amplitude=amplitude, amplitude_down=amplitude_down, width=width,
+                     temperature=temperature, read_voltage=read_voltage, g_start=g_start,
+                     n_up=pulses_up if pulses_up is not None else pulses,
+                     n_down=pulses_down if pulses_down is not None else pulses,
+                     force=force, n_devices=devices, seed=seed)
     if as_json:
         _emit_json({"target": result.target, "paths": [str(p) for p in result.paths],
                     "pulse_condition": result.condition.to_dict(), "mapping": result.mapping,
