@@ -28,11 +28,20 @@ The target's rules, exactly as aihwkit's C++ applies one pulse (``rpucuda``
 ``s_up, s_down`` (and ``gamma_up, gamma_down``) and converts exactly.
 
 Device-to-device and cycle-to-cycle terms come from the card's variability
-through the ensemble statistics: ``dw_min_dtod`` (relative step spread),
-``w_min_dtod``/``w_max_dtod`` (relative bound spread), ``dw_min_std``
-(relative cycle-to-cycle step noise). A volatile model whose conductance drifts
-gets a ``CustomDriftPCMLikeNoiseModel`` (``g_lst``, ``nu_mean_lst``,
-``nu_std_lst``) for inference; a non-volatile one none.
+through the ensemble statistics, in aihwkit's own units
+(``PulsedRPUDevice::populate``): ``dw_min_dtod`` (device gain spread,
+relative to ``dw_min``), ``w_min_dtod``/``w_max_dtod`` (bound spread relative
+to the weight bound, not to G), ``dw_min_std`` (cycle-to-cycle factor
+``1 + dw_min_std xi`` on every step). Step-noise fields large enough to make
+aihwkit's ensemble mean drift from devicelib's are capped
+(:func:`choose_noise`, using :func:`replay_ensemble`, a numpy replay of
+aihwkit's construction and update); the file states measured and written
+values and the ensemble mean/spread errors. Weights are rescaled when
+``dw_min`` would exceed 1, so one update of ``lr = 1`` is one pulse. A
+volatile model whose conductance drifts gets a
+``CustomDriftPCMLikeNoiseModel`` (``g_lst``, ``nu_mean_lst``,
+``nu_std_lst``) for inference, with aihwkit's PCM programming and read noise
+only where the card's physics has them; a non-volatile one none.
 
 Loader: :func:`build_rpu_config` returns ``SingleRPUConfig(device=Cls(**fields))``;
 :func:`build_noise_model` the drift noise model (or None). aihwkit is optional.

@@ -15,10 +15,13 @@ pulses, and the pulse condition it holds for.
 
 Defaults of the pulse condition (all overridable):
 
-- amplitude (potentiating): the largest positive amplitude of the card's
-  ``validity.amplitude`` range; depressing: its most negative value (or
-  ``-amplitude`` when the range has no negative part); 1 V / -1 V if the card
-  gives no range;
+- amplitude (potentiating): the card's ``[operating]`` value, else the largest
+  positive amplitude of the card's ``validity.amplitude`` range; depressing:
+  its most negative value (or ``-amplitude`` when the range has no negative
+  part); 1 V / -1 V if the card gives no range. :func:`prepare_condition`
+  then checks the polarity by simulation (:func:`orient_condition`: default
+  amplitudes that act the wrong way are swapped, given ones refused) and
+  refuses a condition outside the validity ranges unless ``force``;
 - width: the shortest width of ``validity.width`` (the most gradual response
   the card vouches for); 100 ns if absent;
 - temperature: 300 K when inside ``validity.temperature``, else its middle;
