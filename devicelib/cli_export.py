@@ -17,8 +17,9 @@ def export(
     to: Annotated[str, typer.Option("--to", help="Target: aihwkit, crosssim, neurosim, memtorch or native.")] = (
         "native"
     ),
-    out: Annotated[Path, typer.Option(help="Output: .json (aihwkit, memtorch), a directory (crosssim), "
-                                           ".txt (neurosim), .h5 (native).")] = Path("device.h5"),
+    out: Annotated[Path | None, typer.Option(
+        help="Output: .json (aihwkit, memtorch), a directory (crosssim), .txt (neurosim), .h5 (native); default "
+             "<card>_aihwkit.json, <card>_crosssim/, <card>_neurosim.txt, <card>_memtorch.json, <card>.h5.")] = None,
     amplitude: Annotated[str | None, typer.Option(help="Potentiating amplitude, e.g. '1.2 V' (default: card).")] = None,
     amplitude_down: Annotated[str | None, typer.Option("--amplitude-down",
                                                        help="Depressing amplitude with sign, e.g. '-1.2 V'.")] = None,
@@ -27,17 +28,30 @@ def export(
     read_voltage: Annotated[str | None, typer.Option("--read-voltage", help="Read voltage, e.g. '0.1 V'.")] = None,
     g_start: Annotated[str | None, typer.Option("--g-start",
                                                 help="Start conductance, e.g. '1.6 mS' (default: model).")] = None,
-    pulses: Annotated[int | None, typer.Option(help="Pulses per direction (default: automatic).")] = None,
+    pulses: Annotated[int | None, typer.Option(help="Pulses per direction (default: automatic, inside the card's "
+                                                    "calibrated range).")] = None,
+    pulses_up: Annotated[int | None, typer.Option("--pulses-up",
+                                                  help="Potentiating pulses (overrides --pulses).")] = None,
+    pulses_down: Annotated[int | None, typer.Option("--pulses-down",
+                                                    help="Depressing pulses (overrides --pulses).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Export a condition outside the card's validity ranges.")] = (
+        False),
     devices: Annotated[int | None, typer.Option(help="Devices in the variability ensemble.")] = None,
     seed: Annotated[int, typer.Option(help="Random seed of the ensemble.")] = 0,
     as_json: JsonOpt = False,
 ):
     """Export a card at a stated pulse condition; prints the mapping error (RMSE, S) and the condition."""
+    import warnings
+
     from .export import export as run
 
-    result = run(source, to, out, amplitude=amplitude, amplitude_down=amplitude_down, width=width,
-                 temperature=temperature, read_voltage=read_voltage, g_start=g_start, n_pulses=pulses,
-                 n_devices=devices, seed=seed)
+    with warnings.catch_warnings():  # printed below with the other export warnings, not twice
+        warnings.filterwarnings("ignore", message=".*did not converge", category=UserWarning)
+        result = run(source, to, out, amplitude=amplitude, amplitude_down=amplitude_down, width=width,
+                     temperature=temperature, read_voltage=read_voltage, g_start=g_start,
+                     n_up=pulses_up if pulses_up is not None else pulses,
+                     n_down=pulses_down if pulses_down is not None else pulses,
+                     force=force, n_devices=devices, seed=seed)
     if as_json:
         _emit_json({"target": result.target, "paths": [str(p) for p in result.paths],
                     "pulse_condition": result.condition.to_dict(), "mapping": result.mapping,

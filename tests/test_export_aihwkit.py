@@ -136,3 +136,87 @@ def test_pcm_drift_table_follows_the_published_nu_of_g(tmp_path):
     nu = nm.generate_drift_coefficients(torch.full((20000,), g_uS)).numpy()
     assert nu.mean() == pytest.approx(d["nu_mean_lst"][4], abs=3e-4)
     assert nu.std() == pytest.approx(d["nu_std_lst"][4], rel=0.05)
+
+
+# -- the claimed errors are aihwkit's own (real AnalogTile, one pulse per update) ------------------------------
+def _aihwkit_traces(doc, n_devices, noise=True):
+    """Weights (devices x (1 + pulses)) of ``n_devices`` real aihwkit devices built from the file, driven
+    with the file's update protocol: lr = 1, x = +-1, d = -1, one pulse per update."""
+    import torch
+    from aihwkit.simulator.tiles.analog import AnalogTile
+
+    if not noise:
+        doc = {**doc, "fields": {**doc["fields"], "dw_min_std": 0.0, "dw_min_dtod": 0.0, "w_min_dtod": 0.0,
+                                 "w_max_dtod": 0.0}}
+    torch.manual_seed(0)
+    cfg = A.build_rpu_config(doc, pulse_per_update=True)
+    cfg.device.construction_seed = 1234
+    tile = AnalogTile(n_devices, 1, cfg)
+    tile.set_learning_rate(doc["update"]["learning_rate"])
+    tile.set_weights(torch.full((n_devices, 1), doc["response"]["w_physics"][0], dtype=torch.float32))
+    out = [tile.get_weights()[0][:, 0].double().numpy()]
+    for d in doc["response"]["directions"]:
+        tile.update(torch.tensor([d], dtype=torch.float32), -torch.ones(n_devices, dtype=torch.float32))
+        out.append(tile.get_weights()[0][:, 0].double().numpy())
+    return np.array(out).T
+
+
+@pytest.mark.parametrize("name", ["fefet.deng2020_hzo", "pcm.joshi2020_statistical", "ecram.tang2018_liion",
+                                  "ecram.enode_crosssim_fit"])
+def test_claimed_errors_are_what_aihwkit_produces(tmp_path, name):
+    """Nominal, ensemble-mean and ensemble-spread errors claimed in the file (numpy replay of aihwkit's
+    semantics) against the real aihwkit 1.2 tile: equal within 10 % of the claim, plus the sampling error of
+    a 1024-device mean (3 sigma / sqrt(N)) for the stochastic ensemble figures."""
+    pytest.importorskip("aihwkit.simulator.rpu_base", reason="aihwkit is not installed (see .ci/install-aihwkit.sh)")
+    from devicelib.export.common import prepare_condition
+
+    card = resolve_card(name)
+    cond, _ = prepare_condition(card)
+    resp = simulate_response(card, cond)
+    r = export(card, "aihwkit", tmp_path / "d.json", response=resp)
+    doc = A.read(tmp_path / "d.json")
+    m, c, f = doc["mapping"], doc["weight_map"]["w_scale"], doc["fields"]
+    # one update = one pulse: dw_min <= 1 (aihwkit fires with probability lr / dw_min otherwise)
+    assert f["dw_min"] <= 1.0 + 1e-12
+    w_nom = _aihwkit_traces(doc, 1, noise=False)[0]
+    nominal = A.rmse(resp.to_conductance(w_nom / c), resp.g_nominal) / (resp.g_max - resp.g_min)
+    assert nominal == pytest.approx(m["rmse_relative_to_window"], rel=0.1, abs=1e-6)
+    w = _aihwkit_traces(doc, 1024)
+    got = A.ensemble_errors(resp, w.mean(axis=0), w.std(axis=0), c)
+    floor = 3.0 * float(np.max(w.std(axis=0))) / c / 2.0 / np.sqrt(1024)  # fraction of the window
+    for key in ("mean_rmse_relative_to_window", "spread_rmse_relative_to_window"):
+        claimed = m["ensemble"][key]
+        assert abs(got[key] - claimed) <= 0.1 * claimed + floor, (key, got[key], claimed, floor)
+    # the mean follows devicelib's ensemble mean (the issue: 44 % and 35 % of the window for Deng and Joshi)
+    assert m["ensemble"]["mean_rmse_relative_to_window"] < 0.05
+    assert r.rmse == pytest.approx(m["rmse"]["value"])
+
+
+def test_noise_fields_in_aihwkit_units(tmp_path):
+    """w_max_dtod is relative to the weight bound, not to G; dw_min_std above ~1 (wrong-way pulses) is capped
+    and the measured value kept in the record; no aihwkit PCM programming / read noise on an ECRAM card."""
+    from devicelib.export.common import prepare_condition
+
+    card = resolve_card("ecram.tang2018_liion")
+    cond, _ = prepare_condition(card)
+    resp = simulate_response(card, cond)
+    mapped = A.map_response(resp, ["piecewise"], n_devices=256)
+    c = mapped["w_scale"]
+    sigma_g = resp.stats["g_max_dtod"] * resp.g_max  # S
+    expect = sigma_g * 2 * c / (resp.g_max - resp.g_min) / abs(mapped["fields"]["w_max"])
+    assert mapped["fields"]["w_max_dtod"] == pytest.approx(expect, rel=1e-12)
+    # the window is a small part of G for this Li-ion ECRAM: the old G-relative value was far too small
+    assert mapped["fields"]["w_max_dtod"] > 100 * resp.stats["g_max_dtod"]
+    doc = A.build_document(card, cond, resp, mapped)
+    assert doc["drift"]["prog_noise_scale"] == 0.0 and doc["drift"]["read_noise_scale"] == 0.0
+    pytest.importorskip("aihwkit.simulator.rpu_base", reason="aihwkit is not installed (see .ci/install-aihwkit.sh)")
+    nm = A.build_noise_model(doc)
+    assert nm.prog_noise_scale == 0.0 and nm.read_noise_scale == 0.0
+
+
+def test_pcm_step_noise_is_capped_and_keeps_its_published_noise(tmp_path):
+    r = export("pcm.joshi2020_statistical", "aihwkit", tmp_path / "p.json")
+    ens = r.mapping["ensemble"]
+    assert ens["measured"]["dw_min_std"] > 5 and ens["written"]["dw_min_std"] < 1.0
+    assert r.content["fields"]["dw_min_std"] == ens["written"]["dw_min_std"]
+    assert r.content["drift"]["prog_noise_scale"] == 1.0 and r.content["drift"]["read_noise_scale"] == 1.0

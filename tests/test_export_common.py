@@ -98,9 +98,12 @@ def test_unipolar_pcm_exports_with_reset_as_depression_and_noise_in_the_ensemble
     from devicelib.export import ExportError, export
     from devicelib.export.common import PhysicsResponse, require_positive
 
-    # PCM depressed by a negative current: nothing happens, and the error says what to give instead
-    with pytest.raises(ExportError, match=r"depressing pulses .* do not change the conductance.*RESET pulse"):
+    # PCM depressed by a negative current: outside the card's validity (0..500 uA), refused without force
+    with pytest.raises(ExportError, match=r"amplitude -0.000215 outside the card's validity range.*--force"):
         export("pcm.sebastian2014_gst", "aihwkit", tmp_path / "a.json", amplitude_down="-215 uA")
+    # forced: nothing happens, and the error says what to give instead
+    with pytest.raises(ExportError, match=r"depressing pulses .* do not change the conductance.*RESET pulse"):
+        export("pcm.sebastian2014_gst", "aihwkit", tmp_path / "a.json", amplitude_down="-215 uA", force=True)
     # the card's [operating] condition: 215 uA SET pulses, a 400 uA RESET as the depressing pulse; the nominal
     # trace is the cell without the statistical layer, the spread comes from the full model (programming noise)
     r = export("pcm.joshi2020_statistical", "crosssim", tmp_path / "cs")
@@ -142,3 +145,60 @@ def test_stochastic_model_without_a_deterministic_twin_exports_its_mean(tmp_path
     assert len(np.unique(resp.g_nominal)) > 4
     assert resp.g_ensemble.shape[0] == 64
     assert not any(np.allclose(resp.g_nominal, row) for row in resp.g_ensemble)
+
+
+def _fit_card(**fit):
+    """The HfOx card as a fitted card calibrated on 2.0-3.5 uS (a part of its 1.2 V / 10 ns window)."""
+    data = resolve_card("vcm.jiang2016_hfox").to_dict()
+    data["kind"] = "fit"
+    data["validity"]["conductance"] = {"min": 4.8e-6, "max": 5.4e-6, "unit": "S"}
+    data["fit"] = {"data": "synthetic", "method": "least_squares", **fit}
+    return card_from_dict(data)
+
+
+def test_default_pulse_counts_stay_inside_the_calibrated_range():
+    """Issue 10 item 8: the automatic trains stop where the nominal device leaves the conductance range the
+    card was fitted on; [fit] pulses_up / pulses_down (the counts measured) win; given counts win over both."""
+    card = _fit_card()
+    cond = resolve_condition(card, amplitude=1.2, amplitude_down=-1.2, width=1e-8)
+    free = simulate_response(resolve_card("vcm.jiang2016_hfox"), cond, n_devices=2)
+    resp = simulate_response(card, cond, n_devices=2)
+    up = resp.up
+    assert up[0] == pytest.approx(4.8e-6, rel=1e-6)  # a fitted card starts at the bottom of its range
+    assert up[-1] >= 5.4e-6 and up[-2] < 5.4e-6  # the first pulse that reaches the top ends the train
+    assert resp.n_up < free.n_up
+    assert resp.down[-1] <= 4.8e-6 < resp.down[-2]
+    card = _fit_card(pulses_up=12, pulses_down=7)
+    resp = simulate_response(card, cond, n_devices=2)
+    assert (resp.n_up, resp.n_down) == (12, 7)
+    resp = simulate_response(card, cond, n_pulses=(None, 9), n_devices=2)
+    assert (resp.n_up, resp.n_down) == (12, 9)
+
+
+def test_unconverged_fit_warns_and_is_recorded(tmp_path):
+    from devicelib.export import export
+
+    card = _fit_card(converged=False, status="max_nfev reached")
+    with pytest.warns(UserWarning, match="did not converge"):
+        r = export(card, "aihwkit", tmp_path / "a.json", amplitude="1.2 V", amplitude_down="-1.2 V",
+                   width="10 ns", n_up=10, n_down=10)
+    assert "did not converge" in r.content["provenance"]["fit_warning"]
+    assert any("did not converge" in w for w in r.warnings)
+    assert (r.mapping["n_up"], r.mapping["n_down"]) == (10, 10)
+
+
+def test_single_file_exports_follow_the_umask(tmp_path):
+    import os
+
+    from devicelib.export.common import write_json
+
+    old = os.umask(0o022)
+    try:
+        p = write_json(tmp_path / "x.json", {"a": 1})
+        assert p.stat().st_mode & 0o777 == 0o644
+        os.umask(0o077)
+        p = atomic_write_with(tmp_path / "y.bin", lambda t: t.write_bytes(b"1"))
+        assert p.stat().st_mode & 0o777 == 0o600
+    finally:
+        os.umask(old)
+    assert [q.name for q in tmp_path.iterdir() if q.name.startswith(".")] == []  # no temporary left behind

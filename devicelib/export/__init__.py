@@ -23,18 +23,30 @@ from .common import (
     NoResponseError,
     PhysicsResponse,
     PulseCondition,
+    fit_warning,
+    prepare_condition,
     resolve_card,
     resolve_condition,
     simulate_response,
 )
 
 TARGETS = ("aihwkit", "crosssim", "neurosim", "memtorch", "native")
+#: default output per target (``{card}`` is the card name)
+DEFAULT_OUT = {"aihwkit": "{card}_aihwkit.json", "crosssim": "{card}_crosssim", "neurosim": "{card}_neurosim.txt",
+               "memtorch": "{card}_memtorch.json", "native": "{card}.h5"}
+
+
+def default_out(card_name: str, to: str) -> Path:
+    """The default output path of a target for a card (in the current directory)."""
+    if to not in DEFAULT_OUT:
+        raise ExportError(f"unknown export target {to!r}; available: {', '.join(TARGETS)}")
+    return Path(DEFAULT_OUT[to].format(card=card_name.replace("/", "_")))
 
 
 def export(
     source: Any,
     to: str,
-    out: str | Path,
+    out: str | Path | None = None,
     *,
     amplitude=None,
     amplitude_down=None,
@@ -43,6 +55,9 @@ def export(
     read_voltage=None,
     g_start=None,
     n_pulses: int | tuple[int, int] | None = None,
+    n_up: int | None = None,
+    n_down: int | None = None,
+    force: bool = False,
     n_devices: int | None = None,
     seed: int = 0,
     name: str | None = None,
@@ -56,7 +71,14 @@ def export(
     ranges (:func:`devicelib.export.common.resolve_condition`). ``g_start`` (S)
     starts the trains from a given conductance instead of the model's initial
     state. ``n_pulses`` (or ``(n_up, n_down)``) fixes the train lengths;
-    default automatic. ``measurement`` (native only) stores the data the card
+    ``n_up`` / ``n_down`` fix one of them; the others are automatic and stay
+    inside the range the card was calibrated on
+    (:func:`devicelib.export.common.simulate_response`). The polarity comes
+    from the physics (:func:`devicelib.export.common.orient_condition`): given
+    amplitudes that act the wrong way are refused, default ones swapped. A
+    condition outside the card's validity ranges is refused unless ``force``.
+    ``out`` None writes :data:`DEFAULT_OUT` (e.g. ``<card>_aihwkit.json``).
+    ``measurement`` (native only) stores the data the card
     was fitted to; with a FitResult source it defaults to nothing (pass it).
     ``response`` (from :func:`simulate_response`) reuses one simulation for
     several targets; its condition then applies.
@@ -65,9 +87,13 @@ def export(
         raise ExportError(f"unknown export target {to!r}; available: {', '.join(TARGETS)}")
     card = resolve_card(source, name)
     fit_json = source.to_json() if hasattr(source, "to_json") and hasattr(source, "to_card") else None
+    if n_up is not None or n_down is not None:
+        if n_pulses is not None:
+            raise ExportError("give either n_pulses or n_up / n_down, not both")
+        n_pulses = (n_up, n_down)
     if response is None:
         vals = [_parse(v) for v in (amplitude, amplitude_down, width, temperature, read_voltage, g_start)]
-        cond = resolve_condition(card, *vals)
+        cond, _ = prepare_condition(card, *vals, force=force)
         try:
             response = simulate_response(card, cond, n_pulses=n_pulses, n_devices=n_devices, seed=seed)
         except NoResponseError as exc:
@@ -77,22 +103,45 @@ def export(
             # shortest decade-longer width inside the card's validity range that does (stated in the file)
             response = _longer_width(card, cond, exc, n_pulses=n_pulses, n_devices=n_devices, seed=seed)
             cond = response.condition
+        _check_polarity(card, response)
     else:  # a response simulated beforehand (e.g. shared by several targets) fixes the condition
         cond = response.condition
+    warn = fit_warning(card)
+    if warn:
+        import warnings
+
+        warnings.warn(warn, stacklevel=2)
+    if out is None:
+        out = default_out(card.name, to)
     out = Path(out)
-    if to == "aihwkit":
-        from . import aihwkit as mod
-    elif to == "crosssim":
-        from . import crosssim as mod
-    elif to == "neurosim":
-        from . import neurosim as mod
-    elif to == "memtorch":
-        from . import memtorch as mod
-    else:
+    if to == "native":
         from . import native
 
-        return native.write(card, cond, response, out, measurement=measurement, fit=fit_json)
-    return mod.write(card, cond, response, out)
+        result = native.write(card, cond, response, out, measurement=measurement, fit=fit_json)
+    else:
+        if to == "aihwkit":
+            from . import aihwkit as mod
+        elif to == "crosssim":
+            from . import crosssim as mod
+        elif to == "neurosim":
+            from . import neurosim as mod
+        else:
+            from . import memtorch as mod
+        result = mod.write(card, cond, response, out)
+    result.warnings = list(cond.notes) + ([warn] if warn else []) + list(result.warnings)
+    return result
+
+
+def _check_polarity(card, resp: PhysicsResponse) -> None:
+    """The simulated trains must potentiate then depress (a probe can miss a device that moves late)."""
+    g = resp.g_nominal
+    rise, fall = g[resp.n_up] - g[0], g[-1] - g[resp.n_up]
+    if not (rise > 0 and fall < 0):
+        c = resp.condition
+        raise ExportError(
+            f"{card.name}: at {c.describe()} the potentiating train changes G by {rise:+.3g} S and the depressing "
+            f"train by {fall:+.3g} S: choose amplitudes whose signs potentiate and depress (--amplitude, "
+            "--amplitude-down)")
 
 
 def _longer_width(card, cond: PulseCondition, first: ExportError, **kw) -> PhysicsResponse:
@@ -126,12 +175,15 @@ def _parse(value):
 
 
 __all__ = [
+    "DEFAULT_OUT",
     "TARGETS",
     "ExportError",
     "ExportResult",
     "PhysicsResponse",
     "PulseCondition",
+    "default_out",
     "export",
+    "prepare_condition",
     "resolve_card",
     "resolve_condition",
     "simulate_response",

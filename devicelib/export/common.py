@@ -15,10 +15,13 @@ pulses, and the pulse condition it holds for.
 
 Defaults of the pulse condition (all overridable):
 
-- amplitude (potentiating): the largest positive amplitude of the card's
-  ``validity.amplitude`` range; depressing: its most negative value (or
-  ``-amplitude`` when the range has no negative part); 1 V / -1 V if the card
-  gives no range;
+- amplitude (potentiating): the card's ``[operating]`` value, else the largest
+  positive amplitude of the card's ``validity.amplitude`` range; depressing:
+  its most negative value (or ``-amplitude`` when the range has no negative
+  part); 1 V / -1 V if the card gives no range. :func:`prepare_condition`
+  then checks the polarity by simulation (:func:`orient_condition`: default
+  amplitudes that act the wrong way are swapped, given ones refused) and
+  refuses a condition outside the validity ranges unless ``force``;
 - width: the shortest width of ``validity.width`` (the most gradual response
   the card vouches for); 100 ns if absent;
 - temperature: 300 K when inside ``validity.temperature``, else its middle;
@@ -40,14 +43,14 @@ import json
 import os
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .. import __version__
-from ..catalog import Card, atomic_write_text, find_card, load_card
+from ..catalog import Card, find_card, load_card
 from ..core import DeviceModel
 from ..units import format_unit, to_si
 from ..variability import Variability
@@ -92,6 +95,7 @@ class PulseCondition:
     read_voltage: float
     amplitude_unit: str = "V"
     g_start: float | None = None  # start conductance (S); None: the model's initial state
+    notes: tuple[str, ...] = field(default=(), compare=False)  # how the condition was chosen (provenance)
 
     def to_dict(self) -> dict[str, Any]:
         out = {
@@ -173,6 +177,109 @@ def resolve_condition(card: Card, amplitude=None, amplitude_down=None, width=Non
     if gs is not None and not gs > 0:
         raise ExportError(f"g_start must be a positive conductance, got {gs} S")
     return PulseCondition(amp, amp_d, w, t, vr, au, gs)
+
+
+POLARITY_PROBE = 40  # pulses per segment of the polarity probe
+_DOWN_LADDER = (0.5, 0.2, 0.1, 0.05, 0.02, 0.01)  # same-sign fractions of the potentiating amplitude
+
+
+def _probe(model: DeviceModel, cond: PulseCondition, a: float, b: float, n: int = POLARITY_PROBE,
+           n_dev: int = 1) -> tuple[float, float]:
+    """Relative change of the nominal conductance under ``n`` pulses of ``b`` that follow ``n`` of ``a``, and
+    under ``n`` more of ``a`` after those: ``(dG_b, dG_a) / mean|G|``. The first ``a`` segment only moves
+    the device off a bound it may start on, so a device that starts saturated is judged correctly."""
+
+    g, _ = _run(model, replace(cond, amplitude_up=b, amplitude_down=a), n, n, n_dev, None, 0, n_pre=n)
+    g = g.mean(axis=0)
+    scale = max(float(np.mean(np.abs(g))), 1e-300)
+    return float(g[n] - g[0]) / scale, float(g[2 * n] - g[n]) / scale
+
+
+def orient_condition(card: Card, cond: PulseCondition, given_up: bool = False, given_down: bool = False,
+                     tol: float = 1e-6) -> tuple[PulseCondition, list[str]]:
+    """The condition with a potentiating amplitude that raises G and a depressing one that lowers it.
+
+    Decided by simulating the nominal device (:func:`_probe`): ``amplitude_down`` must lower G after
+    ``amplitude_up`` pulses, and ``amplitude_up`` raise it again. Default amplitudes (from the card's
+    validity) that act the other way round are swapped; when no negative amplitude depresses (or the
+    default one lies outside the validity range) the largest same-sign fraction of the potentiating
+    amplitude inside the validity range that depresses is taken (a thermal/volatile switch cools back
+    during a weaker pulse). Amplitudes the user or the card's ``[operating]`` table gave are never
+    changed: a wrong polarity raises :class:`ExportError` naming the swap. A device the probe does not
+    move is returned unchanged (:func:`simulate_response` reports it). Returns the condition and notes.
+    """
+    model = card.model().nominal()
+    n_dev = DEFAULT_DEVICES if model.stochastic else 1
+    up, down = cond.amplitude_up, cond.amplitude_down
+    given_up = given_up or card.operating_value("amplitude") is not None
+    given_down = given_down or card.operating_value("amplitude_down") is not None
+    u = cond.amplitude_unit
+    arange = card.validity_range("amplitude")
+
+    def inside(a):
+        return arange is None or arange[0] - 1e-12 * abs(arange[0]) <= a <= arange[1] + 1e-12 * abs(arange[1])
+
+    def verdict(a, b):
+        db, da = _probe(model, cond, a, b, n_dev=n_dev)
+        if db < -tol and da > tol:
+            return "ok"
+        if db > tol and da < -tol:
+            return "swapped"
+        if max(abs(db), abs(da)) <= tol:
+            return "flat"
+        return "same"
+
+    v = verdict(up, down) if (given_down or inside(down)) else "outside"
+    if v in ("ok", "flat"):
+        return cond, []
+    if v == "swapped":
+        if given_up or given_down:
+            raise ExportError(
+                f"{card.name}: the potentiating amplitude {up:+.4g} {u} lowers the conductance and the depressing "
+                f"amplitude {down:+.4g} {u} raises it ({cond.width:.4g} s pulses): swap them "
+                f"(amplitude={down:.4g} {u}, amplitude_down={up:.4g} {u}; --amplitude / --amplitude-down)")
+        note = (f"polarity from the physics: {down:+.4g} {u} raises the conductance of {card.name}, so it is the "
+                f"potentiating amplitude and {up:+.4g} {u} the depressing one")
+        return replace(cond, amplitude_up=down, amplitude_down=up), [note]
+    if given_down:
+        raise ExportError(
+            f"{card.name}: the depressing amplitude {down:+.4g} {u} does not lower the conductance after "
+            f"{up:+.4g} {u} pulses ({cond.width:.4g} s): give one that does (amplitude_down, --amplitude-down)")
+    for f in _DOWN_LADDER:
+        b = up * f
+        if inside(b) and verdict(up, b) == "ok":
+            note = (f"polarity from the physics: no opposite-sign amplitude inside the card's validity depresses "
+                    f"{card.name}; {b:+.4g} {u} (a weaker pulse of the same sign) does")
+            return replace(cond, amplitude_down=b), [note]
+    rng = f" [{arange[0]:.4g}, {arange[1]:.4g}] {u}" if arange else ""
+    raise ExportError(
+        f"{card.name}: no amplitude inside the card's validity range{rng} lowers the conductance after "
+        f"{up:+.4g} {u} pulses of {cond.width:.4g} s (a volatile switch returns by relaxing between pulses, which "
+        "a per-pulse up/down rule does not describe): give amplitude_down (--amplitude-down; --force outside "
+        "the validity range)")
+
+
+def fit_warning(card: Card) -> str | None:
+    """A warning when the card is a fit that did not converge (``[fit] converged = false``)."""
+    fit = card.fit or {}
+    if fit.get("converged") is False or str(fit.get("status", "")).lower() in ("failed", "not converged"):
+        return (f"{card.name}: the fit this card holds did not converge (status {fit.get('status', 'unknown')!r}); "
+                "its parameters, and this export, are not a calibrated description of the data")
+    return None
+
+
+def prepare_condition(card: Card, amplitude=None, amplitude_down=None, width=None, temperature=None,
+                      read_voltage=None, g_start=None, *, force: bool = False) -> tuple[PulseCondition, list[str]]:
+    """:func:`resolve_condition`, then :func:`orient_condition` (polarity from the physics), then the
+    validity check: a condition outside the card's validity ranges raises :class:`ExportError` unless
+    ``force``. Returns the condition and notes for the export's provenance."""
+    cond = resolve_condition(card, amplitude, amplitude_down, width, temperature, read_voltage, g_start)
+    cond, notes = orient_condition(card, cond, amplitude is not None, amplitude_down is not None)
+    cond = replace(cond, notes=tuple(notes))
+    out = outside_validity(card, cond)
+    if out and not force:
+        raise ExportError(f"{card.name}: " + "; ".join(out) + " (force=True / --force exports it anyway)")
+    return cond, notes
 
 
 def outside_validity(card: Card, cond: PulseCondition) -> list[str]:
@@ -274,13 +381,33 @@ def _k99(trace: np.ndarray) -> int:
     return int(idx[0]) if idx.size else len(trace) - 1
 
 
+def _first(mask: np.ndarray) -> int:
+    """Index of the first True (the trace's pulse count), or the last index when none is."""
+    idx = np.flatnonzero(mask)
+    return int(idx[0]) if idx.size else len(mask) - 1
+
+
+def calibrated_pulses(card: Card) -> tuple[int | None, int | None]:
+    """Potentiating and depressing pulse counts the card was calibrated on (``[fit]`` keys ``pulses_up``
+    / ``pulses_down``, or ``pulses`` for both), else ``(None, None)``."""
+    fit = card.fit or {}
+    both = fit.get("pulses")
+    up, down = fit.get("pulses_up", both), fit.get("pulses_down", both)
+    return (None if up is None else int(up)), (None if down is None else int(down))
+
+
 def simulate_response(card: Card, cond: PulseCondition, n_pulses: int | tuple[int, int] | None = None,
                       n_devices: int | None = None, seed: int = 0,
                       max_pulses: int = DEFAULT_MAX_PULSES) -> PhysicsResponse:
     """Simulate the card's model at ``cond``: ``n_up`` potentiating then ``n_down`` depressing pulses.
 
-    ``n_pulses`` None chooses each count automatically: the pulses the nominal
-    device needs to reach 99 % of its change within ``max_pulses`` (at least 8).
+    ``n_pulses`` None (or None for one count of an ``(n_up, n_down)`` tuple)
+    chooses the count automatically: the pulses the card was calibrated on
+    (:func:`calibrated_pulses`), else the pulses the nominal device needs to
+    reach 99 % of its change within ``max_pulses`` (at least 8), and for a
+    fitted card never beyond the conductance range it was fitted on
+    (``validity.conductance``: the up train stops where it first reaches the
+    top, the down train where it first reaches the bottom).
     The nominal trace is that of ``model.nominal()`` (intrinsic noise layers off),
     or the mean of ``n_devices`` seeded devices when that is still stochastic;
     the ensemble (the spread statistics) runs the full model with the card's
@@ -299,21 +426,31 @@ def simulate_response(card: Card, cond: PulseCondition, n_pulses: int | tuple[in
         g, e = _run(nominal, cond, n_a, n_b, n_nom, None, seed, n_pre)
         return g.mean(axis=0, keepdims=True), e.mean(axis=0, keepdims=True)
 
-    if n_pulses is None:
-        g_up, _ = nominal_run(max_pulses, 0)
-        if np.ptp(g_up[0]) <= 1e-6 * np.mean(np.abs(g_up[0])):
+    req_up, req_down = n_pulses if isinstance(n_pulses, tuple) else (n_pulses, n_pulses)
+    cal_up, cal_down = calibrated_pulses(card)
+    req_up = cal_up if req_up is None else req_up
+    req_down = cal_down if req_down is None else req_down
+    g_cal = card.validity_range("conductance") if card.kind == "fit" else None
+    if req_up is None or req_down is None:
+        g_up, _ = nominal_run(max_pulses if req_up is None else int(req_up), 0)
+        if req_up is None and np.ptp(g_up[0]) <= 1e-6 * np.mean(np.abs(g_up[0])):
             # the device starts saturated at the top: condition it with depressing pulses first, so the
             # potentiation branch starts from the bottom of the window
             g_pre, _ = nominal_run(0, max_pulses)
             n_pre = _k99(g_pre[0])
             g_up, _ = nominal_run(max_pulses, 0)
-        n_up = max(_k99(g_up[0]), 8)
-        g_tmp, _ = nominal_run(n_up, max_pulses)
-        n_down = max(_k99(g_tmp[0, n_up:]), 8)
-    elif isinstance(n_pulses, tuple):
-        n_up, n_down = (int(x) for x in n_pulses)
+        n_up = int(req_up) if req_up is not None else max(_k99(g_up[0]), 8)
+        if req_up is None and g_cal is not None:  # stay inside the conductance range the card was fitted on
+            n_up = min(n_up, max(_first(g_up[0] >= g_cal[1]), 2))
+        if req_down is None:
+            g_tmp, _ = nominal_run(n_up, max_pulses)
+            n_down = max(_k99(g_tmp[0, n_up:]), 8)
+            if g_cal is not None:
+                n_down = min(n_down, max(_first(g_tmp[0, n_up:] <= g_cal[0]), 2))
+        else:
+            n_down = int(req_down)
     else:
-        n_up = n_down = int(n_pulses)
+        n_up, n_down = int(req_up), int(req_down)
     if n_up < 2 or n_down < 2:
         raise ExportError("need at least 2 potentiating and 2 depressing pulses")
     g, energy = nominal_run(n_up, n_down)
@@ -435,6 +572,8 @@ def provenance(card: Card, cond: PulseCondition, target: str) -> dict[str, Any]:
         "citation": card.citation(),
         "pulse_condition": cond.to_dict(),
         "validity_warnings": outside_validity(card, cond),
+        "condition_notes": list(cond.notes),
+        "fit_warning": fit_warning(card),
     }
 
 
@@ -449,18 +588,28 @@ def json_default(o):
 
 
 def write_json(path: Path, obj: Any) -> Path:
-    atomic_write_text(Path(path), json.dumps(obj, indent=2, default=json_default) + "\n")
-    return Path(path)
+    """Write JSON through a unique temporary file next to ``path``, then rename (mode follows the umask)."""
+    text = json.dumps(obj, indent=2, default=json_default) + "\n"
+    return atomic_write_with(Path(path), lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def _umask_mode() -> int:
+    """0666 less the process umask: the mode ``open()`` would give a new file."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def atomic_write_with(path: Path, writer: Callable[[Path], None]) -> Path:
-    """Call ``writer(tmp_path)`` then rename to ``path``: no half-written file on error."""
+    """Call ``writer(tmp_path)`` on a unique temporary file next to ``path``, then rename it to ``path``: no
+    half-written file on error, and the file mode follows the umask (``mkstemp`` alone gives 0600)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
         writer(Path(tmp))
+        os.chmod(tmp, _umask_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
