@@ -119,9 +119,10 @@ class RealDevice:
             n, a = self.n_ltd, v["paramALTD"]
         dwn = truncate(delta_weight / (max_weight - min_weight), n)
         num_pulse = int(dwn * n)  # int numPulse: C truncation toward zero
-        b = (self.max_g - self.min_g) / (1 - math.exp(-n / a))
-        x_pulse = -a * math.log(1 - (g - self.min_g) / b)
-        g_new = b * (1 - math.exp(-(x_pulse + num_pulse) / a)) + self.min_g
+        with np.errstate(all="ignore"):  # IEEE like C's libm: log(0) = -inf, exp overflow = inf, no exception
+            b = (self.max_g - self.min_g) / (1 - np.exp(-n / a))
+            x_pulse = -a * np.log(1 - (g - self.min_g) / b)
+            g_new = float(b * (1 - np.exp(-(x_pulse + num_pulse) / a)) + self.min_g)
         self.conductance = min(max(g_new, self.min_g), self.max_g)
 
 
