@@ -31,13 +31,18 @@ def _torchvision_stand_in():
 @pytest.fixture(scope="module")
 def mt():
     pytest.importorskip("torch", reason="MemTorch needs torch (see .ci/install-memtorch.sh)")
+    stand_in = {}
     try:
         import torchvision  # noqa: F401
     except ImportError:
-        for k, v in _torchvision_stand_in().items():
-            sys.modules.setdefault(k, v)
-    with np.errstate():
-        return pytest.importorskip("memtorch", reason="MemTorch is not installed (see .ci/install-memtorch.sh)")
+        stand_in = {k: v for k, v in _torchvision_stand_in().items() if k not in sys.modules}
+        sys.modules.update(stand_in)
+    try:
+        with np.errstate():
+            return pytest.importorskip("memtorch", reason="MemTorch is not installed (see .ci/install-memtorch.sh)")
+    finally:  # memtorch.utils keeps its references; nothing else in the session sees the stand-in
+        for k in stand_in:
+            sys.modules.pop(k, None)
 
 
 def _export(tmp_path, name, **cond):
