@@ -20,8 +20,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from devicelib.catalog import card_from_dict
 from devicelib.export import crosssim, export
-from devicelib.export.common import resolve_card, simulate_response
+from devicelib.export.common import resolve_card, resolve_condition, simulate_response
 
 ROOT = Path(__file__).resolve().parents[1]
 CROSSSIM2 = ROOT / ".." / "shared" / "consumers" / "crosssim-2.0" / "cross_sim"
@@ -137,3 +138,26 @@ def test_relative_window_written_and_default_differs(cs2, tmp_path):
     # devicelib's replay predicts CrossSim's default-window behaviour too
     np.testing.assert_allclose(g_def, g_pred, rtol=1e-9, atol=1e-12 * resp.g_max)
     assert err_def > 100 * max(err, 1e-6)
+
+
+@pytest.mark.parametrize("name", ["vcm.jiang2016_hfox", "pcm.joshi2020_statistical"])
+def test_crosssim2_ensemble_mean_reproduces_claim(cs2, tmp_path, name):
+    """With its write noise on, the mean of many CrossSim 2.0 devices against the physics ensemble mean."""
+    card = resolve_card(name)
+    if name == "vcm.jiang2016_hfox":  # the card has no variability of its own: give it cycle-to-cycle noise
+        data = card.to_dict()
+        data["variability"] = {"c2c": 0.1}
+        card = card_from_dict(data)
+        resp = simulate_response(card, resolve_condition(card, amplitude=1.2, amplitude_down=-1.2, width=1e-8),
+                                 n_pulses=50, n_devices=64, seed=1)
+    else:
+        resp = simulate_response(card, resolve_condition(card), n_devices=64)
+    r = export(card, "crosssim", tmp_path / "cs", response=resp)
+    claim = r.mapping["ensemble"]["rmse_relative_to_window"]
+    meta = json.loads((tmp_path / "cs" / "devicelib_export.json").read_text(encoding="utf-8"))
+    g = replay_in_crosssim2(cs2, tmp_path / "cs", meta["crosssim2_dG_lookup"], resp.g_nominal[0],
+                            resp.directions(), n_devices=2000, write_noise=True)
+    err = np.sqrt(np.mean((g.mean(axis=1) - resp.g_ensemble.mean(axis=0)) ** 2)) / (resp.g_max - resp.g_min)
+    assert err == pytest.approx(claim, rel=0.10)
+    # the devices really spread (the noise is on), and the nominal claim is not the ensemble's
+    assert g[-1].std() > 0

@@ -271,6 +271,55 @@ def _one_pulse(ds: xr.Dataset, gmin_relative: float, gmax_relative: float) -> fl
     return float(np.sum(_mean_w(ds, g_hi_used)[i0:i1]) / (i1 - i0) * g_hi_used)
 
 
+def replay_tables_noisy(resp: PhysicsResponse, inc: xr.Dataset, dec: xr.Dataset, n_devices: int = 1000,
+                        seed: int = 0, gmin_relative: float = GMIN_RELATIVE,
+                        gmax_relative: float = GMAX_RELATIVE) -> np.ndarray:
+    """CrossSim 2.0's update with its write noise on, for ``n_devices`` devices (S), shape (pulses + 1, n).
+
+    As ``compute_update`` with ``disable_writenoise = False``: a uniform random number picks the
+    *nearest* CDF row, ``int((c + c_step/2) / c_step)``, and the update is
+    ``scale * mean + (dG[row] - mean) * sqrt(scale)`` at the nearest G bin (scale 1 for a one-pulse
+    request unless CrossSim clipped the request). Vectorised over the devices.
+    """
+    g_bins = inc["g"].values
+    g_hi_used, i0, i1 = _used(g_bins, gmin_relative, gmax_relative)
+    w_vec = g_bins / g_hi_used
+    w_step = np.mean(np.diff(w_vec))
+    cdf = inc["cdf"].values
+    c_step = np.mean(np.diff(cdf))
+    lo, hi = w_vec[0], w_vec[-1]
+    tables = []
+    for ds in (inc, dec):
+        dw = ds["dG"].transpose("cdf", "g").values / g_hi_used
+        mean = _mean_w(ds, g_hi_used)
+        req = float(np.sum(mean[i0:i1]) / (i1 - i0))
+        scale = float(np.clip(req, -1.0, 1.0) / req) if req != 0 else 1.0
+        tables.append(scale * mean[None, :] + (dw - mean[None, :]) * math.sqrt(scale))
+    rng = np.random.default_rng(seed)
+    w = np.full(n_devices, min(max(resp.g_nominal[0] / g_hi_used, lo), hi))
+    out = np.empty((resp.n_up + resp.n_down + 1, n_devices))
+    out[0] = w
+    start = lo - w_step / 2
+    for i, d in enumerate(resp.directions(), start=1):
+        j = ((w - start) / w_step).astype(int)
+        row = ((rng.random(n_devices) + c_step / 2) / c_step).astype(int)
+        w = np.clip(w + tables[0 if d > 0 else 1][row, j], lo, hi)
+        out[i] = w
+    return out * g_hi_used
+
+
+def ensemble_record(resp: PhysicsResponse, inc: xr.Dataset, dec: xr.Dataset, n_devices: int = 1000,
+                    seed: int = 0) -> dict[str, Any] | None:
+    """Mean of CrossSim 2.0's noisy replay against the physics ensemble mean (None without an ensemble)."""
+    if resp.g_ensemble is None:
+        return None
+    g_cs = replay_tables_noisy(resp, inc, dec, n_devices, seed).mean(axis=1)
+    err = rmse(g_cs, resp.g_ensemble.mean(axis=0))
+    return {"rmse": {"value": err, "unit": "S"}, "rmse_relative_to_window": err / (resp.g_max - resp.g_min),
+            "n_devices": n_devices, "protocol": "mean of CrossSim 2.0 devices with its write noise on "
+            "(disable_writenoise = False) against the mean of the physics ensemble (card variability)"}
+
+
 def crosssim2_check(inc: xr.Dataset, dec: xr.Dataset, gmin_relative: float = GMIN_RELATIVE,
                     gmax_relative: float = GMAX_RELATIVE) -> list[str]:
     """What CrossSim 2.0's ``manual_post_set`` will say about the tables (its average-step sign checks)."""
@@ -335,6 +384,9 @@ def write(card: Card, cond: PulseCondition, resp: PhysicsResponse, out: Path) ->
     record = mapping_record("CrossSim 2.0 lookup table (nearest bin, mean step, write noise off)", resp, g_rule,
                             n_bins=inc.sizes["g"], n_cdf=inc.sizes["cdf"], step_rule=inc.attrs["step_rule"],
                             crosssim2=lookup)
+    ens = ensemble_record(resp, inc, dec)
+    if ens is not None:
+        record["ensemble"] = ens
     device = device_block(card, resp)
     out.mkdir(parents=True, exist_ok=True)
     p_dev = write_json(out / "crosssim_device.json", {"xbar": {"device": device}})
