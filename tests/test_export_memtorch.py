@@ -45,9 +45,14 @@ def test_data_driven_closed_form_recovery():
 
 def test_other_family_uses_data_driven(tmp_path):
     card = resolve_card("ecram.enode_crosssim_fit")
-    cond = resolve_condition(card)
+    cond = resolve_condition(card, amplitude=-0.5, amplitude_down=0.5)  # ENODe potentiates at -0.5 V
     resp = simulate_response(card, cond, n_pulses=40)
     r = export(card, "memtorch", tmp_path / "e.json", response=resp)
     doc = memtorch.read(tmp_path / "e.json")
     assert doc["model"] == "Data_Driven2021" and set(doc["memristor_model_params"]) >= {"A_p", "A_n", "r_p", "r_n"}
-    assert np.isfinite(r.rmse) and r.mapping["rmse_relative_to_window"] < 0.2
+    # MemTorch's branch is the sign of its argument: potentiation is driven positive, whatever the device's polarity
+    assert doc["drive_voltage"] == {"potentiating": 0.5, "depressing": -0.5}
+    assert np.isfinite(r.rmse) and r.mapping["rmse_relative_to_window"] < 0.1
+    # the claimed error is MemTorch's step-by-step update, not the closed form
+    g = memtorch.replay_data_driven(doc["memristor_model_params"], resp)
+    assert r.rmse == pytest.approx(np.sqrt(np.mean((g - resp.g_nominal) ** 2)))

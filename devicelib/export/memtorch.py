@@ -20,7 +20,25 @@ Other families map onto ``Data_Driven2021``, whose one-step resistance update
 at a constant voltage, ``R' = (R + s r (r - R) dt)/(1 + s (r - R) dt)``, makes
 ``1/(r - R)`` grow by ``s dt`` per step: a closed form fitted to each branch
 (``r_p``/``r_n`` = [r, 0], ``A_p``/``A_n`` from ``s`` with MemTorch's default
-``t_p``/``t_n``, ``time_series_resolution`` = pulse width).
+``t_p``/``t_n``, ``time_series_resolution`` = pulse width). ``Data_Driven2021``
+picks its branch by the *sign* of the applied voltage and each branch moves one
+way only: V > 0 lowers R towards ``r_p`` (a step that would end below it leaves
+R unchanged), V < 0 raises R towards ``r_n``. The potentiation fit therefore
+goes into the p branch and the depression fit into the n branch whatever the
+device's physical polarity, and the export writes the values to drive MemTorch
+with, ``drive_voltage`` = {"potentiating": +|V_up|, "depressing": -|V_down|}: for a
+device potentiated by a negative pulse (ENODe, the nickelate) or depressed by a
+positive RESET (PCM) these differ in sign from the physical pulses. The mapping
+error replays MemTorch's update step by step (:func:`replay_data_driven`: its
+branch test, its freeze rule and its clip to [r_on, r_off]).
+
+Reading the conductance: ``Stanford_PKU`` keeps an attribute ``g`` that its
+``simulate`` sets to the chord conductance at the *write* voltage of the
+previous sample (one step late); the conductance this export describes is
+``current(read_voltage) / read_voltage`` (what its ``set_conductance`` inverts).
+``Data_Driven2021``'s ``g`` is 1/R. MemTorch's ``simulate`` calls
+``np.seterr(all="raise")`` and leaves it set for the whole process: wrap calls in
+``with np.errstate():`` to restore numpy's error handling afterwards.
 
 Device-to-device spread of card parameters (``[variability] d2d``, log-normal
 sigma) becomes ``StochasticParameter`` entries
@@ -140,12 +158,42 @@ def _dd_branch(r_trace: np.ndarray) -> tuple[float, float, np.ndarray]:
     return float(r), float(c), model((r, c))
 
 
+def drive_voltages(model: str, cond: PulseCondition) -> dict[str, float]:
+    """The values to pass to MemTorch's ``simulate`` for one potentiating / depressing pulse."""
+    if model == "Stanford_PKU":  # a physical model: the physical signed voltages
+        return {"potentiating": cond.amplitude_up, "depressing": cond.amplitude_down}
+    # Data_Driven2021: the sign selects the branch (V > 0 lowers R, V < 0 raises it)
+    return {"potentiating": abs(cond.amplitude_up), "depressing": -abs(cond.amplitude_down)}
+
+
+def replay_data_driven(kw: dict[str, Any], resp: PhysicsResponse) -> np.ndarray:
+    """MemTorch's Data_Driven2021 (``set_conductance`` then one ``simulate`` sample per pulse), in S."""
+    drive = drive_voltages("Data_Driven2021", resp.condition)
+    dt = kw["time_series_resolution"]
+    r_on, r_off = kw["r_on"], kw["r_off"]
+    res = 1.0 / min(max(resp.g_nominal[0], 1.0 / r_off), 1.0 / r_on)
+    out = [1.0 / res]
+    for d in resp.directions():
+        v = drive["potentiating"] if d > 0 else drive["depressing"]
+        if v > 0:
+            r = kw["r_p"][0] + kw["r_p"][1] * v
+            s = kw["A_p"] * math.expm1(abs(v) / kw["t_p"])
+        else:
+            r = kw["r_n"][0] + kw["r_n"][1] * v
+            s = kw["A_n"] * math.expm1(abs(v) / kw["t_n"])
+        new = (res + s * r * (r - res) * dt) / (1.0 + s * (r - res) * dt)
+        if (v > 0 and new >= r) or (v < 0 and new <= r):
+            res = max(min(new, r_off), r_on)
+        out.append(1.0 / res)
+    return np.array(out)
+
+
 def data_driven_params(resp: PhysicsResponse) -> tuple[dict[str, Any], np.ndarray]:
     cond = resp.condition
     r_up = 1.0 / resp.up
     r_dn = 1.0 / resp.down
-    rp, cp, fit_up = _dd_branch(r_up)
-    rn, cn, fit_dn = _dd_branch(r_dn)
+    rp, cp, _ = _dd_branch(r_up)
+    rn, cn, _ = _dd_branch(r_dn)
     dt = cond.width
     # s dt = c with s = A (exp(|V|/t) - 1)
     a_p = cp / dt / math.expm1(abs(cond.amplitude_up) / DD_T_P)
@@ -156,9 +204,7 @@ def data_driven_params(resp: PhysicsResponse) -> tuple[dict[str, Any], np.ndarra
         "A_p": a_p, "A_n": a_n, "t_p": DD_T_P, "t_n": DD_T_N,
         "r_p": [rp, 0.0], "r_n": [rn, 0.0],
     }
-    g = np.concatenate([1.0 / np.clip(fit_up, 1.0 / resp.g_max, 1.0 / resp.g_min),
-                        1.0 / np.clip(fit_dn[1:], 1.0 / resp.g_max, 1.0 / resp.g_min)])
-    return kw, g
+    return kw, replay_data_driven(kw, resp)
 
 
 # -- variability -------------------------------------------------------------------------------------
@@ -207,13 +253,16 @@ def map_response(card: Card, resp: PhysicsResponse, max_steps: int = 4096, rtol:
         kw = stochastic_entries(card, kw, PKU_NAMES, {"Ea": 1.0 / q_e})
         model = "Stanford_PKU"
         extra = {"steps_per_pulse": steps,
-                 "note": "apply each pulse as steps_per_pulse samples of the pulse voltage"}
+                 "note": "apply each pulse as steps_per_pulse samples of the pulse voltage; read the conductance "
+                         "as current(read_voltage) / read_voltage, not the model's g"}
     else:
         kw, g_rule = data_driven_params(resp)
         model = "Data_Driven2021"
-        extra = {"steps_per_pulse": 1, "note": "phenomenological fit (closed form per branch) at this condition"}
+        extra = {"steps_per_pulse": 1, "note": "phenomenological fit (closed form per branch) at this condition; "
+                                               "drive with drive_voltage (its sign selects MemTorch's branch)"}
     record = mapping_record(f"MemTorch {model}", resp, g_rule, **extra)
-    return {"model": model, "params": kw, "mapping": record, "g_rule": g_rule}
+    return {"model": model, "params": kw, "mapping": record, "g_rule": g_rule,
+            "drive_voltage": drive_voltages(model, cond)}
 
 
 def write(card: Card, cond: PulseCondition, resp: PhysicsResponse, out: Path) -> ExportResult:
@@ -226,9 +275,13 @@ def write(card: Card, cond: PulseCondition, resp: PhysicsResponse, out: Path) ->
         "model": mapped["model"],
         "memristor_model": f"memtorch.bh.memristor.{mapped['model']}",
         "memristor_model_params": mapped["params"],
+        "drive_voltage": mapped["drive_voltage"],
+        "conductance_readout": ("current(read_voltage) / read_voltage" if mapped["model"] == "Stanford_PKU"
+                                else "g (= 1 / R)"),
         "units": {"time_series_resolution": "s", "r_on": "ohm", "r_off": "ohm", "E_a": "eV", "T_init": "K",
                   "g_0": "m", "a_0": "m", "t_ox": "m", "gap_init": "m", "vel_0": "m/s", "I_0": "A", "V_0": "V",
-                  "read_voltage": "V", "R_th": "K/W", "r_p": "ohm", "r_n": "ohm"},
+                  "read_voltage": "V", "R_th": "K/W", "r_p": "ohm", "r_n": "ohm",
+                  "drive_voltage": "V (MemTorch's argument; for a current-driven card the amplitude in A)"},
         "retention_model_kwargs": None,
         "mapping": mapped["mapping"],
         "pulse_condition": cond.to_dict(),

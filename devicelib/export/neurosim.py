@@ -1,25 +1,43 @@
-r"""Export to NeuroSim (MLP_NeuroSim V3.0 ``Cell.cpp``, DNN_NeuroSim V2.1 training arguments).
+r"""Export to NeuroSim (MLP_NeuroSim V3.0 ``Cell.cpp``; DNN_NeuroSim V2.1 training arguments).
 
-NeuroSim reads no parameter file: this exporter writes a text file with a
-ready-to-paste C++ block for the ``RealDevice::RealDevice`` constructor in
-``Cell.cpp`` (MLP_NeuroSim V3.0) and the argument assignments of
-DNN_NeuroSim V2.1's ``Training_pytorch/train.py`` (``args.nonlinearityLTP``,
-``args.nonlinearityLTD``, ``args.max_level``, ``args.c2cVari``,
-``args.d2dVari``, ``--onoffratio``), with the provenance and the mapping error
-as comments.
+NeuroSim reads no parameter file: its device is the C++ constructor
+``RealDevice::RealDevice`` in ``Cell.cpp``. This exporter writes a *sed script*
+that replaces, inside that constructor only, the number of each assignment it
+sets (``maxConductance``, ``minConductance``, ``readVoltage``,
+``writeVoltageLTP/LTD``, ``writePulseWidthLTP/LTD``, ``maxNumLevelLTP/LTD``,
+``NL_LTP``, ``NL_LTD``, ``sigmaDtoD``, the factor of ``sigmaCtoC`` and
+``nonlinearWrite = true``). Apply it with ``sed -i -f export.sed Cell.cpp``. The
+lines NeuroSim derives from these further down the constructor (``paramALTP =
+getParamA(NL_LTP + ...) * maxNumLevelLTP``, ``paramALTD``, ``gaussian_dist3`` from
+``sigmaCtoC``) are left in place and so use the new values. The DNN_NeuroSim
+V2.1 ``train.py`` arguments follow as comments.
 
-NeuroSim's device (``RealDevice::Write``): G(P) = B (1 - exp(-P/A)) + Gmin,
-B = (Gmax - Gmin)/(1 - exp(-Pmax/A)), Pmax = ``maxNumLevelLTP`` (LTD: the same
-form with its own A, P counted down from Pmax). Each write finds the pulse
-position of the present conductance on the curve and moves it by the number of
-pulses. The labels ``NL_LTP``/``NL_LTD`` are not A: NeuroSim maps them through a
-fixed table to A / maxNumLevel; :mod:`devicelib.metrics` inverts that map
-(``fit_neurosim``, ``neurosim_a_from_nl``, ``neurosim_nl_from_a``).
+NeuroSim's device (``RealDevice::Write``, ``formula.cpp``): G(x) = B (1 - exp(-x/A))
++ Gmin with B = (Gmax - Gmin) / (1 - exp(-n/A)), n = ``maxNumLevel``, A =
+``getParamA(NL) * n``. A write of ``deltaWeight`` (weights in [-1, 1]) becomes
+``numPulse = (int)(truncate(deltaWeight / 2, n) * n)`` pulses; the present G is
+placed on the curve (``x = -A ln(1 - (G - Gmin)/B)``), moved by ``numPulse`` and
+clipped to [Gmin, Gmax]. LTD uses the same form with its own A (negative for a
+negative label) and ``numPulse < 0``. ``getParamA`` looks |NL| up in a table of
+0.01 steps with C truncation, ``index = (int)(|NL| * 100) - 1``, clamped to
+[0, 899]: labels beyond 9 act as 9, and a label printed as ``4.35`` selects the
+4.34 entry (4.35 * 100 = 434.999...). The exporter therefore writes labels at the
+middle of their 0.01 cell (``4.355`` selects 4.35) and chooses them, for each of
+LTP and LTD, as the table entry whose replay is closest to the physics.
 
-Cycle-to-cycle noise in NeuroSim is absolute, ``N(0, sigmaCtoC) sqrt(|pulses|)``
+The mapping error is the RMSE of the physics trace against that replay
+(:func:`replay`: NeuroSim's own arithmetic, one pulse per write, no noise). The
+level counts are the pulses of the trains, moved to the nearest n for which
+``(1.0 / n) * n == 1.0`` in double: for n = 49, 161, 322, ... NeuroSim's
+integer pulse count of a one-pulse write is 0 and the device never moves.
+
+Cycle-to-cycle noise in NeuroSim is absolute, ``N(0, sigmaCtoC) sqrt(|numPulse|)``
 with ``sigmaCtoC`` written as a fraction of (Gmax - Gmin); device-to-device
 variation ``sigmaDtoD`` is the standard deviation of the NL label across
-devices (fitted per device of the ensemble).
+devices (fitted per device of the ensemble). NeuroSim has no write-current
+field: for a current-driven card the write currents are written as comments and
+``writeVoltageLTP/LTD`` are left untouched (they only enter NeuroSim's write
+energy, which then does not describe the device).
 """
 
 from __future__ import annotations
@@ -31,7 +49,7 @@ from typing import Any
 import numpy as np
 
 from ..catalog import Card, atomic_write_text
-from ..metrics import fit_neurosim, neurosim_curve
+from ..metrics import fit_neurosim, neurosim_a_from_nl
 from .common import (
     ExportError,
     ExportResult,
@@ -40,46 +58,117 @@ from .common import (
     mapping_record,
     provenance,
     require_positive,
+    rmse,
 )
 
 FORMAT = "devicelib.export.neurosim"
+SCHEMA = 2
+NL_MAX = 9.0  # getParamA's table ends at |NL| = 9.00
+#: all labels NeuroSim distinguishes: +-0.01 ... +-9.00 (table entries 1 ... 900)
+_ENTRIES = np.arange(1, 901)
+_A_TABLE = np.asarray(neurosim_a_from_nl(_ENTRIES / 100.0))  # the closed form reproduces the printed table
 
 
-def _curve(x, a_norm):
-    return neurosim_curve(np.clip(x, 0.0, 1.0), a_norm)
+# -- NeuroSim's arithmetic ----------------------------------------------------------------
+def param_a(nl: float) -> float:
+    """``getParamA(NL)`` of MLP_NeuroSim V3.0 (A / maxNumLevel), with its C index arithmetic and clamp."""
+    index = min(max(int(abs(nl) * 100.0) - 1, 0), 899)
+    return (1.0 if nl > 0 else -1.0) * float(_A_TABLE[index])
 
 
-def _inverse(y, a_norm):
-    """Pulse position x in [0, 1] of the normalised conductance y on the curve."""
-    y = np.clip(y, 0.0, 1.0)
-    if np.isinf(a_norm):
-        return y
-    s = 1.0 / a_norm
-    with np.errstate(divide="ignore"):  # y = 1 on a very steep curve: x = inf, clipped to 1 by the callers
-        return -np.log1p(y * np.expm1(-s)) / s
+def label_text(entry: int, sign: float) -> str:
+    """The label for table entry ``entry`` (1..900 = |NL| 0.01..9.00), written mid-cell so C selects it."""
+    return f"{'-' if sign < 0 else ''}{(entry + 0.5) / 100.0:.3f}"
 
 
-def replay(resp: PhysicsResponse, a_ltp: float, a_ltd: float) -> np.ndarray:
-    """NeuroSim's RealDevice (no noise) on the same pulses, from the same start, in S."""
+def _truncate(x: float, n: int) -> float:
+    """``truncate(x, numLevel)`` of formula.cpp (threshold 0.5)."""
+    if n <= 0:
+        return x
+    sign = -1 if x < 0 else 1
+    val = x * n * sign
+    r = int(val)
+    val = r + 1 if val - r >= 0.5 else r
+    return val * sign / n
+
+
+def pulses_per_write(n: int, up: bool) -> int:
+    """NeuroSim's integer pulse count for a one-pulse write (deltaWeight = +-2/n, weights in [-1, 1])."""
+    dw = (2.0 / n if up else -2.0 / n) / 2.0
+    return int(_truncate(dw, n) * n)  # C's (int) truncates toward zero
+
+
+def safe_levels(n: int) -> int:
+    """The level count nearest ``n`` (>= 2) whose one-pulse write is one pulse in NeuroSim's arithmetic."""
+    for k in range(0, n):
+        for cand in (n + k, n - k):
+            if cand >= 2 and pulses_per_write(cand, True) == 1 and pulses_per_write(cand, False) == -1:
+                return cand
+    raise ExportError(f"no NeuroSim level count near {n} survives its pulse arithmetic")
+
+
+def _write(g, num: int, n: int, a_norm, g_lo: float, g_hi: float):
+    """RealDevice::Write's nonlinear branch for ``num`` pulses (vectorised over G and/or A), then the clip."""
+    a = np.asarray(a_norm, dtype=float) * n
+    b = (g_hi - g_lo) / (1.0 - np.exp(-n / a))
+    x = -a * np.log(1.0 - (g - g_lo) / b)
+    g_new = b * (1.0 - np.exp(-(x + num) / a)) + g_lo
+    return np.clip(g_new, g_lo, g_hi)
+
+
+def replay_branch(g0, n_pulses: int, up: bool, n_levels: int, a_norm, g_lo: float, g_hi: float) -> np.ndarray:
+    """G after each of ``n_pulses`` one-pulse writes (start included), shape (n_pulses + 1, *a_norm.shape)."""
+    num = pulses_per_write(n_levels, up)
+    g = np.broadcast_to(np.asarray(g0, dtype=float), np.shape(a_norm)).astype(float)
+    out = [g]
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for _ in range(n_pulses):
+            g = _write(g, num, n_levels, a_norm, g_lo, g_hi) if num != 0 else g
+            out.append(g)
+    return np.array(out)
+
+
+def replay(resp: PhysicsResponse, nl_ltp: float, nl_ltd: float, n_ltp: int | None = None,
+           n_ltd: int | None = None) -> np.ndarray:
+    """NeuroSim's RealDevice (no noise) on the same pulses, from the same start, in S.
+
+    ``nl_*`` are the labels as NeuroSim reads them (through :func:`param_a`); ``n_*`` the
+    ``maxNumLevel`` values (default: the pulses of the trains). Window: [g_min, g_max] of the response.
+    """
+    n_ltp = resp.n_up if n_ltp is None else int(n_ltp)
+    n_ltd = resp.n_down if n_ltd is None else int(n_ltd)
     g_lo, g_hi = resp.g_min, resp.g_max
-    y0 = (resp.g_nominal[0] - g_lo) / (g_hi - g_lo)
-    k_up = np.arange(resp.n_up + 1)
-    x_up = np.minimum(_inverse(y0, a_ltp) + k_up / resp.n_up, 1.0)
-    y_up = _curve(x_up, a_ltp)
-    # LTD: P counts down from Pmax = n_down
-    x_d0 = _inverse(y_up[-1], a_ltd)
-    k_dn = np.arange(1, resp.n_down + 1)
-    y_dn = _curve(np.maximum(x_d0 - k_dn / resp.n_down, 0.0), a_ltd)
-    return g_lo + (g_hi - g_lo) * np.concatenate([y_up, y_dn])
+    up = replay_branch(resp.g_nominal[0], resp.n_up, True, n_ltp, param_a(nl_ltp), g_lo, g_hi)
+    dn = replay_branch(up[-1], resp.n_down, False, n_ltd, param_a(nl_ltd), g_lo, g_hi)
+    return np.concatenate([up, dn[1:]])
 
 
+def _best_entry(g0: float, target: np.ndarray, up: bool, n_levels: int, g_lo: float, g_hi: float):
+    """The signed table entry whose replay of one branch is closest to ``target`` (start excluded)."""
+    a = np.concatenate([_A_TABLE, -_A_TABLE])
+    traces = replay_branch(g0, target.size, up, n_levels, a, g_lo, g_hi)[1:]
+    err = np.sqrt(np.nanmean((traces - target[:, None]) ** 2, axis=0))
+    err = np.where(np.isfinite(err), err, np.inf)
+    k = int(np.argmin(err))
+    entry = int(_ENTRIES[k % _ENTRIES.size])
+    return entry, (1.0 if k < _ENTRIES.size else -1.0)
+
+
+# -- mapping -----------------------------------------------------------------------------
 def map_response(resp: PhysicsResponse) -> dict[str, Any]:
     require_positive(resp, "NeuroSim")  # its cell model uses the on/off ratio and 1/minConductance
-    ltp = fit_neurosim(resp.up, "ltp")
-    ltd = fit_neurosim(resp.down, "ltd")
-    g_rule = replay(resp, ltp.a_norm, ltd.a_norm)
-    span = resp.g_max - resp.g_min
-    # device-to-device: spread of the NL labels of the ensemble's devices
+    cond = resp.condition
+    ltp_fit = fit_neurosim(resp.up, "ltp")
+    ltd_fit = fit_neurosim(resp.down, "ltd")
+    n_ltp, n_ltd = safe_levels(resp.n_up), safe_levels(resp.n_down)
+    g_lo, g_hi = resp.g_min, resp.g_max
+    e_ltp, s_ltp = _best_entry(resp.g_nominal[0], resp.up[1:], True, n_ltp, g_lo, g_hi)
+    t_ltp = label_text(e_ltp, s_ltp)
+    g_up = replay_branch(resp.g_nominal[0], resp.n_up, True, n_ltp, param_a(float(t_ltp)), g_lo, g_hi)
+    e_ltd, s_ltd = _best_entry(g_up[-1], resp.down[1:], False, n_ltd, g_lo, g_hi)
+    t_ltd = label_text(e_ltd, s_ltd)
+    g_rule = replay(resp, float(t_ltp), float(t_ltd), n_ltp, n_ltd)
+    span = g_hi - g_lo
     sigma_dtod = 0.0
     sigma_ctoc = 0.0
     if resp.g_ensemble is not None:
@@ -91,30 +180,75 @@ def map_response(resp: PhysicsResponse) -> dict[str, Any]:
                 continue
         sigma_dtod = float(np.std(nls)) if len(nls) > 1 else 0.0
         sigma_ctoc = float(resp.stats.get("step_c2c_abs", 0.0))
-    values = {
-        "maxConductance": resp.g_max,
-        "minConductance": resp.g_min,
-        "readVoltage": resp.condition.read_voltage,
-        "writeVoltageLTP": abs(resp.condition.amplitude_up),
-        "writeVoltageLTD": abs(resp.condition.amplitude_down),
-        "writePulseWidthLTP": resp.condition.width,
-        "writePulseWidthLTD": resp.condition.width,
-        "maxNumLevelLTP": resp.n_up,
-        "maxNumLevelLTD": resp.n_down,
-        "NL_LTP": round(ltp.nl, 2),
-        "NL_LTD": round(ltd.nl, 2),
+    values: dict[str, Any] = {
+        "maxConductance": g_hi,
+        "minConductance": g_lo,
+        "readVoltage": cond.read_voltage,
+    }
+    if cond.amplitude_unit == "V":
+        values["writeVoltageLTP"] = abs(cond.amplitude_up)
+        values["writeVoltageLTD"] = abs(cond.amplitude_down)
+    else:  # NeuroSim has no write-current field; see the module docstring
+        values["writeCurrentLTP"] = abs(cond.amplitude_up)
+        values["writeCurrentLTD"] = abs(cond.amplitude_down)
+    values.update({
+        "writePulseWidthLTP": cond.width,
+        "writePulseWidthLTD": cond.width,
+        "maxNumLevelLTP": n_ltp,
+        "maxNumLevelLTD": n_ltd,
+        "NL_LTP": float(t_ltp),
+        "NL_LTD": float(t_ltd),
         "sigmaDtoD": sigma_dtod,
         "sigmaCtoC_fraction": sigma_ctoc,
-    }
-    record = mapping_record("NeuroSim RealDevice exponential", resp, g_rule,
-                            a_norm_ltp=ltp.a_norm, a_norm_ltd=ltd.a_norm, nl_ltp=ltp.nl, nl_ltd=ltd.nl)
-    record["rmse_ltp_fit_only"] = {"value": ltp.rmse, "unit": "S"}
-    record["rmse_ltd_fit_only"] = {"value": ltd.rmse, "unit": "S"}
-    return {"values": values, "mapping": record, "g_rule": g_rule, "span": span}
+    })
+    record = mapping_record(
+        "NeuroSim RealDevice::Write (exponential curve, getParamA table, integer pulses)", resp, g_rule,
+        a_norm_ltp=param_a(float(t_ltp)), a_norm_ltd=param_a(float(t_ltd)), nl_ltp=float(t_ltp),
+        nl_ltd=float(t_ltd), nl_fit_ltp=ltp_fit.nl, nl_fit_ltd=ltd_fit.nl, max_num_level_ltp=n_ltp,
+        max_num_level_ltd=n_ltd)
+    record["rmse_ltp_fit_only"] = {"value": ltp_fit.rmse, "unit": "S"}
+    record["rmse_ltd_fit_only"] = {"value": ltd_fit.rmse, "unit": "S"}
+    record["rmse_unclamped_fit"] = {"value": rmse(_replay_a(resp, ltp_fit.a_norm, ltd_fit.a_norm), resp.g_nominal),
+                                    "unit": "S"}
+    return {"values": values, "mapping": record, "g_rule": g_rule, "span": span,
+            "labels": {"NL_LTP": t_ltp, "NL_LTD": t_ltd}}
+
+
+def _replay_a(resp: PhysicsResponse, a_ltp: float, a_ltd: float) -> np.ndarray:
+    """Replay with free (untabulated, unclamped) A: what the fit alone would give (for the record)."""
+    if not (np.isfinite(a_ltp) and np.isfinite(a_ltd)):
+        return np.full(resp.g_nominal.shape, np.nan)
+    up = replay_branch(resp.g_nominal[0], resp.n_up, True, resp.n_up, a_ltp, resp.g_min, resp.g_max)
+    dn = replay_branch(up[-1], resp.n_down, False, resp.n_down, a_ltd, resp.g_min, resp.g_max)
+    return np.concatenate([up, dn[1:]])
+
+
+# -- the sed script ------------------------------------------------------------------------
+_CTOR = "/^RealDevice::RealDevice(/,/^}/"
+_NUM = "[-+.0-9eE]*"
 
 
 def _fmt(v) -> str:
-    return f"{v:.6g}" if isinstance(v, float) else str(v)
+    # shortest round-trip repr: C's strtod reads back the same double (the steep curves of |NL| ~ 9 turn a
+    # rounded Gmin into a different pulse position)
+    return repr(float(v)) if isinstance(v, float) else str(v)
+
+
+def sed_commands(values: dict[str, Any], labels: dict[str, str]) -> list[str]:
+    """``s`` commands that replace the number of each assignment (inside RealDevice::RealDevice)."""
+    order = ["maxConductance", "minConductance", "readVoltage", "writeVoltageLTP", "writeVoltageLTD",
+             "writePulseWidthLTP", "writePulseWidthLTD", "maxNumLevelLTP", "maxNumLevelLTD", "NL_LTP", "NL_LTD",
+             "sigmaDtoD"]
+    cmds = []
+    for key in order:
+        if key not in values:
+            continue
+        text = labels.get(key, _fmt(values[key]))
+        cmds.append(f"s/^\\([[:space:]]*{key}[[:space:]]*=[[:space:]]*\\){_NUM};/\\1{text};/")
+    cmds.append(f"s/^\\([[:space:]]*sigmaCtoC[[:space:]]*=[[:space:]]*\\){_NUM}\\([[:space:]]*\\*\\)/"
+                f"\\1{_fmt(values['sigmaCtoC_fraction'])}\\2/")
+    cmds.append("s/^\\([[:space:]]*nonlinearWrite[[:space:]]*=[[:space:]]*\\)[a-z]*;/\\1true;/")
+    return cmds
 
 
 def render(card: Card, cond: PulseCondition, resp: PhysicsResponse, mapped: dict[str, Any]) -> str:
@@ -123,48 +257,44 @@ def render(card: Card, cond: PulseCondition, resp: PhysicsResponse, mapped: dict
     prov = provenance(card, cond, "neurosim")
     on_off = v["maxConductance"] / v["minConductance"]
     levels = max(v["maxNumLevelLTP"], v["maxNumLevelLTD"])
+    labels = mapped["labels"]
     lines = [
-        f"// {FORMAT} schema_version=1",
-        f"// devicelib {prov['devicelib_version']}  date {prov['date']}",
-        f"// card {card.name} ({card.kind}), model {card.model_name}",
-        f"// source: {card.citation()}",
-        f"// pulse condition: {cond.describe()}",
-        f"// mapping error (RMSE physics vs NeuroSim curve): {m['rmse']['value']:.6g} S "
+        f"# {FORMAT} schema_version={SCHEMA}",
+        f"# devicelib {prov['devicelib_version']}  date {prov['date']}",
+        f"# card {card.name} ({card.kind}), model {card.model_name}",
+        f"# source: {card.citation()}",
+        f"# pulse condition: {cond.describe()}",
+        f"# mapping error (RMSE physics vs NeuroSim RealDevice::Write replay): {m['rmse']['value']:.6g} S "
         f"({100 * m['rmse_relative_to_window']:.3g} % of Gmax - Gmin), {m['n_up']} LTP / {m['n_down']} LTD pulses",
-        f"// A/maxNumLevel: LTP {m['a_norm_ltp']:.6g}, LTD {m['a_norm_ltd']:.6g}",
+        f"# NL labels: LTP {labels['NL_LTP']} (table entry {abs(float(labels['NL_LTP'])) - 0.005:.2f}), "
+        f"LTD {labels['NL_LTD']} (entry {abs(float(labels['NL_LTD'])) - 0.005:.2f}); free fit "
+        f"{m['nl_fit_ltp']:.3g} / {m['nl_fit_ltd']:.3g} (NeuroSim clamps |NL| to 9)",
+        f"# A/maxNumLevel as NeuroSim reads the labels: LTP {m['a_norm_ltp']:.6g}, LTD {m['a_norm_ltd']:.6g}",
     ]
-    lines += [f"// warning: {w}" for w in prov["validity_warnings"]]
+    if "writeCurrentLTP" in v:
+        lines.append(f"# write current LTP {_fmt(v['writeCurrentLTP'])} A, LTD {_fmt(v['writeCurrentLTD'])} A: "
+                     "NeuroSim has no write-current field; writeVoltageLTP/LTD are left at their values "
+                     "(NeuroSim's write energy then does not describe this device)")
+    lines += [f"# warning: {w}" for w in prov["validity_warnings"]]
     lines += [
-        "",
-        "// ---- MLP_NeuroSim V3.0: paste into RealDevice::RealDevice(int x, int y) in Cell.cpp ----",
-        f"maxConductance = {_fmt(v['maxConductance'])};\t// Maximum cell conductance (S)",
-        f"minConductance = {_fmt(v['minConductance'])};\t// Minimum cell conductance (S)",
-        f"readVoltage = {_fmt(v['readVoltage'])};\t// On-chip read voltage (V)",
-        f"writeVoltageLTP = {_fmt(v['writeVoltageLTP'])};\t// Write voltage (V) for LTP",
-        f"writeVoltageLTD = {_fmt(v['writeVoltageLTD'])};\t// Write voltage (V) for LTD (magnitude)",
-        f"writePulseWidthLTP = {_fmt(v['writePulseWidthLTP'])};\t// Write pulse width (s) for LTP",
-        f"writePulseWidthLTD = {_fmt(v['writePulseWidthLTD'])};\t// Write pulse width (s) for LTD",
-        f"maxNumLevelLTP = {v['maxNumLevelLTP']};\t// Maximum number of conductance states during LTP",
-        f"maxNumLevelLTD = {v['maxNumLevelLTD']};\t// Maximum number of conductance states during LTD",
-        f"NL_LTP = {v['NL_LTP']:.2f};\t// LTP nonlinearity label",
-        f"NL_LTD = {v['NL_LTD']:.2f};\t// LTD nonlinearity label",
-        f"sigmaDtoD = {_fmt(v['sigmaDtoD'])};\t// Sigma of device-to-device variation of NL",
-        f"sigmaCtoC = {_fmt(v['sigmaCtoC_fraction'])} * (maxConductance - minConductance);"
-        "\t// Sigma of cycle-to-cycle variation (absolute, per sqrt(pulse))",
-        "",
-        "# ---- DNN_NeuroSim V2.1 (Training_pytorch/train.py): replace the argument assignments ----",
-        f"args.max_level = {levels}",
-        f"args.nonlinearityLTP = {v['NL_LTP']:.2f}",
-        f"args.nonlinearityLTD = {v['NL_LTD']:.2f}",
-        f"args.c2cVari = {_fmt(v['sigmaCtoC_fraction'])}",
-        f"args.d2dVari = {_fmt(v['sigmaDtoD'])}",
-        f"args.onoffratio = {_fmt(on_off)}",
-        f"# command line equivalent: python train.py --max_level {levels} --nonlinearityLTP {v['NL_LTP']:.2f} "
-        f"--nonlinearityLTD {v['NL_LTD']:.2f} --c2cVari {_fmt(v['sigmaCtoC_fraction'])} "
-        f"--d2dVari {_fmt(v['sigmaDtoD'])} --onoffratio {_fmt(on_off)}",
-        "# Param.cpp (DNN_NeuroSim): "
-        f"resistanceOn = {_fmt(1.0 / v['maxConductance'])}; resistanceOff = {_fmt(1.0 / v['minConductance'])}; "
-        f"maxNumLevelLTP = {v['maxNumLevelLTP']}; maxNumLevelLTD = {v['maxNumLevelLTD']};",
+        "#",
+        "# MLP_NeuroSim V3.0: sed -i -f THIS_FILE Cell.cpp",
+        "# Each command replaces the number of one assignment inside RealDevice::RealDevice only, so the",
+        "# lines derived from it further down (paramALTP/paramALTD, gaussian_dist3) use the new values.",
+        "# Check afterwards: sed -n '/^RealDevice::RealDevice(/,/^}/p' Cell.cpp | grep -n 'NL_LT\\|maxNumLevel'",
+        _CTOR + "{",
+        *sed_commands(v, labels),
+        "}",
+        "#",
+        "# DNN_NeuroSim V2.1 (Training_pytorch/train.py) arguments:",
+        f"#   args.max_level = {levels}",
+        f"#   args.nonlinearityLTP = {labels['NL_LTP']}",
+        f"#   args.nonlinearityLTD = {labels['NL_LTD']}",
+        f"#   args.c2cVari = {_fmt(v['sigmaCtoC_fraction'])}",
+        f"#   args.d2dVari = {_fmt(v['sigmaDtoD'])}",
+        f"#   args.onoffratio = {_fmt(on_off)}",
+        f"# DNN_NeuroSim Param.cpp: resistanceOn = {_fmt(1.0 / v['maxConductance'])}; "
+        f"resistanceOff = {_fmt(1.0 / v['minConductance'])};",
         "",
     ]
     return "\n".join(lines)
@@ -180,37 +310,38 @@ def write(card: Card, cond: PulseCondition, resp: PhysicsResponse, out: Path) ->
     return ExportResult("neurosim", [out], cond, mapped["mapping"], content, prov["validity_warnings"])
 
 
-_ASSIGN = re.compile(r"^\s*(?:args\.)?([A-Za-z_]\w*)\s*=\s*([^;/#\t]+?)\s*;?\s*(?://.*|#.*)?$")
+_SED = re.compile(r"^s/\^\\\(\[\[:space:\]\]\*(\w+)\[\[:space:\]\]\*=\[\[:space:\]\]\*\\\)\S*?/\\1([^/;]*?)(?:;|\\2)/$")
+_ARG = re.compile(r"^#\s+args\.(\w+)\s*=\s*(\S+)\s*$")
+
+
+def _number(val: str):
+    return int(val) if re.fullmatch(r"-?\d+", val) else float(val)
 
 
 def read(path: str | Path) -> dict[str, Any]:
-    """Parse the assignments of an exported NeuroSim block (Cell.cpp part and train.py part)."""
+    """Parse an exported sed script back: ``cell`` (the values it writes) and ``dnn`` (train.py arguments)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ExportError(f"{path}: no such file") from None
-    if FORMAT not in text.splitlines()[0]:
+    lines = text.splitlines()
+    if not lines or FORMAT not in lines[0]:
         raise ExportError(f"{path}: not a devicelib NeuroSim export")
     cell: dict[str, Any] = {}
     dnn: dict[str, Any] = {}
-    section = None
-    for line in text.splitlines():
-        if "MLP_NeuroSim" in line:
-            section = cell
+    for line in lines:
+        m = _SED.match(line.strip())
+        if m:
+            key, val = m.group(1), m.group(2)
+            if key == "sigmaCtoC":
+                cell["sigmaCtoC_fraction"] = float(val)
+            elif key != "nonlinearWrite":
+                cell[key] = _number(val)
             continue
-        if "DNN_NeuroSim V2.1" in line:
-            section = dnn
-            continue
-        if section is None or line.lstrip().startswith(("//", "#")) or not line.strip():
-            continue
-        m = _ASSIGN.match(line)
-        if not m:
-            continue
-        key, val = m.group(1), m.group(2).strip()
-        if key == "sigmaCtoC":
-            frac = float(val.split("*")[0])
-            section["sigmaCtoC_fraction"] = frac
-            continue
-        section[key] = int(val) if re.fullmatch(r"-?\d+", val) else float(val)
+        a = _ARG.match(line)
+        if a:
+            dnn[a.group(1)] = _number(a.group(2))
+    if not cell:
+        raise ExportError(f"{path}: no RealDevice assignments found")
     return {"cell": cell, "dnn": dnn}
