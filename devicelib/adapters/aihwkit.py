@@ -115,7 +115,10 @@ def _noise_model_class() -> type:
                 n = g.size
                 nu = (a.model.nominal().initial_state(1)["nu"] if drift_noise_param is None else
                       drift_noise_param.detach().cpu().double().numpy().ravel())
-                state.update(nu=np.broadcast_to(nu, (n,)).copy(), prog_error=np.zeros(n), read_xi=np.zeros(n),
+                # G(t0) = g_prog exactly, also above the crystalline cell's read (a positive programming error)
+                g_phys = a.model.physical_conductance(state["amorphous_thickness"], a.v_read)
+                err = np.clip(g.ravel() / g_phys - 1.0, -1.0, None)
+                state.update(nu=np.broadcast_to(nu, (n,)).copy(), prog_error=err, read_xi=np.zeros(n),
                              t_prog=np.zeros(n))
             t = float(t_inference)
             g_t = a.read(a.drift(state, t)).reshape(g.shape)
