@@ -7,7 +7,9 @@ import numpy as np
 
 def digits_mlp(hidden: int = 32, epochs: int = 300, seed: int = 0):
     """(W1, W2, X_test, y_test, float accuracy) of a 64-hidden-10 ReLU MLP without biases (Adam, full batch)."""
-    from sklearn.datasets import load_digits
+    import pytest
+
+    load_digits = pytest.importorskip("sklearn.datasets", reason="scikit-learn not installed (test extras)").load_digits
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1):  # tiny matrices: BLAS threads only contend with each other

@@ -33,7 +33,7 @@ def test_missing_simulator_names_the_package(monkeypatch, module, func, package)
         monkeypatch.setitem(sys.modules, name, None)  # None in sys.modules makes the import fail
     if module == "aihwkit":
         monkeypatch.setattr(mod, "_CLASS", None)
-    with pytest.raises(ImportError, match=rf"needs the '{package}' package.*pip install"):
+    with pytest.raises(ImportError, match=rf"needs the '{package}' package.*install it with"):
         getattr(mod, func)("vcm.jiang2016_hfox")
 
 

@@ -82,13 +82,14 @@ class AdapterError(ValueError):
     """A card cannot be used as a simulator device (no inverse read, bad window, ...)."""
 
 
-def require(module: str, package: str, extra: str = "adapters") -> Any:
+def require(module: str, package: str, how: str | None = None) -> Any:
     """Import ``module`` of an optional simulator or raise a one-line ImportError saying how to install it."""
     try:
         return importlib.import_module(module)
     except ImportError as exc:
+        how = how or f"`pip install {package}` (or `pip install devicelib[adapters]`)"
         raise ImportError(f"devicelib.adapters needs the {package!r} package for this adapter ({exc}); "
-                          f"install it with `pip install {package}` (or `pip install devicelib[{extra}]`)") from exc
+                          f"install it with {how}") from exc
 
 
 def resolve(source: Any) -> tuple[DeviceModel, Card | None]:

@@ -58,7 +58,8 @@ _CLASSES: dict[str, type] = {}
 
 def _base():
     return require("simulator.devices.idevice", "crosssim",
-                   extra="adapters; CrossSim 3 installs from its source tree: pip install ./crosssim-3.2.0").EmptyDevice
+                   how="`pip install <path to the CrossSim 3 source tree>` (github.com/sandialabs/cross-sim)"
+                   ).EmptyDevice
 
 
 def _class_name(name: str) -> str:

@@ -51,7 +51,9 @@ _HOOK = "_devicelib_read_noise_hook"
 
 
 def _base():
-    require("memtorch", "memtorch-cpu", extra="adapters; MemTorch: see .ci/install-memtorch.sh")
+    require("memtorch", "memtorch-cpu",
+            how="`pip install --no-build-isolation --no-deps memtorch-cpu==1.1.6` and its runtime dependencies "
+                "(see .ci/install-memtorch.sh)")
     from memtorch.bh.memristor.Memristor import Memristor
 
     return Memristor
