@@ -46,6 +46,24 @@ def test_noise_model_is_an_aihwkit_noise_model_on_the_card_window():
     assert "pcm.joshi2020_statistical" in str(nm)
 
 
+def test_noise_model_pickles_with_the_layer_state():
+    """aihwkit pickles the rpu config in state dicts and deep-copies it per tile: the run-time class survives."""
+    import io
+    import pickle
+
+    nm = aihwkit_noise_model(PCM)
+    again = pickle.loads(pickle.dumps(nm))
+    assert again == nm and type(again) is type(nm)
+    assert again.adapter.g_max == nm.adapter.g_max
+    layer = AnalogLinear(8, 4, rpu_config=_rpu(nm))
+    buf = io.BytesIO()
+    torch.save(layer.state_dict(), buf)
+    buf.seek(0)
+    other = AnalogLinear(8, 4, rpu_config=_rpu(aihwkit_noise_model(PCM)))
+    other.load_state_dict(torch.load(buf, weights_only=False))
+    torch.testing.assert_close(other.get_weights()[0], layer.get_weights()[0])
+
+
 def test_pcm_programming_and_drift_statistics_match_devicelib():
     """At 5, 12.5 and 25 uS (20000 devices each): programmed sigma within 4 % of sigma_P(G); after t = 1 h the
     mean within 1 % of G E[(t/t0)^-nu] and the spread within 6 % of the drift + 1/f prediction; the 1/f read noise

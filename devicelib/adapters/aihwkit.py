@@ -68,6 +68,17 @@ def _noise_model_class() -> type:
             super().__init__(g_converter)
             self.adapter = adapter
 
+        def __reduce__(self):
+            # the class is built at run time: pickle (torch.save of a state dict, deepcopy) rebuilds it by name
+            return _rebuild, (self.adapter, self.g_converter)
+
+        def __eq__(self, other: object) -> bool:
+            key = lambda a: (a.name, a.g_min, a.g_max, a.v_read, a.temperature)  # noqa: E731
+            return (type(self) is type(other) and key(self.adapter) == key(other.adapter)
+                    and self.g_converter.__dict__ == other.g_converter.__dict__)
+
+        __hash__ = None
+
         def __str__(self) -> str:
             a = self.adapter
             return (f"DevicelibNoiseModel({a.name}, g_min={a.g_min * 1e6:.4g} uS, g_max={a.g_max * 1e6:.4g} uS, "
@@ -126,6 +137,10 @@ def _noise_model_class() -> type:
 
     _CLASS = DevicelibNoiseModel
     return _CLASS
+
+
+def _rebuild(adapter: DeviceAdapter, g_converter):
+    return _noise_model_class()(adapter, g_converter=g_converter)
 
 
 def aihwkit_noise_model(source: Any, g_converter=None, **adapter_options):
