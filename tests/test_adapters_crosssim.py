@@ -51,6 +51,22 @@ def test_factory_names_a_live_class_and_crosssim_finds_it():
     assert _CLASSES[name].adapter.g_max == pytest.approx(25e-6)
 
 
+def test_class_name_in_a_crosssim_json_file(tmp_path):
+    """The factory's class name, written into a CrossSim JSON parameter file, selects the card's physics."""
+    name = crosssim_device(VCM, seed=0)
+    params = CrossSimParameters()
+    params.xbar.device.programming_error.model = name
+    params.xbar.device.programming_error.enable = True
+    params.xbar.device.drift_error.model = name
+    path = tmp_path / "params.json"
+    params.to_json(path)
+    assert f'"{name}"' in path.read_text()
+    loaded = CrossSimParameters.from_json(path)
+    core = AnalogCore(np.full((8, 8), 0.5), loaded)
+    err = core.get_matrix() - 0.5
+    assert 0 < np.abs(err).max() < 0.05  # programmed through the card: small, non-zero write-verify residual
+
+
 def test_pcm_programming_error_matches_devicelib():
     """Mean and spread of the programmed conductance at three levels: sigma within 5 % of the published polynomial
     sigma_P(G) (4000 devices a level: statistical error of a std ~1.1 %), mean within 4 standard errors."""
