@@ -38,8 +38,8 @@ Mapping: normalised ``[Gmin_norm, Gmax_norm]`` (CrossSim: ``Rmin/Rmax`` .. 1)
 maps linearly onto the card's physical window ``[g_min, g_max]``
 (:mod:`devicelib.adapters.common`). :func:`configure` sets ``Rmin = 1/g_max``
 and ``Rmax = 1/g_min`` so that CrossSim's on/off ratio is the card's, and
-``Vread`` to the card's read voltage. The numpy backend is supported (the
-device physics runs in numpy; a cupy backend would copy to the host).
+``Vread`` to the card's read voltage. The device physics runs in numpy: use
+CrossSim's numpy backend (``params.simulation.useGPU = False``, its default).
 """
 
 from __future__ import annotations
