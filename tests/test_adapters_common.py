@@ -98,3 +98,20 @@ def test_bad_inputs_fail_with_clear_errors():
         DeviceAdapter("pcm.joshi2020_statistical", temperature=400.0)
     with pytest.raises(AdapterError, match="no card"):
         DeviceAdapter("no.such_card")
+
+
+def test_pcm_current_law_is_the_models_poole_frenkel_read():
+    """PCM I-V: the adapter's current over a matrix of voltages equals the model's own read G(|V|) V at each
+    voltage (Poole-Frenkel plug in series with R_c) to 1e-9, and is far from ohmic away from v_read."""
+    a = DeviceAdapter("pcm.joshi2020_statistical")
+    assert a.has_current_law
+    g = np.array([1e-6, 5e-6, 20e-6])
+    volts = np.array([-0.5, -0.05, 0.0, 0.1, 0.2, 0.5])
+    i = a.current(g, np.broadcast_to(volts, (3, volts.size)))
+    assert i.shape == (3, volts.size)
+    state = a.state_of(g)
+    for k, v in enumerate(volts):
+        expect = a.model.conductance(state, abs(v)) * v if v else np.zeros(3)
+        np.testing.assert_allclose(i[:, k], expect, rtol=1e-9, atol=0)
+    np.testing.assert_allclose(i[:, 4], g * 0.2, rtol=1e-9)  # the read voltage defines G
+    assert np.all(np.abs(i[:, 5] / (g * 0.5) - 1) > 0.1)
