@@ -9,7 +9,16 @@ __version__ = "0.1.0"
 
 from .core import DeviceModel, Parameter, StateVariable
 from .registry import available_models, get_model
-from .units import Q_, ureg
+
+
+def __getattr__(name: str):
+    # the pint registry is built on first use of devicelib.ureg / devicelib.Q_, not at import
+    if name in ("Q_", "ureg"):
+        from . import units
+
+        return getattr(units, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "Q_",

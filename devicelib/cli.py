@@ -44,16 +44,19 @@ def handle_errors(func):
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        from .catalog import CardError
-        from .measurement import MeasurementError
-        from .units import UnitError
-
         try:
             return func(*args, **kwargs)
         except typer.Exit:
             raise
-        except (CardError, MeasurementError, UnitError, ValueError, KeyError, TypeError,
-                FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        except Exception as exc:
+            # CardError / MeasurementError can only be raised once their module is imported: look
+            # them up there instead of importing xarray (measurement) for every command
+            user = [ValueError, KeyError, TypeError, FileNotFoundError, IsADirectoryError, PermissionError]
+            for mod, cls in (("devicelib.catalog", "CardError"), ("devicelib.measurement", "MeasurementError")):
+                if mod in sys.modules:
+                    user.append(getattr(sys.modules[mod], cls))
+            if not isinstance(exc, tuple(user)):
+                raise
             msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
             _fail(str(msg).replace("\n", " "))
 

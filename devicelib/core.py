@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .units import UnitError, format_unit, parse_unit, quantity, to_si
+from .units import UnitError, check_unit, format_unit, quantity, to_si
 
 State = dict[str, np.ndarray]
 
@@ -50,7 +50,7 @@ class Parameter:
     fixed: bool = False
 
     def __post_init__(self):
-        parse_unit(self.unit or "dimensionless", f"parameter {self.name}")
+        check_unit(self.unit, f"parameter {self.name}")
         lo, hi = self.bounds
         if not lo <= self.default <= hi:
             raise ValueError(f"parameter {self.name}: default {self.default} outside bounds {self.bounds}")
