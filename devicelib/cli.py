@@ -123,21 +123,9 @@ def _main(version: Annotated[bool, typer.Option("--version", help="Print the ver
 @handle_errors
 def models(as_json: JsonOpt = False):
     """List the registered device models (built-in families and plugins)."""
-    from .registry import available_models, model_class
+    from .model_index import model_rows  # cached metadata: no family (numba, scipy) is imported
 
-    rows = []
-    for name in available_models():
-        cls = model_class(name)
-        rows.append({
-            "name": name,
-            "family": cls.family,
-            "family_name": cls.family_name,
-            "amplitude_unit": cls.amplitude_unit,
-            "parameters": len(cls.parameters),
-            "volatile": cls.volatile,
-            "stochastic": cls.stochastic,
-            "references": list(cls.references),
-        })
+    rows = model_rows()
     if as_json:
         _emit_json({"models": rows, "families": sorted({r["family"] for r in rows})})
         return
