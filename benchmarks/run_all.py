@@ -12,7 +12,7 @@ simulate
     aihwkit's ``AnalogTile`` (1000 x 1000 SoftBoundsDevice, no device-to-device spread) updated
     100 times with one pulse per device per update (BL = 1, x = d = 1, learning rate = dw_min;
     the test of one pulse per device is the weight change after the first update).
-    ``fefet.nls`` on 2e5 devices x 100 pulses, fused and reference.
+    ``fefet.nls`` on 2e5 devices x 100 pulses (50 at +3 V then 50 at -3 V, 1 us), fused and reference.
 memory
     peak resident memory of 1e6 x 1000 soft-bounds pulses recorded every 10th pulse, streamed to
     an HDF5 file, and as summary statistics.
@@ -47,12 +47,16 @@ BEGIN, END = "<!-- run_all:begin -->", "<!-- run_all:end -->"
 
 # -- cases (each runs in a fresh process: python run_all.py --case NAME --size S) ------------------------------------
 
-def _train(npulse):
+def _train(npulse, blocks=False):
+    """Alternating up/down pulses, or (``blocks``) npulse/2 up then npulse/2 down."""
     import numpy as np
 
     from devicelib.pulses import PulseTrain
 
-    a = np.where(np.arange(npulse) % 2 == 0, 1.0, -1.0)
+    if blocks:
+        a = np.where(np.arange(npulse) < npulse // 2, 1.0, -1.0)
+    else:
+        a = np.where(np.arange(npulse) % 2 == 0, 1.0, -1.0)
     return PulseTrain(amplitude=a, width=np.full(npulse, 1e-7), interval=np.zeros(npulse),
                       temperature=np.full(npulse, 300.0))
 
@@ -75,7 +79,7 @@ def case_sim(model_name, n, npulse, engine, record, repeat, amp=1.0, width=1e-7)
     model = get_model(model_name)
     if model_name.startswith("baseline"):
         model = model.with_params(dw_min=0.01)
-    train = _train(npulse)
+    train = _train(npulse, blocks=model_name == "fefet.nls")
     train = type(train)(amplitude=train.amplitude * amp, width=np.full(npulse, width), interval=train.interval,
                         temperature=train.temperature)
     simulate(model, train, n_devices=min(n, 20_000), engine=engine, record=record)  # warm-up (kernels load)

@@ -360,8 +360,23 @@ def _pr_kernel(n, serial, parallel):
 
 
 @numba.njit(cache=True, inline="always", nogil=True)
-def nls_step(P, r, pol, d, v, inc, width):  # pragma: no cover - compiled
-    """One pulse of :class:`FeFETNLS` on one device (the fused simulate engine's kernel).
+def nls_start(P, r, pol, d):  # pragma: no cover - compiled
+    """Switched fraction s in the direction ``d`` of a pulse and its reduced time H (FeFETNLS.apply_pulse)."""
+    pr = P[r, 0]
+    s = (pol / pr + 1) / 2 if d > 0 else (1 - pol / pr) / 2
+    s = min(max(s, 0.0), 1.0)
+    if s <= 0:
+        h = 0.0
+    elif s >= 1:
+        h = np.inf
+    else:
+        h = 10.0 ** (P[r, 1] * np.tan(np.pi * (s - 0.5)))
+    return s, h
+
+
+@numba.njit(cache=True, inline="always", nogil=True)
+def nls_advance(P, r, s, h, d, v, inc, width):  # pragma: no cover - compiled
+    """One pulse of :class:`FeFETNLS` from (s, H): returns (P_new, s_new, H_new).
 
     The same closed form as :meth:`FeFETNLS.apply_pulse`. ``P[r]`` = [Pr, w, tau0, Ea, alpha, C_IL,
     area, C_gate, V_c, C_FE, t_FE]; ``inc`` = width / t1(v) when it is the same for every device
@@ -373,22 +388,13 @@ def nls_step(P, r, pol, d, v, inc, width):  # pragma: no cover - compiled
         e = abs(v * P[r, 5] / (P[r, 9] + P[r, 5]) / P[r, 10])
         t1 = P[r, 2] * np.exp((P[r, 3] / max(e, 1e-300)) ** P[r, 4])
         inc = width / t1
-    up = d > 0
-    s = (pol / pr + 1) / 2 if up else (1 - pol / pr) / 2
-    s = min(max(s, 0.0), 1.0)
-    if s <= 0:
-        h = 0.0
-    elif s >= 1:
-        h = np.inf
-    else:
-        h = 10.0 ** (w * np.tan(np.pi * (s - 0.5)))
     h = h + inc
     if np.isinf(h):
         s_new = 1.0
     else:
         s_new = 0.5 + np.arctan(np.log10(h) / w) / np.pi
     s_new = max(s_new, s)
-    return pr * (2 * s_new - 1) if up else pr * (1 - 2 * s_new)
+    return (pr * (2 * s_new - 1) if d > 0 else pr * (1 - 2 * s_new)), s_new, h
 
 
 class _FeFETBase(DeviceModel):
