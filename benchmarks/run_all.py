@@ -286,13 +286,21 @@ def main():
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--json")
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--render", metavar="JSON", help="write the doc tables from a saved --json run (no rerun)")
     args = ap.parse_args()
     if args.case:
         print(json.dumps(run_case(json.loads(args.case))))
         return
+    if args.render:
+        saved = json.loads(Path(args.render).read_text())
+        block = render(saved, saved.get("quick", False))
+        print(block)
+        if not args.no_write:
+            write_doc(block)
+        return
     q = 10 if args.quick else 1
     skip = set(filter(None, args.skip.split(",")))
-    res = {"machine": machine()}
+    res = {"machine": machine(), "quick": args.quick}
     cases = {}
     if "simulate" not in skip:
         n, N = 1_000_000 // q, 100

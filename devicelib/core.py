@@ -236,7 +236,7 @@ class DeviceModel:
         sv = self.state_variables[0]
         x0, x1 = before[sv.name], after[sv.name]
         n = np.shape(x1)
-        x = x0 + (x1 - x0) * (1.0 + rel * rng.standard_normal(n))
+        x = x0 + (x1 - x0) * (1.0 + rel * rng.standard_normal(n)) if rel else np.array(x1, dtype=float)
         if abs_:
             x = x + abs_ * rng.standard_normal(n)
         out = dict(after)

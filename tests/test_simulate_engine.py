@@ -180,3 +180,19 @@ def test_bad_arguments():
         simulate(model, train, record="summary", out="x.nc")
     with pytest.raises(ValueError, match="no fused kernel"):
         simulate(get_model("fefet.multidomain"), _train(amp=3.0), engine="fused")
+
+
+def test_zero_noise_scales_draw_nothing():
+    """A zero d2d entry draws no numbers (the other entries get the same draws as without it)."""
+    model = get_model("baseline.soft_bounds")
+    a = Variability(d2d={"dw_min": 0.2}).sample_devices(model, 50, np.random.default_rng(4))
+    b = Variability(d2d={"w_max": 0.0, "dw_min": 0.2}).sample_devices(model, 50, np.random.default_rng(4))
+    np.testing.assert_array_equal(a.params["dw_min"], b.params["dw_min"])
+    assert np.ndim(b.params["w_max"]) == 0
+    # reference path: c2c = 0 with c2c_abs > 0 draws one normal per device and pulse, not two
+    rng = np.random.default_rng(9)
+    st = model.initial_state(6)
+    new = model.apply_pulse(st, 1.0, 1e-7, 300.0)
+    out = model.perturb_step(st, new, 0.0, 0.01, rng)
+    xi = np.random.default_rng(9).standard_normal(6)
+    np.testing.assert_allclose(out["w"], np.clip(new["w"] + 0.01 * xi, -1.0, 1.0), rtol=1e-14)
