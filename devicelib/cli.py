@@ -47,9 +47,7 @@ def handle_errors(func):
     def wrapper(*args, **kwargs):
         import warnings
 
-        from .catalog import CardError, CatalogWarning
-        from .measurement import MeasurementError
-        from .units import UnitError
+        from .catalog import CatalogWarning  # light: numpy and the unit helpers only
 
         try:
             with warnings.catch_warnings(record=True) as caught:
@@ -65,8 +63,15 @@ def handle_errors(func):
                             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
         except typer.Exit:
             raise
-        except (CardError, MeasurementError, UnitError, ValueError, KeyError, TypeError,
-                FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        except Exception as exc:
+            # CardError / MeasurementError can only be raised once their module is imported: look
+            # them up there instead of importing xarray (measurement) for every command
+            user = [ValueError, KeyError, TypeError, FileNotFoundError, IsADirectoryError, PermissionError]
+            for mod, cls in (("devicelib.catalog", "CardError"), ("devicelib.measurement", "MeasurementError")):
+                if mod in sys.modules:
+                    user.append(getattr(sys.modules[mod], cls))
+            if not isinstance(exc, tuple(user)):
+                raise
             msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
             _fail(str(msg).replace("\n", " "))
 
@@ -133,21 +138,9 @@ def _main(version: Annotated[bool, typer.Option("--version", help="Print the ver
 @handle_errors
 def models(as_json: JsonOpt = False):
     """List the registered device models (built-in families and plugins)."""
-    from .registry import available_models, model_class
+    from .model_index import model_rows  # cached metadata: no family (numba, scipy) is imported
 
-    rows = []
-    for name in available_models():
-        cls = model_class(name)
-        rows.append({
-            "name": name,
-            "family": cls.family,
-            "family_name": cls.family_name,
-            "amplitude_unit": cls.amplitude_unit,
-            "parameters": len(cls.parameters),
-            "volatile": cls.volatile,
-            "stochastic": cls.stochastic,
-            "references": list(cls.references),
-        })
+    rows = model_rows()
     if as_json:
         _emit_json({"models": rows, "families": sorted({r["family"] for r in rows})})
         return

@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .units import UnitError, format_unit, parse_unit, quantity, to_si
+from .units import UnitError, check_unit, format_unit, quantity, to_si
 
 State = dict[str, np.ndarray]
 
@@ -50,7 +50,7 @@ class Parameter:
     fixed: bool = False
 
     def __post_init__(self):
-        parse_unit(self.unit or "dimensionless", f"parameter {self.name}")
+        check_unit(self.unit, f"parameter {self.name}")
         lo, hi = self.bounds
         if not lo <= self.default <= hi:
             raise ValueError(f"parameter {self.name}: default {self.default} outside bounds {self.bounds}")
@@ -257,7 +257,7 @@ class DeviceModel:
         sv = self.state_variables[0]
         x0, x1 = before[sv.name], after[sv.name]
         n = np.shape(x1)
-        x = x0 + (x1 - x0) * (1.0 + rel * rng.standard_normal(n))
+        x = x0 + (x1 - x0) * (1.0 + rel * rng.standard_normal(n)) if rel else np.array(x1, dtype=float)
         if abs_:
             x = x + abs_ * rng.standard_normal(n)
         out = dict(after)

@@ -11,31 +11,93 @@ the function documents.
 
 from __future__ import annotations
 
+import sys
+from functools import cache, lru_cache
 from typing import Any
 
 import numpy as np
-import pint
 
-ureg = pint.UnitRegistry()
-ureg.formatter.default_format = "~P"
-Q_ = ureg.Quantity
-pint.set_application_registry(ureg)
+# pint is imported and its registry built (0.3-1 s) on first use, not at ``import devicelib``:
+# ``ureg`` and ``Q_`` are module attributes resolved by :func:`__getattr__`.
+
+
+@cache
+def registry():
+    """The one pint ``UnitRegistry`` of devicelib (built once, on first use).
+
+    pint's parsed definitions are cached on disk (``cache_folder=":auto:"``, the user cache
+    directory; 0.05 s instead of 0.5 s to build). pint is imported with ``dask`` hidden unless
+    dask is already loaded: pint's dask integration (quantities wrapping dask arrays) is not
+    used by devicelib and importing dask for it doubled pint's import time."""
+    hide = "dask" not in sys.modules
+    if hide:
+        sys.modules["dask"] = None  # find_spec("dask") is then None for pint.compat
+    try:
+        import pint
+    finally:
+        if hide:
+            del sys.modules["dask"]
+    try:
+        reg = pint.UnitRegistry(cache_folder=":auto:")
+    except Exception:  # an unwritable cache directory: build without the cache
+        reg = pint.UnitRegistry()
+    reg.formatter.default_format = "~P"
+    pint.set_application_registry(reg)
+    return reg
+
+
+def __getattr__(name: str):
+    if name == "ureg":
+        return registry()
+    if name == "Q_":
+        return registry().Quantity
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _is_quantity(value) -> bool:
+    # a pint Quantity exists only once pint is imported: no import for plain numbers
+    pint = sys.modules.get("pint")
+    return pint is not None and isinstance(value, pint.Quantity)
 
 
 class UnitError(ValueError):
     """A value has the wrong physical dimension or an unknown unit."""
 
 
-def parse_unit(unit: str | pint.Unit, where: str = "unit") -> pint.Unit:
-    """Parse a unit string (``"uS"``, ``"m^2"``, ``"1/K"``), naming ``where`` on error."""
-    if isinstance(unit, pint.Unit):
+def parse_unit(unit, where: str = "unit"):
+    """Parse a unit string (``"uS"``, ``"m^2"``, ``"1/K"``) into a ``pint.Unit``, naming ``where`` on error."""
+    pint = sys.modules.get("pint")
+    if pint is not None and isinstance(unit, pint.Unit):
         return unit
     if unit is None or str(unit).strip() == "":
         raise UnitError(f"{where}: no unit given; write one explicitly (e.g. 'S', 'V', 's')")
     try:
-        return ureg.Unit(str(unit).strip())
+        return _parse(str(unit).strip())
     except Exception as exc:  # pint raises several types (incl. AssertionError) on bad strings
         raise UnitError(f"{where}: unknown unit {unit!r}") from exc
+
+
+@lru_cache(maxsize=512)
+def _parse(text: str):
+    return registry().Unit(text)
+
+
+# Unit strings of the built-in parameter declarations. A declaration whose unit is listed here is
+# not parsed by pint at import (tests/test_units_pulses.py checks every entry parses); any other
+# unit is parsed, so a typo still fails where it is declared.
+KNOWN_UNITS = frozenset({
+    '', '1/K', '1/V', '1/m', '1/m^3', '1/s', 'A', 'A/V**2', 'A/m**2', 'A/m^2', 'C', 'C/m**2', 'C/m^2', 'F',
+    'F/m', 'H', 'Hz', 'J', 'J/K', 'J/m^2', 'K', 'K/W', 'Pa s', 'S', 'T', 'V', 'V/m', 'W', 'W/K', 'Wb',
+    'dimensionless', 'eV', 'kg', 'kg/m^3', 'm', 'm**2', 'm**3', 'm/s', 'm^2', 'm^2/(V*s)', 'm^3', 'm^3/(A*s)',
+    'ohm', 'ohm*m', 'ohm*m^2', 's',
+})
+
+
+def check_unit(unit: str, where: str = "unit") -> None:
+    """Raise :class:`UnitError` unless ``unit`` is a valid unit string (pint only for unlisted units)."""
+    if unit in KNOWN_UNITS:
+        return
+    parse_unit(unit or "dimensionless", where)
 
 
 def to_si(value: Any, unit: str, name: str = "value") -> np.ndarray | float:
@@ -46,8 +108,10 @@ def to_si(value: Any, unit: str, name: str = "value") -> np.ndarray | float:
     documents). A quantity of another dimension raises :class:`UnitError`
     naming ``name`` and both dimensions.
     """
-    target = parse_unit(unit, name)
-    if isinstance(value, pint.Quantity):
+    if _is_quantity(value):
+        import pint
+
+        target = parse_unit(unit, name)
         try:
             mag = value.to(target).magnitude
         except pint.errors.DimensionalityError as exc:
@@ -56,20 +120,23 @@ def to_si(value: Any, unit: str, name: str = "value") -> np.ndarray | float:
                 f"got {value:~P} ({value.dimensionality})"
             ) from exc
     elif isinstance(value, str):
+        parse_unit(unit, name)
         try:
-            q = Q_(value)
+            q = registry().Quantity(value)
         except Exception as exc:
             raise UnitError(f"{name}: cannot read {value!r} as a quantity") from exc
         return to_si(q, unit, name)
     else:
+        if unit not in KNOWN_UNITS:
+            parse_unit(unit, name)  # a bad target unit is an error even for plain numbers
         mag = value
     arr = np.asarray(mag, dtype=float)
     return float(arr) if arr.ndim == 0 else arr
 
 
-def quantity(value: Any, unit: str) -> pint.Quantity:
+def quantity(value: Any, unit: str):
     """Wrap an SI value as a pint quantity in ``unit``."""
-    return Q_(value, parse_unit(unit))
+    return registry().Quantity(value, parse_unit(unit))
 
 
 def dimensionality_of(unit: str) -> str:
@@ -82,7 +149,7 @@ def same_dimension(unit_a: str, unit_b: str) -> bool:
 
 def convert(value: Any, from_unit: str, to_unit: str, name: str = "value"):
     """Convert a plain number from ``from_unit`` to ``to_unit`` (pint does it)."""
-    return to_si(Q_(np.asarray(value, dtype=float), parse_unit(from_unit, name)), to_unit, name)
+    return to_si(registry().Quantity(np.asarray(value, dtype=float), parse_unit(from_unit, name)), to_unit, name)
 
 
 def format_unit(unit: str) -> str:
@@ -90,14 +157,15 @@ def format_unit(unit: str) -> str:
     if not unit:
         return ""
     u = parse_unit(unit)
-    return "" if u == ureg.dimensionless else f"{u:~P}"
+    return "" if u == registry().dimensionless else f"{u:~P}"
 
 
-# Physical constants in SI, taken from pint's CODATA definitions so they have
-# one source.
-q_e = float(Q_(1, "elementary_charge").to("C").magnitude)
-k_B = float(Q_(1, "boltzmann_constant").to("J/K").magnitude)
-h_planck = float(Q_(1, "planck_constant").to("J*s").magnitude)
-eps0 = float(Q_(1, "vacuum_permittivity").to("F/m").magnitude)
-mu0 = float(Q_(1, "magnetic_constant").to("H/m").magnitude)
+# Physical constants in SI: the exact SI values (2019 redefinition) and CODATA 2018 for eps0 and
+# mu0, the values pint's definitions give (tests/test_units_pulses.py compares them), written out
+# so that importing devicelib does not build the unit registry.
+q_e = 1.602176634e-19  # C
+k_B = 1.380649e-23  # J/K
+h_planck = 6.62607015e-34  # J s
+eps0 = 8.854187818792247e-12  # F/m
+mu0 = 1.2566370612696005e-06  # H/m
 PHI0 = h_planck / (2 * q_e)  # magnetic flux quantum, Wb

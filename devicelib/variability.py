@@ -54,6 +54,8 @@ class Variability:
             return model
         values = dict(model.params)
         for name, sigma in self.d2d.items():
+            if not sigma:  # no spread: no draw
+                continue
             p = model.parameter(name)
             base = np.broadcast_to(np.asarray(values[name], dtype=float), (n,))
             xi = rng.standard_normal(n)

@@ -109,3 +109,27 @@ def test_simulate_from_a_start_conductance():
     assert doc["conductance_final"]["value"] > 1.65e-3  # SET pulses raise it
     r = run("simulate", "vcm.crosssim_oxide_fit", "--g-start", "1 s")
     assert r.exit_code == 2 and "--g-start: expected a quantity in S" in r.stderr
+
+
+def test_models_index_cache_is_used_and_invalidated(tmp_path, monkeypatch):
+    """`models` reads a cached index (no family import) and rebuilds it when the entry points change."""
+    import json
+    import subprocess
+    import sys
+
+    from devicelib import model_index
+
+    monkeypatch.setenv("DEVICELIB_CACHE_DIR", str(tmp_path))
+    first = model_index.model_rows()
+    doc = json.loads((tmp_path / "models.json").read_text())
+    assert doc["rows"] == first and any(r["name"] == "baseline.soft_bounds" for r in first)
+    code = ("import sys; from devicelib.model_index import model_rows; rows = model_rows(); "
+            "print(len(rows), [m for m in ('numba', 'scipy', 'xarray', 'pint') if m in sys.modules])")
+    env = {**__import__("os").environ, "DEVICELIB_CACHE_DIR": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
+    assert out.strip() == f"{len(first)} []"
+    # a stale key (e.g. a plugin installed since) is rebuilt by importing
+    doc["key"] = "stale"
+    doc["rows"] = []
+    (tmp_path / "models.json").write_text(json.dumps(doc))
+    assert model_index.model_rows() == first

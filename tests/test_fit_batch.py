@@ -55,3 +55,37 @@ def test_dask_local_cluster_same_result():
         out = fit_batch("baseline.soft_bounds", ds.chunk({"trace": 20}))
     np.testing.assert_allclose(out["value"].values, ref["value"].values, rtol=1e-10)
     assert out["converged"].values.sum() == ref["converged"].values.sum()
+
+
+def test_scattered_chunks_on_a_local_cluster_same_result():
+    """client=...: chunks scattered to the workers (no data in the graph), one task per chunk."""
+    distributed = pytest.importorskip("distributed")
+    ds, _ = population(40, npulse=60)
+    ref = fit_batch("baseline.soft_bounds", ds, chunk=20, workers=1)
+
+    class Spy:  # records what each task is given
+        def __init__(self, client):
+            self.client, self.args = client, []
+
+        def scatter(self, data):
+            return self.client.scatter(data)
+
+        def submit(self, fn, *args, **kw):
+            self.args.append(args)
+            return self.client.submit(fn, *args, **kw)
+
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        spy = Spy(client)
+        out = fit_batch("baseline.soft_bounds", ds, chunk=15, client=spy)
+    assert len(spy.args) == 3  # 40 devices in chunks of 15
+    assert all(isinstance(a, distributed.Future) for args in spy.args for a in args)
+    np.testing.assert_allclose(out["value"].values, ref["value"].values, rtol=1e-8)
+    assert out["converged"].values.sum() == ref["converged"].values.sum()
+
+
+def test_thread_pool_equals_serial():
+    ds, _ = population(60, npulse=80)
+    serial = fit_batch("baseline.soft_bounds", ds, chunk=20, workers=1)
+    threaded = fit_batch("baseline.soft_bounds", ds, chunk=20, workers=2)
+    np.testing.assert_array_equal(threaded["value"].values, serial["value"].values)

@@ -20,7 +20,7 @@ VARY = ["w_min", "w_max", "dw_min", "up_down"]
 def population(var, n=40, seed=3):
     m = get_model("baseline.soft_bounds", **MODEL)
     sim = simulate(m, potentiation_depression(100, 100, 1.0, -1.0, 1e-7), n_devices=n, v_read=0.1,
-                   variability=var, seed=seed)
+                   variability=var, seed=seed, engine="reference")  # the realization the thresholds were set on
     return m, from_simulation(sim)
 
 

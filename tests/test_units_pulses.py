@@ -81,3 +81,34 @@ def test_amplitude_must_be_voltage_or_current():
         concatenate([identical(1, Q_(1, "V"), 1e-9), identical(1, Q_(1, "A"), 1e-9)])
     with pytest.raises(ValueError, match="strictly increasing"):
         read_after_delay([1.0, 1.0])
+
+
+def test_known_units_parse_and_constants_match_pint():
+    """The unit strings accepted without pint at import are valid, and the written-out constants equal pint's."""
+    from devicelib import units
+
+    for u in units.KNOWN_UNITS:
+        units.parse_unit(u or "dimensionless", "KNOWN_UNITS")
+    Q = units.registry().Quantity
+    for value, name, unit in [(units.q_e, "elementary_charge", "C"), (units.k_B, "boltzmann_constant", "J/K"),
+                              (units.h_planck, "planck_constant", "J*s"), (units.eps0, "vacuum_permittivity", "F/m"),
+                              (units.mu0, "magnetic_constant", "H/m")]:
+        assert value == pytest.approx(float(Q(1, name).to(unit).magnitude), rel=1e-15), name
+
+
+def test_import_does_not_build_the_registry():
+    import subprocess
+    import sys
+
+    code = ("import sys, devicelib; from devicelib.registry import available_models, model_class; "
+            "[model_class(n) for n in available_models()]; print('pint' in sys.modules); "
+            "from devicelib import Q_; print(Q_(1, 'V').to('mV').magnitude)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "1000.0"]
+
+
+def test_bad_parameter_unit_still_fails_where_declared():
+    from devicelib.core import Parameter
+
+    with pytest.raises(UnitError, match="parameter p"):
+        Parameter("p", "furlongz", 1.0, (0.0, 2.0), "p", "a typo in a unit")

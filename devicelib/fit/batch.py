@@ -31,6 +31,7 @@ errors and a condition number below 1e8).
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 
@@ -94,9 +95,25 @@ class _Block:
         self.sig = sig
         self.target = np.where(self.mask, g[:, sl], 0.0)
         self.w = np.where(self.mask, 1.0 / sig[:, None], 0.0)
+        self._rows = (None, None)
+
+    def _gather(self, idx: np.ndarray | None):
+        """Pulse conditions, targets and weights of the devices ``idx``: the arrays themselves for all
+        devices; a fancy-indexed copy made once per active set (the LM loop and the Jacobian's p
+        columns call ``resid`` many times with the same ``idx``), not once per evaluation."""
+        n = self.target.shape[0]
+        if idx is None or (idx.size == n and idx[0] == 0 and idx[-1] == n - 1):
+            return (*self.conds, self.target, self.w)
+        last, rows = self._rows
+        if last is not None and last.size == idx.size and np.array_equal(last, idx):
+            return rows
+        rows = tuple(np.ascontiguousarray(a[idx]) for a in (*self.conds, self.target, self.w))
+        self._rows = (idx.copy(), rows)
+        return rows
 
     def resid(self, x: np.ndarray, idx: np.ndarray | None = None) -> np.ndarray:
         """Weighted residuals (len(idx), M) for internal parameters x (len(idx), p)."""
+        amp, width, interval, temp, target, weight = self._gather(idx)
         idx = np.arange(self.target.shape[0]) if idx is None else idx
         p = len(self.space.names)
         trial = _unchecked(self.model, self.space.to_values(x[:, :p]))
@@ -105,13 +122,12 @@ class _Block:
         try:
             with np.errstate(all="ignore"):
                 st = trial.state_from_conductance(g0, self.vr) if self.first else trial.initial_state(idx.size)
-                c = [a[idx] for a in self.conds]
-                pred = replay(trial, st, *c, self.vr)
+                pred = replay(trial, st, amp, width, interval, temp, self.vr)
         except (ValueError, FloatingPointError, RuntimeError, ZeroDivisionError):
             return np.full((idx.size, self.target.shape[1] + self.fit_start), 1e6)
         if self.normalised:
             pred = self.model.to_weight(pred)
-        r = (pred - self.target[idx]) * self.w[idx]
+        r = (pred - target) * weight
         if self.fit_start:
             r = np.concatenate([r, x[:, p:p + 1]], axis=1)
         return np.where(np.isfinite(r), r, 1e6)
@@ -295,6 +311,8 @@ def fit_batch(
     max_iter: int = 100,
     guess: bool = True,
     progress: bool | Callable[[int, int], None] = False,
+    workers: int | None = None,
+    client=None,
 ) -> xr.Dataset:
     """Fit ``vary`` of ``model`` to every trace of ``data`` independently (one device per trace).
 
@@ -306,6 +324,11 @@ def fit_batch(
     ``model.initial_state``.
     ``progress`` is a callback ``(devices_done, total)`` or True for a bar
     (rich for in-process chunks, dask's progress bar for dask-backed data).
+    ``workers``: threads fitting chunks in parallel in this process (default: the number of
+    cores; the compiled kernels release the GIL). ``client``: a ``dask.distributed`` Client
+    (a ``LocalCluster`` or a scheduler address, ``Client("tcp://scheduler:8786")``): a
+    numpy-backed measurement is then scattered to the workers chunk by chunk
+    (``client.scatter``), so no data travel inside the task graph, and each chunk is one task.
     """
     if isinstance(model, str):
         from ..registry import get_model
@@ -336,7 +359,9 @@ def fit_batch(
     names = ("conductance", "amplitude", "width", "interval", "temperature")
     nf = 2 * len(vary) + len(SCALARS)
     t0 = time.perf_counter()
-    if dask_backed:
+    if client is not None and not dask_backed:
+        arr = _fit_scattered(client, [data[k].values for k in names], chunk, kw, nf, progress)
+    elif dask_backed:
         args = [data[k].chunk({"pulse": -1}) for k in names]
         out = xr.apply_ufunc(
             _block_fit, *args, input_core_dims=[["pulse"]] * 5, output_core_dims=[["field"]],
@@ -350,10 +375,26 @@ def fit_batch(
         arrs = [data[k].values for k in names]
         arr = np.empty((n, nf))
         bar = _bar(progress, n)
-        for a in range(0, n, chunk):
+        starts = list(range(0, n, chunk))
+        nw = max(1, min(len(starts), workers or os.cpu_count() or 1))
+
+        def one(a):
             b = min(a + chunk, n)
             arr[a:b] = _block_fit(*(x[a:b] for x in arrs), **kw)
-            bar(b, n)
+            return b - a
+
+        if nw == 1:
+            for a in starts:
+                one(a)
+                bar(min(a + chunk, n), n)
+        else:  # chunks on a thread pool: the kernels and numpy's batched solves release the GIL
+            from concurrent.futures import ThreadPoolExecutor, as_completed
+
+            done = 0
+            with ThreadPoolExecutor(nw) as pool:
+                for fut in as_completed([pool.submit(one, a) for a in starts]):
+                    done += fut.result()
+                    bar(done, n)
         bar(None, n)
     p = len(vary)
     units = [model.parameter(v).unit for v in vary]
@@ -373,6 +414,31 @@ def fit_batch(
                "normalised": int(normalised)},
     )
     return ds
+
+
+def _fit_scattered(client, arrs, chunk, kw, nf, progress) -> np.ndarray:
+    """One task per chunk on a dask.distributed cluster; the chunk's arrays are scattered first, so
+    the graph holds only references (futures) to data already on the workers."""
+    n = arrs[0].shape[0]
+    starts = list(range(0, n, chunk))
+    futures = []
+    for a in starts:
+        parts = client.scatter([np.ascontiguousarray(x[a:a + chunk]) for x in arrs])
+        futures.append(client.submit(_block_fit, *parts, **kw, pure=False))
+    bar = _bar(progress, n)
+    arr = np.empty((n, nf))
+    from distributed import as_completed
+
+    where = {f.key: a for f, a in zip(futures, starts, strict=True)}
+    done = 0
+    for fut in as_completed(futures):
+        a = where[fut.key]
+        block = fut.result()
+        arr[a:a + block.shape[0]] = block
+        done += block.shape[0]
+        bar(done, n)
+    bar(None, n)
+    return arr
 
 
 def _bar(progress, total):

@@ -94,73 +94,86 @@ _W = 1e9  # bound on weights (weight units are arbitrary; G = g_ref * w)
 CONSTANT, LINEAR, AFFINE, POWER, PIECEWISE = 0, 1, 2, 3, 4
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always", nogil=True)
+def step_rule(kind, P, r, w, s, n_nodes):  # pragma: no cover - compiled
+    """One pulse of direction ``s`` (+1 up, -1 down) on weight ``w`` with parameter row ``P[r]``, clipped.
+
+    The single implementation of every rule: :func:`_run` (replay, fits) and the fused simulate engine
+    (:mod:`devicelib.engine`) both call it, so the two paths agree bit for bit.
+    """
+    lo = P[r, 0]
+    hi = P[r, 1]
+    su = P[r, 2]
+    sd = P[r, 3]
+    rng = hi - lo
+    if kind == CONSTANT:
+        if s > 0:
+            w = w + su
+        else:
+            w = w - sd
+    elif kind == LINEAR:
+        if s > 0:
+            slope = -P[r, 4] * su / hi if hi != 0.0 else 0.0
+            w = w + (slope * w + su)
+        else:
+            slope = -P[r, 5] * sd / lo if lo != 0.0 else 0.0
+            w = w - (slope * w + sd)
+    elif kind == AFFINE:
+        if s > 0:
+            w = P[r, 5] + (w - P[r, 5]) * P[r, 4]
+        else:
+            w = P[r, 7] + (w - P[r, 7]) * P[r, 6]
+    elif kind == POWER:
+        if rng > 0.0:
+            if s > 0:
+                x = (hi - w) / rng
+                if x > 0.0:
+                    w = w + su * x ** P[r, 4]
+            else:
+                x = (w - lo) / rng
+                if x > 0.0:
+                    w = w - sd * x ** P[r, 5]
+    else:  # PIECEWISE: nodes up at 4..4+n_nodes, down after
+        if rng > 0.0 and n_nodes > 1:
+            nsec = n_nodes - 1
+            ws = (w - lo) / rng * nsec
+            if ws < 0.0:
+                ws = 0.0
+            j = int(np.floor(ws))
+            if j > nsec - 1:
+                j = nsec - 1
+            t = ws - j
+            if t > 1.0:
+                t = 1.0
+            if s > 0:
+                f = (1.0 - t) * P[r, 4 + j] + t * P[r, 5 + j]
+                w = w + su * f
+            else:
+                f = (1.0 - t) * P[r, 4 + n_nodes + j] + t * P[r, 5 + n_nodes + j]
+                w = w - sd * f
+    if w < lo:
+        w = lo
+    if w > hi:
+        w = hi
+    return w
+
+
+@njit(cache=True, nogil=True)
 def _run(kind, P, w0, d, n_nodes):  # pragma: no cover - compiled
     """Weights after each entry of ``d`` (n, N): +1 up, -1 down, 0 read.
 
-    ``P`` (n, k) holds per-device [w_min, w_max, s_up, s_down, extra...].
+    ``P`` (n, k) or (1, k) (shared by all devices) holds per-device [w_min, w_max, s_up, s_down, extra...].
     """
     n, N = d.shape
     out = np.empty((n, N))
+    shared = P.shape[0] == 1
     for i in range(n):
         w = w0[i]
-        lo = P[i, 0]
-        hi = P[i, 1]
-        su = P[i, 2]
-        sd = P[i, 3]
-        rng = hi - lo
+        r = 0 if shared else i
         for k in range(N):
             s = d[i, k]
             if s != 0.0:
-                if kind == CONSTANT:
-                    if s > 0:
-                        w = w + su
-                    else:
-                        w = w - sd
-                elif kind == LINEAR:
-                    if s > 0:
-                        slope = -P[i, 4] * su / hi if hi != 0.0 else 0.0
-                        w = w + (slope * w + su)
-                    else:
-                        slope = -P[i, 5] * sd / lo if lo != 0.0 else 0.0
-                        w = w - (slope * w + sd)
-                elif kind == AFFINE:
-                    if s > 0:
-                        w = P[i, 5] + (w - P[i, 5]) * P[i, 4]
-                    else:
-                        w = P[i, 7] + (w - P[i, 7]) * P[i, 6]
-                elif kind == POWER:
-                    if rng > 0.0:
-                        if s > 0:
-                            x = (hi - w) / rng
-                            if x > 0.0:
-                                w = w + su * x ** P[i, 4]
-                        else:
-                            x = (w - lo) / rng
-                            if x > 0.0:
-                                w = w - sd * x ** P[i, 5]
-                else:  # PIECEWISE: nodes up at 4..4+n_nodes, down after
-                    if rng > 0.0 and n_nodes > 1:
-                        nsec = n_nodes - 1
-                        ws = (w - lo) / rng * nsec
-                        if ws < 0.0:
-                            ws = 0.0
-                        j = int(np.floor(ws))
-                        if j > nsec - 1:
-                            j = nsec - 1
-                        t = ws - j
-                        if t > 1.0:
-                            t = 1.0
-                        if s > 0:
-                            f = (1.0 - t) * P[i, 4 + j] + t * P[i, 5 + j]
-                            w = w + su * f
-                        else:
-                            f = (1.0 - t) * P[i, 4 + n_nodes + j] + t * P[i, 5 + n_nodes + j]
-                            w = w - sd * f
-                if w < lo:
-                    w = lo
-                if w > hi:
-                    w = hi
+                w = step_rule(kind, P, r, w, s, n_nodes)
             out[i, k] = w
     return out
 
@@ -225,9 +238,8 @@ class PulseResponseModel(DeviceModel):
     def _matrix(self, n: int) -> np.ndarray:
         su, sd = self._scales()
         cols = [self.params["w_min"], self.params["w_max"], su, sd, *self._extra()]
-        if all(np.ndim(c) == 0 for c in cols):
-            row = np.array([float(c) for c in cols])
-            return row[None, :] if n == 1 else np.tile(row, (n, 1))
+        if all(np.ndim(c) == 0 for c in cols):  # one shared row: the kernels index row 0 for every device
+            return np.array([[float(c) for c in cols]])
         out = np.empty((n, len(cols)))
         for j, c in enumerate(cols):
             out[:, j] = c
@@ -281,6 +293,22 @@ class PulseResponseModel(DeviceModel):
 
     def pulse_energy(self, before, after, amplitude, width, temperature):
         return np.zeros(np.shape(after["w"]))  # a counting rule carries no energetics
+
+    def fused_spec(self, n: int, amplitude, width):
+        """Parameters of the fused simulate engine (:mod:`devicelib.engine`): the rule's parameter
+        matrix (one shared row unless parameters vary between devices) and each pulse's direction."""
+        from ..engine import READ_LINEAR, FusedSpec
+
+        amplitude = np.asarray(amplitude, dtype=float)
+        pre = np.where(np.asarray(width, dtype=float) > 0, np.sign(amplitude), 0.0)[:, None]
+        g_ref, g_off = self.params["g_ref"], self.params["g_offset"]
+        if np.ndim(g_ref) == 0 and np.ndim(g_off) == 0:
+            R = np.array([[float(g_off), float(g_ref)]])
+        else:
+            R = np.empty((n, 2))
+            R[:, 0], R[:, 1] = g_off, g_ref
+        return FusedSpec(kind=self._kind, P=self._matrix(n), R=R, read=READ_LINEAR, pre=np.ascontiguousarray(pre),
+                         state="w", energy=False, n_nodes=self._n_nodes)
 
     def closed_form(self, w0, n_pulses: int, up: bool = True) -> np.ndarray:
         """Weights after 1..n identical pulses, shape (n_devices, n_pulses), without a loop."""

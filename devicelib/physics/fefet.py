@@ -388,6 +388,44 @@ def _pr_kernel(n, serial, parallel):
     return parallel if n >= _PR_PARALLEL_MIN else serial
 
 
+@numba.njit(cache=True, inline="always", nogil=True)
+def nls_start(P, r, pol, d):  # pragma: no cover - compiled
+    """Switched fraction s in the direction ``d`` of a pulse and its reduced time H (FeFETNLS.apply_pulse)."""
+    pr = P[r, 0]
+    s = (pol / pr + 1) / 2 if d > 0 else (1 - pol / pr) / 2
+    s = min(max(s, 0.0), 1.0)
+    if s <= 0:
+        h = 0.0
+    elif s >= 1:
+        h = np.inf
+    else:
+        h = 10.0 ** (P[r, 1] * np.tan(np.pi * (s - 0.5)))
+    return s, h
+
+
+@numba.njit(cache=True, inline="always", nogil=True)
+def nls_advance(P, r, s, h, d, v, inc, width):  # pragma: no cover - compiled
+    """One pulse of :class:`FeFETNLS` from (s, H): returns (P_new, s_new, H_new).
+
+    The same closed form as :meth:`FeFETNLS.apply_pulse`. ``P[r]`` = [Pr, w, tau0, Ea, alpha, C_IL,
+    area, C_gate, V_c, C_FE, t_FE]; ``inc`` = width / t1(v) when it is the same for every device
+    (computed once per pulse), NaN to compute it here from the device's own parameters.
+    """
+    pr = P[r, 0]
+    w = P[r, 1]
+    if inc != inc:
+        e = abs(v * P[r, 5] / (P[r, 9] + P[r, 5]) / P[r, 10])
+        t1 = P[r, 2] * np.exp((P[r, 3] / max(e, 1e-300)) ** P[r, 4])
+        inc = width / t1
+    h = h + inc
+    if np.isinf(h):
+        s_new = 1.0
+    else:
+        s_new = 0.5 + np.arctan(np.log10(h) / w) / np.pi
+    s_new = max(s_new, s)
+    return (pr * (2 * s_new - 1) if d > 0 else pr * (1 - 2 * s_new)), s_new, h
+
+
 class _FeFETBase(DeviceModel):
     """Gate stack, threshold shift, read and energy shared by the FeFET models."""
 
@@ -683,6 +721,41 @@ class FeFETNLS(_FeFETBase):
 
     def state_from_conductance(self, g, v_read) -> State:
         return {"polarization": self._vt_to_polarization(g)}
+
+    def fused_spec(self, n: int, amplitude, width):
+        """Parameters of the fused simulate engine (:mod:`devicelib.engine`) for a pulse train.
+
+        Parameter broadcasts and, when no parameter varies between devices, the switching-time
+        ratio width / t1(V) of each pulse are computed here once per train."""
+        from ..engine import NLS, READ_FEFET, FusedSpec
+
+        p = self.params
+        amplitude = np.asarray(amplitude, dtype=float)
+        width = np.asarray(width, dtype=float)
+        cols = [p["Pr"], p["w"], p["tau0"], p["Ea"], p["alpha"], self.c_il(), p["area"], self.c_gate(),
+                self.coercive_voltage(), self.c_fe(), p["t_FE"]]
+        nvt = p["n_ss"] * VT_READ
+        rcols = [p["G_off"], p["beta_ch"] * nvt, nvt, p["V_GR"], p["V_T0"], 0.5 * self.memory_window(), p["Pr"]]
+        shared = all(np.ndim(c) == 0 for c in cols + rcols)
+        rows = 1 if shared else n
+        P = np.empty((rows, len(cols)))
+        R = np.empty((rows, len(rcols)))
+        for j, c in enumerate(cols):
+            P[:, j] = c
+        for j, c in enumerate(rcols):
+            R[:, j] = c
+        pre = np.zeros((amplitude.size, 5))
+        on = (width > 0) & (amplitude != 0)
+        pre[:, 0] = np.where(on, np.sign(amplitude), 0.0)
+        pre[:, 1] = amplitude
+        pre[:, 3] = width
+        pre[:, 4] = amplitude**2
+        if shared:
+            with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+                pre[:, 2] = np.where(on, width / self.t1(np.where(on, amplitude, 1.0)), 0.0)
+        else:
+            pre[:, 2] = np.nan
+        return FusedSpec(kind=NLS, P=P, R=R, read=READ_FEFET, pre=pre, state="polarization", energy=True)
 
 
 class FeFETPreisach(_FeFETBase):

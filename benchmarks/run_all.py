@@ -1,0 +1,343 @@
+"""Regenerate the tables of docs/benchmarks.md (section "Engine, start-up and batch") in one paired run.
+
+    python benchmarks/run_all.py [--quick] [--skip batch,memory] [--json out.json] [--no-write]
+
+Every case runs in its own fresh Python process (so peak memory and import times are per case),
+devicelib and aihwkit 1.2.0 (when importable) back to back, and the tables are written as
+ratios from this same run, with the machine described in words and its load average. Cases:
+
+simulate
+    ``baseline.soft_bounds`` on 1e6 devices x 100 alternating-sign pulses: devicelib's fused
+    engine (full history; summary statistics only), its per-pulse reference path, and the anchor:
+    aihwkit's ``AnalogTile`` (1000 x 1000 SoftBoundsDevice, no device-to-device spread) updated
+    100 times with one pulse per device per update (BL = 1, x = d = 1, learning rate = dw_min;
+    the test of one pulse per device is the weight change after the first update).
+    ``fefet.nls`` on 2e5 devices x 100 pulses (50 at +3 V then 50 at -3 V, 1 us), fused and reference.
+memory
+    peak resident memory of 1e6 x 1000 soft-bounds pulses recorded every 10th pulse, streamed to
+    an HDF5 file, and as summary statistics.
+startup
+    wall time of ``devicelib --help`` and ``devicelib models`` (median of 5 after one warm-up).
+batch
+    ``fit_batch`` of 10,000 synthetic soft-bounds devices x 2000 pulses in this process
+    (the population of benchmarks/bench_fit_batch.py).
+
+``--quick`` divides every size by 10 (for a smoke run; the doc tables are then marked quick).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DOC = ROOT / "docs" / "benchmarks.md"
+BEGIN, END = "<!-- run_all:begin -->", "<!-- run_all:end -->"
+
+
+# -- cases (each runs in a fresh process: python run_all.py --case NAME --size S) ------------------------------------
+
+def _train(npulse, blocks=False):
+    """Alternating up/down pulses, or (``blocks``) npulse/2 up then npulse/2 down."""
+    import numpy as np
+
+    from devicelib.pulses import PulseTrain
+
+    if blocks:
+        a = np.where(np.arange(npulse) < npulse // 2, 1.0, -1.0)
+    else:
+        a = np.where(np.arange(npulse) % 2 == 0, 1.0, -1.0)
+    return PulseTrain(amplitude=a, width=np.full(npulse, 1e-7), interval=np.zeros(npulse),
+                      temperature=np.full(npulse, 300.0))
+
+
+def _best(fn, repeat):
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def case_sim(model_name, n, npulse, engine, record, repeat, amp=1.0, width=1e-7):
+    import numpy as np
+
+    from devicelib import get_model
+    from devicelib.simulate import simulate
+
+    model = get_model(model_name)
+    if model_name.startswith("baseline"):
+        model = model.with_params(dw_min=0.01)
+    train = _train(npulse, blocks=model_name == "fefet.nls")
+    train = type(train)(amplitude=train.amplitude * amp, width=np.full(npulse, width), interval=train.interval,
+                        temperature=train.temperature)
+    simulate(model, train, n_devices=min(n, 20_000), engine=engine, record=record)  # warm-up (kernels load)
+    t = _best(lambda: simulate(model, train, n_devices=n, engine=engine, record=record), repeat)
+    return {"time_s": t, "updates_per_s": n * npulse / t, "n": n, "pulses": npulse}
+
+
+def case_aihwkit(n_side, npulse, repeat):
+    import torch
+    from aihwkit.simulator.configs import SingleRPUConfig
+    from aihwkit.simulator.configs.devices import SoftBoundsDevice
+    from aihwkit.simulator.tiles import AnalogTile
+
+    dw = 0.01
+    dev = SoftBoundsDevice(dw_min=dw, w_max=1.0, w_min=-1.0, up_down=0.0, dw_min_dtod=0.0, dw_min_std=0.0,
+                           w_max_dtod=0.0, w_min_dtod=0.0, up_down_dtod=0.0)
+    cfg = SingleRPUConfig(device=dev)
+    cfg.update.desired_bl = 1
+    cfg.update.update_bl_management = False
+    cfg.update.update_management = False
+    tile = AnalogTile(n_side, n_side, cfg)
+    tile.set_learning_rate(dw)
+    tile.set_weights(torch.zeros(n_side, n_side))
+    x = torch.ones(1, n_side)
+    d = -torch.ones(1, n_side)
+    tile.update(x, d)
+    w1 = tile.get_weights()[0]
+    pulses_per_device = float(w1.mean() / dw)  # soft bounds from w = 0: one pulse moves dw_min
+
+    def run():
+        for k in range(npulse):
+            tile.update(x, d if k % 2 else -d)
+
+    run()
+    t = _best(run, repeat)
+    return {"time_s": t, "updates_per_s": n_side * n_side * npulse / t, "n": n_side * n_side, "pulses": npulse,
+            "pulses_per_device_per_update": pulses_per_device, "torch_threads": torch.get_num_threads()}
+
+
+def case_memory(n, npulse, mode):
+    from devicelib import get_model
+    from devicelib.simulate import simulate
+
+    model = get_model("baseline.soft_bounds", dw_min=0.01)
+    train = _train(npulse)
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        if mode == "streamed":
+            ds = simulate(model, train, n_devices=n, out=Path(tmp) / "run.nc")
+            ds.close()
+        elif mode == "summary":
+            simulate(model, train, n_devices=n, record="summary")
+        else:
+            simulate(model, train, n_devices=n, record=10)
+    t = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # MiB (Linux: kB)
+    return {"time_s": t, "peak_MiB": peak, "n": n, "pulses": npulse}
+
+
+def case_startup(args):
+    exe = Path(sys.executable).with_name("devicelib")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "devicelib.cli"]
+    times = []
+    subprocess.run([*cmd, *args], capture_output=True, check=True)
+    for _ in range(5):
+        t0 = time.perf_counter()
+        subprocess.run([*cmd, *args], capture_output=True, check=True)
+        times.append(time.perf_counter() - t0)
+    return {"time_s": statistics.median(times), "min_s": min(times)}
+
+
+def case_batch(n, npulse):
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_fit_batch import population
+
+    from devicelib.fit.batch import fit_batch
+
+    data, _truth = population(n, npulse)
+    fit_batch("baseline.soft_bounds", data.isel(trace=slice(0, 50)), chunk=50)  # warm-up
+    t0 = time.perf_counter()
+    out = fit_batch("baseline.soft_bounds", data, chunk=500)
+    t = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"time_s": t, "n": n, "pulses": npulse, "converged": float(out["converged"].mean()), "peak_MiB": peak}
+
+
+def run_case(spec: dict) -> dict:
+    kind = spec.pop("case")
+    fn = {"sim": case_sim, "aihwkit": case_aihwkit, "memory": case_memory, "startup": case_startup,
+          "batch": case_batch}[kind]
+    return fn(**spec) if kind != "startup" else fn(spec["args"])
+
+
+def in_fresh_process(spec: dict, timeout=3600) -> dict:
+    r = subprocess.run([sys.executable, __file__, "--case", json.dumps(spec)], capture_output=True, text=True,
+                       timeout=timeout)
+    if r.returncode != 0:
+        return {"error": (r.stderr.strip().splitlines() or ["failed"])[-1]}
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+# -- the machine, in words -------------------------------------------------------------------------------------------
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    except OSError:
+        pass
+    try:
+        with open("/proc/meminfo") as f:
+            kb = int(re.search(r"MemTotal:\s+(\d+)", f.read()).group(1))
+        mem = f"{kb / 2**20:.0f} GiB RAM"
+    except (OSError, AttributeError):
+        mem = "unknown RAM"
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    import numba
+    import numpy
+
+    return (f"{os.cpu_count()} logical cores ({cpu}), {mem}, {platform.system()} {platform.release()}, "
+            f"Python {platform.python_version()}, numpy {numpy.__version__}, numba {numba.__version__}; "
+            f"load average {load} at the start")
+
+
+# -- the document ----------------------------------------------------------------------------------------------------
+
+def _f(x, fmt="{:.3g}"):
+    return "-" if x is None else fmt.format(x)
+
+
+def render(res: dict, quick: bool) -> str:
+    def get(key, field="updates_per_s"):
+        return res.get(key, {}).get(field)
+
+    anchor = get("sim_aihwkit")
+    lines = [BEGIN, "", "## Engine, start-up and batch (generated by `python benchmarks/run_all.py`)", ""]
+    lines.append(f"Machine: {res['machine']}. Load average at the end: {res['load_end']}. "
+                 "The cores are shared with other jobs, so absolute times vary between runs; the ratios "
+                 "come from the same run (cases back to back, each in a fresh process)."
+                 + (" **Quick run: sizes divided by 10.**" if quick else ""))
+    lines += ["", "### Simulate: device-pulse updates per second", "",
+              "| case | devices x pulses | time | updates/s | vs aihwkit tile |", "|---|---|---|---|---|"]
+    rows = [("soft bounds, fused engine, full history", "sim_sb_fused"),
+            ("soft bounds, fused engine, summary statistics only", "sim_sb_summary"),
+            ("soft bounds, per-pulse reference path", "sim_sb_reference"),
+            ("aihwkit 1.2.0 AnalogTile update, SoftBoundsDevice (anchor)", "sim_aihwkit"),
+            ("FeFET NLS, fused engine, full history", "sim_nls_fused"),
+            ("FeFET NLS, per-pulse reference path", "sim_nls_reference")]
+    for label, key in rows:
+        r = res.get(key, {})
+        if "error" in r or not r:
+            lines.append(f"| {label} | - | - | {r.get('error', 'not run')} | - |")
+            continue
+        ratio = f"{r['updates_per_s'] / anchor:.2f}x" if anchor else "-"
+        lines.append(f"| {label} | {r['n']:.0e} x {r['pulses']} | {r['time_s']:.2f} s | {r['updates_per_s']:.3g} | "
+                     f"{ratio} |")
+    a = res.get("sim_aihwkit", {})
+    if "pulses_per_device_per_update" in a:
+        lines += ["", f"aihwkit: {a['pulses_per_device_per_update']:.3f} pulses per device per update measured "
+                      f"(1 expected), torch threads {a['torch_threads']}."]
+    lines += ["", "### Peak memory, soft bounds 1e6 devices x 1000 pulses" if not quick else
+              "### Peak memory, soft bounds 1e5 devices x 100 pulses (quick)", "",
+              "| recording | time | peak resident memory |", "|---|---|---|"]
+    for label, key in (("every 10th pulse (`record=10`)", "mem_decimated"),
+                       ("streamed to HDF5 (`out=...`, full history on disk)", "mem_streamed"),
+                       ("summary statistics (`record=\"summary\"`)", "mem_summary")):
+        r = res.get(key, {})
+        lines.append(f"| {label} | {_f(r.get('time_s'), '{:.1f} s')} | {_f(r.get('peak_MiB'), '{:.0f} MiB')} |"
+                     if "error" not in r else f"| {label} | - | {r['error']} |")
+    lines += ["", "### Start-up (median of 5 runs after a warm-up)", "", "| command | time |", "|---|---|"]
+    for label, key in (("`devicelib --help`", "startup_help"), ("`devicelib models`", "startup_models")):
+        r = res.get(key, {})
+        lines.append(f"| {label} | {_f(r.get('time_s'), '{:.2f} s')} |")
+    b = res.get("batch")
+    if b:
+        lines += ["", "### Batch fit", "", "| devices x pulses | time | converged | peak resident memory |",
+                  "|---|---|---|---|"]
+        if "error" in b:
+            lines.append(f"| - | {b['error']} | - | - |")
+        else:
+            lines.append(f"| {b['n']} x {b['pulses']} | {b['time_s']:.1f} s | {100 * b['converged']:.2f} % | "
+                         f"{b['peak_MiB']:.0f} MiB |")
+    lines += ["", END]
+    return "\n".join(lines)
+
+
+def write_doc(block: str) -> None:
+    text = DOC.read_text()
+    if BEGIN in text and END in text:
+        text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END):]
+    else:  # after the introduction (the first section heading)
+        i = text.index("\n## ")
+        text = text[: i + 1] + block + "\n\n" + text[i + 1:]
+    DOC.write_text(text)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--case", help=argparse.SUPPRESS)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--skip", default="", help="comma-separated: simulate, memory, startup, batch")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--json")
+    ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--render", metavar="JSON", help="write the doc tables from a saved --json run (no rerun)")
+    args = ap.parse_args()
+    if args.case:
+        print(json.dumps(run_case(json.loads(args.case))))
+        return
+    if args.render:
+        saved = json.loads(Path(args.render).read_text())
+        block = render(saved, saved.get("quick", False))
+        print(block)
+        if not args.no_write:
+            write_doc(block)
+        return
+    q = 10 if args.quick else 1
+    skip = set(filter(None, args.skip.split(",")))
+    res = {"machine": machine(), "quick": args.quick}
+    cases = {}
+    if "simulate" not in skip:
+        n, N = 1_000_000 // q, 100
+        cases.update({
+            "sim_sb_fused": {"case": "sim", "model_name": "baseline.soft_bounds", "n": n, "npulse": N,
+                             "engine": "fused", "record": "full", "repeat": args.repeat},
+            "sim_aihwkit": {"case": "aihwkit", "n_side": 1000 // int(q**0.5), "npulse": N, "repeat": args.repeat},
+            "sim_sb_summary": {"case": "sim", "model_name": "baseline.soft_bounds", "n": n, "npulse": N,
+                               "engine": "fused", "record": "summary", "repeat": args.repeat},
+            "sim_sb_reference": {"case": "sim", "model_name": "baseline.soft_bounds", "n": n, "npulse": N,
+                                 "engine": "reference", "record": "full", "repeat": 1},
+            "sim_nls_fused": {"case": "sim", "model_name": "fefet.nls", "n": 200_000 // q, "npulse": N,
+                              "engine": "fused", "record": "full", "repeat": args.repeat, "amp": 3.0, "width": 1e-6},
+            "sim_nls_reference": {"case": "sim", "model_name": "fefet.nls", "n": 200_000 // q, "npulse": N,
+                                  "engine": "reference", "record": "full", "repeat": 1, "amp": 3.0, "width": 1e-6},
+        })
+    if "memory" not in skip:
+        n, N = 1_000_000 // q, 1000 // q
+        for mode in ("decimated", "streamed", "summary"):
+            cases[f"mem_{mode}"] = {"case": "memory", "n": n, "npulse": N, "mode": mode}
+    if "startup" not in skip:
+        cases["startup_help"] = {"case": "startup", "args": ["--help"]}
+        cases["startup_models"] = {"case": "startup", "args": ["models"]}
+    if "batch" not in skip:
+        cases["batch"] = {"case": "batch", "n": 10_000 // q, "npulse": 2000 // q}
+    for key, spec in cases.items():
+        t0 = time.perf_counter()
+        res[key] = in_fresh_process(dict(spec))
+        print(f"{key}: {res[key]} ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
+    res["load_end"] = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    block = render(res, args.quick)
+    print(block)
+    if args.json:
+        Path(args.json).write_text(json.dumps(res, indent=2))
+    if not args.no_write:
+        write_doc(block)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,249 @@
+r"""The fused simulate engine: a whole pulse train per chunk of devices in one compiled kernel.
+
+:func:`devicelib.simulate.simulate` runs a model through here when the model provides
+``fused_spec`` (the phenomenological baselines and ``fefet.nls``); every other family keeps the
+per-pulse Python path, which stays the reference (``engine="reference"``). The tests hold the
+two equal to 1e-12 for deterministic models and equal in distribution for noisy ones.
+
+Layout and loop order
+    Devices are split into one block per thread (``prange``), each block into chunks of
+    :data:`CHUNK` devices; a chunk runs the whole pulse train (``for pulse: for device in
+    chunk``), so its state stays in the L1 cache and every recorded pulse writes one contiguous
+    run of the (pulse, device) output. Parameters are rows of a matrix read once per device
+    (one shared row when no parameter varies between devices) and pulse-invariant terms are
+    computed once per pulse before the kernel (``pre``). Below :data:`SERIAL_BELOW` devices a
+    serial twin of the kernel runs, so small problems never wait for worker threads.
+Noise
+    cycle-to-cycle noise :math:`x' = x + \Delta x (1 + c_{rel}\xi) + c_{abs}\xi'` (clipped to the
+    state's bounds, as ``DeviceModel.perturb_step``) and read noise :math:`G (1 + r \xi)` use a
+    counter-based generator: :math:`\xi` is a function of (seed, device, pulse, stream)
+    (splitmix64 hash, Box-Muller), so results do not depend on the number of threads or chunks
+    and no noise is drawn when a scale is zero. The streams differ from the reference path's
+    ``numpy.random.Generator``: seeded results agree with it in distribution, not draw for draw.
+Recording
+    ``slot[k]`` is the output row of pulse ``k`` (-1: not recorded); conductance, energy and the
+    state are written only for recorded pulses, and in ``summary`` mode only per-block shifted
+    sums, minima and maxima are kept (combined in :func:`combine_stats`).
+"""
+
+from __future__ import annotations
+
+import types
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+from .physics.baselines import step_rule
+from .physics.fefet import nls_advance, nls_start
+
+CHUNK = 512  # devices per chunk: 4 kB of state per chunk, well inside L1
+SERIAL_BELOW = 8192  # devices: fewer run serially (no thread start-up)
+
+# engine kinds: 0..4 are the baseline rules (devicelib.physics.baselines), 10 the FeFET NLS closed form
+NLS = 10
+READ_LINEAR, READ_FEFET = 0, 1
+# statistics kept per (block, recorded pulse, quantity): shift, sum, sum of squares, min, max
+N_STAT = 5
+
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_GOLD = np.uint64(0x9E3779B97F4A7C15)
+_K1 = np.uint64(0xD1B54A32D192ED03)
+_K2 = np.uint64(0x8CB92BA72F3D8DD7)
+_S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
+_TWO53 = 1.0 / 9007199254740992.0
+
+
+@dataclass
+class FusedSpec:
+    """What a family hands the engine (see ``fused_spec`` of the baselines and ``fefet.nls``).
+
+    ``P`` step parameters and ``R`` read parameters are (1, k) when shared by all devices, else
+    (n, k); ``pre`` (N, m) per-pulse terms, column 0 the pulse direction (0: no pulse);
+    ``state`` the one state variable the kernel carries; ``energy`` False for counting rules.
+    """
+
+    kind: int
+    P: np.ndarray
+    R: np.ndarray
+    read: int
+    pre: np.ndarray
+    state: str
+    energy: bool = True
+    n_nodes: int = 0
+
+
+@njit(cache=True, inline="always")
+def _mix(z):  # pragma: no cover - compiled; splitmix64 finaliser
+    z = (z ^ (z >> _S30)) * _M1
+    z = (z ^ (z >> _S27)) * _M2
+    return z ^ (z >> _S31)
+
+
+@njit(cache=True, inline="always")
+def normal(key, i, k, stream):  # pragma: no cover - compiled
+    """Standard normal number for (key, device i, pulse k, stream), independent of the thread layout."""
+    c = (np.uint64(i) * _GOLD) ^ (np.uint64(k) * _K1) ^ (np.uint64(stream) * _K2)
+    z1 = _mix(key ^ c)
+    z2 = _mix(z1 ^ _GOLD)
+    u1 = (float(z1 >> _S11) + 1.0) * _TWO53
+    u2 = float(z2 >> _S11) * _TWO53
+    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+
+
+@njit(cache=True, inline="always")
+def _read(rkind, R, r, x):  # pragma: no cover - compiled
+    if rkind == READ_LINEAR:  # G = g_offset + g_ref w
+        return R[r, 0] + R[r, 1] * x
+    # FeFET read (fefet._FeFETBase.conductance): R = [G_off, beta n V_T, n V_T, V_GR, V_T0, MW/2, Pr]
+    vt = R[r, 4] - R[r, 5] * x / R[r, 6]
+    z = (R[r, 3] - vt) / R[r, 2]
+    if z > 0.0:
+        lae = z + np.log1p(np.exp(-z))
+    elif z < 0.0:
+        lae = np.log1p(np.exp(z))
+    else:
+        lae = np.log(2.0)
+    return R[r, 0] + R[r, 1] * lae
+
+
+@njit(cache=True, inline="always")
+def _bounds(kind, P, r):  # pragma: no cover - compiled
+    if kind == NLS:
+        return -P[r, 0], P[r, 0]
+    return P[r, 0], P[r, 1]
+
+
+def _drive_py(kind, n_nodes, P, R, rkind, x, pre, k0, k1, slot, G, E, X, flags, noise, key, stats, nblocks):
+    """Run pulses k0..k1-1 on every device, updating ``x`` in place (see the module docstring)."""
+    n = x.size
+    shared_p = P.shape[0] == 1
+    shared_r = R.shape[0] == 1
+    rec_g, rec_e, rec_x, do_stats, has_e = flags[0], flags[1], flags[2], flags[3], flags[4]
+    c2c, c2c_abs, rnoise = noise[0], noise[1], noise[2]
+    perturb = c2c != 0.0 or c2c_abs != 0.0
+    per = (n + nblocks - 1) // nblocks
+    for b in prange(nblocks):
+        a0 = b * per
+        a1 = min(n, a0 + per)
+        # FeFET NLS: each device's switched fraction and reduced time carried between pulses of one
+        # direction (recovered from P after a reversal or a noisy step), which saves a tan and a pow
+        hs = np.empty(CHUNK)
+        ss = np.empty(CHUNK)
+        hd = np.zeros(CHUNK)
+        for c0 in range(a0, a1, CHUNK):
+            c1 = min(a1, c0 + CHUNK)
+            hd[:] = 0.0
+            for k in range(k0, k1):
+                sl = slot[k]
+                d = pre[k, 0]
+                if d == 0.0 and sl < 0:
+                    continue
+                for i in range(c0, c1):
+                    rp = 0 if shared_p else i
+                    xi = x[i]
+                    e = 0.0
+                    if d != 0.0:
+                        if kind == NLS:
+                            j = i - c0
+                            if hd[j] == d:
+                                s0, h0 = ss[j], hs[j]
+                            else:
+                                s0, h0 = nls_start(P, rp, xi, d)
+                            xn, ss[j], hs[j] = nls_advance(P, rp, s0, h0, d, pre[k, 1], pre[k, 2], pre[k, 3])
+                            hd[j] = d
+                        else:
+                            xn = step_rule(kind, P, rp, xi, d, n_nodes)
+                        if has_e:  # fefet._FeFETBase.pulse_energy, before the c2c noise (as the reference)
+                            e = P[rp, 6] * (P[rp, 7] * pre[k, 4] + P[rp, 8] * abs(xn - xi))
+                        if perturb:
+                            xp = xi + (xn - xi) * (1.0 + c2c * normal(key, i, k, 0))
+                            if c2c_abs != 0.0:
+                                xp = xp + c2c_abs * normal(key, i, k, 1)
+                            lo, hi = _bounds(kind, P, rp)
+                            xn = min(max(xp, lo), hi)
+                            if kind == NLS:
+                                hd[i - c0] = 0.0
+                        xi = xn
+                        x[i] = xi
+                    if sl >= 0:
+                        g = _read(rkind, R, 0 if shared_r else i, xi)
+                        if rnoise != 0.0:
+                            g = g * (1.0 + rnoise * normal(key, i, k, 2))
+                        if rec_g:
+                            G[sl, i] = g
+                        if rec_e:
+                            E[sl, i] = e
+                        if rec_x:
+                            X[sl, i] = xi
+                        if do_stats:
+                            for q in range(3):
+                                v = g if q == 0 else (e if q == 1 else xi)
+                                if i == a0:
+                                    stats[b, sl, q, 0] = v
+                                    stats[b, sl, q, 1] = 0.0
+                                    stats[b, sl, q, 2] = 0.0
+                                    stats[b, sl, q, 3] = v
+                                    stats[b, sl, q, 4] = v
+                                dv = v - stats[b, sl, q, 0]
+                                stats[b, sl, q, 1] += dv
+                                stats[b, sl, q, 2] += dv * dv
+                                if v < stats[b, sl, q, 3]:
+                                    stats[b, sl, q, 3] = v
+                                if v > stats[b, sl, q, 4]:
+                                    stats[b, sl, q, 4] = v
+
+
+_drive_parallel = njit(cache=True, nogil=True, parallel=True)(_drive_py)
+# the serial twin: the same code under its own name (its own cache entry), prange then runs as range
+_serial_py = types.FunctionType(_drive_py.__code__, _drive_py.__globals__, "_drive_serial")
+_serial_py.__qualname__ = "_drive_serial"
+_drive_serial = njit(cache=True, nogil=True)(_serial_py)
+
+
+def blocks_for(n: int) -> int:
+    """Blocks the devices are split into: 1 (serial) below :data:`SERIAL_BELOW`, else 4 per thread."""
+    if n < SERIAL_BELOW:
+        return 1
+    return max(1, min(4 * numba.get_num_threads(), n // CHUNK))
+
+
+def drive(spec: FusedSpec, x, k0, k1, slot, G, E, X, stats, noise, key, nblocks, *, record_energy=True):
+    """Call the kernel for pulses ``k0:k1``; ``G``/``E``/``X``/``stats`` None when not kept."""
+    dtype = next((a.dtype for a in (G, E, X) if a is not None), np.dtype(np.float64))
+    dummy = np.empty((0, 0), dtype=dtype)
+    flags = np.array([G is not None, E is not None and spec.energy and record_energy, X is not None,
+                      stats is not None, spec.energy], dtype=np.bool_)
+    kern = _drive_serial if nblocks == 1 else _drive_parallel
+    kern(spec.kind, spec.n_nodes, spec.P, spec.R, spec.read, x, spec.pre, k0, k1, slot,
+         dummy if G is None else G, dummy if E is None else E, dummy if X is None else X, flags,
+         np.asarray(noise, dtype=np.float64), np.uint64(key),
+         np.empty((0, 0, 0, N_STAT)) if stats is None else stats, nblocks)
+
+
+def block_counts(n: int, nblocks: int) -> np.ndarray:
+    per = -(-n // nblocks)
+    return np.array([max(0, min(n, (b + 1) * per) - b * per) for b in range(nblocks)], dtype=float)
+
+
+def combine_stats(stats: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """(nblocks, S, 3, 5) shifted per-block sums -> (S, 3, 4): mean, std (population), min, max.
+
+    Blocks are merged with Chan's pairwise formula (each block's mean and sum of squared
+    deviations computed from its shifted sums, which keeps the variance accurate when the
+    spread is small against the mean)."""
+    keep = counts > 0
+    st, c = stats[keep], counts[keep][:, None, None]
+    mean_b = st[..., 0] + st[..., 1] / c
+    m2_b = np.maximum(st[..., 2] - st[..., 1] ** 2 / c, 0.0)
+    total = c.sum()
+    mean = (c * mean_b).sum(axis=0) / total
+    m2 = (m2_b + c * (mean_b - mean) ** 2).sum(axis=0)
+    out = np.empty((*stats.shape[1:3], 4))
+    out[..., 0] = mean
+    out[..., 1] = np.sqrt(m2 / total)
+    out[..., 2] = st[..., 3].min(axis=0)
+    out[..., 3] = st[..., 4].max(axis=0)
+    return out
