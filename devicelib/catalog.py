@@ -373,13 +373,15 @@ def _plain(value, loc: str, allow_nan: bool = False):
     raise CardError(f"{loc}: expected text, a number or a list, got {_short(value)}")
 
 
-def _validate_fit(raw: dict, where: str) -> dict:
+def _validate_fit(raw: dict, where: str, prefix: str = "fit") -> dict:
     out = {}
     for key, value in raw.items():
-        loc = f"{where}: fit.{key}"
+        loc = f"{where}: {prefix}.{key}"
+        if isinstance(value, dict) and "value" not in value:
+            # a sub-table (held-out statistics, a fitted figure against its data): same rules inside
+            out[key] = _validate_fit(value, where, f"{prefix}.{key}")
+            continue
         if isinstance(value, dict):
-            if "value" not in value:
-                raise CardError(f"{loc}: expected {{ value = ..., unit = \"...\" }}")
             entry = {k: _plain(v, f"{loc}.{k}", allow_nan=True) for k, v in value.items()}
             if isinstance(value["value"], bool) or not isinstance(value["value"], int | float | list):
                 raise CardError(f"{loc}.value: must be a number, got {_short(value['value'])}")
