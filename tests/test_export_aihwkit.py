@@ -1,5 +1,6 @@
 """aihwkit export: the target's rules (C++ semantics), fitting, the JSON file and the real-aihwkit consumer test."""
 
+import functools
 import json
 
 import numpy as np
@@ -139,6 +140,16 @@ def test_pcm_drift_table_follows_the_published_nu_of_g(tmp_path):
 
 
 # -- the claimed errors are aihwkit's own (real AnalogTile, one pulse per update) ------------------------------
+@functools.cache
+def _default_response(name):
+    """Card, default condition and physics response (cached: several tests use the same card)."""
+    from devicelib.export.common import prepare_condition
+
+    card = resolve_card(name)
+    cond, _ = prepare_condition(card)
+    return card, cond, simulate_response(card, cond)
+
+
 def _aihwkit_traces(doc, n_devices, noise=True):
     """Weights (devices x (1 + pulses)) of ``n_devices`` real aihwkit devices built from the file, driven
     with the file's update protocol: lr = 1, x = +-1, d = -1, one pulse per update."""
@@ -168,11 +179,7 @@ def test_claimed_errors_are_what_aihwkit_produces(tmp_path, name):
     semantics) against the real aihwkit 1.2 tile: equal within 10 % of the claim, plus the sampling error of
     a 1024-device mean (3 sigma / sqrt(N)) for the stochastic ensemble figures."""
     pytest.importorskip("aihwkit.simulator.rpu_base", reason="aihwkit is not installed (see .ci/install-aihwkit.sh)")
-    from devicelib.export.common import prepare_condition
-
-    card = resolve_card(name)
-    cond, _ = prepare_condition(card)
-    resp = simulate_response(card, cond)
+    card, _, resp = _default_response(name)
     r = export(card, "aihwkit", tmp_path / "d.json", response=resp)
     doc = A.read(tmp_path / "d.json")
     m, c, f = doc["mapping"], doc["weight_map"]["w_scale"], doc["fields"]
@@ -195,11 +202,7 @@ def test_claimed_errors_are_what_aihwkit_produces(tmp_path, name):
 def test_noise_fields_in_aihwkit_units(tmp_path):
     """w_max_dtod is relative to the weight bound, not to G; dw_min_std above ~1 (wrong-way pulses) is capped
     and the measured value kept in the record; no aihwkit PCM programming / read noise on an ECRAM card."""
-    from devicelib.export.common import prepare_condition
-
-    card = resolve_card("ecram.tang2018_liion")
-    cond, _ = prepare_condition(card)
-    resp = simulate_response(card, cond)
+    card, cond, resp = _default_response("ecram.tang2018_liion")
     mapped = A.map_response(resp, ["piecewise"], n_devices=256)
     c = mapped["w_scale"]
     sigma_g = resp.stats["g_max_dtod"] * resp.g_max  # S
@@ -215,7 +218,8 @@ def test_noise_fields_in_aihwkit_units(tmp_path):
 
 
 def test_pcm_step_noise_is_capped_and_keeps_its_published_noise(tmp_path):
-    r = export("pcm.joshi2020_statistical", "aihwkit", tmp_path / "p.json")
+    card, _, resp = _default_response("pcm.joshi2020_statistical")
+    r = export(card, "aihwkit", tmp_path / "p.json", response=resp)
     ens = r.mapping["ensemble"]
     assert ens["measured"]["dw_min_std"] > 5 and ens["written"]["dw_min_std"] < 1.0
     assert r.content["fields"]["dw_min_std"] == ens["written"]["dw_min_std"]

@@ -80,3 +80,19 @@ def test_native_write_is_atomic(tmp_path, monkeypatch):
         native.write(card, cond, resp, tmp_path / "x.h5", mappings={"t": {"mapping": {"rule": "r", "rmse": {
             "value": 0.0}}, "bad": object()}})
     assert list(tmp_path.iterdir()) == []
+
+
+def test_native_file_mode_follows_the_umask(tmp_path):
+    """h5py writes through mkstemp (0600); the renamed file gets the mode open() would give (0644 under 022)."""
+    import os
+
+    card = resolve_card("vcm.jiang2016_hfox")
+    cond = resolve_condition(card, amplitude=1.2, amplitude_down=-1.2, width=1e-8)
+    resp = simulate_response(card, cond, n_pulses=10)
+    old = os.umask(0o022)
+    try:
+        r = native.write(card, cond, resp, tmp_path / "x.h5", mappings={})
+    finally:
+        os.umask(old)
+    assert r.paths[0].stat().st_mode & 0o777 == 0o644
+    assert [p.name for p in tmp_path.iterdir()] == ["x.h5"]
