@@ -359,7 +359,9 @@ def read_wide_csv(
                                 interval=interval, temperature=temperature, amplitude_unit=amplitude_unit)
     if header:
         if lay.header_line is None:  # the file starts with numbers: its first line is the header
-            first = next(textio.iter_rows(lay, MeasurementError))
+            first = next(textio.iter_rows(lay, MeasurementError), None)
+            if first is None:
+                raise MeasurementError(f"{path}: no data rows")
             lay.header, lay.header_line, lay.data_line = [c.strip() for c in first[1]], first[0], first[0] + 1
         names_units = [_split_header_unit(c) for c in lay.header]
         header_units = {u for _, u in names_units if u}
