@@ -393,7 +393,6 @@ def read_wide_csv(
             f"{path}: the unit of the values is not in the header (e.g. 'rmp1 [A]'); pass unit= explicitly"
         )
     names = [f"c{j}" for j in range(ncol)]
-    cols = {col_labels[j]: j for j in range(ncol)}
 
     def check(lineno, cells):
         for j, cell in enumerate(cells[:ncol]):
@@ -432,7 +431,6 @@ def read_wide_csv(
                 f"{path}: line {lineno}, column {j + 1} ({col_labels[j]!r}): "
                 "empty cell inside the trace (only trailing cells may be empty)"
             )
-    del cols
     vr = None if v_read is None else float(to_si(v_read, "V", "v_read"))
     g, gu = _quantity_to_conductance(values, unit, vr, str(path), copy=False)
     ds = make_measurement(
@@ -447,10 +445,10 @@ def read_wide_csv(
 
 def _read_row_traces(path, lay, unit, header, labels, **conditions) -> xr.Dataset:
     """One trace per row; a leading non-numeric cell is the trace label (``"rmp1 [A]"`` may give the unit)."""
+    # a header line (found by the sniffer: not mostly numbers) is skipped; rows may be ragged, so no
+    # field count is checked
     lay.data_line = (lay.header_line + 1) if (header and lay.header_line) else 1
-    if not header:
-        lay.header = None
-    lay.header = None  # rows may be ragged: no field count to check against
+    lay.header = None
     rows: list[np.ndarray] = []
     row_labels: list[str] = []
     units: set[str] = set()
