@@ -373,3 +373,17 @@ def test_fuzz_finds_stay_fixed(tmp_path):
     # a header line and nothing else
     with pytest.raises(MeasurementError, match="needs a header line and at least one data row"):
         read_measurement(write(tmp_path, "h.csv", "trace,pulse"))
+
+
+@pytest.mark.parametrize("name", ["fefet.preisach", "fefet.multidomain"])
+def test_hidden_sub_states_pass_the_state_checks(name):
+    # FeFET states carry (device, domain) sub-states with a leading "_": checked on the device axis only
+    m = get_model(name)
+    tr = identical(2, Q_(2.0, "V"), 1e-6)
+    st = m.initial_state(3)
+    assert simulate(m, tr, n_devices=3, state=st, seed=0).sizes["device"] == 3
+    hidden = next(k for k in st if k.startswith("_"))
+    with pytest.raises(ValueError, match=rf"state\['{hidden}'\] has shape \(2, .*expected \(3, \.\.\.\)"):
+        simulate(m, tr, n_devices=3, state={**st, hidden: st[hidden][:2]})
+    with pytest.raises(ValueError, match="start state lacks"):
+        simulate(m, tr, n_devices=3, state={k: v for k, v in st.items() if k != hidden})
