@@ -64,7 +64,9 @@ from typing import Any
 
 import numpy as np
 
+from . import registry
 from .core import DeviceModel
+from .registry import ModelNotFound, model_class
 from .units import UnitError, convert, parse_unit, to_si
 from .variability import Variability
 
@@ -163,8 +165,6 @@ class Card:
 
     # -- use ----------------------------------------------------------------
     def model_class(self) -> type[DeviceModel]:
-        from .registry import model_class
-
         return model_class(self.model_name)
 
     def model(self) -> DeviceModel:
@@ -402,8 +402,6 @@ def _validate_fit(raw: dict, where: str, prefix: str = "fit") -> dict:
 
 
 def _card_from_dict(data: dict[str, Any], where: str, path: Path | None) -> Card:
-    from .registry import ModelNotFound, model_class
-
     unknown = set(data) - _TOP_KEYS
     if unknown:
         raise CardError(f"{where}: unknown top-level key(s) {sorted(unknown)}")
@@ -569,3 +567,13 @@ def list_catalog() -> list[Card]:
                 raise
             warnings.warn(f"skipping invalid card: {exc}", CatalogWarning, stacklevel=2)
     return out
+
+
+def _model_from_card(name: str) -> DeviceModel | None:
+    """The model of the catalog card called ``name`` (card name, file stem or path), or None."""
+    path = find_card(name)
+    return None if path is None else load_card(path).model()
+
+
+# catalog -> registry only: get_model finds cards through this resolver
+registry.add_resolver(_model_from_card)

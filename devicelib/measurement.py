@@ -363,7 +363,9 @@ def read_wide_csv(
                                 interval=interval, temperature=temperature, amplitude_unit=amplitude_unit)
     if header:
         if lay.header_line is None:  # the file starts with numbers: its first line is the header
-            first = next(textio.iter_rows(lay, MeasurementError))
+            first = next(textio.iter_rows(lay, MeasurementError), None)
+            if first is None:
+                raise MeasurementError(f"{path}: no data rows")
             lay.header, lay.header_line, lay.data_line = [c.strip() for c in first[1]], first[0], first[0] + 1
         names_units = [_split_header_unit(c) for c in lay.header]
         header_units = {u for _, u in names_units if u}
@@ -395,7 +397,6 @@ def read_wide_csv(
             f"{path}: the unit of the values is not in the header (e.g. 'rmp1 [A]'); pass unit= explicitly"
         )
     names = [f"c{j}" for j in range(ncol)]
-    cols = {col_labels[j]: j for j in range(ncol)}
 
     def check(lineno, cells):
         for j, cell in enumerate(cells[:ncol]):
@@ -434,7 +435,6 @@ def read_wide_csv(
                 f"{path}: line {lineno}, column {j + 1} ({col_labels[j]!r}): "
                 "empty cell inside the trace (only trailing cells may be empty)"
             )
-    del cols
     vr = None if v_read is None else float(to_si(v_read, "V", "v_read"))
     g, gu = _quantity_to_conductance(values, unit, vr, str(path), copy=False)
     ds = make_measurement(
@@ -449,10 +449,10 @@ def read_wide_csv(
 
 def _read_row_traces(path, lay, unit, header, labels, **conditions) -> xr.Dataset:
     """One trace per row; a leading non-numeric cell is the trace label (``"rmp1 [A]"`` may give the unit)."""
+    # a header line (found by the sniffer: not mostly numbers) is skipped; rows may be ragged, so no
+    # field count is checked
     lay.data_line = (lay.header_line + 1) if (header and lay.header_line) else 1
-    if not header:
-        lay.header = None
-    lay.header = None  # rows may be ragged: no field count to check against
+    lay.header = None
     rows: list[np.ndarray] = []
     row_labels: list[str] = []
     units: set[str] = set()

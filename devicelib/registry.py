@@ -7,11 +7,17 @@ the same group as third-party plugins, so there is one discovery path::
     "mylab.mymodel" = "mylab.devices:MyModel"
 
 Loading a registered name imports only that module.
+
+This module knows nothing of model cards: :mod:`devicelib.catalog` (which imports this
+one, never the reverse) registers a *card resolver* with :func:`add_resolver`, through
+which :func:`get_model` also finds catalog card names. Importing ``devicelib`` installs it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
+from importlib import import_module
 from importlib.metadata import EntryPoint, entry_points
 
 from .core import DeviceModel
@@ -54,6 +60,16 @@ def model_class(name: str) -> type[DeviceModel]:
     return cls
 
 
+# name -> model or None; the catalog installs one for card names (no import of the catalog here)
+_resolvers: list[Callable[[str], DeviceModel | None]] = []
+
+
+def add_resolver(resolve: Callable[[str], DeviceModel | None]) -> None:
+    """Let :func:`get_model` resolve names that are not registered models (e.g. catalog cards)."""
+    if resolve not in _resolvers:
+        _resolvers.append(resolve)
+
+
 def get_model(name: str, **params) -> DeviceModel:
     """A model instance by registered model name or catalog card name.
 
@@ -63,13 +79,13 @@ def get_model(name: str, **params) -> DeviceModel:
     """
     if name in _entry_points():
         return model_class(name)(**params)
-    from .catalog import find_card, load_card
-
-    path = find_card(name)
-    if path is None:
-        raise ModelNotFound(
-            f"{name!r} is neither a registered model ({', '.join(available_models())}) "
-            "nor a card in the catalog (see `devicelib catalog`)"
-        )
-    model = load_card(path).model()
-    return model.with_params(**params) if params else model
+    if not _resolvers:  # the catalog installs its card resolver when imported; import it by name (no cycle)
+        import_module("devicelib.catalog")
+    for resolve in _resolvers:
+        model = resolve(name)
+        if model is not None:
+            return model.with_params(**params) if params else model
+    raise ModelNotFound(
+        f"{name!r} is neither a registered model ({', '.join(available_models())}) "
+        "nor a card in the catalog (see `devicelib catalog`)"
+    )

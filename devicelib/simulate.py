@@ -408,15 +408,25 @@ def check_inputs(model: DeviceModel, n_pulses: int, n_devices, v_read, state, re
     if not isinstance(state, dict):
         raise ValueError(f"simulate: state must be a dict of arrays, got {type(state).__name__}")
     names = [sv.name for sv in model.state_variables]
-    unknown = sorted(set(state) - set(names))
+    # hidden sub-states (leading "_": FeFET domains, Preisach turning points) travel with the state;
+    # their shape is (n, ...) and they may hold sentinels, so only the device axis is checked
+    hidden = [k for k in model.initial_state(1) if k.startswith("_")]
+    unknown = sorted(set(state) - set(names) - set(hidden))
     if unknown:
         raise ValueError(f"simulate: unknown state variable(s) {unknown} for {model.name}; it has {names}")
-    missing = [k for k in names if k not in state]
+    missing = [k for k in [*names, *hidden] if k not in state]
     if missing:
         raise ValueError(f"simulate: start state lacks {missing} (give every state variable of {model.name}, "
                          "e.g. from model.initial_state(n) or model.state_from_conductance(g, v_read))")
     out = {}
     for k, v in state.items():
+        if k in hidden:
+            arr = np.array(v, dtype=float)
+            if arr.ndim == 0 or arr.shape[0] != n:
+                raise ValueError(f"simulate: state[{k!r}] has shape {arr.shape}, expected ({n}, ...) for {n} "
+                                 "device(s)")
+            out[k] = arr
+            continue
         try:
             arr = np.array(to_si(v, next(sv.unit for sv in model.state_variables if sv.name == k) or
                                  "dimensionless", f"state[{k!r}]"), dtype=float)

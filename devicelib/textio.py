@@ -31,6 +31,8 @@ from pathlib import Path
 
 SNIFF_BYTES = 64 * 1024
 EXCERPT = 120
+# the line breaks of Python's file iteration and of the C parser (not str.splitlines' \v, \f, \x1c...)
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 DELIMITERS = ("\t", ";", ",")  # tried in this order; None means runs of whitespace
 # what the parser raises on a malformed file (ParserWarning is raised as an error by read_table)
 PARSE_ERRORS = (ValueError, UnicodeDecodeError, OverflowError, Warning)
@@ -162,7 +164,9 @@ def sniff(path, error: type[Exception] = ValueError, delimiter: str | type[Ellip
         text, bom = _decode_head(path, where, error)
     except UnicodeDecodeError as exc:
         raise error(f"{where}: not a UTF-8 text file ({exc.reason} at byte {exc.start})") from None
-    lines = text.splitlines()
+    lines = _LINE_BREAK.split(text)
+    if lines and lines[-1] == "":
+        lines.pop()
     # a header block (instrument export) precedes the table; the table starts at the first
     # data-like line and its header is the last non-blank, non-empty line before it
     delim = detect_delimiter(lines[-50:] if len(lines) > 60 else lines) if delimiter is ... else delimiter

@@ -363,3 +363,27 @@ def test_models_and_catalog_fit_80_columns_without_cutting_names():
     full = json.loads(runner.invoke(app, ["catalog", "--json"]).stdout)
     assert full["records"] and all(r["kind"] == "record" for r in full["records"])
     assert any(r["name"].startswith("lit.") for r in full["records"])
+
+
+def test_fuzz_finds_stay_fixed(tmp_path):
+    # a vertical tab is no line break for the parser (str.splitlines would say it is)
+    f = write(tmp_path, "vt.csv", b"\x0b0", "wb")
+    with pytest.raises(MeasurementError, match=r"vt\.csv: the unit of the values is not in the header"):
+        read_wide_csv(f, amplitude=1.0, width=1e-7, v_read=0.1)
+    # a header line and nothing else
+    with pytest.raises(MeasurementError, match="needs a header line and at least one data row"):
+        read_measurement(write(tmp_path, "h.csv", "trace,pulse"))
+
+
+@pytest.mark.parametrize("name", ["fefet.preisach", "fefet.multidomain"])
+def test_hidden_sub_states_pass_the_state_checks(name):
+    # FeFET states carry (device, domain) sub-states with a leading "_": checked on the device axis only
+    m = get_model(name)
+    tr = identical(2, Q_(2.0, "V"), 1e-6)
+    st = m.initial_state(3)
+    assert simulate(m, tr, n_devices=3, state=st, seed=0).sizes["device"] == 3
+    hidden = next(k for k in st if k.startswith("_"))
+    with pytest.raises(ValueError, match=rf"state\['{hidden}'\] has shape \(2, .*expected \(3, \.\.\.\)"):
+        simulate(m, tr, n_devices=3, state={**st, hidden: st[hidden][:2]})
+    with pytest.raises(ValueError, match="start state lacks"):
+        simulate(m, tr, n_devices=3, state={k: v for k, v in st.items() if k != hidden})
