@@ -325,7 +325,9 @@ def fit_batch(
     ``progress`` is a callback ``(devices_done, total)`` or True for a bar
     (rich for in-process chunks, dask's progress bar for dask-backed data).
     ``workers``: threads fitting chunks in parallel in this process (default: the number of
-    cores; the compiled kernels release the GIL). ``client``: a ``dask.distributed`` Client
+    cores for models whose replay kernel is serial and releases the GIL, ``replay_thread_safe``
+    (the baselines), else 1: numba's default threading layer does not allow concurrent calls of
+    parallel kernels). ``client``: a ``dask.distributed`` Client
     (a ``LocalCluster`` or a scheduler address, ``Client("tcp://scheduler:8786")``): a
     numpy-backed measurement is then scattered to the workers chunk by chunk
     (``client.scatter``), so no data travel inside the task graph, and each chunk is one task.
@@ -376,7 +378,10 @@ def fit_batch(
         arr = np.empty((n, nf))
         bar = _bar(progress, n)
         starts = list(range(0, n, chunk))
-        nw = max(1, min(len(starts), workers or os.cpu_count() or 1))
+        if workers is None:  # threads only where the replay kernel is serial and nogil (numba's default
+            # workqueue threading layer aborts on concurrent calls of parallel kernels)
+            workers = (os.cpu_count() or 1) if getattr(model, "replay_thread_safe", False) else 1
+        nw = max(1, min(len(starts), workers))
 
         def one(a):
             b = min(a + chunk, n)

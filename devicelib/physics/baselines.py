@@ -207,6 +207,8 @@ class PulseResponseModel(DeviceModel):
     amplitude_unit = "V"
     #: the model can be fitted to normalised (dimensionless) data: it predicts w = G / g_ref
     supports_normalised: ClassVar[bool] = True
+    #: replay_trace runs a serial nogil kernel: batch fits may call it from several threads at once
+    replay_thread_safe: ClassVar[bool] = True
     #: True when identical pulse trains have a closed form (:meth:`closed_form`)
     has_closed_form: ClassVar[bool] = False
     references = (
