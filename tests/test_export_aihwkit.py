@@ -61,7 +61,7 @@ def test_fit_recovers_known_rules():
 
 @pytest.fixture(scope="module")
 def hfox_response():
-    card = resolve_card("vcm.jiang2016_hfox")
+    card = resolve_card("vcm.jiang2016_hfox_continuous")
     cond = resolve_condition(card, amplitude=1.2, amplitude_down=-1.2, width=1e-8)
     return card, simulate_response(card, cond, n_pulses=60)
 
@@ -72,7 +72,7 @@ def test_export_vcm_card(tmp_path, hfox_response):
     doc = json.loads((tmp_path / "hfox.json").read_text())
     assert doc["device_class"] in {c for c, _ in A.RULES.values()}
     assert doc["fields"]["w_min"] <= 0 <= doc["fields"]["w_max"]
-    assert doc["provenance"]["card"] == "vcm.jiang2016_hfox" and doc["provenance"]["devicelib_version"]
+    assert doc["provenance"]["card"] == "vcm.jiang2016_hfox_continuous" and doc["provenance"]["devicelib_version"]
     assert doc["pulse_condition"]["width"] == {"value": 1e-8, "unit": "s"}
     assert doc["drift"] is None  # a non-volatile card
     # the accelerating SET of the gap model needs more than soft bounds: the chosen rule beats it clearly

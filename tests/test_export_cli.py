@@ -9,7 +9,7 @@ from devicelib.cli import app
 
 def test_cli_export_neurosim(tmp_path):
     out = tmp_path / "hfox.txt"
-    res = CliRunner().invoke(app, ["export", "vcm.jiang2016_hfox", "--to", "neurosim", "--out", str(out),
+    res = CliRunner().invoke(app, ["export", "vcm.jiang2016_hfox_continuous", "--to", "neurosim", "--out", str(out),
                                    "--amplitude", "1.2 V", "--amplitude-down", "-1200 mV", "--width", "10 ns",
                                    "--temperature", "300 K", "--read-voltage", "0.1 V", "--pulses", "30"])
     assert res.exit_code == 0, res.output
@@ -17,15 +17,16 @@ def test_cli_export_neurosim(tmp_path):
 
 
 def test_cli_export_json_and_errors(tmp_path):
-    res = CliRunner().invoke(app, ["export", "vcm.jiang2016_hfox", "--to", "aihwkit", "--out",
+    res = CliRunner().invoke(app, ["export", "vcm.jiang2016_hfox_continuous", "--to", "aihwkit", "--out",
                                    str(tmp_path / "a.json"), "--amplitude", "1.2 V", "--amplitude-down", "-1.2 V",
                                    "--width", "10 ns", "--pulses", "30", "--json"])
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     assert doc["mapping"]["rmse"]["unit"] == "S" and doc["pulse_condition"]["amplitude_up"]["value"] == 1.2
-    bad = CliRunner().invoke(app, ["export", "vcm.jiang2016_hfox", "--to", "spice", "--out", str(tmp_path / "x")])
+    bad = CliRunner().invoke(app, ["export", "vcm.jiang2016_hfox_continuous", "--to", "spice",
+                                   "--out", str(tmp_path / "x")])
     assert bad.exit_code == 2 and "unknown export target" in bad.output
-    bad = CliRunner().invoke(app, ["export", "vcm.jiang2016_hfox", "--to", "aihwkit", "--out",
+    bad = CliRunner().invoke(app, ["export", "vcm.jiang2016_hfox_continuous", "--to", "aihwkit", "--out",
                                    str(tmp_path / "y.json"), "--width", "10 V"])
     assert bad.exit_code == 2
 

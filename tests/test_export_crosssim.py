@@ -35,7 +35,7 @@ def test_real_tables_layout(shared_data):
 
 @pytest.fixture(scope="module")
 def noisy():
-    data = resolve_card("vcm.jiang2016_hfox").to_dict()
+    data = resolve_card("vcm.jiang2016_hfox_continuous").to_dict()
     data["variability"] = {"c2c": 0.1, "read": 0.01}  # read noise: only the device block, not the tables
     card = card_from_dict(data)
     cond = resolve_condition(card, amplitude=1.2, amplitude_down=-1.2, width=1e-8)
@@ -58,7 +58,7 @@ def test_export_round_trip(tmp_path, noisy):
     assert np.all(np.diff(dgi, axis=0) >= 0)
     assert np.median(dgi[50]) > 0 > np.median(dgd[50])
     # provenance in the table header and the sidecar
-    assert "vcm.jiang2016_hfox" in back["increasing"].attrs["header"]
+    assert "vcm.jiang2016_hfox_continuous" in back["increasing"].attrs["header"]
     assert back["meta"]["provenance"]["devicelib_version"]
     dev = back["device"]
     assert set(dev) == DEVICE_KEYS

@@ -11,7 +11,7 @@ from devicelib.export.common import resolve_card, resolve_condition, simulate_re
 
 
 def test_stanford_pku_parameters(tmp_path):
-    data = resolve_card("vcm.jiang2016_hfox").to_dict()
+    data = resolve_card("vcm.jiang2016_hfox_continuous").to_dict()
     data["variability"] = {"d2d": {"nu0": 0.3}}
     card = card_from_dict(data)
     cond = resolve_condition(card, amplitude=1.2, amplitude_down=-1.2, width=1e-8)

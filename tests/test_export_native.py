@@ -18,7 +18,7 @@ def fresh_fit():
     from devicelib.measurement import from_simulation
     from devicelib.simulate import simulate
 
-    card = resolve_card("vcm.jiang2016_hfox")
+    card = resolve_card("vcm.jiang2016_hfox_continuous")
     truth = card.model().with_params(nu0=25.0)
     ds = simulate(truth, P.potentiation_depression(30, 30, 1.2, -1.2, 1e-8), n_devices=1, v_read=0.1)
     meas = from_simulation(ds)
@@ -68,7 +68,7 @@ def test_every_target_from_a_fresh_fit(tmp_path, fresh_fit):
 
 
 def test_native_write_is_atomic(tmp_path, monkeypatch):
-    card = resolve_card("vcm.jiang2016_hfox")
+    card = resolve_card("vcm.jiang2016_hfox_continuous")
     cond = resolve_condition(card, amplitude=1.2, amplitude_down=-1.2, width=1e-8)
     resp = simulate_response(card, cond, n_pulses=10)
 

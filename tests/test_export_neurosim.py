@@ -42,13 +42,13 @@ def test_known_a_gives_neurosim_table_labels(tmp_path):
 
 
 def test_vcm_card_block(tmp_path):
-    card = resolve_card("vcm.jiang2016_hfox")
+    card = resolve_card("vcm.jiang2016_hfox_continuous")
     cond = resolve_condition(card, amplitude=1.2, amplitude_down=-1.2, width=1e-8)
     resp = simulate_response(card, cond, n_pulses=60)
     r = export(card, "neurosim", tmp_path / "hfox.txt", response=resp)
     text = (tmp_path / "hfox.txt").read_text()
-    assert "maxConductance[[:space:]]*=" in text and "args.nonlinearityLTD = " in text and "vcm.jiang2016_hfox" in text
-    assert "sed -i -f" in text
+    assert "maxConductance[[:space:]]*=" in text and "args.nonlinearityLTD = " in text
+    assert "vcm.jiang2016_hfox_continuous" in text and "sed -i -f" in text
     assert "mapping error" in text and "1e-08 s" in text
     p = neurosim.read(tmp_path / "hfox.txt")["cell"]
     assert p["writePulseWidthLTP"] == pytest.approx(1e-8) and p["writeVoltageLTD"] == pytest.approx(1.2)

@@ -93,6 +93,9 @@ def test_card_stays_physical_at_its_operating_point(card):
         assert t_max < limit, f"{card.name}: {t_max:.0f} K at its operating point (limit {limit:.0f} K)"
     # the operating condition programs the device: the conductance moves by more than 1 % at some pulse
     assert max(abs(g / g0 - 1) for g in g_all) > 0.01 or abs(g_up / g0 - 1) > 0.01, card.name
+    # "amplitude" potentiates and "amplitude_down" depresses (metrics and exporters read them so)
+    if down is not None:
+        assert g_up > g_all[-1], (card.name, g_up, g_all[-1])
     # a compliance, where the card has one, holds (VCM: cell current at the final state)
     icc = float(np.max(model.params.get("I_cc", 0.0)))
     if icc > 0 and card.model_name == "vcm.stanford_pku":

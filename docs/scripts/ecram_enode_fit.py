@@ -164,6 +164,13 @@ def write_card(r) -> None:
         'tabulated spread (quantisation variance (1 uS)^2/12 added)" }',
         'R_leak = { value = 1e12, unit = "ohm", source = "model default", estimate = "retention not in the data" }',
         "",
+        "[operating]",
+        f'amplitude = {{ value = {-V_PULSE}, unit = "V", estimate = "basis: the potentiating pulse assumed by the '
+        'fit (the dG table records no condition; -V raises G: cation extraction)" }',
+        f'amplitude_down = {{ value = {V_PULSE}, unit = "V", estimate = "basis: as amplitude (depression)" }}',
+        f'width = {{ value = {T_PULSE * 1e3:g}, unit = "ms", estimate = "basis: the pulse condition assumed by '
+        'the fit" }',
+        "",
         "[validity]",
         f'amplitude = {{ min = {-V_PULSE}, max = {V_PULSE}, unit = "V" }}',
         f'width = {{ min = {T_PULSE}, max = {T_PULSE}, unit = "s" }}',
