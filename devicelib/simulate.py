@@ -466,6 +466,10 @@ def check_start_conductance(model: DeviceModel, g, v_read, rtol: float = 1e-3) -
     if np.any(off):
         i = int(np.flatnonzero(off)[0])
         lo, hi = reachable_conductance(model, vr)
+        if lo is not None and lo * (1 - rtol) <= garr[i] <= hi * (1 + rtol):
+            # inside the range but not reproduced: discrete levels (flux quanta) or a non-invertible read
+            raise ValueError(f"start conductance {_fmt(garr[i], 'S')} is not a state of {model.name}: the nearest "
+                             f"state reads {_fmt(back[i], 'S')} at {_fmt(vr, 'V')}")
         rng = "" if lo is None else f" (reachable at {_fmt(vr, 'V')}: " \
                                     f"{_fmt(lo, 'S')} .. {_fmt(hi, 'S')})"
         raise ValueError(f"start conductance {_fmt(garr[i], 'S')} is outside the range {model.name} can "
