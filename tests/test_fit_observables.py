@@ -293,3 +293,14 @@ def test_cli_fits_a_switching_probability_table_by_name(tmp_path):
     res = CliRunner().invoke(app, ["fit", str(tmp_path / "pol.csv"), "--observable", "polarisation",
                                    "--width", "1 us", "--model", "fefet.nls"])
     assert res.exit_code != 0 and "has no unit" in res.output
+
+
+def test_physics_guess_starts_from_the_data():
+    dw = get_model("spintronic.dw_mtj")
+    g = np.array([[1 / 3e3, 1 / 4e3, 1 / 6e3]])
+    gs = dw.guess(g, np.ones_like(g))
+    assert gs["R_P"] == pytest.approx(3e3) and gs["R_AP"] == pytest.approx(6e3)
+    ec = get_model("ecram.current")
+    g_fresh = ec.conductance(ec.initial_state(1), 0.1)[0]
+    gs = ec.guess(np.array([[3 * g_fresh, 3.1 * g_fresh]]), np.ones((1, 2)))
+    assert gs["mu0"] == pytest.approx(3 * ec.params["mu0"], rel=1e-9)  # G is proportional to mu0 at fixed x
