@@ -153,7 +153,7 @@ class FitResult:
         return None if not self.holdout else self.holdout.get("rmse")
 
     def summary(self) -> str:
-        u = self.rmse_unit or "(weight)"
+        u = self.rmse_unit or ("(weight)" if self.normalised else "")
         lines = [
             f"model      {self.model.name}",
             f"data       {self.data_source}" + ("   [normalised weights]" if self.normalised else ""),
@@ -265,6 +265,9 @@ class FitResult:
             "bic": self.bic,
             "ndata": self.ndata,
             "normalised": self.normalised,
+            "observable": self.observable,
+            "noise_model": self.noise_model,
+            "space": self.space,
             "date": _dt.date.today().isoformat(),
         }
         if self.holdout:
