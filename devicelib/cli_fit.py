@@ -12,11 +12,18 @@ from . import __version__
 from .cli import JsonOpt, _emit_json, _model_or_card, _quantity, app, console, err_console, handle_errors
 
 
-def _read(path: Path, i: int, n_files: int, start, layout: str, unit, amplitude, width, temperature, vr, header):
+def _read(path: Path, i: int, n_files: int, start, layout: str, unit, amplitude, width, temperature, vr, header,
+          observable=None):
     from .measurement import read_measurement
 
     au = start.amplitude_unit
     suffix = path.suffix.lower()
+    if observable:
+        from .observables import read_observation_table
+
+        return read_observation_table(path, observable, width=_quantity(width[0], "s", "width") if width else None,
+                                      unit=unit, amplitude_unit=au, v_read=vr,
+                                      temperature=_quantity(temperature, "K", "temperature"), model=start)
     if layout in ("map", "map-reset"):
         from .maps import read_pulse_map
 
@@ -152,6 +159,10 @@ def fit(
              "with the read voltage) or relative ('5%'). Default: estimated per --noise.")] = None,
     noise: Annotated[str, typer.Option(
         help="Noise model: auto/trace (robust estimate per trace), constant, proportional, given.")] = "auto",
+    observable: Annotated[str | None, typer.Option(
+        help="The file is a table of single-pulse experiments, one per row (amplitude, optional width and "
+             "trials columns) measuring this observable: switching_probability, polarisation, "
+             "threshold_voltage, or one the model declares.")] = None,
     global_budget: Annotated[int, typer.Option(
         "--global", help="Evaluations of a global stage (Latin hypercube over the parameters' log/linear "
                          "bounds) before the local fit; 0 = none.")] = 0,
@@ -189,7 +200,7 @@ def fit(
     vr = _quantity(v_read, "V", "v-read")
     parts = []
     for i, path in enumerate(data):
-        ds = _read(path, i, len(data), start, layout, unit, amplitude, width, temperature, vr, header)
+        ds = _read(path, i, len(data), start, layout, unit, amplitude, width, temperature, vr, header, observable)
         if len(data) > 1:
             ds = ds.assign_coords(trace=[f"{path.stem}:{t}" for t in ds["trace"].values])
         parts.append(ds)

@@ -249,3 +249,89 @@ def replay_observable(model: DeviceModel, name: str, state, amplitude, width, in
                 raise ObservableError(f"{model.name}.observe() does not return {name!r}")
             out[:, k] = obs[name]
     return out
+
+
+def read_observation_table(path, observable: str, *, width=None, unit: str | None = None,
+                           amplitude_unit: str = "V", v_read=None, temperature=ROOM_TEMPERATURE,
+                           model=None) -> xr.Dataset:
+    """One single-pulse experiment per row: amplitude, the observable, optional width and trials columns.
+
+    The header names the columns with units in brackets, e.g. ``current [uA], switching_probability, trials``
+    or ``amplitude [V], width [s], polarisation [uC/cm^2]``. The amplitude column is the first whose name is
+    ``amplitude``, ``voltage`` or ``current``; the observable's column is the one named like it (aliases
+    allowed). Units come from the header or ``unit`` (a probability is a fraction); a value column without
+    either is refused. Every row starts from the model's initial state. Delimiter: tab for .tsv, else comma.
+    """
+    import csv
+    from pathlib import Path
+
+    from .measurement import MeasurementError, _split_header_unit
+    from .units import parse_unit, to_si, ureg
+
+    path = Path(path)
+    name = canonical(observable)
+    delim = "\t" if path.suffix.lower() == ".tsv" else ","
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            rows = [r for r in csv.reader(fh, delimiter=delim) if any(c.strip() for c in r)]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise MeasurementError(f"{path}: cannot read ({str(exc)[:120]})") from None
+    if len(rows) < 2:
+        raise MeasurementError(f"{path}: need a header and at least one row")
+    head = [_split_header_unit(c) for c in rows[0]]
+    keys = [canonical(h) for h, _ in head]
+
+    def col(j, label):
+        try:
+            return np.array([float(r[j]) for r in rows[1:]])
+        except (ValueError, IndexError):
+            bad = next(i for i, r in enumerate(rows[1:], start=2) if len(r) <= j or not _num(r[j]))
+            raise MeasurementError(f"{path}: line {bad}, column {j + 1} ({label}): not a number: "
+                                   f"{','.join(rows[bad - 1])[:120]!r}") from None
+
+    amp_j = next((j for j, k in enumerate(keys) if k in ("amplitude", "voltage", "current")), None)
+    if amp_j is None:
+        raise MeasurementError(f"{path}: no amplitude/voltage/current column in {[h for h, _ in head]}")
+    val_j = next((j for j, k in enumerate(keys) if k == name), None)
+    if val_j is None:
+        raise MeasurementError(f"{path}: no {name!r} column in {[h for h, _ in head]}")
+    a_unit = head[amp_j][1] or amplitude_unit
+    a_si = "A" if _is_current(a_unit) else "V"
+    amp = np.asarray(to_si(ureg.Quantity(col(amp_j, "amplitude"), parse_unit(a_unit, "amplitude")), a_si,
+                           "amplitude"), dtype=float)
+    v_unit = head[val_j][1] or unit
+    if v_unit is None:
+        if name != "switching_probability":
+            raise MeasurementError(f"{path}: the {name} column has no unit; put it in the header "
+                                   f"('{head[val_j][0]} [unit]') or give unit=")
+        v_unit = ""
+    w_j = next((j for j, k in enumerate(keys) if k == "width"), None)
+    if w_j is not None:
+        w = np.asarray(to_si(ureg.Quantity(col(w_j, "width"), parse_unit(head[w_j][1] or "s", "width")), "s",
+                             "width"), dtype=float)
+    elif width is not None:
+        w = width
+    else:
+        raise MeasurementError(f"{path}: no width column; give the pulse width")
+    t_j = next((j for j, k in enumerate(keys) if k in ("trials", "n_trials")), None)
+    trials = col(t_j, "trials")[:, None] if t_j is not None else None
+    vals = col(val_j, name)
+    n = vals.size
+    return make_observation(vals[:, None], name, v_unit, amp[:, None],
+                            np.broadcast_to(np.asarray(w, float), (n,))[:, None], v_read=v_read,
+                            temperature=temperature, trials=trials, source=str(path),
+                            amplitude_unit=a_si, model=model)
+
+
+def _num(v: str) -> bool:
+    try:
+        float(v)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_current(unit: str) -> bool:
+    from .units import parse_unit, ureg
+
+    return parse_unit(unit, "amplitude unit").dimensionality == ureg.A.dimensionality

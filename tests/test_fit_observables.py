@@ -263,3 +263,44 @@ def test_cli_sigma_noise_vary_per_model_and_map_layout(tmp_path, shared_data):
     out = json.loads(res.stdout)
     assert res.exit_code == 0 and out["observable"] == "resistance" and out["space"] == "log"
     assert out["nvarys"] == 2 and out["ndata"] == 200
+
+
+def test_cli_fits_a_switching_probability_table_by_name(tmp_path):
+    """current [uA], switching_probability, trials per row -> the MTJ's mean field in one command."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from devicelib.cli import app
+
+    truth = get_model("spintronic.stochastic_mtj").mean_field()
+    current = np.linspace(30e-6, 80e-6, 12)
+    st = truth.initial_state(12)
+    p = 1 - truth.apply_pulse(dict(st), current, np.full(12, 1e-8), np.full(12, 300.0))["antiparallel"]
+    k = np.random.default_rng(8).binomial(500, p)
+    lines = ["current [uA],switching_probability,trials"] + [f"{c * 1e6:.3f},{kk / 500},500"
+                                                              for c, kk in zip(current, k, strict=True)]
+    (tmp_path / "psw.csv").write_text("\n".join(lines) + "\n")
+    res = CliRunner().invoke(app, ["fit", str(tmp_path / "psw.csv"), "--observable", "switching_probability",
+                                   "--width", "10 ns", "--model", "spintronic.stochastic_mtj", "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["observable"] == "switching_probability" and out["noise_model"] == "binomial"
+    assert "mean field" in out["method"] and out["converged"], out["status"]
+    ic = out["parameters"]["Ic0_p"]
+    assert abs(ic["value"] - truth.params["Ic0_p"]) < 4 * ic["stderr"]
+    (tmp_path / "pol.csv").write_text("amplitude [V],polarisation\n2.0,-20\n3.0,5\n")
+    res = CliRunner().invoke(app, ["fit", str(tmp_path / "pol.csv"), "--observable", "polarisation",
+                                   "--width", "1 us", "--model", "fefet.nls"])
+    assert res.exit_code != 0 and "has no unit" in res.output
+
+
+def test_physics_guess_starts_from_the_data():
+    dw = get_model("spintronic.dw_mtj")
+    g = np.array([[1 / 3e3, 1 / 4e3, 1 / 6e3]])
+    gs = dw.guess(g, np.ones_like(g))
+    assert gs["R_P"] == pytest.approx(3e3) and gs["R_AP"] == pytest.approx(6e3)
+    ec = get_model("ecram.current")
+    g_fresh = ec.conductance(ec.initial_state(1), 0.1)[0]
+    gs = ec.guess(np.array([[3 * g_fresh, 3.1 * g_fresh]]), np.ones((1, 2)))
+    assert gs["mu0"] == pytest.approx(3 * ec.params["mu0"], rel=1e-9)  # G is proportional to mu0 at fixed x

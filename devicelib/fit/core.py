@@ -153,7 +153,7 @@ class FitResult:
         return None if not self.holdout else self.holdout.get("rmse")
 
     def summary(self) -> str:
-        u = self.rmse_unit or "(weight)"
+        u = self.rmse_unit or ("(weight)" if self.normalised else "")
         lines = [
             f"model      {self.model.name}",
             f"data       {self.data_source}" + ("   [normalised weights]" if self.normalised else ""),
@@ -265,6 +265,9 @@ class FitResult:
             "bic": self.bic,
             "ndata": self.ndata,
             "normalised": self.normalised,
+            "observable": self.observable,
+            "noise_model": self.noise_model,
+            "space": self.space,
             "date": _dt.date.today().isoformat(),
         }
         if self.holdout:
@@ -715,10 +718,17 @@ def expectation_model(model: DeviceModel) -> tuple[DeviceModel, str]:
     mf = getattr(model, "mean_field", None)
     if mf is not None:
         return mf(), f"fitted through the mean field of the stochastic {model.name}"
+    try:  # a stochastic family whose noise parameters are all off is deterministic as configured
+        nominal = model.nominal()
+    except (NotImplementedError, ValueError, AttributeError):
+        nominal = None
+    if nominal is not None and nominal is not model and getattr(nominal, "params", None) is not None and \
+            all(np.array_equal(np.asarray(v), np.asarray(model.params.get(k))) for k, v in nominal.params.items()):
+        return model, ""
     raise FitError(
         f"{model.name} is stochastic (apply_pulse draws random numbers) and has no mean_field(): a fit to random "
-        "draws is meaningless. Fit a deterministic instance (switch its noise parameters off, e.g. "
-        "model.with_params(...) / model.nominal()) or estimate the spread with devicelib.fit.variability")
+        "draws is meaningless. Fit its deterministic instance (model.nominal() where the family provides one) "
+        "and estimate the spread with devicelib.fit.variability")
 
 
 def _redchi_band(dof: int) -> tuple[float, float]:

@@ -100,6 +100,9 @@ def extract_variability(
     """
     if traces_are not in ("devices", "cycles"):
         raise FitError("traces_are must be 'devices' or 'cycles'")
+    if "conductance" not in data:
+        raise FitError(f"variability extraction works on conductance traces; these data measure "
+                       f"{data.attrs.get('observable', '?')} (fit them with devicelib.fit.fit)")
     if pooled is None:
         pooled = fit(model, data, vary, v_read=v_read, guess=isinstance(model, str))
     base = pooled.model

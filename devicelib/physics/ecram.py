@@ -167,6 +167,17 @@ _COMMON = (
 
 class _ECRAMBase(DeviceModel):
     family = "ecram"
+
+    def guess(self, g, amplitude, normalise=True) -> dict[str, float]:
+        """Data-driven start (devicelib.fit): mu0 scaled so the fresh device reads the median first read
+        (G is proportional to mu0 at fixed x)."""
+        g0 = np.asarray(g, dtype=float)[:, 0]
+        g0 = g0[np.isfinite(g0) & (g0 > 0)]
+        if not g0.size:
+            return {}
+        g_model = float(np.mean(self.conductance(self.initial_state(1), 0.1)))
+        mu0 = float(np.mean(self.params["mu0"])) * float(np.median(g0)) / g_model
+        return {"mu0": float(np.clip(mu0, *self.parameter("mu0").bounds))}
     volatile = True
     stochastic = True
     references = (

@@ -158,6 +158,15 @@ class DomainWallMTJ(DeviceModel):
     #: parameters a typical measurement of each data kind identifies (devicelib.fit; rate prefactors,
     #: not activation energies, at one temperature): a choice by identifiability, not a measured value
     default_vary = {"pulse_train": ("R_P", "R_AP", "mu_dw")}  # noqa: RUF012
+
+    def guess(self, g, amplitude, normalise=True) -> dict[str, float]:
+        """Data-driven start (devicelib.fit): R_P = 1/max(G), R_AP = 1/min(G) of the measured reads."""
+        g = np.asarray(g, dtype=float)
+        g = g[np.isfinite(g) & (g > 0)]
+        if g.size < 2 or g.max() <= g.min():
+            return {}
+        return {"R_P": float(np.clip(1.0 / g.max(), *self.parameter("R_P").bounds)),
+                "R_AP": float(np.clip(1.0 / g.min(), *self.parameter("R_AP").bounds))}
     family = "spintronic"
     family_name = "Spintronic: domain-wall magnetic tunnel junction synapse"
     amplitude_unit = "A"
