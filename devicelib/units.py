@@ -87,7 +87,8 @@ def _parse(text: str):
 # unit is parsed, so a typo still fails where it is declared.
 KNOWN_UNITS = frozenset({
     '', '1/K', '1/V', '1/m', '1/m^3', '1/s', 'A', 'A/V**2', 'A/m**2', 'A/m^2', 'C', 'C/m**2', 'C/m^2', 'F',
-    'F/m', 'H', 'Hz', 'J', 'J/K', 'J/m^2', 'K', 'K/W', 'Pa s', 'S', 'T', 'V', 'V/m', 'W', 'W/K', 'Wb',
+    'A/(m^2*K^2)', 'A/V^2', 'F/m', 'H', 'Hz', 'J', 'J/K', 'J/m^2', 'K', 'K/W', 'Pa s', 'S', 'T', 'V', 'V/m', 'W',
+    'W/K', 'Wb',
     'dimensionless', 'eV', 'kg', 'kg/m^3', 'm', 'm**2', 'm**3', 'm/s', 'm^2', 'm^2/(V*s)', 'm^3', 'm^3/(A*s)',
     'ohm', 'ohm*m', 'ohm*m^2', 's',
 })
