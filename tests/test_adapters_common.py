@@ -114,4 +114,7 @@ def test_pcm_current_law_is_the_models_poole_frenkel_read():
         expect = a.model.conductance(state, abs(v)) * v if v else np.zeros(3)
         np.testing.assert_allclose(i[:, k], expect, rtol=1e-9, atol=0)
     np.testing.assert_allclose(i[:, 4], g * 0.2, rtol=1e-9)  # the read voltage defines G
-    assert np.all(np.abs(i[:, 5] / (g * 0.5) - 1) > 0.1)
+    # away from v_read the amorphous plug is far from ohmic; at high G the crystalline annulus in parallel
+    # (ohmic) carries more of the current, so the nonlinearity shrinks with G
+    dev = np.abs(i[:, 5] / (g * 0.5) - 1)
+    assert dev[0] > 0.1 and np.all(np.diff(dev) < 0) and dev[-1] > 0.01

@@ -285,21 +285,6 @@ class DeviceAdapter:
         """True when the family has its own current law (I-V nonlinearity), False when it is ohmic."""
         return self.pcm or type(self.model).current is not DeviceModel.current
 
-    def _pcm_current(self, u, v) -> np.ndarray:
-        """Poole-Frenkel current (A) of PCM plugs ``u`` (m) at ``v`` (V), any broadcastable shapes: the read law
-        of :meth:`GSTMushroom.physical_conductance` (R_c I + b u asinh(I/I0) = |V|, Newton from I = 0, monotone
-        since the left side is increasing and concave) with an array of voltages."""
-        i0, b = self.model._pf()
-        rc = self.model.params["R_c"]
-        va = np.abs(v)
-        i = np.zeros(np.broadcast(u, va).shape)
-        for _ in range(100):
-            step = (rc * i + b * u * np.arcsinh(i / i0) - va) / (rc + b * u / np.sqrt(i0**2 + i**2))
-            i = i - step
-            if np.all(np.abs(step) <= 1e-12 * np.abs(i)):
-                break
-        return np.sign(v) * i
-
     def current(self, g, voltage) -> np.ndarray:
         """Current (A) through devices of conductance ``g`` (S, read at ``v_read``) at ``voltage`` (V).
 
@@ -315,6 +300,5 @@ class DeviceAdapter:
             return g.reshape(expand) * v
         state = self.state_of(g)
         state = {k: (np.asarray(a).reshape(expand) if np.size(a) == g.size else a) for k, a in state.items()}
-        if self.pcm:
-            return self._pcm_current(state["amorphous_thickness"], v)
+        # PCM: the model's own read law (Poole-Frenkel plug, covered fraction) evaluated at each |V|
         return np.asarray(self.model.current(state, v, self.temperature), dtype=float)

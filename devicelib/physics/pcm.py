@@ -403,11 +403,11 @@ class GSTMushroom(DeviceModel):
         u = np.asarray(u_a, dtype=float)
         i0, b = self._pf(temperature)
         rc = p["R_c"]
-        v = abs(float(v_read))
-        if v == 0.0:
+        v = np.abs(np.asarray(v_read, dtype=float))  # one read voltage, or an array (I-V of a crossbar input)
+        if v.ndim == 0 and v == 0.0:
             return 1.0 / (rc + b * u / i0)
         # F(I) = R_c I + b u asinh(I/I0) - V: increasing and concave, so Newton from I = 0 climbs monotonically
-        i = np.zeros(np.broadcast(u, rc, i0).shape)
+        i = np.zeros(np.broadcast(u, rc, i0, v).shape)
         for _ in range(100):
             f = rc * i + b * u * np.arcsinh(i / i0) - v
             d = rc + b * u / np.sqrt(i0**2 + i**2)
@@ -415,7 +415,8 @@ class GSTMushroom(DeviceModel):
             i = i - step
             if np.all(np.abs(step) <= 1e-12 * np.abs(i)):
                 break
-        return i / v
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(v > 0, i / np.where(v > 0, v, 1.0), 1.0 / (rc + b * u / i0))
 
     # -- interface ---------------------------------------------------------------
     def _stat_draws(self, g_phys, n):
