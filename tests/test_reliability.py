@@ -332,8 +332,8 @@ def test_non_converged_fit_does_not_overwrite_a_card(tmp_path, monkeypatch):
     real_fit = fit_pkg.fit
     monkeypatch.setattr(fit_pkg, "fit", lambda *a, **k: dataclasses.replace(real_fit(*a, **k), converged=False,
                                                                            status="max iterations"))
-    args = ["fit", str(data), "--model", "baseline.constant_step", "--starts", "1", "--v-read", "0.1 V", "--sigma", "2 uS",
-            "--card", str(card)]
+    args = ["fit", str(data), "--model", "baseline.constant_step", "--starts", "1", "--v-read", "0.1 V",
+            "--sigma", "2 uS", "--card", str(card)]
     res = runner.invoke(app, args)
     assert res.exit_code == 2 and "did not converge" in res.output and "--force" in res.output
     assert card.read_text() == "precious\n"
