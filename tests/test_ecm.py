@@ -520,3 +520,46 @@ def test_stochastic_nucleation_of_a_state_without_thresholds_is_memoryless():
     hit = out["nucleation"] == 1.0
     assert abs(hit.mean() - p) < 4 * np.sqrt(p * (1 - p) / n)
     assert np.all((out["_nuc_threshold"] > 0.7) | hit)
+
+
+# -- gradual RESET by lateral dissolution (reset_mode = 1, issue 12) ----------------------------------------
+def _set_then_reset(mode, v=-1.6, max_pulses=3000):
+    m = get_model("ecm.menzel2013_ag").with_params(reset_mode=mode)
+    st = m.apply_pulse(m.initial_state(1), 1.0, 1e-6, 300.0)
+    g = [m.conductance(st, 0.1)[0]]
+    for _ in range(max_pulses):
+        st = m.apply_pulse(st, v, 1e-6, 300.0)
+        g.append(m.conductance(st, 0.1)[0])
+        if st["gap"][0] >= 0.95 * m.params["L"]:
+            break
+    return m, st, np.array(g)
+
+
+def test_gradual_reset_thins_the_filament_before_it_ruptures():
+    # rupture (Menzel, mode 0): the gap runs away within 17 pulses of -1.6 V / 1 us, 44 % of the window in one
+    _, _, g0 = _set_then_reset(0.0)
+    share0 = np.max(-np.diff(g0)) / (g0[0] - g0[-1])
+    assert len(g0) - 1 < 30 and share0 > 0.35
+    # lateral dissolution first (mode 1): ~200 pulses, largest single step < 25 % of the window, monotone
+    m, st, g1 = _set_then_reset(1.0)
+    share1 = np.max(-np.diff(g1)) / (g1[0] - g1[-1])
+    assert len(g1) - 1 > 100 and share1 < 0.25
+    assert np.all(np.diff(g1) <= 0)
+    assert st["_radius"][0] == pytest.approx(m.params["r_min"])
+    # a SET pulse closes the gap to contact and thickens the bridge back to r_fil
+    st = m.apply_pulse(st, 1.0, 1e-6, 300.0)
+    assert st["gap"][0] <= m.params["x_contact"] and st["_radius"][0] == pytest.approx(m.params["r_fil"])
+
+
+def test_bridge_conductance_scales_with_the_filament_cross_section():
+    m = get_model("ecm.menzel2013_ag").with_params(reset_mode=1.0)
+    x = np.array([0.2e-9, 0.25e-9])
+    full = m.conductance({"gap": x, "nucleation": np.ones(2), "_radius": np.full(2, 2e-9)}, 0.1)
+    half = m.conductance({"gap": x, "nucleation": np.ones(2), "_radius": np.full(2, 1e-9)}, 0.1)
+    g_el = m.params["G_el"]
+    # tunnelling conductance and filament conductance both scale with pi r^2: the bridge by (1/2)^2
+    assert half - g_el == pytest.approx(0.25 * (full - g_el), rel=1e-12)
+    with pytest.raises(ValueError, match="reset_mode"):
+        m.with_params(reset_mode=0.5)
+    assert get_model("ecm.menzel2013_ag_gradual").params["reset_mode"] == 1.0  # chosen per card
+    assert get_model("ecm.menzel2013_ag").params["reset_mode"] == 0.0

@@ -103,6 +103,23 @@ integrates the RESET law with :math:`V_{gap} = -\eta_{GT}` (no divider: the
 cell is unbiased). :math:`\gamma_s = 0` (default) makes the model
 non-volatile; an instance is ``volatile`` only when :math:`\gamma_s > 0`.
 
+*Gradual RESET* (``reset_mode = 1``, chosen per card; a devicelib
+extension after the lateral growth and dissolution of the CBRAM compact model
+of Yu & Wong 2011). A bridged filament (gap below ``x_contact``) first
+dissolves laterally: its radius r shrinks at the speed of the same
+metal/electrolyte interface, :math:`dr/dt = -|dx/dt|(x, V; r)` (the Menzel
+dissolution speed at the present gap, with the cross-section
+:math:`\pi r^2` in the divider, tunnelling and ionic currents), until
+:math:`r = r_{min}`; only then does the gap open (rupture) for the rest of the
+pulse. Because :math:`G_{tu}` and :math:`1/R_{fil}` both scale with
+:math:`\pi r^2`, the bridge conductance falls as :math:`r^2`: a gradual
+depression instead of the runaway of the opening gap. SET is the reverse
+order: the gap closes to ``x_contact``, then the bridge thickens back to
+``r_fil`` at the deposition speed. The radius is the hidden state key
+``_radius`` (present only in this mode); its steps are explicit, at most 5 %
+of r each (energy by the left-point rule). With ``reset_mode = 0`` (default)
+nothing changes.
+
 Temperature enters every rate through Arrhenius factors and kT; the device
 is isothermal at the ambient temperature of the pulse (no Joule heating).
 
@@ -137,6 +154,8 @@ References
 - J. G. Simmons, J. Appl. Phys. 34, 1793 (1963), doi:10.1063/1.1702682 (tunnelling).
 - I. Valov et al., Nat. Commun. 4, 1771 (2013), doi:10.1038/ncomms2784 (emf of nanoscale cells).
 - Z. Wang et al., Nat. Mater. 16, 101 (2017), doi:10.1038/nmat4756 (relaxation of Ag filaments).
+- S. Yu, H.-S. P. Wong, "Compact modeling of conducting-bridge random-access memory (CBRAM)", IEEE TED 58,
+  1352 (2011), doi:10.1109/TED.2011.2116120 (vertical and lateral filament growth and dissolution).
 """
 
 from __future__ import annotations
@@ -624,6 +643,13 @@ class Menzel(DeviceModel):
         Parameter("nuc_stochastic", "", 0.0, (0.0, 1.0), "s_nuc",
                   "nucleation switch: 0 = deterministic reduced time (the mean), 1 = Poisson waiting time of mean "
                   "t_nuc (a seeded Exp(1) threshold per device)", fixed=True),
+        Parameter("reset_mode", "", 0.0, (0.0, 1.0), "m_RESET",
+                  "RESET switch: 0 = the gap opens (rupture at the tip), 1 = the bridged filament first thins "
+                  "laterally down to r_min, then ruptures (gradual RESET)", fixed=True),
+        Parameter("r_min", "m", 0.15 * NM, (0.05 * NM, 50 * NM), "r_min",
+                  "radius at which a thinning filament ruptures (reset_mode = 1)", fixed=True),
+        Parameter("x_contact", "m", 0.3 * NM, (0.02 * NM, 2 * NM), "x_c",
+                  "gap below which the filament counts as bridged (tunnelling contact; reset_mode = 1)", fixed=True),
     )
     state_variables = (
         StateVariable("gap", "m", ("x_min", "L"), "tunnelling gap x between filament tip and active electrode"),
@@ -655,6 +681,12 @@ class Menzel(DeviceModel):
                              f"mean waiting time) or 1 (Poisson nucleation)")
         #: True when apply_pulse draws nucleation thresholds (nuc_stochastic = 1 for any device)
         self.stochastic = bool(np.any(flag == 1.0))
+        mode = np.asarray(self.params.get("reset_mode", 0.0), dtype=float)
+        if np.any((mode != 0.0) & (mode != 1.0)):
+            raise ValueError(f"{self.name}.reset_mode: a switch, 0 (the gap opens) or 1 (lateral thinning, then "
+                             f"rupture), got {mode.ravel()[0]:g}")
+        if np.any(mode == 1.0) and np.any(np.asarray(self.params["r_min"]) >= np.asarray(self.params["r_fil"])):
+            raise ValueError(f"{self.name}: r_min must be smaller than r_fil for the gradual RESET")
 
     # -- physics -----------------------------------------------------------
     @staticmethod
@@ -790,10 +822,102 @@ class Menzel(DeviceModel):
         mask = self._stochastic_mask(n)
         if mask is not None:
             st["_nuc_threshold"] = self._draw_thresholds(mask)
+        if self._radial_mode(n):
+            st["_radius"] = _full(self.params["r_fil"], n)
         return st
+
+    def _radial_mode(self, n: int) -> bool:
+        return bool(np.any(np.broadcast_to(np.asarray(self.params.get("reset_mode", 0.0)) == 1.0, (n,))))
+
+    def _with_radius(self, r) -> Menzel:
+        """This model with the filament radius replaced by per-device values ``r`` (no re-validation)."""
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        new.params = dict(self.params)
+        new.params["r_fil"] = np.asarray(r, dtype=float)
+        return new
+
+    def _lateral(self, x, r, v, temp, remaining, target, grow):
+        """Move the radius of bridged filaments towards ``target`` at the interface speed |dx/dt| of the same
+        metal/electrolyte interface at this gap; returns radius, energy and the time left.
+
+        Explicit steps of at most 5 % of r (left-point power for the energy), the last one shortened so
+        that the radius lands exactly on the target."""
+        r, remaining = r.copy(), remaining.copy()
+        energy = np.zeros(r.size)
+        active = (remaining > 0) & ((r < target) if grow else (r > target))
+        for _ in range(self.max_substeps):
+            idx = np.flatnonzero(active)
+            if idx.size == 0:
+                break
+            m = object.__new__(type(self))
+            m.__dict__.update(self.__dict__)
+            m.params = {k: (np.asarray(val)[idx] if np.ndim(val) else val) for k, val in self.params.items()}
+            m.params["r_fil"] = r[idx]
+            rate, power = m._rate_power(m.params, x[idx], v[idx], temp[idx])
+            speed = np.abs(rate)
+            dist = np.abs(target[idx] - r[idx])
+            with np.errstate(divide="ignore"):
+                dt = np.minimum(remaining[idx], np.minimum(0.05 * r[idx], dist) / speed)
+            dr = speed * dt
+            r[idx] = np.where(dr >= dist * (1 - 1e-12), target[idx], r[idx] + (dr if grow else -dr))
+            energy[idx] += power * dt
+            remaining[idx] -= dt
+            active[idx] = (remaining[idx] > 0) & (r[idx] != target[idx]) & (speed > 0)
+        return r, energy, np.maximum(remaining, 0.0)
+
+    def _apply_radial(self, state, amplitude, width, temperature):
+        """Pulse with a filament radius (reset_mode = 1): RESET thins a bridged filament to r_min before the
+        gap opens; SET closes the gap first, then thickens the bridge back to r_fil."""
+        p = self.params
+        x0 = np.asarray(state["gap"], dtype=float).ravel()
+        n = x0.size
+        nu0 = np.asarray(state["nucleation"], dtype=float).ravel()
+        r_fil = _full(p["r_fil"], n)
+        r0 = _full(state["_radius"], n) if "_radius" in state else r_fil.copy()
+        r_min = _full(p["r_min"], n)
+        radial = np.broadcast_to(np.asarray(p["reset_mode"], dtype=float) == 1.0, (n,))
+        v, temp, width = _full(amplitude, n), _full(temperature, n), _full(width, n)
+        mask, e, nu_in = self._thresholds(state, nu0)
+        bridged = x0 <= _full(p["x_contact"], n)
+        energy = np.zeros(n)
+        remaining = width.copy()
+        r = r0.copy()
+        # RESET of a bridged filament: lateral thinning first
+        thin = radial & (v < 0) & bridged & (r0 > r_min)
+        if np.any(thin):
+            r_t, e_t, rem = self._lateral(x0, r0, v, temp, np.where(thin, remaining, 0.0), r_min, grow=False)
+            r = np.where(thin, r_t, r)
+            energy += np.where(thin, e_t, 0.0)
+            remaining = np.where(thin, rem, remaining)
+        # then the gap law (Menzel) with the present radius for the remaining time
+        m = self._with_radius(r)
+        x, nu, e_gap, _ = m._run(x0, nu_in, v, temp, remaining, e_nuc=e)
+        e_total = energy + e_gap
+        # SET of a thinned filament: the gap closes, then the bridge thickens back to r_fil
+        grow = radial & (v > 0) & (r < r_fil)
+        if np.any(grow):
+            stop = float(np.min(_full(p["x_contact"], n)))
+            xs, nus, e_s, el = m._run(x0, nu_in, v, temp, remaining, stop_gap=stop, e_nuc=e)
+            reached = grow & np.isfinite(el) & (el <= remaining)
+            if np.any(reached):
+                r_g, e_g, _ = self._lateral(xs, r, v, temp, np.where(reached, remaining - el, 0.0), r_fil,
+                                            grow=True)
+                x = np.where(reached, xs, x)
+                nu = np.where(reached, nus, nu)
+                r = np.where(reached, r_g, r)
+                e_total = np.where(reached, energy + e_s + e_g, e_total)
+        out = {"gap": x, "nucleation": nu, "_energy": e_total, "_radius": np.where(radial, r, r_fil)}
+        if mask is not None:
+            L = _full(p["L"], n)
+            reset = (v < 0) & (x >= L) & ((x0 < L) | (nu_in > 0))
+            out["_nuc_threshold"] = self._draw_thresholds(mask, reset, e)
+        return out
 
     def apply_pulse(self, state: State, amplitude, width, temperature) -> State:
         x0 = np.asarray(state["gap"], dtype=float).ravel()
+        if self._radial_mode(x0.size):
+            return self._apply_radial(state, amplitude, width, temperature)
         nu0 = np.asarray(state["nucleation"], dtype=float).ravel()
         mask, e, nu_in = self._thresholds(state, nu0)
         x, nu, energy, _ = self._run(x0, nu_in, amplitude, temperature, width, e_nuc=e)
@@ -839,6 +963,10 @@ class Menzel(DeviceModel):
     def conductance(self, state: State, v_read) -> np.ndarray:
         p = self.params
         x = np.asarray(state["gap"], dtype=float)
+        if "_radius" in state:  # gradual RESET: the bridge's cross-section follows the filament radius
+            p = dict(p)
+            r = np.asarray(state["_radius"], dtype=float)
+            p["r_fil"] = r if r.shape == x.shape else np.broadcast_to(r, x.shape)
         gt = self._g_tunnel(p, x)
         return p["G_el"] + gt / (1.0 + self._r_fil(p, x) * gt)
 
