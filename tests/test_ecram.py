@@ -5,7 +5,7 @@ import pytest
 from scipy.integrate import solve_ivp
 
 from devicelib import get_model
-from devicelib.catalog import load_card
+from devicelib.catalog import find_card, load_card
 from devicelib.physics.ecram import ECRAMCurrent, ECRAMVoltage
 from devicelib.pulses import PulseTrain
 from devicelib.simulate import simulate
@@ -185,3 +185,28 @@ def test_write_energy_is_faradaic_work_plus_resistive_losses():
     g_mid = mv.conductance_of_x(0.5 * (0.5 + new["x"][0]))
     expect = 1.0 * q + (q / tp) ** 2 * tp * (mv.params["R_el"] + 1 / (12 * g_mid)) + tp / mv.params["R_leak"]
     assert mv.pulse_energy(st, new, 1.0, tp, 300.0)[0] == pytest.approx(expect, rel=1e-12)
+
+
+def test_stochastic_ecram_is_fitted_through_its_mean_field():
+    """ECRAM draws Poisson ion-number noise per pulse; a fit uses the noise-free expectation (fano = 0)
+    and recovers the mobility of synthetic truth, instead of refusing or chasing random draws."""
+    from devicelib.fit import fit
+    from devicelib.measurement import make_measurement
+
+    truth = get_model("ecram.tang2018_liion")
+    card = load_card(find_card("ecram.tang2018_liion"))
+    up, down = card.operating_value("amplitude"), card.operating_value("amplitude_down")
+    width = card.operating_value("width")
+    amps = np.r_[np.full(40, up), np.full(40, down)][None, :]
+    st = truth.mean_field().initial_state(1)
+    g = np.empty(amps.shape)
+    q = truth.mean_field()
+    for k, a in enumerate(amps[0]):
+        st = q.apply_pulse(st, a, width, 300.0)
+        g[0, k] = q.conductance(st, 0.1)[0]
+    g *= 1 + 0.002 * np.random.default_rng(3).standard_normal(g.shape)
+    data = make_measurement(g, amplitude=amps, width=width, v_read=0.1, amplitude_unit="A", source="synthetic")
+    r = fit(truth.with_params(mu0=2 * truth.params["mu0"]), data, vary=["mu0"], initial="model", sigma="0.2%")
+    assert r.converged, r.status
+    assert r.values["mu0"] == pytest.approx(truth.params["mu0"], rel=0.01)
+    assert r.model.params["fano"] == 0.0

@@ -357,6 +357,11 @@ class _ECRAMBase(DeviceModel):
             raise RuntimeError(f"{self.name}: relax did not finish in {self.max_substeps} sub-steps")
         return {"x": np.clip(1.0 / (1.0 + np.exp(-u)), X_LO, X_HI)}
 
+    def mean_field(self):
+        """Deterministic twin for fitting: the ion-number noise has zero mean in dN, so the expected
+        update is the noise-free one (``fano = 0``); the spread is estimated separately."""
+        return self.with_params(fano=0.0)
+
     def step_at_conductance(self, g, amplitude, width, temperature=300.0):
         """Deterministic step dG (S) of one pulse from each conductance ``g`` and its ion-noise
         standard deviation sqrt(F |dN|) |dG/dN| (S): returns (dG, sigma)."""
