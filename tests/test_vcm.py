@@ -220,3 +220,7 @@ def test_stanford_1t1r_set_card_predicts_the_held_out_widths(shared_data, repo_r
     p = {k: float(v) for k, v in model.params.items()}
     i_sat = transistor_saturation_current(3.4, p["V_th_T"], p["k_T"])
     assert 50e-6 < i_sat < 20e-3  # fitted: ~10 mA at V_WL 3.4 V, 0.13 mA at 0.5 V
+    # read noise from 10,000 consecutive reads of one cell (ret1.csv): 1.7 % relative
+    noise = mod.read_noise(shared_data / "stanford-nirram-endurance" / "ret1.csv")
+    assert noise["n"] == 10000 and noise["r_mean"] == pytest.approx(10.76e3, rel=1e-3)
+    assert card.variability.read == pytest.approx(noise["rel"], rel=1e-3) and 0.01 < noise["rel"] < 0.03

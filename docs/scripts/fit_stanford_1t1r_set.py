@@ -34,6 +34,16 @@ OUT = ROOT / "models" / "vcm" / "stanford1t1r_set_fit.toml"
 FIGURE = ROOT / "docs" / "figures" / "vcm_1t1r_set_fit.png"
 V_READ = 0.2
 FIT_WIDTHS = (2e-8, 1e-7, 4e-7)
+READS = ROOT.parent / "shared" / "data" / "stanford-nirram-endurance" / "ret1.csv"
+
+
+def read_noise(path: Path) -> dict:
+    """Relative read noise of one cell from 10,000 consecutive reads (ret1.csv: addr, time, R, G, I, V)."""
+    d = np.loadtxt(path, delimiter=",")
+    g = d[:, 3]
+    return {"rel": float(g.std() / g.mean()), "rel_white": float(np.diff(g).std() / np.sqrt(2) / g.mean()),
+            "r_mean": float(1 / g.mean()), "v_read": float(np.median(d[:, 5])), "n": int(g.size),
+            "duration": float(d[:, 1].max() - d[:, 1].min())}
 
 
 def read_map(path: Path) -> dict[str, np.ndarray]:
@@ -90,7 +100,7 @@ def fit(m: dict) -> dict:
             "g_range": (float(1 / m["r_before"].max()), float(1 / m["r_after"].min()))}
 
 
-def card_text(f: dict) -> str:
+def card_text(f: dict, noise: dict) -> str:
     v, se = f["values"], f["stderr"]
     today = datetime.date.today().isoformat()
     return f'''schema_version = 1
@@ -139,6 +149,9 @@ width = {{ min = 2e-8, max = 4e-7, unit = "s" }}
 temperature = {{ min = 295.0, max = 305.0, unit = "K" }}
 read_voltage = {{ min = {V_READ}, max = {V_READ}, unit = "V" }}
 conductance = {{ min = {f["g_range"][0]:.6g}, max = {f["g_range"][1]:.6g}, unit = "S" }}
+
+[variability]
+read = {noise["rel"]:.4g}  # relative sigma of {noise["n"]} consecutive reads of one cell at {noise["r_mean"] / 1e3:.1f} kOhm over {noise["duration"]:.0f} s (stanford-nirram-endurance/ret1.csv, read at {noise["v_read"] * 1e3:.0f} mV; white part from successive differences {noise["rel_white"]:.4g}); measured on the NI-RRAM chip of the same group, not on the SET-map chip
 
 [fit]
 data = "../shared/data/stanford-1t1r-pulse-sweeps/set_sweep.tsv"
@@ -197,7 +210,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     m = read_map(args.data)
     f = fit(m)
-    args.out.write_text(card_text(f), encoding="utf-8")
+    args.out.write_text(card_text(f, read_noise(READS)), encoding="utf-8")
     figure(m, f)
     print(f"wrote {args.out}: fit RMSE {f['rmse_fit']:.3f} dex on {f['n_fit']} conditions, held-out RMSE "
           f"{f['rmse_hold']:.3f} dex on {f['n_hold']}")
