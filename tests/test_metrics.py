@@ -147,7 +147,7 @@ def test_curve_metrics_neurosim_generated():
 def test_card_metrics_vcm():
     from devicelib.catalog import find_card, load_card
 
-    card = load_card(find_card("vcm.jiang2016_hfox"))
+    card = load_card(find_card("vcm.jiang2016_hfox_continuous"))
     d = m.card_metrics(card, amplitude=1.2, width=1e-7, pulses=50)
     assert d.condition.startswith("+1.2 V/-1.2 V, 1e-07 s")
     assert d.metrics["update_time"].value == 1e-7

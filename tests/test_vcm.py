@@ -188,3 +188,39 @@ def test_replay_fast_path_equals_pulse_by_pulse():
         st = m.apply_pulse(st, amp[:, k], width[:, k], temp[:, k])
         slow[:, k] = m.conductance(st, 0.1)
     np.testing.assert_allclose(fast, slow, rtol=1e-12)
+
+
+def test_stanford_1t1r_set_card_predicts_the_held_out_widths(shared_data, repo_root):
+    """The 1T1R card fitted to the SET map (20/100/400 ns) predicts the 40/200 ns columns it never saw."""
+    import importlib.util
+
+    from devicelib.catalog import load_card
+    from devicelib.circuit import transistor_saturation_current
+
+    spec = importlib.util.spec_from_file_location(
+        "fit_1t1r", repo_root / "docs" / "scripts" / "fit_stanford_1t1r_set.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    data = mod.read_map(shared_data / "stanford-1t1r-pulse-sweeps" / "set_sweep.tsv")
+    assert data["width"].size == 900 and data["cells"].sum() == 23408
+    card = load_card(repo_root / "models" / "vcm" / "stanford1t1r_set_fit.toml")
+    assert card.kind == "fitted" and card.fit["holdout"]["ndata"] == 360
+    model = card.model()
+    held = ~np.isin(np.round(data["width"] * 1e9), [20, 100, 400])
+    pred = mod.predict(model, data, held)
+    rmse = np.sqrt(np.mean(np.log10(pred / data["r_after"][held]) ** 2))
+    assert rmse == pytest.approx(card.fit["holdout"]["rmse"]["value"], rel=1e-3)
+    assert rmse < 0.08  # 20 % in R on conditions held out of the fit
+    # the gate sets the compliance: at 3 V on the bit line the SET resistance falls with V_WL as on the chip
+    s = held & np.isclose(data["v_bl"], 3.0) & np.isclose(data["width"], 2e-7)
+    order = np.argsort(data["v_wl"][s])
+    r_model, r_chip = pred[s[held]][order], data["r_after"][s][order]
+    assert r_model[0] > 5 * r_model[-1] and r_chip[0] > 5 * r_chip[-1]
+    # and the current through the cell never exceeds the transistor's saturation current
+    p = {k: float(v) for k, v in model.params.items()}
+    i_sat = transistor_saturation_current(3.4, p["V_th_T"], p["k_T"])
+    assert 50e-6 < i_sat < 20e-3  # fitted: ~10 mA at V_WL 3.4 V, 0.13 mA at 0.5 V
+    # read noise from 10,000 consecutive reads of one cell (ret1.csv): 1.7 % relative
+    noise = mod.read_noise(shared_data / "stanford-nirram-endurance" / "ret1.csv")
+    assert noise["n"] == 10000 and noise["r_mean"] == pytest.approx(10.76e3, rel=1e-3)
+    assert card.variability.read == pytest.approx(noise["rel"], rel=1e-3) and 0.01 < noise["rel"] < 0.03
