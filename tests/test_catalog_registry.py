@@ -162,3 +162,17 @@ def test_operating_condition_is_the_default_of_exporters_and_metrics(tmp_path):
     assert (d["amplitude"], d["amplitude_down"], d["width"]) == pytest.approx((1.2, -1.4, 50e-9))
     card.save(tmp_path / "again.toml")
     assert load_card(tmp_path / "again.toml").operating_value("width") == pytest.approx(50e-9, rel=1e-15)
+
+
+def test_every_card_round_trips_through_its_dict():
+    """Serialising a card (exporters embed it, fits save it) and loading it back gives the same values;
+    a dimensionless parameter written with unit = "" and a stderr once failed here (ENODe fit card)."""
+    from devicelib.catalog import card_from_dict, list_catalog
+
+    for card in list_catalog():
+        back = card_from_dict(card.to_dict(), where=card.name)
+        assert back.name == card.name and back.kind == card.kind
+        for k, e in card.parameters.items():
+            np.testing.assert_allclose(back.parameters[k].value, e.value, rtol=1e-12, err_msg=f"{card.name}.{k}")
+            if e.stderr is not None:
+                assert back.parameters[k].stderr == pytest.approx(e.stderr, rel=1e-12), (card.name, k)
