@@ -152,8 +152,8 @@ def test_stochastic_model_without_a_deterministic_twin_exports_its_mean(tmp_path
 
 
 def _fit_card(**fit):
-    """The HfOx card as a fitted card calibrated on 2.0-3.5 uS (a part of its 1.2 V / 10 ns window)."""
-    data = resolve_card("vcm.jiang2016_hfox").to_dict()
+    """The HfOx card as a fitted card calibrated on 4.8-5.4 uS (a part of its 1.2 V / 10 ns window)."""
+    data = resolve_card("vcm.jiang2016_hfox_continuous").to_dict()
     data["kind"] = "fit"
     data["validity"]["conductance"] = {"min": 4.8e-6, "max": 5.4e-6, "unit": "S"}
     data["fit"] = {"data": "synthetic", "method": "least_squares", **fit}
@@ -165,7 +165,7 @@ def test_default_pulse_counts_stay_inside_the_calibrated_range():
     card was fitted on; [fit] pulses_up / pulses_down (the counts measured) win; given counts win over both."""
     card = _fit_card()
     cond = resolve_condition(card, amplitude=1.2, amplitude_down=-1.2, width=1e-8)
-    free = simulate_response(resolve_card("vcm.jiang2016_hfox"), cond, n_devices=2)
+    free = simulate_response(resolve_card("vcm.jiang2016_hfox_continuous"), cond, n_devices=2)
     resp = simulate_response(card, cond, n_devices=2)
     up = resp.up
     assert up[0] == pytest.approx(4.8e-6, rel=1e-6)  # a fitted card starts at the bottom of its range

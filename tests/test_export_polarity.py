@@ -45,12 +45,12 @@ def test_volatile_switch_depresses_with_a_weaker_pulse_inside_validity():
 
 def test_outside_validity_needs_force(tmp_path):
     with pytest.raises(ExportError, match=r"width 1 outside the card's validity range.*force"):
-        prepare_condition(resolve_card("vcm.jiang2016_hfox"), width=1.0)
-    cond, _ = prepare_condition(resolve_card("vcm.jiang2016_hfox"), amplitude=1.2, amplitude_down=-1.2,
-                                width=2e-3, force=True)
+        prepare_condition(resolve_card("vcm.jiang2016_hfox_continuous"), width=1.0)
+    card = resolve_card("vcm.jiang2016_hfox_continuous")
+    cond, _ = prepare_condition(card, amplitude=1.2, amplitude_down=-1.2, width=2e-3, force=True)
     assert cond.width == 2e-3
-    r = export("vcm.jiang2016_hfox", "aihwkit", tmp_path / "h.json", amplitude="1.2 V", amplitude_down="-1.2 V",
-               width="2 ms", n_pulses=10, force=True)
+    r = export(card, "aihwkit", tmp_path / "h.json", amplitude="1.2 V", amplitude_down="-1.2 V", width="2 ms",
+               n_pulses=10, force=True)
     assert any("width 0.002 outside" in w for w in r.warnings)
 
 
