@@ -133,7 +133,10 @@ def test_a_device_saturated_at_the_start_is_conditioned_first(tmp_path):
     m = r.mapping
     assert m["n_pre"] > 0 and "depressing pulses" in m["protocol"]
     up = np.array(r.content["response"]["w_physics"][: m["n_up"] + 1])
-    assert up[-1] - up[0] > 1.5  # the potentiation branch now spans most of the [-1, 1] weight range
+    # the potentiation branch now spans most of the weight window [-c, c]: at the card's [operating]
+    # condition (450 uA, 0.2 ns) a few large steps, so dw_min > 1 and the weights are rescaled (c ~ 0.63)
+    c = r.content["weight_map"]["w_scale"]
+    assert 0 < c <= 1.0 and up[-1] - up[0] > 0.75 * 2 * c
     assert m["rmse_relative_to_window"] < 1e-3
 
 
