@@ -208,7 +208,8 @@ class Card:
             if e.original is not None and e.original[1] != e.unit:
                 entry = {"value": e.original[0], "unit": e.original[1]}
                 if e.stderr is not None:
-                    entry["stderr"] = float(convert(e.stderr, e.unit or "dimensionless", e.original[1] or "dimensionless"))
+                    entry["stderr"] = float(convert(e.stderr, e.unit or "dimensionless",
+                                                    e.original[1] or "dimensionless"))
             elif e.stderr is not None:
                 entry["stderr"] = e.stderr
             if e.source:

@@ -140,11 +140,11 @@ def test_relative_window_written_and_default_differs(cs2, tmp_path):
     assert err_def > 100 * max(err, 1e-6)
 
 
-@pytest.mark.parametrize("name", ["vcm.jiang2016_hfox", "pcm.joshi2020_statistical"])
+@pytest.mark.parametrize("name", ["vcm.jiang2016_hfox_continuous", "pcm.joshi2020_statistical"])
 def test_crosssim2_ensemble_mean_reproduces_claim(cs2, tmp_path, name):
     """With its write noise on, the mean of many CrossSim 2.0 devices against the physics ensemble mean."""
     card = resolve_card(name)
-    if name == "vcm.jiang2016_hfox":  # the card has no variability of its own: give it cycle-to-cycle noise
+    if name == "vcm.jiang2016_hfox_continuous":  # the card has no variability of its own: give it cycle-to-cycle noise
         data = card.to_dict()
         data["variability"] = {"c2c": 0.1}
         card = card_from_dict(data)

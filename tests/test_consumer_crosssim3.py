@@ -47,7 +47,7 @@ def test_crosssim3_loads_and_runs_mvm(tmp_path, name):
 
 def test_crosssim3_noise_models_are_crosssims(tmp_path):
     """Read noise and programming error blocks name CrossSim's generic device classes; it runs them."""
-    data = resolve_card("vcm.jiang2016_hfox").to_dict()
+    data = resolve_card("vcm.jiang2016_hfox_continuous").to_dict()
     data["variability"] = {"c2c": 0.1, "read": 0.02}
     card = card_from_dict(data)
     resp = simulate_response(card, resolve_condition(card, amplitude=1.2, amplitude_down=-1.2, width=1e-8),

@@ -176,12 +176,14 @@ def test_sed_replaces_only_realdevice_and_keeps_derived_lines(tmp_path):
     vals = r.content["values"]
     assert dev.max_g == pytest.approx(vals["maxConductance"], rel=1e-9)
     assert dev.min_g == pytest.approx(vals["minConductance"], rel=1e-9)
-    # issue 13: 161 pulses; NeuroSim's (1.0/161)*161 < 1 drops every one-pulse write, so 162 is written
-    assert resp_levels(r) == (162, 162) and (1.0 / 161) * 161 < 1.0
+    # issue 13: at the card's [operating] condition (+/-2.1 V, 75 ns) the trains have 197 and 199 pulses;
+    # NeuroSim's (1.0/197)*197 < 1 would drop every one-pulse write, so 198 is written; 199 is safe and kept
+    assert (r.mapping["n_up"], r.mapping["n_down"]) == (197, 199)
+    assert resp_levels(r) == (198, 199) and (1.0 / 197) * 197 < 1.0 and (1.0 / 199) * 199 == 1.0
     # the NonlinearConductance lines (non-numeric) and the derived paramA lines are still there
     assert "NonlinearConductance(maxConductance" in patched and "paramALTP = getParamA(NL_LTP" in patched
     assert f"sigmaCtoC = {neurosim._fmt(vals['sigmaCtoC_fraction'])}* (maxConductance" in patched
-    assert neurosim.read(tmp_path / "device.sed")["cell"]["maxNumLevelLTP"] == 162
+    assert neurosim.read(tmp_path / "device.sed")["cell"]["maxNumLevelLTP"] == 198
 
 
 def resp_levels(r):

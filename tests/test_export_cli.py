@@ -33,17 +33,17 @@ def test_cli_export_json_and_errors(tmp_path):
 
 def test_cli_pulse_counts_default_out_and_force(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    args = ["export", "vcm.jiang2016_hfox", "--to", "aihwkit", "--amplitude", "1.2 V", "--amplitude-down", "-1.2 V",
-            "--width", "10 ns", "--pulses", "30", "--pulses-down", "12", "--json"]
+    args = ["export", "vcm.jiang2016_hfox_continuous", "--to", "aihwkit", "--amplitude", "1.2 V",
+            "--amplitude-down", "-1.2 V", "--width", "10 ns", "--pulses", "30", "--pulses-down", "12", "--json"]
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     assert (doc["mapping"]["n_up"], doc["mapping"]["n_down"]) == (30, 12)
-    assert doc["paths"] == ["vcm.jiang2016_hfox_aihwkit.json"] and (tmp_path / doc["paths"][0]).exists()
-    bad = CliRunner().invoke(app, ["export", "vcm.jiang2016_hfox", "--to", "native", "--width", "2 ms",
+    assert doc["paths"] == ["vcm.jiang2016_hfox_continuous_aihwkit.json"] and (tmp_path / doc["paths"][0]).exists()
+    bad = CliRunner().invoke(app, ["export", "vcm.jiang2016_hfox_continuous", "--to", "native", "--width", "2 ms",
                                    "--pulses", "10"])
     assert bad.exit_code != 0 and "outside the card's validity range" in bad.output and "--force" in bad.output
-    ok = CliRunner().invoke(app, ["export", "vcm.jiang2016_hfox", "--to", "native", "--width", "2 ms",
+    ok = CliRunner().invoke(app, ["export", "vcm.jiang2016_hfox_continuous", "--to", "native", "--width", "2 ms",
                                   "--amplitude", "1.2 V", "--amplitude-down", "-1.2 V", "--pulses", "10", "--force"])
     assert ok.exit_code == 0, ok.output
-    assert (tmp_path / "vcm.jiang2016_hfox.h5").exists() and "width 0.002 outside" in ok.output
+    assert (tmp_path / "vcm.jiang2016_hfox_continuous.h5").exists() and "width 0.002 outside" in ok.output

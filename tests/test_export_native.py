@@ -86,7 +86,7 @@ def test_native_file_mode_follows_the_umask(tmp_path):
     """h5py writes through mkstemp (0600); the renamed file gets the mode open() would give (0644 under 022)."""
     import os
 
-    card = resolve_card("vcm.jiang2016_hfox")
+    card = resolve_card("vcm.jiang2016_hfox_continuous")
     cond = resolve_condition(card, amplitude=1.2, amplitude_down=-1.2, width=1e-8)
     resp = simulate_response(card, cond, n_pulses=10)
     old = os.umask(0o022)

@@ -147,6 +147,7 @@ def test_curve_metrics_neurosim_generated():
 def test_card_metrics_vcm():
     from devicelib.catalog import find_card, load_card
 
+    # the continuous-law card (F_min = 0): +/-1.2 V, 100 ns pulses move the gap gradually
     card = load_card(find_card("vcm.jiang2016_hfox_continuous"))
     d = m.card_metrics(card, amplitude=1.2, width=1e-7, pulses=50)
     assert d.condition.startswith("+1.2 V/-1.2 V, 1e-07 s")
@@ -162,6 +163,11 @@ def test_card_metrics_vcm():
     assert d.metrics["nl_ltp"].value == pytest.approx(m.neurosim_nl(d.curves["ltp"]), abs=1e-9)
     assert d.metrics["retention_time"].value is None  # non-volatile model: not modelled
     assert "not modelled" in d.metrics["retention_time"].note
+    # the published card keeps the Verilog-A field threshold F_min = 1.4e9 V/m: at 1.2 V the field
+    # gamma(g) V / t_ox stays below it, nothing moves, and the nonlinearity is undefined (None, said why)
+    flat = m.card_metrics(load_card(find_card("vcm.jiang2016_hfox")), amplitude=1.2, width=1e-7, pulses=50)
+    assert flat.metrics["on_off_ratio"].value == 1.0 and flat.metrics["g_min"].value == d.metrics["g_min"].value
+    assert flat.metrics["nl_ltp"].value is None and "flat" in flat.metrics["nl_ltp"].note
 
 
 def test_retention_bound_when_the_state_is_gone_before_the_first_read():

@@ -23,6 +23,7 @@ from .common import (
     NoResponseError,
     PhysicsResponse,
     PulseCondition,
+    depression_hint,
     fit_warning,
     prepare_condition,
     resolve_card,
@@ -136,8 +137,15 @@ def _check_polarity(card, resp: PhysicsResponse) -> None:
     """The simulated trains must potentiate then depress (a probe can miss a device that moves late)."""
     g = resp.g_nominal
     rise, fall = g[resp.n_up] - g[0], g[-1] - g[resp.n_up]
+    c = resp.condition
+    if rise > 0 and fall >= 0:
+        # e.g. a negative SET-level current on PCM: it heats like a positive one and finishes the SET
+        raise ExportError(
+            f"{card.name}: at {c.describe()} the depressing pulses ({c.amplitude_down:+.4g} {c.amplitude_unit}) "
+            f"do not lower the conductance (the potentiating train changes G by {rise:+.3g} S, the depressing "
+            f"train by {fall:+.3g} S). " + depression_hint(card.model()) + " Otherwise choose amplitudes whose "
+            "signs potentiate and depress (--amplitude, --amplitude-down).")
     if not (rise > 0 and fall < 0):
-        c = resp.condition
         raise ExportError(
             f"{card.name}: at {c.describe()} the potentiating train changes G by {rise:+.3g} S and the depressing "
             f"train by {fall:+.3g} S: choose amplitudes whose signs potentiate and depress (--amplitude, "

@@ -464,12 +464,7 @@ def simulate_response(card: Card, cond: PulseCondition, n_pulses: int | tuple[in
     for label, seg, amp in (("potentiating", g_nom[: n_up + 1], cond.amplitude_up),
                             ("depressing", g_nom[n_up:], cond.amplitude_down)):
         if np.ptp(seg) <= 1e-6 * np.mean(np.abs(g_nom)):
-            hint = ""
-            if label == "depressing":
-                hint = (" A unipolar device (e.g. PCM) is depressed by a RESET pulse of the same sign: give it "
-                        "as amplitude_down (--amplitude-down)."
-                        + (" A volatile threshold switch (e.g. Mott) returns by relaxing between pulses instead, "
-                           "which a per-pulse up/down rule does not describe." if model.volatile else ""))
+            hint = " " + depression_hint(model) if label == "depressing" else ""
             raise ExportError(f"the {label} pulses ({amp:.4g} {cond.amplitude_unit}) do not change the conductance "
                               f"at {cond.describe()}.{hint}")
     var = card.variability
@@ -483,6 +478,16 @@ def simulate_response(card: Card, cond: PulseCondition, n_pulses: int | tuple[in
                            n_pre=n_pre)
     resp.stats = ensemble_stats(resp)
     return resp
+
+
+def depression_hint(model: DeviceModel) -> str:
+    """What to give when the depressing pulses do not lower G: Joule heating is even in the amplitude, so a
+    unipolar device (PCM) keeps crystallising under an opposite-sign SET-level pulse and is depressed only by
+    a RESET (melt-quench) pulse of the same sign; a volatile switch returns by relaxing, not by a pulse."""
+    return ("A unipolar device (e.g. PCM) is depressed by a RESET pulse of the same sign: give it as "
+            "amplitude_down (--amplitude-down)."
+            + (" A volatile threshold switch (e.g. Mott) returns by relaxing between pulses instead, which a "
+               "per-pulse up/down rule does not describe." if model.volatile else ""))
 
 
 def require_positive(resp: PhysicsResponse, target: str) -> None:
