@@ -153,10 +153,14 @@ def test_reference_path_records_too():
                                full["conductance"].values.mean(axis=0), rtol=1e-12)
 
 
-def test_baseline_energy_is_a_zero_view_and_subclass_falls_back():
+def test_baseline_energy_is_a_zero_view_and_subclass_falls_back(tmp_path):
     model = get_model("baseline.soft_bounds")
     ds = simulate(model, _train(), n_devices=4)
     assert not ds["energy"].values.any()
+    disk = simulate(model, _train(), n_devices=4, out=tmp_path / "b.nc")  # never written: reads as zeros
+    np.testing.assert_array_equal(disk["energy"].values, np.zeros((4, _train().amplitude.size)))
+    np.testing.assert_array_equal(disk["w"].values, ds["w"].values)
+    disk.close()
 
     class Custom(SoftBounds):
         def apply_pulse(self, state, amplitude, width, temperature):
