@@ -339,6 +339,7 @@ def _run_fused(dev, train, st, rec, var, rng, v_read, svars, progress):
     zero = () if spec.energy else ("energy",)
     if rec.summary:
         stats = np.zeros((nblocks, rec.pulses.size, 3, E.N_STAT))
+        stats[..., 3], stats[..., 4] = np.inf, -np.inf  # running min and max
         E.drive(spec, x, 0, npulse, rec.slot, None, None, None, stats, noise, key, nblocks)
         comb = E.combine_stats(stats, E.block_counts(n, nblocks))
         rec.stats[:, 0] = comb[:, 0]
