@@ -124,6 +124,8 @@ def _drive_py(kind, n_nodes, P, R, rkind, x, pre, k0, k1, slot, G, E, X, flags, 
     rec_g, rec_e, rec_x, do_stats, has_e = flags[0], flags[1], flags[2], flags[3], flags[4]
     c2c, c2c_abs, rnoise = noise[0], noise[1], noise[2]
     perturb = c2c != 0.0 or c2c_abs != 0.0
+    fast = kind != NLS and not perturb and shared_p
+    fast_rec = fast and shared_r and rnoise == 0.0 and not do_stats and not has_e
     per = (n + nblocks - 1) // nblocks
     for b in prange(nblocks):
         a0 = b * per
@@ -141,6 +143,23 @@ def _drive_py(kind, n_nodes, P, R, rkind, x, pre, k0, k1, slot, G, E, X, flags, 
                 d = pre[k, 0]
                 if d == 0.0 and sl < 0:
                     continue
+                upd = d != 0.0
+                if upd and fast:
+                    # the common case as its own tight loop (no noise, shared parameters, a baseline
+                    # rule): the compiler vectorises it; recording then runs in the loop below
+                    for i in range(c0, c1):
+                        x[i] = step_rule(kind, P, 0, x[i], d, n_nodes)
+                    upd = False
+                    if sl < 0:
+                        continue
+                    if fast_rec:  # recording as plain contiguous copies
+                        if rec_g:
+                            for i in range(c0, c1):
+                                G[sl, i] = _read(rkind, R, 0, x[i])
+                        if rec_x:
+                            for i in range(c0, c1):
+                                X[sl, i] = x[i]
+                        continue
                 sh0 = sh1 = sh2 = 0.0
                 if do_stats and sl >= 0 and c0 != a0:
                     sh0, sh1, sh2 = stats[b, sl, 0, 0], stats[b, sl, 1, 0], stats[b, sl, 2, 0]
@@ -151,7 +170,7 @@ def _drive_py(kind, n_nodes, P, R, rkind, x, pre, k0, k1, slot, G, E, X, flags, 
                     rp = 0 if shared_p else i
                     xi = x[i]
                     e = 0.0
-                    if d != 0.0:
+                    if upd:
                         if kind == NLS:
                             j = i - c0
                             if hd[j] == d:
