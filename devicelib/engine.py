@@ -124,6 +124,8 @@ def _drive_py(kind, n_nodes, P, R, rkind, x, pre, k0, k1, slot, G, E, X, flags, 
     rec_g, rec_e, rec_x, do_stats, has_e = flags[0], flags[1], flags[2], flags[3], flags[4]
     c2c, c2c_abs, rnoise = noise[0], noise[1], noise[2]
     perturb = c2c != 0.0 or c2c_abs != 0.0
+    fast = kind != NLS and not perturb and shared_p
+    fast_rec = fast and shared_r and rnoise == 0.0 and not do_stats and not has_e
     per = (n + nblocks - 1) // nblocks
     for b in prange(nblocks):
         a0 = b * per
@@ -141,11 +143,34 @@ def _drive_py(kind, n_nodes, P, R, rkind, x, pre, k0, k1, slot, G, E, X, flags, 
                 d = pre[k, 0]
                 if d == 0.0 and sl < 0:
                     continue
+                upd = d != 0.0
+                if upd and fast:
+                    # the common case as its own tight loop (no noise, shared parameters, a baseline
+                    # rule): the compiler vectorises it; recording then runs in the loop below
+                    for i in range(c0, c1):
+                        x[i] = step_rule(kind, P, 0, x[i], d, n_nodes)
+                    upd = False
+                    if sl < 0:
+                        continue
+                    if fast_rec:  # recording as plain contiguous copies
+                        if rec_g:
+                            for i in range(c0, c1):
+                                G[sl, i] = _read(rkind, R, 0, x[i])
+                        if rec_x:
+                            for i in range(c0, c1):
+                                X[sl, i] = x[i]
+                        continue
+                sh0 = sh1 = sh2 = 0.0
+                if do_stats and sl >= 0 and c0 != a0:
+                    sh0, sh1, sh2 = stats[b, sl, 0, 0], stats[b, sl, 1, 0], stats[b, sl, 2, 0]
+                s10 = s20 = s11 = s21 = s12 = s22 = 0.0
+                mn0 = mn1 = mn2 = np.inf
+                mx0 = mx1 = mx2 = -np.inf
                 for i in range(c0, c1):
                     rp = 0 if shared_p else i
                     xi = x[i]
                     e = 0.0
-                    if d != 0.0:
+                    if upd:
                         if kind == NLS:
                             j = i - c0
                             if hd[j] == d:
@@ -178,22 +203,28 @@ def _drive_py(kind, n_nodes, P, R, rkind, x, pre, k0, k1, slot, G, E, X, flags, 
                             E[sl, i] = e
                         if rec_x:
                             X[sl, i] = xi
-                        if do_stats:
-                            for q in range(3):
-                                v = g if q == 0 else (e if q == 1 else xi)
-                                if i == a0:
-                                    stats[b, sl, q, 0] = v
-                                    stats[b, sl, q, 1] = 0.0
-                                    stats[b, sl, q, 2] = 0.0
-                                    stats[b, sl, q, 3] = v
-                                    stats[b, sl, q, 4] = v
-                                dv = v - stats[b, sl, q, 0]
-                                stats[b, sl, q, 1] += dv
-                                stats[b, sl, q, 2] += dv * dv
-                                if v < stats[b, sl, q, 3]:
-                                    stats[b, sl, q, 3] = v
-                                if v > stats[b, sl, q, 4]:
-                                    stats[b, sl, q, 4] = v
+                        if do_stats:  # in registers; merged into stats after the chunk
+                            if i == a0:  # the block's shift: its first device's values
+                                sh0, sh1, sh2 = g, e, xi
+                            d0, d1, d2 = g - sh0, e - sh1, xi - sh2
+                            s10 += d0
+                            s20 += d0 * d0
+                            s11 += d1
+                            s21 += d1 * d1
+                            s12 += d2
+                            s22 += d2 * d2
+                            mn0, mx0 = min(mn0, g), max(mx0, g)
+                            mn1, mx1 = min(mn1, e), max(mx1, e)
+                            mn2, mx2 = min(mn2, xi), max(mx2, xi)
+                if do_stats and sl >= 0:
+                    if c0 == a0:
+                        stats[b, sl, 0, 0], stats[b, sl, 1, 0], stats[b, sl, 2, 0] = sh0, sh1, sh2
+                    for q, a1q, a2q, mnq, mxq in ((0, s10, s20, mn0, mx0), (1, s11, s21, mn1, mx1),
+                                                  (2, s12, s22, mn2, mx2)):
+                        stats[b, sl, q, 1] += a1q
+                        stats[b, sl, q, 2] += a2q
+                        stats[b, sl, q, 3] = min(stats[b, sl, q, 3], mnq)
+                        stats[b, sl, q, 4] = max(stats[b, sl, q, 4], mxq)
 
 
 _drive_parallel = njit(cache=True, nogil=True, parallel=True)(_drive_py)

@@ -1,7 +1,11 @@
 """Apply a pulse train to many devices and return an ``xarray.Dataset``.
 
-The loop runs over pulses (sequential in time), never over devices: every
-step is a handful of array operations over all devices at once.
+Two paths give the same result (docs/simulate.md): families with a compiled
+whole-train kernel (``fused_spec``: the baselines, ``fefet.nls``) run in
+:mod:`devicelib.engine`; every other family runs the reference path, a loop
+over pulses (sequential in time), never over devices: every step is a handful
+of array operations over all devices at once. Both record into (pulse, device)
+arrays, decimated, as summary statistics or streamed to an HDF5 file.
 """
 
 from __future__ import annotations
@@ -334,6 +338,7 @@ def _run_fused(dev, train, st, rec, var, rng, v_read, svars, progress):
     zero = () if spec.energy else ("energy",)
     if rec.summary:
         stats = np.zeros((nblocks, rec.pulses.size, 3, E.N_STAT))
+        stats[..., 3], stats[..., 4] = np.inf, -np.inf  # running min and max
         E.drive(spec, x, 0, npulse, rec.slot, None, None, None, stats, noise, key, nblocks)
         comb = E.combine_stats(stats, E.block_counts(n, nblocks))
         rec.stats[:, 0] = comb[:, 0]

@@ -153,10 +153,14 @@ def test_reference_path_records_too():
                                full["conductance"].values.mean(axis=0), rtol=1e-12)
 
 
-def test_baseline_energy_is_a_zero_view_and_subclass_falls_back():
+def test_baseline_energy_is_a_zero_view_and_subclass_falls_back(tmp_path):
     model = get_model("baseline.soft_bounds")
     ds = simulate(model, _train(), n_devices=4)
     assert not ds["energy"].values.any()
+    disk = simulate(model, _train(), n_devices=4, out=tmp_path / "b.nc")  # never written: reads as zeros
+    np.testing.assert_array_equal(disk["energy"].values, np.zeros((4, _train().amplitude.size)))
+    np.testing.assert_array_equal(disk["w"].values, ds["w"].values)
+    disk.close()
 
     class Custom(SoftBounds):
         def apply_pulse(self, state, amplitude, width, temperature):
@@ -196,3 +200,19 @@ def test_zero_noise_scales_draw_nothing():
     out = model.perturb_step(st, new, 0.0, 0.01, rng)
     xi = np.random.default_rng(9).standard_normal(6)
     np.testing.assert_allclose(out["w"], np.clip(new["w"] + 0.01 * xi, -1.0, 1.0), rtol=1e-14)
+
+
+def test_summary_over_blocks_and_chunks(monkeypatch):
+    """Statistics merged over several blocks (threads) and chunks equal numpy's over the full history."""
+    monkeypatch.setattr(E, "SERIAL_BELOW", 0)
+    model = get_model("baseline.soft_bounds", dw_min=0.02)
+    train = _train()
+    kw = {"n_devices": 1500, "variability": Variability(d2d={"w_max": 0.3, "dw_min": 0.3}), "seed": 2}
+    assert E.blocks_for(1500) > 1 and 1500 // E.blocks_for(1500) > E.CHUNK
+    full = simulate(model, train, **kw)
+    summ = simulate(model, train, record="summary", **kw)
+    for v in ("conductance", "w"):
+        x = full[v].values
+        for s, f in zip(("mean", "std", "min", "max"), (np.mean, np.std, np.min, np.max), strict=True):
+            np.testing.assert_allclose(summ[v].sel(statistic=s).values, f(x, axis=0), rtol=1e-9,
+                                       atol=1e-12 * np.abs(x).max())

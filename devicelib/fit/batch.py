@@ -133,8 +133,10 @@ class _Block:
         return np.where(np.isfinite(r), r, 1e6)
 
     def jac(self, x, idx, r0):
+        """Forward-difference Jacobian, returned transposed as (n, p, M): each column is written
+        contiguously and J^T J is a batched matrix product."""
         n, p = x.shape
-        J = np.empty((n, r0.shape[1], p))
+        J = np.empty((n, p, r0.shape[1]))
         hi = self.hi
         for j in range(p):
             h = 1e-6 * np.maximum(1.0, np.abs(x[:, j]))
@@ -142,7 +144,7 @@ class _Block:
             up = x[:, j] + h <= hi[j]
             xp[:, j] = np.where(up, x[:, j] + h, x[:, j] - h)
             step = xp[:, j] - x[:, j]
-            J[:, :, j] = (self.resid(xp, idx) - r0) / step[:, None]
+            J[:, j, :] = (self.resid(xp, idx) - r0) / step[:, None]
         return J
 
 
@@ -164,8 +166,8 @@ def _lm(block: _Block, x0: np.ndarray, max_iter: int = 100, ftol: float = 1e-10,
         xa, ra = x[idx], r[idx]
         J = block.jac(xa, idx, ra)
         nfev[idx] += p
-        A = np.einsum("nmi,nmj->nij", J, J)
-        grad = np.einsum("nmi,nm->ni", J, ra)
+        A = J @ J.transpose(0, 2, 1)  # J^T J (J is stored transposed)
+        grad = (J @ ra[:, :, None])[:, :, 0]
         diag = np.einsum("nii->ni", A)
         diag = np.maximum(diag, 1e-12 * np.maximum(diag.max(axis=1, keepdims=True), 1e-300))
         for _inner in range(8):  # raise damping until a step lowers the cost (per device)
@@ -249,7 +251,7 @@ def _block_fit(g, amp, width, interval, temp, *, model, vary, x0, method, initia
     sv = np.linalg.svd(J, compute_uv=False)
     with np.errstate(divide="ignore", invalid="ignore"):
         cond = sv[:, 0] / sv[:, -1]
-        A = np.einsum("nmi,nmj->nij", J, J)
+        A = J @ J.transpose(0, 2, 1)
         try:
             cov = np.linalg.inv(A)
         except np.linalg.LinAlgError:
