@@ -98,7 +98,7 @@ def test_data_driven_branch_is_the_sign_not_the_physics(mt, tmp_path):
 
 @pytest.fixture(scope="module")
 def pku(tmp_path_factory):
-    card = resolve_card("vcm.jiang2016_hfox")
+    card = resolve_card("vcm.jiang2016_hfox_continuous")  # F_min = 0: moves at +/-1.2 V, 10 ns
     resp = simulate_response(card, resolve_condition(card, amplitude=1.2, amplitude_down=-1.2, width=1e-8),
                              n_pulses=30)
     out = tmp_path_factory.mktemp("pku") / "m.json"

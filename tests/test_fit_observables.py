@@ -122,7 +122,7 @@ def test_polarisation_is_fitted_as_polarisation_and_a_mismatch_is_refused():
 
 def test_stochastic_model_without_mean_field_is_refused():
     data = soft()
-    m = get_model("ecram.voltage")
+    m = get_model("josephson.fluxon_loop")  # thermal escape: stochastic, no mean field
     data["amplitude"].attrs["units"] = m.amplitude_unit
     with pytest.raises(FitError, match="no mean_field"):
         fit(m, data)
