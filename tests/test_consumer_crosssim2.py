@@ -158,6 +158,10 @@ def test_crosssim2_ensemble_mean_reproduces_claim(cs2, tmp_path, name):
     g = replay_in_crosssim2(cs2, tmp_path / "cs", meta["crosssim2_dG_lookup"], resp.g_nominal[0],
                             resp.directions(), n_devices=2000, write_noise=True)
     err = np.sqrt(np.mean((g.mean(axis=1) - resp.g_ensemble.mean(axis=0)) ** 2)) / (resp.g_max - resp.g_min)
-    assert err == pytest.approx(claim, rel=0.10)
+    # within 10 % plus the Monte Carlo error of the two noisy means (CrossSim: 2000 devices; the exporter's own
+    # replay: 1000), 3 standard errors of the per-pulse mean
+    window = resp.g_max - resp.g_min
+    se = np.sqrt(np.mean(g.var(axis=1) * (1 / 2000 + 1 / 1000))) / window
+    assert abs(err - claim) <= 0.10 * claim + 3 * se, (err, claim, se)
     # the devices really spread (the noise is on), and the nominal claim is not the ensemble's
     assert g[-1].std() > 0
