@@ -22,8 +22,12 @@ def fresh_fit():
     truth = card.model().with_params(nu0=25.0)
     ds = simulate(truth, P.potentiation_depression(30, 30, 1.2, -1.2, 1e-8), n_devices=1, v_read=0.1)
     meas = from_simulation(ds)
+    # 1 nS read noise, the sigma the fit is told: a consistent fit (reduced chi-square ~ 1) that converges
+    g = meas["conductance"].values
+    meas["conductance"].values = g + 1e-9 * np.random.default_rng(5).standard_normal(g.shape)
     start = card.model().with_params(nu0=10.0)
     result = fit(start, meas, vary=["nu0"], sigma=1e-9)
+    assert result.converged, result.status
     return result, meas
 
 
