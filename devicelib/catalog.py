@@ -11,7 +11,7 @@ Format (``schema_version = 1``)::
     name = "vcm.jiang2016"              # catalog name, family.short
     model = "vcm.stanford_pku"          # registered model
     title = "HfOx RRAM, Stanford/PKU model defaults"
-    kind = "literature"                 # literature | fitted (or fit) | estimate
+    kind = "literature"                 # literature | fitted | estimate ("fit" read as fitted)
 
     [provenance]
     citation = "Jiang et al., IEEE TED 63, 1884 (2016)"
@@ -415,6 +415,7 @@ def _card_from_dict(data: dict[str, Any], where: str, path: Path | None) -> Card
     kind = data.get("kind", "literature")
     if kind not in KINDS:
         raise CardError(f"{where}: kind must be one of {KINDS}, got {_short(kind)}")
+    kind = "fitted" if kind == "fit" else kind  # one spelling in memory; "fit" is read for older cards
     for key in ("title", "notes"):
         if key in data:
             _text(data[key], f"{where}: {key}")

@@ -71,7 +71,7 @@ def test_fit_example_dataset_json(repo_root, tmp_path):
     from devicelib.catalog import load_card
 
     fitted = load_card(card)
-    assert fitted.kind == "fit" and fitted.parameters["nu0"].stderr > 0
+    assert fitted.kind == "fitted" and fitted.parameters["nu0"].stderr > 0
 
 
 @pytest.mark.parametrize(

@@ -48,7 +48,7 @@ def test_readme_main_job_recovers_the_truth_and_writes_both_files(repo_root, tmp
     assert doc["rmse"]["value"] < 3e-6  # read noise is 0.1 % of 1.6-18 mS: ~2e-6 S
 
     card = load_card(out / "vcm_fit.toml")
-    assert card.kind == "fit"
+    assert card.kind == "fitted"
     assert card.validity_range("amplitude") == pytest.approx((-1.1, 1.15))
     assert card.validity_range("width") == pytest.approx((100e-9, 100e-9))
     lo, hi = card.validity_range("conductance")

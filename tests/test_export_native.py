@@ -68,7 +68,7 @@ def test_every_target_from_a_fresh_fit(tmp_path, fresh_fit):
     np.testing.assert_array_equal(xr_meas["conductance"].values, meas["conductance"].values)
     assert xr_meas["conductance"].attrs["units"] == "S" and list(xr_meas["trace"].values) == ["device0"]
     assert back["fit"]["parameters"]["nu0"]["value"] == pytest.approx(result.values["nu0"])
-    assert back["card"].kind == "fit"
+    assert back["card"].kind == "fitted"
 
 
 def test_native_write_is_atomic(tmp_path, monkeypatch):

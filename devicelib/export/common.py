@@ -430,7 +430,7 @@ def simulate_response(card: Card, cond: PulseCondition, n_pulses: int | tuple[in
     cal_up, cal_down = calibrated_pulses(card)
     req_up = cal_up if req_up is None else req_up
     req_down = cal_down if req_down is None else req_down
-    g_cal = card.validity_range("conductance") if card.kind == "fit" else None
+    g_cal = card.validity_range("conductance") if card.kind == "fitted" else None
     if req_up is None or req_down is None:
         g_up, _ = nominal_run(max_pulses if req_up is None else int(req_up), 0)
         if req_up is None and np.ptp(g_up[0]) <= 1e-6 * np.mean(np.abs(g_up[0])):

@@ -216,7 +216,7 @@ class FitResult:
 
     def to_card(self, name: str, title: str = "", provenance: dict | None = None,
                 validity: dict | None = None, notes: str = "", start=None, variability=None):
-        """A ``kind = "fit"`` card holding the fitted values, stderr and statistics.
+        """A ``kind = "fitted"`` card holding the fitted values, stderr and statistics.
 
         ``start`` is the card the fit started from: held parameters keep its
         source and estimate notes, so provenance is not lost. ``variability``
@@ -277,7 +277,7 @@ class FitResult:
 
         fit_info["devicelib_version"] = __version__
         return Card(name=name, model_name=self.model.name, title=title or f"{self.model.name} fitted to data",
-                    kind="fit", provenance=prov, parameters=params, validity=validity or dict(self.validity),
+                    kind="fitted", provenance=prov, parameters=params, validity=validity or dict(self.validity),
                     variability=variability, fit=fit_info, notes=notes)
 
 
