@@ -118,3 +118,36 @@ def test_pcm_current_law_is_the_models_poole_frenkel_read():
     # (ohmic) carries more of the current, so the nonlinearity shrinks with G
     dev = np.abs(i[:, 5] / (g * 0.5) - 1)
     assert dev[0] > 0.1 and np.all(np.diff(dev) < 0) and dev[-1] > 0.01
+
+
+def test_every_card_adapts_or_says_why():
+    """Every catalog card becomes a device (window from validity, state bounds, or what its operating pulses
+    reach; ambient from its [operating] temperature), except models that cannot be set to a conductance,
+    which are refused with the reason. Programmed means land on the targets."""
+    import warnings
+
+    from devicelib.catalog import list_catalog
+
+    refused = {}
+    for card in list_catalog():
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                a = DeviceAdapter(card.name, seed=0)
+        except AdapterError as exc:
+            refused[card.name] = str(exc)
+            continue
+        assert np.isfinite(a.g_min) and np.isfinite(a.g_max) and 0 <= a.g_min < a.g_max, card.name
+        lo, hi = card.validity_range("temperature") or (0.0, np.inf)
+        assert lo <= a.temperature <= hi, card.name
+    assert set(refused) <= {"fefet.ni2018_preisach", "mott.galloni2024_vo2_rv_fit", "mott.pickett2012_nbo2",
+                            "mott.qiu2024_vo2"}, refused
+    assert all("cannot set a state from a conductance" in m for m in refused.values())
+    assert "volatile threshold switch" in refused["mott.qiu2024_vo2"]
+    # the FeFET read is unbounded in polarisation: its window is what the operating pulses reach
+    a = DeviceAdapter("fefet.jerry2017_synapse", seed=1)
+    targets = a.to_physical(np.linspace(0.1, 0.9, 5))
+    g = a.read(a.program(np.repeat(targets, 400))).reshape(5, 400)
+    assert np.all(np.abs(g.mean(axis=1) - targets) < 0.01 * (a.g_max - a.g_min))
+    # a 4.2 K card is adapted at its operating temperature, not at 300 K
+    assert DeviceAdapter("josephson.schneider2018_nbsimn").temperature == 4.2

@@ -132,20 +132,36 @@ class DeviceAdapter:
         self.v_read = float(to_si(v_read, "V", "v_read")) if v_read is not None else (
             op("read_voltage") or DEFAULT_READ_VOLTAGE)
         self.temperature = (float(to_si(temperature, "K", "temperature")) if temperature is not None
-                            else DEFAULT_TEMPERATURE)
+                            else op("temperature") or DEFAULT_TEMPERATURE)
         if self.card is not None and (rng := self.card.validity_range("temperature")) is not None:
             lo, hi = rng
             if not lo <= self.temperature <= hi:
                 raise AdapterError(f"{self.name}: temperature {self.temperature:g} K is outside the card's "
                                    f"validity [{lo:g}, {hi:g}] K")
         if type(self.model).state_from_conductance is DeviceModel.state_from_conductance:
+            why = (" (a volatile threshold switch: it relaxes to its insulating state at rest and holds no weight)"
+                   if self.model.volatile else "")
             raise AdapterError(f"{self.name}: model {self.model.name} cannot set a state from a conductance, "
-                               f"so it cannot be programmed to a target inside a simulator")
+                               f"so it cannot be programmed to a target inside a simulator{why}")
         self.g_min, self.g_max = self._window(g_min, g_max)
         self.pcm = _is_pcm_statistical(self.model)
         self._pulses = self._operating_pulses(op)
 
     # -- window and mapping -------------------------------------------------------------
+    def _operating_range(self, m: DeviceModel, n: int = 200) -> np.ndarray:
+        """(g_lo, g_hi) the nominal device reaches under n potentiating then n depressing operating pulses;
+        (nan, nan) when the card states no operating pulses."""
+        op = self.card.operating_value if self.card is not None else (lambda key: None)
+        up, down, width = op("amplitude"), op("amplitude_down"), op("width")
+        if up is None or down is None or width is None:
+            return np.array([np.nan, np.nan])
+        state, seen = m.initial_state(1), []
+        for a in (up, down):
+            for _ in range(n):
+                state = m.apply_pulse(state, a, width, self.temperature)
+                seen.append(float(m.conductance(state, self.v_read)[0]))
+        return np.array([min(seen), max(seen)])
+
     def _window(self, g_min, g_max) -> tuple[float, float]:
         lo = float(to_si(g_min, "S", "g_min")) if g_min is not None else None
         hi = float(to_si(g_max, "S", "g_max")) if g_max is not None else None
@@ -161,6 +177,8 @@ class DeviceAdapter:
             state = m.initial_state(2)
             state[sv.name] = np.array([float(np.mean(b_lo)), float(np.mean(b_hi))])
             g = np.sort(np.asarray(m.conductance(state, self.v_read), dtype=float))
+            if not (np.all(np.isfinite(g)) and g[0] < g[1]):
+                g = self._operating_range(m)  # unbounded state (FeFET polarisation read): what pulses reach
             lo = g[0] if lo is None else lo
             hi = g[1] if hi is None else hi
         if not (np.isfinite(lo) and np.isfinite(hi) and 0.0 <= lo < hi):
