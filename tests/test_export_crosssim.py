@@ -8,7 +8,7 @@ import pytest
 from devicelib.catalog import card_from_dict
 from devicelib.dgtable import read_dg_table
 from devicelib.export import crosssim, export
-from devicelib.export.common import resolve_card, resolve_condition, simulate_response
+from devicelib.export.common import ExportError, resolve_card, resolve_condition, simulate_response
 
 DEVICE_KEYS = {"cell_bits", "Rmin", "Rmax", "Vread", "time", "infinite_on_off_ratio", "clip_conductance",
                "read_noise", "programming_error", "drift_error"}
@@ -69,3 +69,48 @@ def test_export_round_trip(tmp_path, noisy):
     assert list(raw) == ["xbar"] and list(raw["xbar"]) == ["device"]
     # the median-step lookup table reproduces the nominal response within a few % of the window
     assert r.mapping["rmse_relative_to_window"] < 0.05
+
+
+def test_directory_export_is_replaced_as_a_whole(tmp_path, monkeypatch):
+    """An interrupted export into an existing export folder leaves the previous export complete (no mix of two
+    cards' files, no temporary left); a folder of the user's own files is refused, not overwritten."""
+    import os
+
+    import devicelib.export.crosssim as cs
+
+    out = tmp_path / "cs"
+    export("ecm.menzel2013_ag", "crosssim", out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert oct(out.stat().st_mode & 0o777) == oct(0o777 & ~_umask())
+
+    real = cs.write_dg_table
+    calls = []
+
+    def interrupted(ds, path):
+        calls.append(path)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(ds, path)
+
+    monkeypatch.setattr(cs, "write_dg_table", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        export("pcm.joshi2020_statistical", "crosssim", out)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert sorted(os.listdir(tmp_path)) == ["cs"]
+    monkeypatch.setattr(cs, "write_dg_table", real)
+    export("pcm.joshi2020_statistical", "crosssim", out)  # replaced whole: the new card's files only
+    assert "pcm.joshi2020_statistical" in (out / "devicelib_export.json").read_text()
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep")
+    with pytest.raises(ExportError, match="not a previous export"):
+        export("ecm.menzel2013_ag", "crosssim", mine)
+    assert (mine / "notes.txt").read_text() == "keep"
+
+
+def _umask():
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -41,8 +41,10 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -598,11 +600,11 @@ def write_json(path: Path, obj: Any) -> Path:
     return atomic_write_with(Path(path), lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
-def _umask_mode() -> int:
-    """0666 less the process umask: the mode ``open()`` would give a new file."""
+def _umask_mode(base: int = 0o666) -> int:
+    """``base`` less the process umask: the mode ``open()`` (0666) or ``mkdir`` (0777) would give."""
     mask = os.umask(0)
     os.umask(mask)
-    return 0o666 & ~mask
+    return base & ~mask
 
 
 def atomic_write_with(path: Path, writer: Callable[[Path], None]) -> Path:
@@ -620,6 +622,39 @@ def atomic_write_with(path: Path, writer: Callable[[Path], None]) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+@contextmanager
+def atomic_directory(out: Path, marker: str):
+    """Yield a unique temporary directory beside ``out``; on success it replaces ``out`` as a whole.
+
+    An interrupted or failed export leaves the previous ``out`` untouched and no temporary behind,
+    never a mix of two exports' files. An existing ``out`` is replaced only when it is empty or a
+    previous export (it holds ``marker``): a folder of the user's own files is refused, not deleted.
+    The directory mode follows the umask (``mkdtemp`` alone gives 0700).
+    """
+    out = Path(out)
+    if out.exists() and not (out.is_dir() and (not any(out.iterdir()) or (out / marker).is_file())):
+        raise ExportError(f"{out} exists and is not a previous export (no {marker}): choose a new folder; "
+                          "devicelib replaces only its own export folders")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    old = None
+    try:
+        yield tmp
+        os.chmod(tmp, _umask_mode(0o777))
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+            os.replace(out, old / "x")
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None and (old / "x").exists() and not out.exists():
+            os.replace(old / "x", out)  # put the previous export back
+        raise
+    finally:
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 @dataclass

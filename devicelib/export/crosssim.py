@@ -61,6 +61,7 @@ from .common import (
     ExportResult,
     PhysicsResponse,
     PulseCondition,
+    atomic_directory,
     mapping_record,
     provenance,
     require_positive,
@@ -388,14 +389,16 @@ def write(card: Card, cond: PulseCondition, resp: PhysicsResponse, out: Path) ->
     if ens is not None:
         record["ensemble"] = ens
     device = device_block(card, resp)
-    out.mkdir(parents=True, exist_ok=True)
-    p_dev = write_json(out / "crosssim_device.json", {"xbar": {"device": device}})
-    p_inc = write_dg_table(inc, out / "dG_increasing.txt")
-    p_dec = write_dg_table(dec, out / "dG_decreasing.txt")
-    meta = {"format": FORMAT, "schema_version": EXPORT_SCHEMA_VERSION, "files": [p_dev.name, p_inc.name, p_dec.name],
+    meta = {"format": FORMAT, "schema_version": EXPORT_SCHEMA_VERSION,
+            "files": ["crosssim_device.json", "dG_increasing.txt", "dG_decreasing.txt"],
             "crosssim2_dG_lookup": lookup, "mapping": record, "variability": resp.stats,
             "pulse_condition": cond.to_dict(), "provenance": prov}
-    p_meta = write_json(out / "devicelib_export.json", meta)
+    with atomic_directory(out, "devicelib_export.json") as tmp:  # the folder is replaced as a whole
+        write_json(tmp / "crosssim_device.json", {"xbar": {"device": device}})
+        write_dg_table(inc, tmp / "dG_increasing.txt")
+        write_dg_table(dec, tmp / "dG_decreasing.txt")
+        write_json(tmp / "devicelib_export.json", meta)
+    p_dev, p_inc, p_dec, p_meta = (out / f for f in (*meta["files"], "devicelib_export.json"))
     warnings = list(prov["validity_warnings"]) + crosssim2_check(inc, dec)
     return ExportResult("crosssim", [p_dev, p_inc, p_dec, p_meta], cond, record,
                         {"device": device, "meta": meta}, warnings)
