@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from .cli import JsonOpt, _emit_json, app, console, err_console, handle_errors
+from .common import JsonOpt, _emit_json, app, console, err_console, handle_errors
 
 
 @app.command()
@@ -43,7 +43,7 @@ def export(
     """Export a card at a stated pulse condition; prints the mapping error (RMSE, S) and the condition."""
     import warnings
 
-    from .export import export as run
+    from ..export import export as run
 
     with warnings.catch_warnings():  # printed below with the other export warnings, not twice
         warnings.filterwarnings("ignore", message=".*did not converge", category=UserWarning)

@@ -1,0 +1,144 @@
+"""The ``devicelib`` command line (typer + rich): the app, shared options and error handling.
+
+Command modules (:mod:`.browse`, :mod:`.simulate`, :mod:`.fit`, :mod:`.export`, :mod:`.compare`)
+import from here; this module imports none of them (the package ``__init__`` assembles the app),
+so there is no import cycle. It must stay light: no numpy, xarray, scipy or pint at import time.
+
+Every subcommand has ``--help``. Bad input exits with status 2 and one line
+``error: ...`` on stderr; ``--json`` prints exactly one JSON document on
+stdout. Quantities are written with their unit (``"1.2 V"``, ``"100 ns"``);
+a bare number is taken in SI.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from .. import __version__
+
+app = typer.Typer(
+    name="devicelib",
+    help="Physics-based models of analog-AI memory devices: simulate, fit, export, compare.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of a table.")]
+
+
+def _fail(msg: str) -> None:
+    err_console.print(f"error: {msg}", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+def handle_errors(func):
+    """Turn user-facing errors into one line on stderr and exit status 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        import warnings
+
+        from ..catalog import CatalogWarning  # light: numpy and the unit helpers only
+
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", CatalogWarning)
+                try:
+                    return func(*args, **kwargs)
+                finally:
+                    for w in caught:  # one line each on stderr; other warnings as usual
+                        if issubclass(w.category, CatalogWarning):
+                            err_console.print(f"warning: {w.message}", markup=False, highlight=False,
+                                              soft_wrap=True)
+                        else:
+                            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+        except typer.Exit:
+            raise
+        except Exception as exc:
+            # CardError / MeasurementError can only be raised once their module is imported: look
+            # them up there instead of importing xarray (measurement) for every command
+            user = [ValueError, KeyError, TypeError, FileNotFoundError, IsADirectoryError, PermissionError]
+            for mod, cls in (("devicelib.catalog", "CardError"), ("devicelib.measurement", "MeasurementError")):
+                if mod in sys.modules:
+                    user.append(getattr(sys.modules[mod], cls))
+            if not isinstance(exc, tuple(user)):
+                raise
+            msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+            _fail(str(msg).replace("\n", " "))
+
+    return wrapper
+
+
+def _emit_json(obj) -> None:
+    sys.stdout.write(json.dumps(obj, indent=2, default=_json_default) + "\n")
+
+
+def _json_default(o):
+    np = sys.modules.get("numpy")  # a numpy value implies numpy is loaded: never import it here
+    if np is not None and isinstance(o, np.generic):
+        return o.item()
+    if np is not None and isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def _quantity(text: str | None, unit: str, name: str):
+    """Parse ``"1.2 V"`` / ``"100 ns"`` / ``"1e-7"`` (SI) into an SI float."""
+    from ..units import Q_, UnitError, to_si
+
+    if text is None:
+        return None
+    text = text.strip()
+    try:
+        value = float(text)
+        return value
+    except ValueError:
+        pass
+    try:
+        q = Q_(text)
+    except Exception:
+        raise UnitError(f"--{name}: cannot read {text!r} as a quantity (write e.g. '1.2 V')") from None
+    return to_si(q, unit, f"--{name}")
+
+
+def _model_or_card(name: str):
+    """Resolve a registered model name, a catalog card name or a card path."""
+    from ..catalog import find_card, load_card
+    from ..registry import available_models, model_class
+
+    if name in available_models():
+        return model_class(name)(), None
+    path = find_card(name)
+    if path is None:
+        raise KeyError(
+            f"{name!r} is neither a registered model nor a card (see `devicelib models`, `devicelib catalog`)"
+        )
+    card = load_card(path)
+    return card.model(), card
+
+
+@app.callback(invoke_without_command=True)
+def _main(version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False):
+    if version:
+        console.print(f"devicelib {__version__}")
+        raise typer.Exit()
+
+
+def _progress(total: int, label: str):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    prog = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=err_console, transient=True, disable=not err_console.is_terminal)
+    return prog
