@@ -142,3 +142,59 @@ def _progress(total: int, label: str):
     prog = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                     console=err_console, transient=True, disable=not err_console.is_terminal)
     return prog
+
+
+class _LateProgress:
+    """A rich progress bar on stderr that appears only when the work is still running after
+    ``delay`` seconds and stderr is a terminal (short runs and pipes stay quiet)."""
+
+    def __init__(self, label: str, total: float | None, delay: float, console: Console):
+        self.label, self.total, self.delay, self.console = label, total, delay, console
+        self.done = 0.0
+        self._prog = self._task = self._timer = None
+        self._lock = __import__("threading").Lock()
+
+    def _start(self) -> None:
+        from rich.markup import escape
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        cols = [SpinnerColumn(), TextColumn(escape(self.label))]
+        if self.total is not None:
+            cols += [BarColumn(), MofNCompleteColumn()]
+        with self._lock:
+            if self._timer is None:  # already finished
+                return
+            self._prog = Progress(*cols, TimeElapsedColumn(), console=self.console, transient=True)
+            self._task = self._prog.add_task(self.label, total=self.total, completed=self.done)
+            self._prog.start()
+
+    def advance(self, n: float = 1.0) -> None:
+        with self._lock:
+            self.done += n
+            if self._prog is not None:
+                self._prog.update(self._task, completed=self.done)
+
+    def __enter__(self):
+        if self.console.is_terminal:
+            import threading
+
+            self._timer = threading.Timer(self.delay, self._start)
+            self._timer.daemon = True
+            self._timer.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        with self._lock:
+            timer, self._timer = self._timer, None
+            prog, self._prog = self._prog, None
+        if timer is not None:
+            timer.cancel()
+        if prog is not None:
+            prog.stop()
+
+
+def late_progress(label: str, total: float | None = None, delay: float = 2.0,
+                  console: Console | None = None) -> _LateProgress:
+    """Progress for a command that may take over ``delay`` s: ``with late_progress("exporting") as p:``
+    (``p.advance()`` per item when ``total`` is given; a spinner with elapsed time otherwise)."""
+    return _LateProgress(label, total, delay, err_console if console is None else console)

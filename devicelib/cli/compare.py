@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from .common import _emit_json, _quantity, app, console, err_console, handle_errors
+from .common import _emit_json, _quantity, app, console, err_console, handle_errors, late_progress
 
 FORMATS = ("table", "csv", "markdown", "json")
 
@@ -70,6 +70,7 @@ def compare(
     }
     rows = collect(names or [], family=family, all_=all_,
                    warn=lambda m: err_console.print(f"warning: {m}", markup=False, highlight=False),
+                   progress=lambda n: late_progress("computing metrics", total=n),
                    **condition)
     cols = columns_for(rows, [m.strip() for m in metrics.split(",")] if metrics else None)
     if plot_path is not None:

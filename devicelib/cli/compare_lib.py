@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+from contextlib import nullcontext
 from pathlib import Path
 
 from ..metrics import METRICS, DeviceMetrics, MetricError
@@ -43,13 +44,15 @@ def resolve(name: str):
     raise CompareError(f"{name!r} is neither a card nor a record (see `devicelib catalog` and models/records/)")
 
 
-def collect(names=(), family: str | None = None, all_: bool = False, warn=None, **condition) -> list[DeviceMetrics]:
+def collect(names=(), family: str | None = None, all_: bool = False, warn=None, progress=None,
+            **condition) -> list[DeviceMetrics]:
     """Metrics of the named cards/records, or of a whole family, or of everything registered.
 
     ``condition`` goes to :func:`devicelib.metrics.card_metrics` (amplitude,
     amplitude_down, width, temperature, v_read, pulses, seed, tolerance).
     A card that fails to simulate is an error when named, a warning (``warn``)
-    when it comes from --family/--all.
+    when it comes from --family/--all. ``progress(n_items)`` (optional) returns a context
+    manager with ``advance()``, called once per card or record.
     """
     from ..catalog import list_catalog
     from ..metrics import card_metrics
@@ -72,21 +75,24 @@ def collect(names=(), family: str | None = None, all_: bool = False, warn=None, 
                 items.append(("record", rec, False))
     out: list[DeviceMetrics] = []
     seen = set()
-    for kind, obj, named in items:
-        key = (kind, obj.name)
-        if key in seen:
-            continue
-        seen.add(key)
-        if kind == "record":
-            out.append(record_metrics(obj))
-            continue
-        try:
-            out.append(card_metrics(obj, **condition))
-        except (MetricError, ValueError, ArithmeticError, FloatingPointError) as exc:
-            if named:
-                raise CompareError(f"{obj.name}: cannot compute metrics: {exc}") from None
-            if warn:
-                warn(f"skipping card {obj.name}: {type(exc).__name__}: {exc}")
+    with progress(len(items)) if progress is not None else nullcontext() as prog:
+        for kind, obj, named in items:
+            key = (kind, obj.name)
+            if prog is not None:
+                prog.advance()
+            if key in seen:
+                continue
+            seen.add(key)
+            if kind == "record":
+                out.append(record_metrics(obj))
+                continue
+            try:
+                out.append(card_metrics(obj, **condition))
+            except (MetricError, ValueError, ArithmeticError, FloatingPointError) as exc:
+                if named:
+                    raise CompareError(f"{obj.name}: cannot compute metrics: {exc}") from None
+                if warn:
+                    warn(f"skipping card {obj.name}: {type(exc).__name__}: {exc}")
     if not out:
         raise CompareError("nothing to compare: give card or record names, --family or --all")
     return out
