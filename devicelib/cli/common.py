@@ -48,16 +48,17 @@ def handle_errors(func):
     def wrapper(*args, **kwargs):
         import warnings
 
-        from ..catalog import CatalogWarning  # light: numpy and the unit helpers only
-
         try:
+            # record=True resets the warning registries (each run shows its warnings again); the
+            # catalog module is not imported here (it loads numpy and pint): a CatalogWarning can only
+            # have been raised once a command imported it, so it is looked up afterwards
             with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always", CatalogWarning)
                 try:
                     return func(*args, **kwargs)
                 finally:
+                    cat = getattr(sys.modules.get("devicelib.catalog"), "CatalogWarning", None)
                     for w in caught:  # one line each on stderr; other warnings as usual
-                        if issubclass(w.category, CatalogWarning):
+                        if cat is not None and issubclass(w.category, cat):
                             err_console.print(f"warning: {w.message}", markup=False, highlight=False,
                                               soft_wrap=True)
                         else:
