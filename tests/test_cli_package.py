@@ -103,8 +103,10 @@ def test_light_commands_import_no_heavy_library(args, warm_env):
     assert res["loaded"] == [], f"devicelib {' '.join(args)} imported {res['loaded']}"
 
 
-def test_help_does_not_import_numpy_or_pint():
-    assert _probe(["--help"], ["numpy", "pint"]) == {"exit": 0, "loaded": []}
+@pytest.mark.parametrize("args", [["--help"], ["models"]])
+def test_help_and_models_do_not_import_numpy_or_pint(args, warm_env):
+    # --help and a cached `models` load neither numpy nor the pint registry
+    assert _probe(args, ["numpy", "pint"], warm_env) == {"exit": 0, "loaded": []}
 
 
 # -- export hardening: refused before anything is simulated ---------------------------------------------------
