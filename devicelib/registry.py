@@ -19,8 +19,10 @@ from collections.abc import Callable
 from functools import cache
 from importlib import import_module
 from importlib.metadata import EntryPoint, entry_points
+from typing import TYPE_CHECKING
 
-from .core import DeviceModel
+if TYPE_CHECKING:  # imported where used: `devicelib models` reads the cached index without numpy
+    from .core import DeviceModel
 
 GROUP = "devicelib.models"
 
@@ -53,6 +55,8 @@ def model_class(name: str) -> type[DeviceModel]:
     if name not in eps:
         raise ModelNotFound(f"no model named {name!r}; registered: {', '.join(sorted(eps)) or 'none'}")
     cls = eps[name].load()
+    from .core import DeviceModel
+
     if not (isinstance(cls, type) and issubclass(cls, DeviceModel)):
         raise TypeError(f"entry point {name!r} ({eps[name].value}) is not a DeviceModel subclass")
     if cls.name != name:

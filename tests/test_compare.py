@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from devicelib.cli import app
-from devicelib.cli_compare import parse_units
+from devicelib.cli.compare_lib import parse_units
 from devicelib.units import UnitError
 
 runner = CliRunner()

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .common import (
+    DEFAULT_DEVICES,
     ExportError,
     ExportResult,
     NoResponseError,
@@ -95,6 +96,7 @@ def export(
     if response is None:
         vals = [_parse(v) for v in (amplitude, amplitude_down, width, temperature, read_voltage, g_start)]
         cond, _ = prepare_condition(card, *vals, force=force)
+        _check_start_and_size(card, cond, g_start is not None, n_devices, n_pulses)
         try:
             response = simulate_response(card, cond, n_pulses=n_pulses, n_devices=n_devices, seed=seed)
         except NoResponseError as exc:
@@ -131,6 +133,34 @@ def export(
         result = mod.write(card, cond, response, out)
     result.warnings = list(cond.notes) + ([warn] if warn else []) + list(result.warnings)
     return result
+
+
+def _check_start_and_size(card, cond, explicit_start: bool, n_devices, n_pulses) -> None:
+    """Refuse, before anything is simulated, a given start conductance the model cannot reach (it
+    would be clamped silently to its range) and an ensemble too large for the memory limit."""
+    from ..simulate import check_inputs, check_start_conductance
+
+    model = card.model()
+    if explicit_start:
+        try:
+            check_start_conductance(model, cond.g_start, cond.read_voltage)
+        except ValueError as exc:
+            raise ExportError(f"{card.name}: g_start: {exc}") from None
+    if n_devices is None:
+        return
+    # the smallest trains the export can run (8 pulses each way unless fixed): a size refused for
+    # these is refused for any; the actual trains are checked again when they are simulated
+    ups = n_pulses if isinstance(n_pulses, tuple) else (n_pulses, n_pulses)
+    n_min = sum(8 if k is None else int(k) for k in ups)
+    try:
+        check_inputs(model, n_min, n_devices, cond.read_voltage, None, record_state=False)
+    except ValueError as exc:
+        msg = str(exc).replace("simulate: n_devices", "n_devices").replace("simulate: ", "export ensemble: ")
+        if "memory limit" in msg:
+            msg = msg.split("; ")[0] + ("; export a smaller ensemble (the spread statistics need "
+                                        f"about {DEFAULT_DEVICES}-1000 devices), or simulate larger "
+                                        "populations in chunks with devicelib.simulate and different seeds")
+        raise ExportError(f"{card.name}: {msg}") from None
 
 
 def _check_polarity(card, resp: PhysicsResponse) -> None:

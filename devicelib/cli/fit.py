@@ -8,31 +8,31 @@ from typing import Annotated
 
 import typer
 
-from . import __version__
-from .cli import JsonOpt, _emit_json, _model_or_card, _quantity, app, console, err_console, handle_errors
+from .. import __version__
+from .common import JsonOpt, _emit_json, _model_or_card, _quantity, app, console, err_console, handle_errors
 
 
 def _read(path: Path, i: int, n_files: int, start, layout: str, unit, amplitude, width, temperature, vr, header,
           observable=None):
-    from .measurement import read_measurement
+    from ..measurement import read_measurement
 
     au = start.amplitude_unit
     suffix = path.suffix.lower()
     if observable:
-        from .observables import read_observation_table
+        from ..observables import read_observation_table
 
         return read_observation_table(path, observable, width=_quantity(width[0], "s", "width") if width else None,
                                       unit=unit, amplitude_unit=au, v_read=vr,
                                       temperature=_quantity(temperature, "K", "temperature"), model=start)
     if layout in ("map", "map-reset"):
-        from .maps import read_pulse_map
+        from ..maps import read_pulse_map
 
         if vr is None:
             raise ValueError(f"{path}: a single-pulse map records no read voltage; give --v-read")
         return read_pulse_map(path, polarity="reset" if layout == "map-reset" else "set", v_read=vr,
                               unit=unit or "ohm", temperature=_quantity(temperature, "K", "temperature"))
     if layout == "sequence":
-        from .fit.readers import read_sequence_csv
+        from ..fit.readers import read_sequence_csv
 
         if not amplitude or not width:
             raise ValueError(f"{path}: a sequence CSV holds no pulse conditions; give --amplitude once per column "
@@ -45,7 +45,7 @@ def _read(path: Path, i: int, n_files: int, start, layout: str, unit, amplitude,
                                  amplitude_unit=au)
     kwargs: dict = {}
     if suffix in (".csv", ".tsv", ".txt", ".dat"):
-        from .measurement import sniff_layout
+        from ..measurement import sniff_layout
 
         if layout == "auto":
             layout = sniff_layout(path)  # reads only the head of the file; the reader parses it once
@@ -65,7 +65,7 @@ def _read(path: Path, i: int, n_files: int, start, layout: str, unit, amplitude,
         else:
             kwargs["v_read"] = vr
         if layout == "long" and path.stat().st_size > 8 * 2**20 and err_console.is_terminal:
-            from .cli import _progress
+            from .common import _progress
 
             prog = _progress(path.stat().st_size, f"reading {path.name}")
             with prog:
@@ -102,8 +102,8 @@ def _sigma(text: str | None, measurement, vr):
     """--sigma as the fit's sigma: '5%' stays relative, a quantity is converted to the data's SI unit."""
     if text is None or text.strip().endswith("%"):
         return text
-    from .observables import observable_of, si_unit
-    from .units import parse_unit, ureg
+    from ..observables import observable_of, si_unit
+    from ..units import parse_unit, ureg
 
     obs = observable_of(measurement)
     unit = str(measurement[obs].attrs.get("units", ""))
@@ -183,9 +183,9 @@ def fit(
     as_json: JsonOpt = False,
 ):
     """Fit a model to measured pulse data (lmfit), or compare several models, and optionally write a card."""
-    from .fit import fit as run_fit
-    from .fit.compare import compare
-    from .measurement import concat_traces
+    from ..fit import fit as run_fit
+    from ..fit.compare import compare
+    from ..measurement import concat_traces
 
     names = [m.strip() for m in model.split(",") if m.strip()]
     if not names:
@@ -231,7 +231,7 @@ def fit(
     out = result.to_json() if comparison is None else comparison.to_json()
     variability = None
     if spread:
-        from .fit.variability import extract_variability
+        from ..fit.variability import extract_variability
 
         est = extract_variability(result.model, measurement, [p.strip() for p in spread.split(",") if p.strip()],
                                   pooled=result, traces_are=traces_are, v_read=vr)
@@ -250,7 +250,7 @@ def fit(
         c.save(card)
         out["card"] = str(card)
     if report is not None:
-        from .fit.report import write_report
+        from ..fit.report import write_report
 
         files = write_report(comparison if comparison is not None else result, report)
         out["report"] = [str(f) for f in files]

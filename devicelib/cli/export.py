@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from .cli import JsonOpt, _emit_json, app, console, err_console, handle_errors
+from .common import JsonOpt, _emit_json, app, console, err_console, handle_errors, late_progress
 
 
 @app.command()
@@ -43,9 +43,10 @@ def export(
     """Export a card at a stated pulse condition; prints the mapping error (RMSE, S) and the condition."""
     import warnings
 
-    from .export import export as run
+    from ..export import export as run
 
-    with warnings.catch_warnings():  # printed below with the other export warnings, not twice
+    with warnings.catch_warnings(), late_progress(f"exporting {source} to {to}"):
+        # warnings: printed below with the other export warnings, not twice
         warnings.filterwarnings("ignore", message=".*did not converge", category=UserWarning)
         result = run(source, to, out, amplitude=amplitude, amplitude_down=amplitude_down, width=width,
                      temperature=temperature, read_voltage=read_voltage, g_start=g_start,

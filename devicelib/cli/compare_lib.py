@@ -1,4 +1,6 @@
-"""``devicelib compare``: figures of merit of cards and literature records, side by side, in chosen units.
+"""Helpers of ``devicelib compare`` (collect, convert, format, plot).
+
+Figures of merit of cards and literature records, side by side, in chosen units.
 
 Cards are simulated at a stated pulse condition (:func:`devicelib.metrics.card_metrics`);
 records give the figures their paper reports (:mod:`devicelib.records`). Every
@@ -10,17 +12,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
+from contextlib import nullcontext
 from pathlib import Path
-from typing import Annotated
 
-import typer
-
-from .cli import _emit_json, _quantity, app, console, err_console, handle_errors
-from .metrics import METRICS, DeviceMetrics, MetricError
-
-FORMATS = ("table", "csv", "markdown", "json")
+from ..metrics import METRICS, DeviceMetrics, MetricError
+from .common import console
 
 
 class CompareError(ValueError):
@@ -33,8 +30,8 @@ class CompareError(ValueError):
 
 def resolve(name: str):
     """A card or a record by name or path: ("card", Card) or ("record", Record)."""
-    from .catalog import find_card, load_card
-    from .records import find_record, load_record
+    from ..catalog import find_card, load_card
+    from ..records import find_record, load_record
 
     rec_path = find_record(name)
     card_path = None if rec_path is not None and str(name).startswith("lit.") else find_card(name)
@@ -47,17 +44,19 @@ def resolve(name: str):
     raise CompareError(f"{name!r} is neither a card nor a record (see `devicelib catalog` and models/records/)")
 
 
-def collect(names=(), family: str | None = None, all_: bool = False, warn=None, **condition) -> list[DeviceMetrics]:
+def collect(names=(), family: str | None = None, all_: bool = False, warn=None, progress=None,
+            **condition) -> list[DeviceMetrics]:
     """Metrics of the named cards/records, or of a whole family, or of everything registered.
 
     ``condition`` goes to :func:`devicelib.metrics.card_metrics` (amplitude,
     amplitude_down, width, temperature, v_read, pulses, seed, tolerance).
     A card that fails to simulate is an error when named, a warning (``warn``)
-    when it comes from --family/--all.
+    when it comes from --family/--all. ``progress(n_items)`` (optional) returns a context
+    manager with ``advance()``, called once per card or record.
     """
-    from .catalog import list_catalog
-    from .metrics import card_metrics
-    from .records import list_records, record_metrics
+    from ..catalog import list_catalog
+    from ..metrics import card_metrics
+    from ..records import list_records, record_metrics
 
     items: list[tuple[str, object, bool]] = [(*resolve(n), True) for n in names]
     if family or all_:
@@ -76,21 +75,24 @@ def collect(names=(), family: str | None = None, all_: bool = False, warn=None, 
                 items.append(("record", rec, False))
     out: list[DeviceMetrics] = []
     seen = set()
-    for kind, obj, named in items:
-        key = (kind, obj.name)
-        if key in seen:
-            continue
-        seen.add(key)
-        if kind == "record":
-            out.append(record_metrics(obj))
-            continue
-        try:
-            out.append(card_metrics(obj, **condition))
-        except (MetricError, ValueError, ArithmeticError, FloatingPointError) as exc:
-            if named:
-                raise CompareError(f"{obj.name}: cannot compute metrics: {exc}") from None
-            if warn:
-                warn(f"skipping card {obj.name}: {type(exc).__name__}: {exc}")
+    with progress(len(items)) if progress is not None else nullcontext() as prog:
+        for kind, obj, named in items:
+            key = (kind, obj.name)
+            if prog is not None:
+                prog.advance()
+            if key in seen:
+                continue
+            seen.add(key)
+            if kind == "record":
+                out.append(record_metrics(obj))
+                continue
+            try:
+                out.append(card_metrics(obj, **condition))
+            except (MetricError, ValueError, ArithmeticError, FloatingPointError) as exc:
+                if named:
+                    raise CompareError(f"{obj.name}: cannot compute metrics: {exc}") from None
+                if warn:
+                    warn(f"skipping card {obj.name}: {type(exc).__name__}: {exc}")
     if not out:
         raise CompareError("nothing to compare: give card or record names, --family or --all")
     return out
@@ -107,7 +109,7 @@ def parse_units(spec: str | None) -> dict[str, str]:
     ratio, count, accuracy) or a metric name (which wins over its category).
     A unit of another dimension than the metric's raises :class:`devicelib.units.UnitError`.
     """
-    from .units import UnitError, parse_unit
+    from ..units import UnitError, parse_unit
 
     chosen = {name: info.unit for name, info in METRICS.items()}
     if not spec:
@@ -145,7 +147,7 @@ def convert_value(value: float | None, si_unit: str, unit: str) -> float | None:
         return None
     if unit == si_unit:
         return value
-    from .units import convert
+    from ..units import convert
 
     if math.isinf(value):
         return value
@@ -178,7 +180,7 @@ def cell(row: DeviceMetrics, name: str, unit: str) -> str:
 
 
 def header(name: str, unit: str) -> str:
-    from .units import format_unit
+    from ..units import format_unit
 
     u = format_unit(unit) if unit not in ("", "%") else unit
     return f"{METRICS[name].label} [{u}]" if u else METRICS[name].label
@@ -260,7 +262,7 @@ def plot(rows: list[DeviceMetrics], path: str | Path, units: dict[str, str]) -> 
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from .units import format_unit
+    from ..units import format_unit
 
     path = Path(path)
     if path.suffix.lower() not in (".png", ".svg", ".pdf"):
@@ -329,89 +331,3 @@ def plot(rows: list[DeviceMetrics], path: str | Path, units: dict[str, str]) -> 
     fig.savefig(path, dpi=130)
     plt.close(fig)
     return path
-
-
-# ---------------------------------------------------------------------------
-# the command
-# ---------------------------------------------------------------------------
-
-@app.command()
-@handle_errors
-def compare(
-    names: Annotated[list[str] | None, typer.Argument(help="Card or record names (or files).")] = None,
-    family: Annotated[str | None, typer.Option(help="Every card and record of this family.")] = None,
-    all_: Annotated[bool, typer.Option("--all", help="Every registered card and every record.")] = False,
-    units: Annotated[str | None, typer.Option(
-        help="Display units, e.g. 'energy=fJ,time=ns,conductance=uS' (categories or metric names).")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="table | csv | markdown | json")] = "table",
-    metrics: Annotated[str | None, typer.Option(help="Comma-separated metric names (default: all available).")] = None,
-    plot_path: Annotated[Path | None, typer.Option("--plot", help="Write the comparison figure (.png/.svg/.pdf).")]
-    = None,
-    out: Annotated[Path | None, typer.Option(help="Write the table to this file instead of stdout.")] = None,
-    amplitude: Annotated[str | None, typer.Option(help="Potentiating amplitude for cards, e.g. '1.2 V'.")] = None,
-    amplitude_down: Annotated[str | None, typer.Option(help="Depressing amplitude, e.g. '-1.2 V'.")] = None,
-    width: Annotated[str | None, typer.Option(help="Pulse width for cards, e.g. '100 ns'.")] = None,
-    temperature: Annotated[str | None, typer.Option(help="Temperature for cards, e.g. '300 K'.")] = None,
-    pulses: Annotated[int, typer.Option(help="Pulses per potentiation / depression train.")] = 100,
-    tolerance: Annotated[float, typer.Option(help="Relative change that ends retention.")] = 0.1,
-    seed: Annotated[int, typer.Option(help="Random seed for noisy cards.")] = 0,
-):
-    """Compare figures of merit of cards (simulated) and literature records, in units you choose."""
-    from .units import UnitError
-
-    if fmt not in FORMATS:
-        raise ValueError(f"--format must be one of {FORMATS}, got {fmt!r}")
-    shown = parse_units(units)
-
-    def amp(text, name):
-        if text is None:
-            return None
-        from .units import Q_
-
-        try:
-            return float(text)
-        except ValueError:
-            pass
-        try:
-            return Q_(text.strip())
-        except Exception:
-            raise UnitError(f"--{name}: cannot read {text!r} as a quantity (e.g. '1.2 V' or '10 uA')") from None
-
-    condition = {
-        "amplitude": amp(amplitude, "amplitude"), "amplitude_down": amp(amplitude_down, "amplitude-down"),
-        "width": _quantity(width, "s", "width"), "temperature": _quantity(temperature, "K", "temperature"),
-        "pulses": pulses, "seed": seed, "tolerance": tolerance,
-    }
-    rows = collect(names or [], family=family, all_=all_,
-                   warn=lambda m: err_console.print(f"warning: {m}", markup=False, highlight=False),
-                   **condition)
-    cols = columns_for(rows, [m.strip() for m in metrics.split(",")] if metrics else None)
-    if plot_path is not None:
-        plot(rows, plot_path, shown)
-    if fmt == "json":
-        doc = to_json(rows, cols, shown)
-        if plot_path is not None:
-            doc["plot"] = str(plot_path)
-        if out is not None:
-            from .catalog import atomic_write_text
-
-            atomic_write_text(out, json.dumps(doc, indent=2) + "\n")
-        else:
-            _emit_json(doc)
-        return
-    if fmt == "table" and out is None:
-        print_table(rows, cols, shown)
-        if plot_path is not None:
-            console.print(f"wrote {plot_path}", highlight=False)
-        return
-    text = to_csv(rows, cols, shown) if fmt == "csv" else to_markdown(rows, cols, shown)
-    if fmt == "table":
-        head, body = as_rows(rows, cols, shown)
-        text = "\t".join(head) + "\n" + "\n".join("\t".join(c or "-" for c in line) for line in body) + "\n"
-    if out is not None:
-        from .catalog import atomic_write_text
-
-        atomic_write_text(Path(out), text)
-        err_console.print(f"wrote {out}", highlight=False)
-    else:
-        typer.echo(text, nl=False)

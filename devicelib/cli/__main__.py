@@ -1,0 +1,5 @@
+"""``python -m devicelib.cli``: the same as the ``devicelib`` command."""
+
+from . import main
+
+main()

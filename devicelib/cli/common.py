@@ -1,0 +1,201 @@
+"""The ``devicelib`` command line (typer + rich): the app, shared options and error handling.
+
+Command modules (:mod:`.browse`, :mod:`.simulate`, :mod:`.fit`, :mod:`.export`, :mod:`.compare`)
+import from here; this module imports none of them (the package ``__init__`` assembles the app),
+so there is no import cycle. It must stay light: no numpy, xarray, scipy or pint at import time.
+
+Every subcommand has ``--help``. Bad input exits with status 2 and one line
+``error: ...`` on stderr; ``--json`` prints exactly one JSON document on
+stdout. Quantities are written with their unit (``"1.2 V"``, ``"100 ns"``);
+a bare number is taken in SI.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from .. import __version__
+
+app = typer.Typer(
+    name="devicelib",
+    help="Physics-based models of analog-AI memory devices: simulate, fit, export, compare.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of a table.")]
+
+
+def _fail(msg: str) -> None:
+    err_console.print(f"error: {msg}", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+def handle_errors(func):
+    """Turn user-facing errors into one line on stderr and exit status 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        import warnings
+
+        try:
+            # record=True resets the warning registries (each run shows its warnings again); the
+            # catalog module is not imported here (it loads numpy and pint): a CatalogWarning can only
+            # have been raised once a command imported it, so it is looked up afterwards
+            with warnings.catch_warnings(record=True) as caught:
+                try:
+                    return func(*args, **kwargs)
+                finally:
+                    cat = getattr(sys.modules.get("devicelib.catalog"), "CatalogWarning", None)
+                    for w in caught:  # one line each on stderr; other warnings as usual
+                        if cat is not None and issubclass(w.category, cat):
+                            err_console.print(f"warning: {w.message}", markup=False, highlight=False,
+                                              soft_wrap=True)
+                        else:
+                            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+        except typer.Exit:
+            raise
+        except Exception as exc:
+            # CardError / MeasurementError can only be raised once their module is imported: look
+            # them up there instead of importing xarray (measurement) for every command
+            user = [ValueError, KeyError, TypeError, FileNotFoundError, IsADirectoryError, PermissionError]
+            for mod, cls in (("devicelib.catalog", "CardError"), ("devicelib.measurement", "MeasurementError")):
+                if mod in sys.modules:
+                    user.append(getattr(sys.modules[mod], cls))
+            if not isinstance(exc, tuple(user)):
+                raise
+            msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+            _fail(str(msg).replace("\n", " "))
+
+    return wrapper
+
+
+def _emit_json(obj) -> None:
+    sys.stdout.write(json.dumps(obj, indent=2, default=_json_default) + "\n")
+
+
+def _json_default(o):
+    np = sys.modules.get("numpy")  # a numpy value implies numpy is loaded: never import it here
+    if np is not None and isinstance(o, np.generic):
+        return o.item()
+    if np is not None and isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def _quantity(text: str | None, unit: str, name: str):
+    """Parse ``"1.2 V"`` / ``"100 ns"`` / ``"1e-7"`` (SI) into an SI float."""
+    from ..units import Q_, UnitError, to_si
+
+    if text is None:
+        return None
+    text = text.strip()
+    try:
+        value = float(text)
+        return value
+    except ValueError:
+        pass
+    try:
+        q = Q_(text)
+    except Exception:
+        raise UnitError(f"--{name}: cannot read {text!r} as a quantity (write e.g. '1.2 V')") from None
+    return to_si(q, unit, f"--{name}")
+
+
+def _model_or_card(name: str):
+    """Resolve a registered model name, a catalog card name or a card path."""
+    from ..catalog import find_card, load_card
+    from ..registry import available_models, model_class
+
+    if name in available_models():
+        return model_class(name)(), None
+    path = find_card(name)
+    if path is None:
+        raise KeyError(
+            f"{name!r} is neither a registered model nor a card (see `devicelib models`, `devicelib catalog`)"
+        )
+    card = load_card(path)
+    return card.model(), card
+
+
+@app.callback(invoke_without_command=True)
+def _main(version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False):
+    if version:
+        console.print(f"devicelib {__version__}")
+        raise typer.Exit()
+
+
+def _progress(total: int, label: str):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    prog = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=err_console, transient=True, disable=not err_console.is_terminal)
+    return prog
+
+
+class _LateProgress:
+    """A rich progress bar on stderr that appears only when the work is still running after
+    ``delay`` seconds and stderr is a terminal (short runs and pipes stay quiet)."""
+
+    def __init__(self, label: str, total: float | None, delay: float, console: Console):
+        self.label, self.total, self.delay, self.console = label, total, delay, console
+        self.done = 0.0
+        self._prog = self._task = self._timer = None
+        self._lock = __import__("threading").Lock()
+
+    def _start(self) -> None:
+        from rich.markup import escape
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        cols = [SpinnerColumn(), TextColumn(escape(self.label))]
+        if self.total is not None:
+            cols += [BarColumn(), MofNCompleteColumn()]
+        with self._lock:
+            if self._timer is None:  # already finished
+                return
+            self._prog = Progress(*cols, TimeElapsedColumn(), console=self.console, transient=True)
+            self._task = self._prog.add_task(self.label, total=self.total, completed=self.done)
+            self._prog.start()
+
+    def advance(self, n: float = 1.0) -> None:
+        with self._lock:
+            self.done += n
+            if self._prog is not None:
+                self._prog.update(self._task, completed=self.done)
+
+    def __enter__(self):
+        if self.console.is_terminal:
+            import threading
+
+            self._timer = threading.Timer(self.delay, self._start)
+            self._timer.daemon = True
+            self._timer.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        with self._lock:
+            timer, self._timer = self._timer, None
+            prog, self._prog = self._prog, None
+        if timer is not None:
+            timer.cancel()
+        if prog is not None:
+            prog.stop()
+
+
+def late_progress(label: str, total: float | None = None, delay: float = 2.0,
+                  console: Console | None = None) -> _LateProgress:
+    """Progress for a command that may take over ``delay`` s: ``with late_progress("exporting") as p:``
+    (``p.advance()`` per item when ``total`` is given; a spinner with elapsed time otherwise)."""
+    return _LateProgress(label, total, delay, err_console if console is None else console)
