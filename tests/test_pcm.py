@@ -557,3 +557,48 @@ def test_no_random_draws_when_the_statistical_layer_is_off():
     ms.rng = Boom()
     st = ms.apply_pulse(ms.initial_state(3), 194e-6, W, 300.0)
     assert np.all(st["prog_error"] == 0) and np.all(st["read_xi"] == 0)
+
+
+def _load_script(name):
+    import importlib.util
+
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location(name, root / "docs" / "scripts" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_partial_reset_card_fitted_to_the_amplitude_response(shared_data):
+    """pcm.zarcone2020_partial_reset_fit: plateau and melt threshold described, the climb above it not."""
+    mod = _load_script("fit_pcm_partial_reset")
+    v, r = mod.read_data(shared_data / "pcm-partial-reset" / "Partial_Reset_PCM.csv")
+    assert v.size == 15200
+    stats = mod.per_amplitude(v, r)
+    assert stats["v"].size == 40 and np.all(stats["n"] == 380)
+    card = load_card(Path(__file__).resolve().parents[1] / "models" / "pcm" / "zarcone2020_partial_reset_fit.toml")
+    assert card.kind == "fitted" and card.fit["holdout"]["ndata"] == 15
+    m = card.model()
+    res = mod.predict(m, stats["v"]) - stats["median"]
+    k = np.rint(stats["v"] / 0.05).astype(int)
+    used = stats["v"] >= 1.5 - 1e-9
+    rms = lambda sel: np.sqrt(np.mean(res[sel] ** 2))  # noqa: E731
+    # the card's stated statistics are what the card gives on the data
+    assert rms(used & (k % 2 == 0)) == pytest.approx(card.fit["rmse"]["value"], rel=2e-3)
+    assert rms(used & (k % 2 == 1)) == pytest.approx(card.fit["holdout"]["rmse"]["value"], rel=2e-3)
+    assert card.fit["holdout"]["rmse"]["value"] < 0.2
+    # plateau 1.5-2.35 V: the SET cell at R_c, within 10 % (0.04 dex) of the measured medians
+    plateau = used & (stats["v"] < 2.4 - 1e-9)
+    assert rms(plateau) < 0.04
+    assert m.params["R_c"] == pytest.approx(10 ** np.median(stats["median"][plateau]), rel=0.1)
+    # the melt threshold lies where the medians leave the plateau (2.45-2.6 V)
+    v_melt = float(m.melt_current(300.0)) * m.params["R_prog"]
+    assert 2.4 < v_melt <= 2.65
+    # a sub-melt pulse leaves the SET cell; a 2.95 V pulse gives > 1 MOhm (measured 2.45 MOhm), stated failure:
+    # the model cannot climb 1.4 decades above threshold (stays within 0.5 dex at 2.95 V)
+    r_hi = 10 ** mod.predict(m, np.array([2.95]))[0]
+    assert 1e6 < r_hi < 10 ** stats["median"][-1]
+    # the spread: c2c on the dome reproduces the measured median trial-to-trial spread of the melted trials
+    melted = stats["v"] >= 2.65 - 1e-9
+    sim = mod.simulated_spread(m, stats["v"][melted], card.variability.c2c, n=1000, seed=3)
+    assert np.median(sim) == pytest.approx(np.median(stats["sigma"][melted]), rel=0.15)
