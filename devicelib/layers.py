@@ -28,7 +28,11 @@ at ``initial_state``; after it the device no longer switches (stuck at its last 
 :func:`calibrate_endurance` fits :math:`G_c, N_{1/2}, \beta` to the medians of (R after SET, R after
 RESET) per cycle decade and :math:`p_\infty, N_f, k_f` to the fraction of failed cycles (window
 below a factor 2), e.g. on the Stanford NI-RRAM 1 us endurance record. One cell gives no
-permanent-failure statistics: the Weibull lifetime stays a user input (default: none).
+permanent-failure statistics; a population does: :func:`read_endurance_record` reads the Stanford 1T1R /
+NI-RRAM endurance layouts, :func:`stuck_onsets` finds the cycle after which each cell stays below the
+failure ratio, and :func:`fit_weibull_lifetime` fits the Weibull scale and shape to those onsets by maximum
+likelihood with right censoring (cells still switching at the end of the record). :func:`window_trend` gives
+the change of ln(R_reset/R_set) per decade of cycles (docs/layers.md lists the calibrated numbers).
 
 Read noise (:class:`ReadNoise`)
 -------------------------------
@@ -69,6 +73,9 @@ References
 - S. Ambrogio et al., "Statistical fluctuations in HfOx resistive-switching memory: Part II - random
   telegraph noise", IEEE TED 61, 2920 (2014), doi:10.1109/TED.2014.2330202.
 - Stanford NI-RRAM data (robert-radway/NI-RRAM-Python, MIT): ``1us_endurance.tsv``, ``ret1.csv``.
+- Stanford 1T1R data (Anjiang-Wei/Anjiang-RRAM-Python, MIT): ``endurance_log.csv``,
+  ``endurance_log_many.csv``, ``endurance_slow.tsv``.
+- W. Weibull, "A statistical distribution function of wide applicability", J. Appl. Mech. 18, 293 (1951).
 """
 
 from __future__ import annotations
@@ -587,17 +594,17 @@ def stuck_onsets(record: EnduranceRecord, fail_ratio: float = 2.0):
     return np.asarray(addr), np.asarray(onset, float), np.asarray(stuck, bool)
 
 
-def fit_weibull_lifetime(onset, stuck, first_check: float | None = None) -> tuple[float, float]:
+def fit_weibull_lifetime(onset, stuck, first_check: float = 0.0) -> tuple[float, float]:
     """Weibull (scale eta, shape k) of the stuck-at lifetime by maximum likelihood with right censoring
-    (cells still switching at the end contribute the survival S = exp(-(N/eta)^k)). A cell stuck at its first
-    check is interval-censored in (0, first_check] (F = 1 - S). Needs at least two stuck cells."""
+    (cells still switching at the end contribute the survival S = exp(-(N/eta)^k)). A cell found stuck at
+    the record's first check (``onset <= first_check``, the cycle count of that check) is left-censored in
+    (0, first_check] (F = 1 - S). Needs at least two stuck cells."""
     from scipy.optimize import minimize
 
     n, s = np.asarray(onset, float), np.asarray(stuck, bool)
     if s.sum() < 2:
         raise ValueError("fit_weibull_lifetime: need at least two stuck cells")
-    first = np.min(n) if first_check is None else float(first_check)
-    left = s & (n <= first)
+    left = s & (n <= float(first_check))
 
     def nll(x):
         eta, k = np.exp(x)
