@@ -87,9 +87,21 @@ import numpy as np
 
 from .core import DeviceModel, State
 
-__all__ = ["Endurance", "EnduranceRecord", "LayeredModel", "ReadDisturb", "ReadNoise", "calibrate_endurance",
-           "calibrate_read_noise", "fit_weibull_lifetime", "read_endurance_record", "stuck_onsets", "window_trend",
-           "with_layers"]
+__all__ = [
+    "Endurance",
+    "EnduranceRecord",
+    "LayeredModel",
+    "ReadDisturb",
+    "ReadNoise",
+    "calibrate_endurance",
+    "calibrate_read_noise",
+    "endurance_from_records",
+    "fit_weibull_lifetime",
+    "read_endurance_record",
+    "stuck_onsets",
+    "window_trend",
+    "with_layers",
+]
 
 
 @dataclass(frozen=True)
@@ -628,3 +640,42 @@ def window_trend(record: EnduranceRecord, fail_ratio: float = 2.0) -> tuple[floa
         raise ValueError(f"{record.source}: fewer than 3 switching checks; no window trend")
     b, a = np.polyfit(np.log10(record.cycles[ok]), np.log(record.window[ok]), 1)
     return float(np.exp(a)), float(b)
+
+
+def endurance_from_records(record: EnduranceRecord, population: EnduranceRecord | None = None,
+                           fail_ratio: float = 2.0, max_v_wl_set: float | None = None,
+                           v_ref: float = 0.1) -> Endurance:
+    """Endurance layer from a cell's record (window, closure, transient failures) and, optionally, a
+    population of cells (stuck-at Weibull lifetime).
+
+    - window: G_hi = 1/median(R_set), G_lo = 1/median(R_reset) over the switching checks;
+    - closure: :func:`calibrate_endurance` when :func:`window_trend` says the window closes (b < 0),
+      otherwise none (``n_half = inf``: the law of the layer only narrows the window);
+    - transient failures: the fraction of checks below ``fail_ratio`` as a constant p_inf
+      (``n_fail`` = 1 cycle, ``fail_k`` = 4: p_f reaches p_inf within the first cycles);
+    - stuck-at lifetime: :func:`fit_weibull_lifetime` over the cells of ``population`` whose SET gate
+      voltage is at most ``max_v_wl_set`` (cells never switching at a higher compliance are an
+      operating-point failure, not wear-out), left-censoring cells stuck at the first check.
+    """
+    ok = record.window >= fail_ratio
+    if ok.sum() < 10:
+        raise ValueError(f"{record.source}: fewer than 10 switching checks")
+    _w0, b = window_trend(record, fail_ratio)
+    if b < 0:
+        e = calibrate_endurance(record.cycles, record.r_set, record.r_reset, fail_ratio=fail_ratio, v_ref=v_ref)
+        g_c, n_half, beta = e.g_center, e.n_half, e.beta
+    else:
+        g_c = float(1.0 / np.sqrt(np.median(record.r_set[ok]) * np.median(record.r_reset[ok])))
+        n_half, beta = np.inf, 1.0
+    p_fail = float(np.mean(~ok))
+    life_scale, life_shape = np.inf, 1.0
+    if population is not None:
+        addr, onset, stuck = stuck_onsets(population, fail_ratio)
+        v = np.array([population.cell(a).v_wl_set[0] for a in addr])
+        keep = np.ones(addr.size, bool) if max_v_wl_set is None else ~(v > max_v_wl_set)
+        life_scale, life_shape = fit_weibull_lifetime(onset[keep], stuck[keep],
+                                                      first_check=float(np.min(population.cycles)))
+    return Endurance(g_lo=float(1.0 / np.median(record.r_reset[ok])), g_hi=float(1.0 / np.median(record.r_set[ok])),
+                     g_center=float(g_c), n_half=float(n_half), beta=float(beta), fail_max=p_fail,
+                     n_fail=1.0 if p_fail > 0 else np.inf, fail_k=4.0, life_scale=life_scale,
+                     life_shape=life_shape, v_ref=v_ref)

@@ -90,3 +90,21 @@ def test_reader_errors_name_the_file_and_line(tmp_path):
     with pytest.raises(ValueError, match="no complete SET/RESET check"):
         (tmp_path / "e.csv").write_text("C4,1.0,778,ENDURANCE,(2.5, 1.3),3,3,1e-06,50000\n")
         read_endurance_record(tmp_path / "e.csv")
+
+
+def test_endurance_layer_from_the_1t1r_records(t1r):
+    from devicelib import get_model
+    from devicelib.layers import endurance_from_records, with_layers
+
+    e = endurance_from_records(t1r["endurance_slow.tsv"], population=t1r["endurance_log_many.csv"],
+                               max_v_wl_set=2.15)
+    # window of cell 772 (1 us): LRS 8.8 kohm, HRS 47 kohm medians; no closure; 0.35 % failed checks
+    assert 1 / e.g_hi == pytest.approx(np.median(t1r["endurance_slow.tsv"].r_set), rel=0.02)
+    assert e.g_hi / e.g_lo == pytest.approx(5.4, rel=0.1)
+    assert np.isinf(e.n_half) and e.shrink(1e9) == 1.0
+    assert e.fail_probability(1e3) == pytest.approx(0.0035, abs=0.001)
+    assert e.life_scale == pytest.approx(1.76e7, rel=0.05) and e.life_shape == pytest.approx(1.55, abs=0.05)
+    # the layer draws the calibrated lifetimes: 34 % of devices stuck by 1e7 cycles (measured 4/12)
+    m = with_layers(get_model("vcm.jiang2016_hfox"), endurance=e).seed(5)
+    st = m.initial_state(20000)
+    assert np.mean(st["life"] < 1e7) == pytest.approx(0.34, abs=0.015)
