@@ -553,3 +553,53 @@ class GSTMushroom(DeviceModel):
         return {"amorphous_thickness": u, "t_prog": z.copy(), "nu": nu, "prog_error": z.copy(),
                 "read_xi": z.copy(), "peak_temperature": np.full(n, 300.0),
                 "ambient_temperature": np.broadcast_to(np.asarray(p["T_read"], dtype=float), (n,)).copy()}
+
+
+# -- multi-level SET: staircases, distinguishable levels, drive sensitivity -----------------------------------
+def set_staircase(model: GSTMushroom, i_reset: float, i_set: float, width: float, n_pulses: int,
+                  n_devices: int = 1, v_read: float = 0.2, t_read: float | None = None,
+                  temperature: float = 300.0) -> np.ndarray:
+    """Conductance (S), shape (n_devices, n_pulses + 1), of a RESET of ``i_reset`` (A) followed by
+    ``n_pulses`` SET pulses of ``i_set`` (A), all ``width`` s; column k is read ``t_read`` s (default the
+    drift reference t0 of the statistical model) after the k-th SET pulse (column 0: after the RESET).
+    Vectorised over devices; uses the model's seeded generator."""
+    if n_pulses < 1 or n_devices < 1:
+        raise ValueError("set_staircase: n_pulses and n_devices must be >= 1")
+    t_read = float(model.params["t0_drift"]) if t_read is None else float(t_read)
+    st = model.apply_pulse(model.initial_state(int(n_devices)), i_reset, width, temperature)
+    out = np.empty((int(n_devices), int(n_pulses) + 1))
+    for k in range(int(n_pulses) + 1):
+        if k:
+            st = model.apply_pulse(st, i_set, width, temperature)
+        out[:, k] = model.conductance(model.relax(st, t_read, temperature), v_read)
+    return out
+
+
+def distinguishable_levels(mean, std, k: float = 1.0) -> np.ndarray:
+    """Indices of a greedy set of distinguishable levels among conductance distributions given by their
+    ``mean`` and ``std`` (ordered, e.g. the columns of a SET staircase): starting from the first, the next
+    level is the first whose mean exceeds the last accepted one by at least k (std_a + std_b) (k = 1: the
+    two distributions cross about one standard deviation from each mean). A criterion, not a standard:
+    the count depends on k."""
+    mean, std = np.asarray(mean, float), np.asarray(std, float)
+    keep = [0]
+    for j in range(1, mean.size):
+        a = keep[-1]
+        if mean[j] - mean[a] >= k * (std[j] + std[a]):
+            keep.append(j)
+    return np.asarray(keep)
+
+
+def set_step_sensitivity(model: GSTMushroom, i_set: float, rel: float = 0.02,
+                         temperature: float = 300.0) -> tuple[float, float, float]:
+    """Relative change of the crystallised thickness per SET pulse, u(T_peak(I)) t_p, for drive currents
+    I (1 - rel) and I (1 + rel), and the elasticity d ln u / d ln I = 2 (T_peak - T0) d ln u/dT at I.
+
+    The step in u_a does not depend on the plug (closed-form growth), so this is the whole drive sensitivity
+    of the kinetics; how it shows in G depends on where the staircase is (slab or annulus branch)."""
+    i = np.array([i_set * (1 - rel), i_set, i_set * (1 + rel)])
+    t = model.peak_temperature(i, temperature)
+    u = model.growth_velocity(t)
+    dt = 1e-3
+    dlnu_dt = float(np.log(model.growth_velocity(t[1] + dt) / model.growth_velocity(t[1] - dt)) / (2 * dt))
+    return float(u[0] / u[1] - 1.0), float(u[2] / u[1] - 1.0), 2.0 * float(t[1] - temperature) * dlnu_dt
