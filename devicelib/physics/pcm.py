@@ -158,6 +158,12 @@ The scale parameters ``prog_noise``, ``nu_spread`` and ``read_noise`` (1 =
 published model, 0 = off) switch the layer; with all three at 0 the model is
 deterministic (for fitting) and draws no random numbers.
 
+*Multi-level SET helpers.* :func:`set_staircase` (RESET then n SET pulses, read at t0, vectorised over
+devices), :func:`distinguishable_levels` (greedy levels separated by k(sigma_a + sigma_b)) and
+:func:`set_step_sensitivity` (relative change of the plug step u(T_peak) t_p for I(1 -+ rel) and the elasticity
+d ln u/d ln I = 2 (T_peak - T0) d ln u/dT). docs/families/pcm.md compares the staircases with a public
+simplification of the Nandakumar et al. 2018 accumulative-SET model (the paper itself was not verified).
+
 References
 ----------
 - M. Le Gallo, A. Sebastian, J. Phys. D 53, 213002 (2020), doi:10.1088/1361-6463/ab7794 (review, cell model).
@@ -175,6 +181,9 @@ References
   materials", Appl. Phys. Lett. 98, 243506 (2011), doi:10.1063/1.3599559 (drift as structural relaxation).
 - S. R. Nandakumar et al., IEEE ICECS 2019, 727, doi:10.1109/ICECS46596.2019.8964852 (statistical model).
 - V. Joshi et al., Nat. Commun. 11, 2473 (2020), doi:10.1038/s41467-020-16108-9 (statistical model, Methods).
+- S. R. Nandakumar et al., "A phase-change memory model for neuromorphic computing", J. Appl. Phys. 124, 152135
+  (2018) (accumulative-SET statistics; not re-read: compared through YigitDemirag/meta-analog ``analog.py``,
+  a public simplification of it).
 """
 
 from __future__ import annotations
