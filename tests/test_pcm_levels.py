@@ -114,3 +114,18 @@ def test_distinguishable_levels_criterion():
     assert distinguishable_levels(mu, np.full(5, 0.5), k=2.0).tolist() == [0, 2, 4]
     with pytest.raises(ValueError, match="n_pulses"):
         set_staircase(get_model("pcm.sebastian2014_gst"), 400e-6, 194e-6, W, 0)
+
+
+def test_stochastic_growth_accumulates_the_spread(joshi, ref):
+    # growth_spread s_u: gamma factor (mean 1, CV s_u) on each pulse's crystallised thickness, so the spread of
+    # the plug accumulates like the reference's random walk. Default 0: no draw, the cards are unchanged.
+    base = set_staircase(joshi.seed(4), 310e-6, 180e-6, W, 12, 50)
+    again = set_staircase(joshi.with_params(growth_spread=0.0).seed(4), 310e-6, 180e-6, W, 12, 50)
+    assert np.array_equal(base, again)
+    s0 = stats(set_staircase(joshi.seed(1), 310e-6, 180e-6, W, 30, 2000) * 1e6)
+    s3 = stats(set_staircase(joshi.with_params(growth_spread=0.3).seed(1), 310e-6, 180e-6, W, 30, 2000) * 1e6)
+    # s_u = 0.3 brings the first full step's sigma/mu to the reference's (0.66 vs 0.60; 0.53 without)
+    assert s3["cv_first"] == pytest.approx(ref["cv_first"], abs=0.1) and s3["cv_first"] > s0["cv_first"] + 0.08
+    assert s3["sd"][10] == pytest.approx(1.44, abs=0.15) and s0["sd"][10] == pytest.approx(1.09, abs=0.1)
+    assert s3["levels"] < s0["levels"] and s3["n90"] == s0["n90"]  # the mean path is unchanged
+    assert joshi.with_params(growth_spread=0.3).nominal().params["growth_spread"] == 0.0

@@ -161,7 +161,10 @@ deterministic (for fitting) and draws no random numbers.
 *Multi-level SET helpers.* :func:`set_staircase` (RESET then n SET pulses, read at t0, vectorised over
 devices), :func:`distinguishable_levels` (greedy levels separated by k(sigma_a + sigma_b)) and
 :func:`set_step_sensitivity` (relative change of the plug step u(T_peak) t_p for I(1 -+ rel) and the elasticity
-d ln u/d ln I = 2 (T_peak - T0) d ln u/dT). docs/families/pcm.md compares the staircases with a public
+d ln u/d ln I = 2 (T_peak - T0) d ln u/dT). Option ``growth_spread`` (s_u, default 0): each pulse's
+crystallised thickness is multiplied by a gamma variable of mean 1 and CV s_u (stochastic growth: the plug
+does a random walk, so the spread accumulates over pulses; the closed-form exactness above then holds for
+the mean only). docs/families/pcm.md compares the staircases with a public
 simplification of the Nandakumar et al. 2018 accumulative-SET model (the paper itself was not verified).
 
 References
@@ -303,6 +306,9 @@ class GSTMushroom(DeviceModel):
                   fixed=True),
         Parameter("nu_spread", "", 1.0, (0.0, 10.0), "s_nu", "scale of sigma_nu (1 = published)", fixed=True),
         Parameter("read_noise", "", 1.0, (0.0, 10.0), "s_Q", "scale of the 1/f read noise (1 = published)",
+                  fixed=True),
+        Parameter("growth_spread", "", 0.0, (0.0, 3.0), "s_u",
+                  "coefficient of variation of the crystallised thickness per SET pulse (0 = deterministic growth)",
                   fixed=True),
     )
     state_variables = (
@@ -462,7 +468,13 @@ class GSTMushroom(DeviceModel):
         melt = t_peak >= p["T_melt"]
         r_m = p["r_h"] * (t_peak - t_amb) / (p["T_melt"] - t_amb)
         u_melt = np.minimum(r_m, p["u_max"])
-        u_grow = np.maximum(u - self.growth_velocity(np.where(melt, 300.0, t_peak)) * tp, 0.0)
+        step = self.growth_velocity(np.where(melt, 300.0, t_peak)) * tp
+        cv = p["growth_spread"]
+        if np.ndim(cv) or cv > 0:
+            # stochastic growth: gamma factor of mean 1 and CV s_u per pulse, so the spread accumulates
+            k = 1.0 / np.maximum(np.broadcast_to(cv, (n,)), 1e-12) ** 2
+            step = step * self.rng.gamma(k, 1.0 / k)
+        u_grow = np.maximum(u - step, 0.0)
         u_new = np.where(act, np.where(melt, u_melt, u_grow), u)
         g_phys = self.physical_conductance(u_new, p["v_stat"])
         nu, err, xi_r = self._stat_draws(g_phys, n)
@@ -524,7 +536,7 @@ class GSTMushroom(DeviceModel):
 
     def nominal(self) -> GSTMushroom:
         """The cell without the statistical layer (mean drift exponent, no programming or read noise)."""
-        return self.with_params(prog_noise=0.0, nu_spread=0.0, read_noise=0.0)
+        return self.with_params(prog_noise=0.0, nu_spread=0.0, read_noise=0.0, growth_spread=0.0)
 
     def drift_nu_std(self, g) -> np.ndarray:
         """Spread of the drift exponent at conductance ``g`` (S): ``nu_spread`` x sigma_nu(G) (exporters)."""
