@@ -28,7 +28,11 @@ at ``initial_state``; after it the device no longer switches (stuck at its last 
 :func:`calibrate_endurance` fits :math:`G_c, N_{1/2}, \beta` to the medians of (R after SET, R after
 RESET) per cycle decade and :math:`p_\infty, N_f, k_f` to the fraction of failed cycles (window
 below a factor 2), e.g. on the Stanford NI-RRAM 1 us endurance record. One cell gives no
-permanent-failure statistics: the Weibull lifetime stays a user input (default: none).
+permanent-failure statistics; a population does: :func:`read_endurance_record` reads the Stanford 1T1R /
+NI-RRAM endurance layouts, :func:`stuck_onsets` finds the cycle after which each cell stays below the
+failure ratio, and :func:`fit_weibull_lifetime` fits the Weibull scale and shape to those onsets by maximum
+likelihood with right censoring (cells still switching at the end of the record). :func:`window_trend` gives
+the change of ln(R_reset/R_set) per decade of cycles (docs/layers.md lists the calibrated numbers).
 
 Read noise (:class:`ReadNoise`)
 -------------------------------
@@ -69,6 +73,9 @@ References
 - S. Ambrogio et al., "Statistical fluctuations in HfOx resistive-switching memory: Part II - random
   telegraph noise", IEEE TED 61, 2920 (2014), doi:10.1109/TED.2014.2330202.
 - Stanford NI-RRAM data (robert-radway/NI-RRAM-Python, MIT): ``1us_endurance.tsv``, ``ret1.csv``.
+- Stanford 1T1R data (Anjiang-Wei/Anjiang-RRAM-Python, MIT): ``endurance_log.csv``,
+  ``endurance_log_many.csv``, ``endurance_slow.tsv``.
+- W. Weibull, "A statistical distribution function of wide applicability", J. Appl. Mech. 18, 293 (1951).
 """
 
 from __future__ import annotations
@@ -80,8 +87,21 @@ import numpy as np
 
 from .core import DeviceModel, State
 
-__all__ = ["Endurance", "LayeredModel", "ReadDisturb", "ReadNoise", "calibrate_endurance",
-           "calibrate_read_noise", "with_layers"]
+__all__ = [
+    "Endurance",
+    "EnduranceRecord",
+    "LayeredModel",
+    "ReadDisturb",
+    "ReadNoise",
+    "calibrate_endurance",
+    "calibrate_read_noise",
+    "endurance_from_records",
+    "fit_weibull_lifetime",
+    "read_endurance_record",
+    "stuck_onsets",
+    "window_trend",
+    "with_layers",
+]
 
 
 @dataclass(frozen=True)
@@ -418,3 +438,244 @@ def calibrate_read_noise(g, dt: float, tau_min: float | None = None, tau_max: fl
     rtn = float((-8.0 * k4) ** 0.25) if k4 < 0 else 0.0
     return ReadNoise(g_ref=float(g.mean()), white=float(np.sqrt(coef[0])), flicker=float(np.sqrt(coef[1])),
                      tau_min=float(tau_min), tau_max=tau_max, n_tau=n_tau, gamma=gamma, rtn_amplitude=rtn)
+
+
+# -- endurance records (Stanford 1T1R / NI-RRAM formats) ----------------------------------------------------
+@dataclass(frozen=True)
+class EnduranceRecord:
+    """Endurance checks of one or more cells: at each check ``cycles`` (cumulative SET + RESET cycles of
+    that cell), the resistance read after a SET (``r_set``, ohm) and after a RESET (``r_reset``, ohm).
+    ``v_wl_set`` is the SET word-line (gate) voltage in V where the file records it (NaN otherwise);
+    ``width`` the endurance pulse width in s (NaN when not recorded)."""
+
+    addr: np.ndarray
+    cycles: np.ndarray
+    r_set: np.ndarray
+    r_reset: np.ndarray
+    v_wl_set: np.ndarray
+    width: np.ndarray
+    source: str = ""
+
+    def cell(self, addr) -> EnduranceRecord:
+        s = self.addr == addr
+        if not np.any(s):
+            raise KeyError(f"{self.source}: no cell {addr!r} (cells: {sorted(set(self.addr.tolist()))})")
+        return EnduranceRecord(self.addr[s], self.cycles[s], self.r_set[s], self.r_reset[s], self.v_wl_set[s],
+                               self.width[s], self.source)
+
+    @property
+    def window(self) -> np.ndarray:
+        """R_reset / R_set at each check."""
+        return self.r_reset / self.r_set
+
+
+def _float(cell: str, where: str) -> float:
+    try:
+        return float(cell)
+    except ValueError:
+        from .textio import excerpt
+        raise ValueError(f"{where}: expected a number, got {excerpt(cell)!r}") from None
+
+
+def _read_kv_log(lines, src):
+    import re
+
+    endur = re.compile(r"^[^,]*,[^,]*,([^,]*),ENDURANCE,\(([^)]*)\),([^,]*),([^,]*),([^,]*),([^,]*)$")
+    out = {k: [] for k in ("addr", "cycles", "r_set", "r_reset", "v_wl_set", "width")}
+    total: dict[str, float] = {}
+    blk = None  # [addr, cycles, v_wl_set, width, last_op, r_set, r_reset]
+    for i, line in enumerate(lines, 1):
+        line = line.strip()
+        if not line:
+            continue
+        where = f"{src}:{i}"
+        f = line.split(",")
+        if len(f) < 4:
+            raise ValueError(f"{where}: expected 'chip,time,addr,OP,...', got {line[:60]!r}")
+        op = f[3]
+        if op == "ENDURANCE":
+            m = endur.match(line)
+            if m is None:
+                raise ValueError(f"{where}: ENDURANCE row not 'chip,time,addr,ENDURANCE,(V_WL_reset, V_WL_set),"
+                                 f"V_SL,V_BL,width,cycles': {line[:80]!r}")
+            addr = m.group(1).strip()
+            wl = [_float(x, where) for x in m.group(2).split(",")]
+            n = _float(m.group(6), where)
+            total[addr] = total.get(addr, 0.0) + n
+            blk = [addr, total[addr], wl[-1], _float(m.group(5), where), None, np.nan, np.nan]
+        elif op in ("SET", "RESET"):
+            if blk is not None:
+                blk[4] = op
+        elif op == "READ":
+            if len(f) < 5:
+                raise ValueError(f"{where}: READ row without a resistance")
+            if blk is None or blk[4] is None:
+                continue  # a read outside an endurance block
+            r = _float(f[4], where)
+            if blk[4] == "SET":
+                blk[5] = r
+            else:
+                blk[6] = r
+            if np.isfinite(blk[5]) and np.isfinite(blk[6]):
+                for k, v in zip(("addr", "cycles", "v_wl_set", "width", "r_set", "r_reset"),
+                                (blk[0], blk[1], blk[2], blk[3], blk[5], blk[6]), strict=True):
+                    out[k].append(v)
+                blk[5] = blk[6] = np.nan
+        else:
+            raise ValueError(f"{where}: unknown operation {op[:20]!r} (expected ENDURANCE, SET, RESET or READ)")
+    return out
+
+
+def _read_numeric(lines, src):
+    rows = []
+    for i, line in enumerate(lines, 1):
+        if line.strip():
+            cells = line.replace(",", " ").split()
+            rows.append((i, [_float(c, f"{src}:{i}") for c in cells]))
+    ncol = {len(r) for _, r in rows}
+    if len(ncol) != 1:
+        raise ValueError(f"{src}: rows have different numbers of columns {sorted(ncol)}")
+    ncol = ncol.pop()
+    a = np.array([r for _, r in rows])
+    out = {}
+    if ncol == 4:  # addr, R_after_SET, R_after_RESET, cycle (NI-RRAM 1us_endurance.tsv)
+        out = {"addr": a[:, 0], "r_set": a[:, 1], "r_reset": a[:, 2], "cycles": a[:, 3]}
+    elif ncol == 3:  # addr, R, cycle: alternating post-SET / post-RESET reads (endurance_slow.tsv)
+        if a.shape[0] % 2:
+            raise ValueError(f"{src}: odd number of rows; expected post-SET/post-RESET pairs")
+        s, r = a[0::2], a[1::2]
+        bad = np.flatnonzero((s[:, 0] != r[:, 0]) | (s[:, 2] != r[:, 2]))
+        if bad.size:
+            raise ValueError(f"{src}:{rows[2 * bad[0]][0]}: a post-SET/post-RESET pair differs in address or cycle")
+        out = {"addr": s[:, 0], "r_set": s[:, 1], "r_reset": r[:, 1], "cycles": s[:, 2]}
+    else:
+        raise ValueError(f"{src}: expected 3 columns (addr, R, cycle) or 4 (addr, R_set, R_reset, cycle), got {ncol}")
+    out["addr"] = [str(int(x)) for x in out["addr"]]
+    n = len(out["addr"])
+    out["v_wl_set"], out["width"] = np.full(n, np.nan), np.full(n, np.nan)
+    return out
+
+
+def read_endurance_record(path) -> EnduranceRecord:
+    """Read an endurance record in one of the Stanford 1T1R / NI-RRAM layouts (no code is executed):
+
+    - key/value operation log (``endurance_log*.csv``): ``chip,time,addr,OP,...`` with OP ENDURANCE
+      (``(V_WL_reset, V_WL_set),V_SL,V_BL,width,cycles``: a block of that many cycles), then SET/RESET each
+      followed by a READ (``R, G, I, ...``); one check per block at the cumulative cycle count of its cell;
+    - ``addr, R, cycle`` rows alternating post-SET and post-RESET reads (``endurance_slow.tsv``);
+    - ``addr, R_after_SET, R_after_RESET, cycle`` rows (``1us_endurance.tsv``).
+    """
+    from .textio import as_path
+
+    p = as_path(path)
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{p}: cannot read endurance record: {exc}") from None
+    lines = text.splitlines()
+    first = next((ln for ln in lines if ln.strip()), None)
+    if first is None:
+        raise ValueError(f"{p}: empty endurance record")
+    f = first.split(",")
+    out = _read_kv_log(lines, p.name) if len(f) > 3 and f[3].strip().isalpha() else _read_numeric(lines, p.name)
+    if not out["addr"]:
+        raise ValueError(f"{p}: no complete SET/RESET check found")
+    rec = EnduranceRecord(np.asarray(out["addr"], dtype=str), np.asarray(out["cycles"], float),
+                          np.asarray(out["r_set"], float), np.asarray(out["r_reset"], float),
+                          np.asarray(out["v_wl_set"], float), np.asarray(out["width"], float), source=p.name)
+    if np.any(rec.r_set <= 0) or np.any(rec.r_reset <= 0) or not np.all(np.isfinite(rec.cycles)):
+        raise ValueError(f"{p}: resistances must be positive and cycle counts finite")
+    return rec
+
+
+def stuck_onsets(record: EnduranceRecord, fail_ratio: float = 2.0):
+    """Per cell: (addr, onset, stuck). A cell is stuck once its window R_reset/R_set stays below ``fail_ratio``
+    at every later check; ``onset`` is the cycle count of the first of those checks, or the last check
+    (right-censored, ``stuck`` False) for a cell that still switches at the end of its record."""
+    cells = list(dict.fromkeys(record.addr.tolist()))
+    addr, onset, stuck = [], [], []
+    for a in cells:
+        r = record.cell(a)
+        ok = r.window >= fail_ratio
+        last_ok = np.flatnonzero(ok)
+        if last_ok.size and last_ok[-1] == ok.size - 1:
+            addr.append(a), onset.append(r.cycles[-1]), stuck.append(False)
+        else:
+            k = last_ok[-1] + 1 if last_ok.size else 0
+            addr.append(a), onset.append(r.cycles[k]), stuck.append(True)
+    return np.asarray(addr), np.asarray(onset, float), np.asarray(stuck, bool)
+
+
+def fit_weibull_lifetime(onset, stuck, first_check: float = 0.0) -> tuple[float, float]:
+    """Weibull (scale eta, shape k) of the stuck-at lifetime by maximum likelihood with right censoring
+    (cells still switching at the end contribute the survival S = exp(-(N/eta)^k)). A cell found stuck at
+    the record's first check (``onset <= first_check``, the cycle count of that check) is left-censored in
+    (0, first_check] (F = 1 - S). Needs at least two stuck cells."""
+    from scipy.optimize import minimize
+
+    n, s = np.asarray(onset, float), np.asarray(stuck, bool)
+    if s.sum() < 2:
+        raise ValueError("fit_weibull_lifetime: need at least two stuck cells")
+    left = s & (n <= float(first_check))
+
+    def nll(x):
+        eta, k = np.exp(x)
+        z = (n / eta) ** k
+        ll = np.where(s & ~left, np.log(k / eta) + (k - 1) * np.log(n / eta) - z, 0.0)
+        ll = ll + np.where(~s, -z, 0.0) + np.where(left, np.log(-np.expm1(-z) + 1e-300), 0.0)
+        return -np.sum(ll)
+
+    x0 = [np.log(np.median(n)), 0.0]
+    res = minimize(nll, x0, method="Nelder-Mead", options={"xatol": 1e-6, "fatol": 1e-9, "maxiter": 4000})
+    eta, k = np.exp(res.x)
+    return float(eta), float(k)
+
+
+def window_trend(record: EnduranceRecord, fail_ratio: float = 2.0) -> tuple[float, float]:
+    """Least-squares line ln(R_reset/R_set) = a + b log10(N) over the checks that switched (window >=
+    ``fail_ratio``). Returns (exp(a), b): the fitted window extrapolated to N = 1 cycle and the change of
+    ln(window) per decade of cycles (b < 0: the window closes; b > 0: it widens)."""
+    ok = record.window >= fail_ratio
+    if ok.sum() < 3:
+        raise ValueError(f"{record.source}: fewer than 3 switching checks; no window trend")
+    b, a = np.polyfit(np.log10(record.cycles[ok]), np.log(record.window[ok]), 1)
+    return float(np.exp(a)), float(b)
+
+
+def endurance_from_records(record: EnduranceRecord, population: EnduranceRecord | None = None,
+                           fail_ratio: float = 2.0, max_v_wl_set: float | None = None,
+                           v_ref: float = 0.1) -> Endurance:
+    """Endurance layer from a cell's record (window, closure, transient failures) and, optionally, a
+    population of cells (stuck-at Weibull lifetime).
+
+    - window: G_hi = 1/median(R_set), G_lo = 1/median(R_reset) over the switching checks;
+    - closure: :func:`calibrate_endurance` when :func:`window_trend` says the window closes (b < 0),
+      otherwise none (``n_half = inf``: the law of the layer only narrows the window);
+    - transient failures: the fraction of checks below ``fail_ratio`` as a constant p_inf
+      (``n_fail`` = 1 cycle, ``fail_k`` = 4: p_f reaches p_inf within the first cycles);
+    - stuck-at lifetime: :func:`fit_weibull_lifetime` over the cells of ``population`` whose SET gate
+      voltage is at most ``max_v_wl_set`` (cells never switching at a higher compliance are an
+      operating-point failure, not wear-out), left-censoring cells stuck at the first check.
+    """
+    ok = record.window >= fail_ratio
+    if ok.sum() < 10:
+        raise ValueError(f"{record.source}: fewer than 10 switching checks")
+    _w0, b = window_trend(record, fail_ratio)
+    if b < 0:
+        e = calibrate_endurance(record.cycles, record.r_set, record.r_reset, fail_ratio=fail_ratio, v_ref=v_ref)
+        g_c, n_half, beta = e.g_center, e.n_half, e.beta
+    else:
+        g_c = float(1.0 / np.sqrt(np.median(record.r_set[ok]) * np.median(record.r_reset[ok])))
+        n_half, beta = np.inf, 1.0
+    p_fail = float(np.mean(~ok))
+    life_scale, life_shape = np.inf, 1.0
+    if population is not None:
+        addr, onset, stuck = stuck_onsets(population, fail_ratio)
+        v = np.array([population.cell(a).v_wl_set[0] for a in addr])
+        keep = np.ones(addr.size, bool) if max_v_wl_set is None else ~(v > max_v_wl_set)
+        life_scale, life_shape = fit_weibull_lifetime(onset[keep], stuck[keep],
+                                                      first_check=float(np.min(population.cycles)))
+    return Endurance(g_lo=float(1.0 / np.median(record.r_reset[ok])), g_hi=float(1.0 / np.median(record.r_set[ok])),
+                     g_center=float(g_c), n_half=float(n_half), beta=float(beta), fail_max=p_fail,
+                     n_fail=1.0 if p_fail > 0 else np.inf, fail_k=4.0, life_scale=life_scale,
+                     life_shape=life_shape, v_ref=v_ref)

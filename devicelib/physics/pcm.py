@@ -158,6 +158,15 @@ The scale parameters ``prog_noise``, ``nu_spread`` and ``read_noise`` (1 =
 published model, 0 = off) switch the layer; with all three at 0 the model is
 deterministic (for fitting) and draws no random numbers.
 
+*Multi-level SET helpers.* :func:`set_staircase` (RESET then n SET pulses, read at t0, vectorised over
+devices), :func:`distinguishable_levels` (greedy levels separated by k(sigma_a + sigma_b)) and
+:func:`set_step_sensitivity` (relative change of the plug step u(T_peak) t_p for I(1 -+ rel) and the elasticity
+d ln u/d ln I = 2 (T_peak - T0) d ln u/dT). Option ``growth_spread`` (s_u, default 0): each pulse's
+crystallised thickness is multiplied by a gamma variable of mean 1 and CV s_u (stochastic growth: the plug
+does a random walk, so the spread accumulates over pulses; the closed-form exactness above then holds for
+the mean only). docs/families/pcm.md compares the staircases with a public
+simplification of the Nandakumar et al. 2018 accumulative-SET model (the paper itself was not verified).
+
 References
 ----------
 - M. Le Gallo, A. Sebastian, J. Phys. D 53, 213002 (2020), doi:10.1088/1361-6463/ab7794 (review, cell model).
@@ -175,6 +184,9 @@ References
   materials", Appl. Phys. Lett. 98, 243506 (2011), doi:10.1063/1.3599559 (drift as structural relaxation).
 - S. R. Nandakumar et al., IEEE ICECS 2019, 727, doi:10.1109/ICECS46596.2019.8964852 (statistical model).
 - V. Joshi et al., Nat. Commun. 11, 2473 (2020), doi:10.1038/s41467-020-16108-9 (statistical model, Methods).
+- S. R. Nandakumar et al., "A phase-change memory model for neuromorphic computing", J. Appl. Phys. 124, 152135
+  (2018) (accumulative-SET statistics; not re-read: compared through YigitDemirag/meta-analog ``analog.py``,
+  a public simplification of it).
 """
 
 from __future__ import annotations
@@ -294,6 +306,9 @@ class GSTMushroom(DeviceModel):
                   fixed=True),
         Parameter("nu_spread", "", 1.0, (0.0, 10.0), "s_nu", "scale of sigma_nu (1 = published)", fixed=True),
         Parameter("read_noise", "", 1.0, (0.0, 10.0), "s_Q", "scale of the 1/f read noise (1 = published)",
+                  fixed=True),
+        Parameter("growth_spread", "", 0.0, (0.0, 3.0), "s_u",
+                  "coefficient of variation of the crystallised thickness per SET pulse (0 = deterministic growth)",
                   fixed=True),
     )
     state_variables = (
@@ -453,7 +468,13 @@ class GSTMushroom(DeviceModel):
         melt = t_peak >= p["T_melt"]
         r_m = p["r_h"] * (t_peak - t_amb) / (p["T_melt"] - t_amb)
         u_melt = np.minimum(r_m, p["u_max"])
-        u_grow = np.maximum(u - self.growth_velocity(np.where(melt, 300.0, t_peak)) * tp, 0.0)
+        step = self.growth_velocity(np.where(melt, 300.0, t_peak)) * tp
+        cv = p["growth_spread"]
+        if np.ndim(cv) or cv > 0:
+            # stochastic growth: gamma factor of mean 1 and CV s_u per pulse, so the spread accumulates
+            k = 1.0 / np.maximum(np.broadcast_to(cv, (n,)), 1e-12) ** 2
+            step = step * self.rng.gamma(k, 1.0 / k)
+        u_grow = np.maximum(u - step, 0.0)
         u_new = np.where(act, np.where(melt, u_melt, u_grow), u)
         g_phys = self.physical_conductance(u_new, p["v_stat"])
         nu, err, xi_r = self._stat_draws(g_phys, n)
@@ -515,7 +536,7 @@ class GSTMushroom(DeviceModel):
 
     def nominal(self) -> GSTMushroom:
         """The cell without the statistical layer (mean drift exponent, no programming or read noise)."""
-        return self.with_params(prog_noise=0.0, nu_spread=0.0, read_noise=0.0)
+        return self.with_params(prog_noise=0.0, nu_spread=0.0, read_noise=0.0, growth_spread=0.0)
 
     def drift_nu_std(self, g) -> np.ndarray:
         """Spread of the drift exponent at conductance ``g`` (S): ``nu_spread`` x sigma_nu(G) (exporters)."""
@@ -553,3 +574,53 @@ class GSTMushroom(DeviceModel):
         return {"amorphous_thickness": u, "t_prog": z.copy(), "nu": nu, "prog_error": z.copy(),
                 "read_xi": z.copy(), "peak_temperature": np.full(n, 300.0),
                 "ambient_temperature": np.broadcast_to(np.asarray(p["T_read"], dtype=float), (n,)).copy()}
+
+
+# -- multi-level SET: staircases, distinguishable levels, drive sensitivity -----------------------------------
+def set_staircase(model: GSTMushroom, i_reset: float, i_set: float, width: float, n_pulses: int,
+                  n_devices: int = 1, v_read: float = 0.2, t_read: float | None = None,
+                  temperature: float = 300.0) -> np.ndarray:
+    """Conductance (S), shape (n_devices, n_pulses + 1), of a RESET of ``i_reset`` (A) followed by
+    ``n_pulses`` SET pulses of ``i_set`` (A), all ``width`` s; column k is read ``t_read`` s (default the
+    drift reference t0 of the statistical model) after the k-th SET pulse (column 0: after the RESET).
+    Vectorised over devices; uses the model's seeded generator."""
+    if n_pulses < 1 or n_devices < 1:
+        raise ValueError("set_staircase: n_pulses and n_devices must be >= 1")
+    t_read = float(model.params["t0_drift"]) if t_read is None else float(t_read)
+    st = model.apply_pulse(model.initial_state(int(n_devices)), i_reset, width, temperature)
+    out = np.empty((int(n_devices), int(n_pulses) + 1))
+    for k in range(int(n_pulses) + 1):
+        if k:
+            st = model.apply_pulse(st, i_set, width, temperature)
+        out[:, k] = model.conductance(model.relax(st, t_read, temperature), v_read)
+    return out
+
+
+def distinguishable_levels(mean, std, k: float = 1.0) -> np.ndarray:
+    """Indices of a greedy set of distinguishable levels among conductance distributions given by their
+    ``mean`` and ``std`` (ordered, e.g. the columns of a SET staircase): starting from the first, the next
+    level is the first whose mean exceeds the last accepted one by at least k (std_a + std_b) (k = 1: the
+    two distributions cross about one standard deviation from each mean). A criterion, not a standard:
+    the count depends on k."""
+    mean, std = np.asarray(mean, float), np.asarray(std, float)
+    keep = [0]
+    for j in range(1, mean.size):
+        a = keep[-1]
+        if mean[j] - mean[a] >= k * (std[j] + std[a]):
+            keep.append(j)
+    return np.asarray(keep)
+
+
+def set_step_sensitivity(model: GSTMushroom, i_set: float, rel: float = 0.02,
+                         temperature: float = 300.0) -> tuple[float, float, float]:
+    """Relative change of the crystallised thickness per SET pulse, u(T_peak(I)) t_p, for drive currents
+    I (1 - rel) and I (1 + rel), and the elasticity d ln u / d ln I = 2 (T_peak - T0) d ln u/dT at I.
+
+    The step in u_a does not depend on the plug (closed-form growth), so this is the whole drive sensitivity
+    of the kinetics; how it shows in G depends on where the staircase is (slab or annulus branch)."""
+    i = np.array([i_set * (1 - rel), i_set, i_set * (1 + rel)])
+    t = model.peak_temperature(i, temperature)
+    u = model.growth_velocity(t)
+    dt = 1e-3
+    dlnu_dt = float(np.log(model.growth_velocity(t[1] + dt) / model.growth_velocity(t[1] - dt)) / (2 * dt))
+    return float(u[0] / u[1] - 1.0), float(u[2] / u[1] - 1.0), 2.0 * float(t[1] - temperature) * dlnu_dt
