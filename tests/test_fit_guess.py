@@ -94,3 +94,21 @@ def test_switching_probability_of_the_stochastic_mtj_from_a_decade_off():
     assert r.converged, r.status
     tol = max(5 * r.stderr["Ic0_p"], 0.03 * truth.params["Ic0_p"])
     assert abs(r.values["Ic0_p"] - truth.params["Ic0_p"]) <= tol, (r.values, r.stderr)
+
+
+@pytest.mark.parametrize("name,truth,rtol", [
+    ("mott.nickelate", {"rho0": 7.0}, 1e-6),  # G proportional to 1/rho0 in the fresh film: exact
+    ("vcm.interface", {"phi_hrs": 1.1, "phi_lrs": 1.1}, 0.03),  # the fresh read depends weakly on phi_lrs too
+    ("ecram.voltage", {"mu0": 7.0}, 1e-6),
+])
+def test_closed_form_guess_reads_the_first_read(name, truth, rtol):
+    """The family's guess maps the measured first read onto the parameter that sets the fresh device's read."""
+    m = get_model(name)
+    t = m.with_params(**{k: float(m.params[k]) * f for k, f in truth.items()})
+    g0 = float(t.conductance(t.initial_state(1), 0.1)[0])
+    g = np.array([[g0, 2 * g0], [g0, 3 * g0]])
+    out = m.guess(g, None, v_read=0.1) if name != "ecram.voltage" else m.guess(g, None)
+    first = next(iter(truth))
+    assert out[first] == pytest.approx(float(t.params[first]), rel=rtol)
+    # a start that reads the data's first point: the guess did not just return the default
+    assert abs(out[first] / float(m.params[first]) - 1) > 0.05

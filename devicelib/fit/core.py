@@ -70,6 +70,7 @@ pulses one by one otherwise.
 from __future__ import annotations
 
 import datetime as _dt
+import inspect
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -906,7 +907,8 @@ def fit(
     if use_guess and hasattr(model, "guess") and prob.obs == "conductance":
         g_si = prob.to_si(np.where(prob.valid, prob.g, np.nan))
         held = {}
-        for k, v in model.guess(g_si, data["amplitude"].values, normalise=not prob.normalised).items():
+        gkw = {"v_read": prob.vr} if "v_read" in inspect.signature(model.guess).parameters else {}
+        for k, v in model.guess(g_si, data["amplitude"].values, normalise=not prob.normalised, **gkw).items():
             if k in start:
                 start[k] = v
             elif (k in getattr(model, 'guess_sets_held', ()) and np.ndim(model.params[k]) == 0

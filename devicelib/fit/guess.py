@@ -72,3 +72,46 @@ def scan_start(resid_x: Callable[[np.ndarray], np.ndarray], x0: np.ndarray, lo: 
         if not moved:
             break
     return x, evals
+
+
+def first_read(g) -> float | None:
+    """Median of the positive first reads of the traces (S), or None."""
+    g0 = np.asarray(g, dtype=float)
+    g0 = g0[:, 0] if g0.ndim == 2 else g0[:1]
+    g0 = g0[np.isfinite(g0) & (g0 > 0)]
+    return float(np.median(g0)) if g0.size else None
+
+
+def match_first_read(model, g, name: str, v_read: float = 0.1, n_grid: int = 41) -> float | None:
+    """The value of parameter ``name`` at which the model's initial state reads the measured first read.
+
+    For families whose fresh (initial-state) conductance is set by one varied parameter (a resistivity
+    prefactor, a barrier height): ``ln G_model(p) = ln G_first`` is bracketed on a grid over the
+    parameter's bounds (log10 for log parameters; values the model rejects are skipped) and solved with
+    Brent's method. None when the data have no positive first read or no bracket exists.
+    """
+    from scipy.optimize import brentq
+
+    target = first_read(g)
+    if target is None:
+        return None
+    p = model.parameter(name)
+    lo, hi = p.bounds
+    to_val = (lambda x: 10.0**x) if p.log else (lambda x: x)
+    xs = np.linspace(np.log10(lo), np.log10(hi), n_grid) if p.log else np.linspace(lo, hi, n_grid)
+
+    def f(x):
+        try:
+            m = model.with_params(**{name: float(to_val(x))})
+            with np.errstate(all="ignore"):
+                gm = float(np.mean(m.conductance(m.initial_state(1), v_read)))
+        except (ValueError, FloatingPointError, ZeroDivisionError):
+            return np.nan
+        return np.log(gm) - np.log(target) if gm > 0 and np.isfinite(gm) else np.nan
+
+    fs = np.array([f(x) for x in xs])
+    for i in range(n_grid - 1):
+        if np.isfinite(fs[i]) and np.isfinite(fs[i + 1]) and fs[i] * fs[i + 1] <= 0:
+            x = brentq(f, xs[i], xs[i + 1], xtol=1e-12, rtol=1e-10) if fs[i] != fs[i + 1] else xs[i]
+            return float(to_val(x))
+    return None
