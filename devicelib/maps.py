@@ -117,3 +117,54 @@ def select(ds: xr.Dataset, **ranges) -> xr.Dataset:
     if not keep.any():
         raise MeasurementError(f"select: no row inside {ranges}")
     return ds.isel(trace=np.flatnonzero(keep))
+
+
+def condition_medians(ds: xr.Dataset, by=("width", "amplitude", "compliance")) -> xr.Dataset:
+    """One row per pulse condition: the medians of the reads before and after over its rows (cells).
+
+    Cells of one map scatter by a factor of a few around their condition's typical response (device
+    to device), so a fit to every row mostly fits that scatter; the medians carry the condition's
+    response. Each row gets ``cells`` (rows pooled) and ``spread``, the robust relative scatter of the
+    after-reads, ``1.4826 MAD(ln after)``, so ``spread / sqrt(cells) * 1.2533`` is the relative
+    standard error of the median (the asymptotic efficiency of the median of normal data).
+    """
+    obs = ds.attrs.get("observable", "resistance")
+    if ds.attrs.get("layout") != "single-pulse map":
+        raise MeasurementError("condition_medians: not a single-pulse map (read it with read_pulse_map)")
+    for name in by:
+        if name not in ds:
+            raise MeasurementError(f"condition_medians: the map has no variable {name!r}")
+    keys = np.column_stack([ds[n].values.reshape(ds.sizes["trace"], -1)[:, 0] for n in by])
+    uniq, inv = np.unique(np.round(keys, 12), axis=0, return_inverse=True)
+    inv = inv.ravel()
+    after = ds[obs].values[:, 0]
+    before = ds[f"{obs}_initial"].values
+    order = np.argsort(inv, kind="stable")
+    groups = np.split(order, np.cumsum(np.bincount(inv, minlength=len(uniq)))[:-1])
+    med_a = np.array([np.median(after[g]) for g in groups])
+    med_b = np.array([np.median(before[g]) for g in groups])
+    lna = np.log(np.abs(after))
+    spread = np.array([1.4826 * np.median(np.abs(lna[g] - np.median(lna[g]))) for g in groups])
+    cond = dict(zip(by, uniq.T, strict=True))
+    out = make_pulse_map(med_b, med_a, cond.get("width", ds["width"].values[0, 0]),
+                         cond.get("amplitude", ds["amplitude"].values[0, 0]), compliance=cond.get("compliance"),
+                         observable=obs, unit=str(ds[obs].attrs.get("units", "")),
+                         v_read=ds.attrs.get("read_voltage"), source=ds.attrs.get("source", ""),
+                         compliance_unit=str(ds["compliance"].attrs.get("units", "V")) if "compliance" in ds
+                         else "V")
+    out["cells"] = (("trace",), np.array([g.size for g in groups]))
+    out["spread"] = (("trace",), spread)
+    out.attrs.update({k: v for k, v in ds.attrs.items() if k not in out.attrs})
+    out.attrs["pooled"] = f"medians over cells per ({', '.join(by)})"
+    return out
+
+
+def with_gate(model, ds: xr.Dataset, parameter: str = "V_g", variable: str = "compliance"):
+    """``model`` with ``parameter`` set row by row from the map's ``variable`` (for a 1T1R map: the
+    word-line voltage of each row as the access transistor's gate voltage ``V_g``, devicelib.circuit)."""
+    if variable not in ds:
+        raise MeasurementError(f"with_gate: the map has no variable {variable!r}")
+    if parameter not in model.params:
+        raise MeasurementError(f"with_gate: {model.name} has no parameter {parameter!r} (no series circuit)")
+    v = ds[variable].values
+    return model.with_params(**{parameter: (v[:, 0] if v.ndim == 2 else v).astype(float)})

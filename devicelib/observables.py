@@ -335,3 +335,133 @@ def _is_current(unit: str) -> bool:
     from .units import parse_unit, ureg
 
     return parse_unit(unit, "amplitude unit").dimensionality == ureg.A.dimensionality
+
+
+def read_observation(path, observable: str, layout: str = "long", *, unit: str | None = None, amplitude=None,
+                     width=None, trials=None, v_read=None, temperature=ROOM_TEMPERATURE, amplitude_unit: str = "V",
+                     delimiter: str | None = "auto", header: bool = True, model=None) -> xr.Dataset:
+    """Read a measurement of any ``observable`` (polarisation, switching probability, ...) from delimited text.
+
+    Layouts (delimiter detected: comma, tab, semicolon, whitespace; a UTF-8 byte-order mark is skipped):
+
+    ``"long"``
+        one row per pulse with a header: ``trace``, ``pulse`` (integer index), ``amplitude``, ``width``,
+        the observable's column (aliases allowed, e.g. ``polarisation [uC/cm^2]``), optionally ``trials``
+        and ``temperature``. Units in brackets in the header (or ``unit=`` for the observable's column);
+        pulse conditions without a unit are SI (amplitude: ``amplitude_unit``).
+    ``"columns"`` / ``"rows"`` (wide)
+        one trace per column (per row), one pulse per row (column); the header (``header=True``) labels
+        the traces. The file holds only the values, in ``unit``: the pulse conditions are given
+        (``amplitude``, ``width``: scalars, per trace or (trace, pulse)), and for probabilities the
+        number of ``trials`` (scalar, per trace or (trace, pulse)).
+
+    Shorter traces are padded with NaN (not fitted). Every value is converted to SI with pint; a value
+    column without a unit is refused unless the observable is dimensionless (a probability).
+    """
+    from pathlib import Path
+
+    from .measurement import MeasurementError, _read_csv_rows, _split_header_unit
+    from .units import parse_unit, to_si, ureg
+
+    path = Path(path)
+    name = canonical(observable)
+    if layout not in ("long", "columns", "rows"):
+        raise MeasurementError(f"{path}: layout must be 'long', 'columns' or 'rows', got {layout!r}")
+    rows = _read_csv_rows(path, delimiter)
+    if len(rows) < 2 and (header or layout == "long"):
+        raise MeasurementError(f"{path}: need a header and at least one data row")
+
+    def num(cells, line, label):
+        try:
+            return float(cells) if cells.strip() else np.nan
+        except ValueError:
+            raise MeasurementError(f"{path}: line {line} ({label}): not a number: "
+                                   f"{','.join(rows[line - 1])[:120]!r}") from None
+
+    def value_unit(u):
+        u = u if u is not None else unit
+        if u is None:
+            if name == "switching_probability":
+                return ""
+            raise MeasurementError(f"{path}: the {name} values have no unit; put it in the header "
+                                   f"('{name} [unit]') or give unit=")
+        return u
+
+    if layout == "long":
+        head = [_split_header_unit(c) for c in rows[0]]
+        keys = [canonical(h) for h, _ in head]
+        need = {"trace", "pulse", "amplitude", name} | ({"width"} if width is None else set())
+        if missing := need - set(keys):
+            raise MeasurementError(f"{path}: long layout needs columns {sorted(need)}; missing {sorted(missing)} "
+                                   f"in {[h for h, _ in head]}"[:300])
+        j = {k: keys.index(k) for k in keys}
+        body = rows[1:]
+        for i, r in enumerate(body, start=2):
+            if len(r) != len(keys):
+                raise MeasurementError(f"{path}: line {i} has {len(r)} fields, the header {len(keys)}: "
+                                       f"{','.join(r)[:120]!r}")
+        labels = [r[j["trace"]].strip() for r in body]
+        order = list(dict.fromkeys(labels))
+        ti = np.array([order.index(lb) for lb in labels]) if len(order) < 1000 else \
+            np.unique(np.array(labels), return_inverse=True)[1]
+        try:
+            pi = np.array([int(float(r[j["pulse"]])) for r in body])
+        except ValueError:
+            raise MeasurementError(f"{path}: the pulse column must hold integer indices") from None
+        if pi.min() < 0:
+            raise MeasurementError(f"{path}: negative pulse index")
+        shape = (len(order), int(pi.max()) + 1)
+        if len(set(zip(ti.tolist(), pi.tolist(), strict=True))) != len(body):
+            raise MeasurementError(f"{path}: a (trace, pulse) pair appears twice")
+
+        def grid(key, fill, target=None, default_unit=None):
+            vals = np.array([num(r[j[key]], i, key) for i, r in enumerate(body, start=2)])
+            u = head[j[key]][1] or default_unit
+            if target is not None and u:
+                vals = np.asarray(to_si(ureg.Quantity(vals, parse_unit(u, key)), target, key), dtype=float)
+            out = np.full(shape, fill)
+            out[ti, pi] = vals
+            return out
+
+        vu = value_unit(head[j[name]][1])
+        vals = grid(name, np.nan)
+        a_unit = head[j["amplitude"]][1] or amplitude_unit
+        a_si = "A" if _is_current(a_unit) else "V"
+        amp = grid("amplitude", 0.0, a_si, a_unit)
+        wid = grid("width", 0.0, "s", "s") if "width" in j else width
+        temp = grid("temperature", ROOM_TEMPERATURE, "K", "K") if "temperature" in j else temperature
+        tr = grid("trials", 1.0) if "trials" in j else trials
+        return make_observation(vals, name, vu, amp, wid, v_read=v_read, temperature=temp, trials=tr,
+                                trace_labels=order, source=str(path), amplitude_unit=a_si, model=model)
+
+    # wide: one trace per column or per row
+    if amplitude is None or width is None:
+        raise MeasurementError(f"{path}: a {layout!r} file holds only the values; give amplitude= and width=")
+    body = _pad(rows[1:] if header else rows)
+    first = 2 if header else 1
+    grid = np.array([[num(c, i, name) for c in r] for i, r in enumerate(body, start=first)])  # (line, field)
+    vals = grid.T if layout == "columns" else grid  # (trace, pulse)
+    labels = None
+    if header and layout == "columns":  # the header names the column traces (over row traces it names pulses)
+        labels = [c.strip() for c in rows[0]]
+        if len(labels) != vals.shape[0]:
+            raise MeasurementError(f"{path}: {len(labels)} labels in the header but {vals.shape[0]} columns")
+    vu = value_unit(None)
+    a_si = "A" if _is_current(amplitude_unit) else "V"
+    return make_observation(vals, name, vu, _per_trace(amplitude, vals.shape), _per_trace(width, vals.shape),
+                            v_read=v_read, temperature=temperature,
+                            trials=None if trials is None else _per_trace(trials, vals.shape),
+                            trace_labels=labels, source=str(path), amplitude_unit=a_si, model=model)
+
+
+def _pad(rows: list[list[str]]) -> list[list[str]]:
+    n = max(len(r) for r in rows)
+    return [list(r) + [""] * (n - len(r)) for r in rows]
+
+
+def _per_trace(v, shape):
+    """A scalar, one value per trace or a (trace, pulse) array, broadcast to ``shape``."""
+    a = np.asarray(v, dtype=float)
+    if a.ndim == 1 and a.size == shape[0] and shape[1] != shape[0]:
+        a = a[:, None]
+    return np.broadcast_to(a, shape).copy()

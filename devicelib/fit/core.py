@@ -70,6 +70,7 @@ pulses one by one otherwise.
 from __future__ import annotations
 
 import datetime as _dt
+import inspect
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -85,6 +86,7 @@ from ..observables import observable_of
 from ..simulate import replay
 from ..units import format_unit
 from .errors import FitError
+from .guess import scan_start
 from .holdout import holdout_mask
 from .noise import (
     NOISE_MODELS,
@@ -901,10 +903,12 @@ def fit(
         raise FitError("starts must be at least 1")
 
     start = {n: float(model.params[n]) for n in vary}
-    if (guess or (guess is None and by_name)) and hasattr(model, "guess") and prob.obs == "conductance":
+    use_guess = bool(guess or (guess is None and by_name))
+    if use_guess and hasattr(model, "guess") and prob.obs == "conductance":
         g_si = prob.to_si(np.where(prob.valid, prob.g, np.nan))
         held = {}
-        for k, v in model.guess(g_si, data["amplitude"].values, normalise=not prob.normalised).items():
+        gkw = {"v_read": prob.vr} if "v_read" in inspect.signature(model.guess).parameters else {}
+        for k, v in model.guess(g_si, data["amplitude"].values, normalise=not prob.normalised, **gkw).items():
             if k in start:
                 start[k] = v
             elif (k in getattr(model, 'guess_sets_held', ()) and np.ndim(model.params[k]) == 0
@@ -986,6 +990,12 @@ def fit(
     if global_budget > 0:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             points, global_evals = global_stage(resid_x, space, nz, global_budget, seed, progress, keep=starts)
+    if use_guess and global_budget <= 0 and getattr(model, "guess_scan", True):
+        # a coordinate scan of the objective from the (guessed) start: a start a decade off converges
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            x_scan, scan_evals = scan_start(resid_x, space.x0, space.lo, space.hi, space.log, nz=nz)
+        points[0] = space.x0 = x_scan
+        nfev_total += scan_evals
     extra = list(space.sample(restarts, seed + 1)) if restarts > 0 else []
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"), _blas_limit(npts + nz, p_n + nz):
         k = 0

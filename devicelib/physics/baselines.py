@@ -222,6 +222,8 @@ class PulseResponseModel(DeviceModel):
     default_vary: ClassVar[tuple[str, ...] | None] = None
     #: held parameters a fitter may set from :meth:`guess` while they are at their defaults
     guess_sets_held: ClassVar[tuple[str, ...]] = ("g_ref", "g_offset", "p_max")
+    #: the closed-form guess from the measured range and steps is the start; no objective scan (devicelib.fit)
+    guess_scan: ClassVar[bool] = False
 
     def _check(self) -> None:
         if np.any(np.asarray(self.params["w_min"]) >= np.asarray(self.params["w_max"])):

@@ -128,6 +128,27 @@ class InterfaceVCM(DeviceModel):
     )
     default_vary = ("nu_set", "nu_reset", "a_hop", "phi_hrs", "phi_lrs")
 
+    def guess(self, g, amplitude, normalise=True, v_read=0.1) -> dict[str, float]:
+        """Data-driven start (devicelib.fit): the HRS barrier phi_hrs at which the fresh cell (no vacancies
+        at the interface, the HRS) reads the median first read; phi_lrs keeps the model's window
+        phi_hrs - phi_lrs below it."""
+        from ..fit.guess import match_first_read
+
+        window = float(self.params["phi_hrs"] - self.params["phi_lrs"])
+        phi_hrs = match_first_read(self, g, "phi_hrs", v_read)
+        if phi_hrs is None:  # below the model's phi_lrs: open the window downwards first
+            low = self.with_params(phi_lrs=self.parameter("phi_lrs").bounds[0])
+            if (phi_hrs := match_first_read(low, g, "phi_hrs", v_read)) is None:
+                return {}
+        out = {"phi_hrs": phi_hrs}
+        if phi_hrs - window > self.parameter("phi_lrs").bounds[0]:
+            out["phi_lrs"] = phi_hrs - window
+            # the read of the fresh cell depends weakly on phi_lrs too: match once more with it moved
+            again = match_first_read(self.with_params(phi_lrs=out["phi_lrs"]), g, "phi_hrs", v_read)
+            if again is not None and again - window > self.parameter("phi_lrs").bounds[0]:
+                out = {"phi_hrs": again, "phi_lrs": again - window}
+        return out
+
     def _check(self) -> None:
         if np.any(np.asarray(self.params["phi_lrs"]) >= np.asarray(self.params["phi_hrs"])):
             raise ValueError(f"{self.name}: phi_lrs must be smaller than phi_hrs")

@@ -336,6 +336,14 @@ class Nickelate(DeviceModel):
     #: parameters a typical measurement of each data kind identifies (devicelib.fit; rate prefactors,
     #: not activation energies, at one temperature): a choice by identifiability, not a measured value
     default_vary = {"pulse_train": ("rho0", "nu0")}  # noqa: RUF012
+
+    def guess(self, g, amplitude, normalise=True, v_read=0.1) -> dict[str, float]:
+        """Data-driven start (devicelib.fit): rho0 at which the fresh (undoped) film reads the median first
+        read (G = 1/R is proportional to 1/rho0 at fixed proton concentration)."""
+        from ..fit.guess import match_first_read
+
+        rho0 = match_first_read(self, g, "rho0", v_read)
+        return {} if rho0 is None else {"rho0": rho0}
     family = "mott"
     family_name = "Mott / metal-insulator transition, non-volatile proton-doped nickelate synapse"
     amplitude_unit = "V"
