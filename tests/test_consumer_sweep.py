@@ -11,6 +11,7 @@ representative subset.
 """
 
 import functools
+import json
 import re
 from pathlib import Path
 
@@ -127,3 +128,35 @@ def test_real_memtorch_reproduces_claims(mt, tmp_path, name):
     card, resp = _response(name)
     checks = consumers.check_export(card, resp, "memtorch", tmp_path)
     assert not _failures(checks), _failures(checks)
+
+
+def test_memtorch_stochastic_parameter_ensemble(mt, tmp_path):
+    """MemTorch samples each StochasticParameter once per device at construction: the mean and spread of 64
+    real MemTorch Stanford_PKU devices reproduce the export's ensemble claims, and the nominal device (the
+    card's values) its nominal claim. The HfOx card has no variability of its own: a 20 % device-to-device
+    spread of the ion hopping attempt velocity nu0 is given."""
+    from devicelib.catalog import card_from_dict
+    from devicelib.export.common import resolve_condition, simulate_response
+
+    data = resolve_card("vcm.jiang2016_hfox_continuous").to_dict()
+    data["variability"] = {"d2d": {"nu0": 0.2}}
+    card = card_from_dict(data)
+    resp = simulate_response(card, resolve_condition(card, amplitude=1.2, amplitude_down=-1.2, width=1e-8),
+                             n_pulses=30, n_devices=64, seed=2)
+    checks = consumers.check_export(card, resp, "memtorch", tmp_path, memtorch_devices=64)
+    assert [c.what for c in checks] == ["nominal", "ensemble mean", "ensemble spread"]
+    assert not _failures(checks), _failures(checks)
+    # MemTorch's devices carry the written spread of vel_0 (log-normal sigma 0.2: mean x sqrt(e^0.04 - 1))
+    doc = json.loads((tmp_path / "m.json").read_text())
+    sp = doc["memristor_model_params"]["vel_0"]["StochasticParameter"]
+    nu0 = float(card.model().params["nu0"])
+    assert sp["nominal"] == pytest.approx(nu0) and sp["scale"] == pytest.approx(sp["loc"] * np.sqrt(np.expm1(0.04)))
+    import torch
+
+    from devicelib.export import memtorch as M
+
+    cls, params = M.build_params(doc)
+    torch.manual_seed(0)
+    with np.errstate():
+        v = np.array([cls(**params).vel_0 for _ in range(400)])
+    assert v.mean() == pytest.approx(sp["loc"], rel=0.03) and v.std() == pytest.approx(sp["scale"], rel=0.15)

@@ -311,14 +311,23 @@ def import_memtorch():
             sys.modules.pop(k, None)
 
 
-def replay_memtorch(doc: dict, g0: float, directions) -> np.ndarray:
-    """Conductance (S) of the real MemTorch memristor built from the file, start included."""
+def replay_memtorch(doc: dict, g0: float, directions, seed: int | None = None) -> np.ndarray:
+    """Conductance (S) of the real MemTorch memristor built from the file, start included. With a ``seed``
+    its StochasticParameter entries are sampled at construction (``torch.manual_seed(seed)``); without, the
+    nominal device (each entry's ``nominal``, the card's value)."""
     from . import memtorch as M
 
     cls, params = M.build_params(doc)
     drive = doc["drive_voltage"]
     steps = int(doc["mapping"].get("steps_per_pulse", 1))
     pku = doc["model"] == "Stanford_PKU"
+    if seed is not None:
+        import torch
+
+        torch.manual_seed(seed)
+    else:  # the nominal device: the card's values in place of the StochasticParameter entries
+        params = {k: doc["memristor_model_params"][k]["StochasticParameter"]["nominal"] if callable(v) else v
+                  for k, v in params.items()}
     with np.errstate():  # MemTorch's simulate sets np.seterr(all="raise") process-wide
         dev = cls(**params)
         dev.set_conductance(g0)
@@ -369,7 +378,7 @@ def _span(resp: PhysicsResponse) -> float:
 
 
 def check_export(card, resp: PhysicsResponse, target: str, workdir: Path, cs2=None,
-                 n_devices: int = 1024) -> list[Check]:
+                 n_devices: int = 1024, memtorch_devices: int = 64) -> list[Check]:
     """Export ``card`` (at ``resp``'s condition) to ``target`` and replay it in the consumer."""
     from . import export
 
@@ -416,6 +425,16 @@ def check_export(card, resp: PhysicsResponse, target: str, workdir: Path, cs2=No
             g = replay_memtorch(r.content, g0, d)
             checks.append(Check(**base, what="nominal", claimed=claimed, consumer=_rel(g, resp.g_nominal, span),
                                 note=r.content["model"]))
+            if ens_ref is not None and "ensemble" in m:
+                n = memtorch_devices
+                gs = np.array([replay_memtorch(r.content, g0, d, seed=i) for i in range(n)]).T
+                se = float(np.sqrt(np.mean(gs.var(axis=1) * (1 / n + 1 / m["ensemble"]["n_devices"]))))
+                checks.append(Check(**base, what="ensemble mean", claimed=m["ensemble"]["rmse_relative_to_window"],
+                                    consumer=_rel(gs.mean(axis=1), ens_ref, span), slack=3 * se / span))
+                checks.append(Check(**base, what="ensemble spread",
+                                    claimed=m["ensemble"]["spread_rmse_relative_to_window"],
+                                    consumer=_rel(gs.std(axis=1), resp.g_ensemble.std(axis=0), span),
+                                    slack=3 * float(np.max(gs.std(axis=1))) / math.sqrt(2 * n) / span))
         else:
             from . import aihwkit as A
 
