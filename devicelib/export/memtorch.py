@@ -68,6 +68,7 @@ from .common import (
     mapping_record,
     provenance,
     require_positive,
+    rmse,
     write_json,
 )
 
@@ -107,29 +108,59 @@ def stanford_pku_params(card: Card, cond: PulseCondition, steps_per_pulse: int) 
 
 
 def replay_stanford_pku(kw: dict[str, Any], resp: PhysicsResponse, steps_per_pulse: int) -> np.ndarray:
-    """MemTorch's Stanford_PKU.simulate (model_switch 0) called once per pulse; conductance in S."""
-    vr = kw["read_voltage"]
-    per_gap = kw["I_0"] * math.sinh(vr / kw["V_0"]) / vr
-    gap_min = kw["g_0"] * math.log(per_gap * kw["r_on"])
-    gap_max = kw["g_0"] * math.log(per_gap * kw["r_off"])
+    """MemTorch's Stanford_PKU.simulate (model_switch 0) called once per pulse; conductance in S.
+
+    Parameters may be arrays (one value per device, e.g. sampled StochasticParameter values): the result is
+    then (pulses + 1, devices)."""
+    arr = {k: np.asarray(v, dtype=float) for k, v in kw.items() if isinstance(v, (int, float, np.ndarray))}
+    vr = arr["read_voltage"]
+    per_gap = arr["I_0"] * np.sinh(vr / arr["V_0"]) / vr
+    gap_min = arr["g_0"] * np.log(per_gap * arr["r_on"])
+    gap_max = arr["g_0"] * np.log(per_gap * arr["r_off"])
     cond = resp.condition
-    gap = min(max(kw["g_0"] * math.log(per_gap / resp.g_nominal[0]), gap_min), gap_max)
-    dt = kw["time_series_resolution"]
-    out = [per_gap * math.exp(-gap / kw["g_0"])]
+    gap = np.clip(arr["g_0"] * np.log(per_gap / resp.g_nominal[0]), gap_min, gap_max)
+    dt = arr["time_series_resolution"]
+    out = [per_gap * np.exp(-gap / arr["g_0"])]
     for d in resp.directions():
         v = cond.amplitude_up if d > 0 else cond.amplitude_down
         current = 0.0
         for _ in range(steps_per_pulse):
-            gamma = kw["gamma_init"] - kw["beta"] * (gap / 1e-9) ** 3
-            if gamma * abs(v) / kw["t_ox"] < kw["F_min"]:
-                gamma = 0.0
-            temp = kw["T_init"] + abs(v * current * kw["R_th"])
-            rate = -kw["vel_0"] * math.exp(-MT_Q * kw["E_a"] / MT_KB / temp) * math.sinh(
-                gamma * kw["a_0"] / kw["t_ox"] * MT_Q * v / MT_KB / temp)
-            gap = min(max(gap + rate * dt, gap_min), gap_max)
-            current = kw["I_0"] * math.exp(-gap / kw["g_0"]) * math.sinh(v / kw["V_0"])
-        out.append(per_gap * math.exp(-gap / kw["g_0"]))
-    return np.array(out)
+            gamma = arr["gamma_init"] - arr["beta"] * (gap / 1e-9) ** 3
+            gamma = np.where(gamma * abs(v) / arr["t_ox"] < arr["F_min"], 0.0, gamma)
+            temp = arr["T_init"] + np.abs(v * current * arr["R_th"])
+            rate = -arr["vel_0"] * np.exp(-MT_Q * arr["E_a"] / MT_KB / temp) * np.sinh(
+                gamma * arr["a_0"] / arr["t_ox"] * MT_Q * v / MT_KB / temp)
+            gap = np.clip(gap + rate * dt, gap_min, gap_max)
+            current = arr["I_0"] * np.exp(-gap / arr["g_0"]) * np.sinh(v / arr["V_0"])
+        out.append(per_gap * np.exp(-gap / arr["g_0"]))
+    return np.array(np.broadcast_arrays(*out))  # the start is one value when only the dynamics vary
+
+
+def sample_stochastic(kw: dict[str, Any], n_devices: int, seed: int = 0) -> dict[str, Any]:
+    """``kw`` with each StochasticParameter entry replaced by ``n_devices`` draws, as MemTorch samples it at
+    construction (``Normal(loc, scale).sample().clamp(min, max)``); the other entries stay scalars."""
+    rng = np.random.default_rng(seed)
+    out = dict(kw)
+    for k, v in kw.items():
+        if isinstance(v, dict) and "StochasticParameter" in v:
+            sp = v["StochasticParameter"]
+            out[k] = np.clip(sp["loc"] + sp["scale"] * rng.standard_normal(n_devices), sp["min"], sp["max"])
+    return out
+
+
+def ensemble_record(kw: dict[str, Any], resp: PhysicsResponse, steps_per_pulse: int,
+                    n_devices: int = 256, seed: int = 0) -> dict[str, Any] | None:
+    """Mean and spread of MemTorch Stanford_PKU devices built from the StochasticParameter entries against
+    devicelib's ensemble (None without an ensemble or without stochastic entries)."""
+    if resp.g_ensemble is None or not any(isinstance(v, dict) for v in kw.values()):
+        return None
+    g = replay_stanford_pku(sample_stochastic(kw, n_devices, seed), resp, steps_per_pulse)
+    span = resp.g_max - resp.g_min
+    return {"rmse_relative_to_window": rmse(g.mean(axis=1), resp.g_ensemble.mean(axis=0)) / span,
+            "spread_rmse_relative_to_window": rmse(g.std(axis=1), resp.g_ensemble.std(axis=0)) / span,
+            "n_devices": n_devices, "seed": seed,
+            "protocol": "Stanford_PKU devices with their StochasticParameter values sampled (normal, clamped) "
+                        "against the physics ensemble (card d2d variability)"}
 
 
 # -- Data_Driven2021 ---------------------------------------------------------------------------------
@@ -228,7 +259,8 @@ def stochastic_entries(card: Card, kw: dict[str, Any], names: dict[str, str], sc
         f = scale.get(pname, 1.0)
         kw[key] = {"StochasticParameter": {"distribution": "torch.distributions.normal.Normal",
                                            "loc": mean * f, "scale": std * f,
-                                           "min": p.bounds[0] * f, "max": p.bounds[1] * f}}
+                                           "min": p.bounds[0] * f, "max": p.bounds[1] * f,
+                                           "nominal": base * f}}  # the card's value (the nominal device)
     return kw
 
 
@@ -252,7 +284,9 @@ def map_response(card: Card, resp: PhysicsResponse, max_steps: int = 4096, rtol:
             steps, prev = steps * 2, err
         kw = stochastic_entries(card, kw, PKU_NAMES, {"Ea": 1.0 / q_e})
         model = "Stanford_PKU"
-        extra = {"steps_per_pulse": steps,
+        ens = ensemble_record(kw, resp, steps)
+        extra = {"ensemble": ens} if ens is not None else {}
+        extra |= {"steps_per_pulse": steps,
                  "note": "apply each pulse as steps_per_pulse samples of the pulse voltage; read the conductance "
                          "as current(read_voltage) / read_voltage, not the model's g"}
     else:

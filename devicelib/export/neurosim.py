@@ -64,6 +64,7 @@ from .common import (
 FORMAT = "devicelib.export.neurosim"
 SCHEMA = 2
 NL_MAX = 9.0  # getParamA's table ends at |NL| = 9.00
+ENSEMBLE_DEVICES = 1000
 #: all labels NeuroSim distinguishes: +-0.01 ... +-9.00 (table entries 1 ... 900)
 _ENTRIES = np.arange(1, 901)
 _A_TABLE = np.asarray(neurosim_a_from_nl(_ENTRIES / 100.0))  # the closed form reproduces the printed table
@@ -107,12 +108,15 @@ def safe_levels(n: int) -> int:
     raise ExportError(f"no NeuroSim level count near {n} survives its pulse arithmetic")
 
 
-def _write(g, num: int, n: int, a_norm, g_lo: float, g_hi: float):
-    """RealDevice::Write's nonlinear branch for ``num`` pulses (vectorised over G and/or A), then the clip."""
+def _write(g, num: int, n: int, a_norm, g_lo: float, g_hi: float, noise=None):
+    """RealDevice::Write's nonlinear branch for ``num`` pulses (vectorised over G and/or A), plus the
+    cycle-to-cycle term ``noise`` (S, drawn by the caller) when given, then the clip (NeuroSim's order)."""
     a = np.asarray(a_norm, dtype=float) * n
     b = (g_hi - g_lo) / (1.0 - np.exp(-n / a))
     x = -a * np.log(1.0 - (g - g_lo) / b)
     g_new = b * (1.0 - np.exp(-(x + num) / a)) + g_lo
+    if noise is not None:
+        g_new = g_new + noise
     return np.clip(g_new, g_lo, g_hi)
 
 
@@ -141,6 +145,33 @@ def replay(resp: PhysicsResponse, nl_ltp: float, nl_ltd: float, n_ltp: int | Non
     up = replay_branch(resp.g_nominal[0], resp.n_up, True, n_ltp, param_a(nl_ltp), g_lo, g_hi)
     dn = replay_branch(up[-1], resp.n_down, False, n_ltd, param_a(nl_ltd), g_lo, g_hi)
     return np.concatenate([up, dn[1:]])
+
+
+def replay_ensemble(resp: PhysicsResponse, nl_ltp: float, nl_ltd: float, n_ltp: int, n_ltd: int,
+                    sigma_dtod: float, sigma_ctoc: float, n_devices: int = ENSEMBLE_DEVICES,
+                    seed: int = 0) -> np.ndarray:
+    """G (S), shape (pulses + 1, n_devices), of NeuroSim devices with its variability on.
+
+    As ``RealDevice``: each device draws ``paramALTP = getParamA(NL_LTP + N(0, sigmaDtoD)) * maxNumLevelLTP``
+    (and LTD with its own draw) at construction; each write adds ``N(0, sigmaCtoC) sqrt(|numPulse|)`` before
+    the clip, with ``sigmaCtoC = sigma_ctoc (Gmax - Gmin)``."""
+    rng = np.random.default_rng(seed)
+    g_lo, g_hi = resp.g_min, resp.g_max
+    a_up = np.array([param_a(nl_ltp + x) for x in sigma_dtod * rng.standard_normal(n_devices)])
+    a_dn = np.array([param_a(nl_ltd + x) for x in sigma_dtod * rng.standard_normal(n_devices)])
+    sig = sigma_ctoc * (g_hi - g_lo)
+    g = np.full(n_devices, float(resp.g_nominal[0]))
+    out = [g]
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for d in resp.directions():
+            up = d > 0
+            n = n_ltp if up else n_ltd
+            num = pulses_per_write(n, up)
+            if num != 0:
+                noise = sig * np.sqrt(abs(num)) * rng.standard_normal(n_devices) if sig > 0 else None
+                g = _write(g, num, n, a_up if up else a_dn, g_lo, g_hi, noise)
+            out.append(g)
+    return np.array(out)
 
 
 def _best_entry(g0: float, target: np.ndarray, up: bool, n_levels: int, g_lo: float, g_hi: float):
@@ -206,6 +237,15 @@ def map_response(resp: PhysicsResponse) -> dict[str, Any]:
         a_norm_ltp=param_a(float(t_ltp)), a_norm_ltd=param_a(float(t_ltd)), nl_ltp=float(t_ltp),
         nl_ltd=float(t_ltd), nl_fit_ltp=ltp_fit.nl, nl_fit_ltd=ltd_fit.nl, max_num_level_ltp=n_ltp,
         max_num_level_ltd=n_ltd)
+    if resp.g_ensemble is not None:
+        g_ens = replay_ensemble(resp, float(t_ltp), float(t_ltd), n_ltp, n_ltd, sigma_dtod, sigma_ctoc)
+        err = rmse(g_ens.mean(axis=1), resp.g_ensemble.mean(axis=0))
+        record["ensemble"] = {
+            "rmse": {"value": err, "unit": "S"}, "rmse_relative_to_window": err / span,
+            "n_devices": g_ens.shape[1], "seed": 0,
+            "spread_rmse_relative_to_window": rmse(g_ens.std(axis=1), resp.g_ensemble.std(axis=0)) / span,
+            "protocol": "mean of NeuroSim devices with sigmaDtoD (on the NL label) and sigmaCtoC (per write, "
+                        "before the clip) on, against the mean of the physics ensemble"}
     record["rmse_ltp_fit_only"] = {"value": ltp_fit.rmse, "unit": "S"}
     record["rmse_ltd_fit_only"] = {"value": ltd_fit.rmse, "unit": "S"}
     record["rmse_unclamped_fit"] = {"value": rmse(_replay_a(resp, ltp_fit.a_norm, ltd_fit.a_norm), resp.g_nominal),
