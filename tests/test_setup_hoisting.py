@@ -58,3 +58,42 @@ def test_vcm_parameter_matrix_cache_follows_with_params():
     # a new parameter object invalidates the cache
     again = per_dev.with_params(nu0=nu * 2.0)
     assert again._param_matrix(n)[0, vcm._KERNEL_PARAMS.index("nu0")] == pytest.approx(2.0 * nu[0])
+
+
+@pytest.mark.parametrize("current, width", [(30e-6, 1e-6), (-40e-6, 1e-8), (120e-6, 2e-9), (-150e-6, 1e-9),
+                                            (0.0, 1e-3)])
+@pytest.mark.parametrize("mean", [False, True])
+def test_mtj_shared_condition_pass_equals_numpy_path(monkeypatch, current, width, mean):
+    base = get_model("spintronic.stochastic_mtj").with_params(E_b=12 * 1.380649e-23 * 300)
+    n = 4000
+    start = {"antiparallel": (np.random.default_rng(1).random(n) < 0.5).astype(float)}
+
+    def run(general):
+        model = base.mean_field() if mean else base
+        model.rng = np.random.default_rng(11)
+        if general:
+            monkeypatch.setattr(type(model), "_step_shared", lambda *a, **k: None)
+        out = model.apply_pulse(start, current, width, 310.0)
+        energy = model.pulse_energy(start, out, current, width, 310.0)
+        monkeypatch.undo()
+        return out, energy
+
+    (fast, e_fast), (ref, e_ref) = run(False), run(True)
+    np.testing.assert_allclose(fast["antiparallel"], ref["antiparallel"], rtol=1e-12, atol=0)
+    np.testing.assert_allclose(fast["_t_ap"], ref["_t_ap"], rtol=1e-12, atol=1e-30)
+    np.testing.assert_allclose(e_fast, e_ref, rtol=1e-12, atol=0)
+    if current > 50e-6 and width >= 1e-8:  # well above I_c0,P for long enough: the devices end in P
+        assert fast["antiparallel"].mean() < 0.05
+    if not mean:
+        assert set(np.unique(fast["antiparallel"])) <= {0.0, 1.0}
+
+
+def test_mtj_r_ap_cached_for_a_scalar_current():
+    model = get_model("spintronic.stochastic_mtj")
+    r = model._r_ap_at_current(80e-6)
+    assert np.ndim(r) == 0
+    assert model._r_ap_at_current(np.full(5, 80e-6)) == pytest.approx(np.full(5, float(r)), rel=1e-15)
+    # self-consistent bias: V = I R_AP(V)
+    v = 80e-6 * float(r)
+    assert float(r) == pytest.approx(float(model.r_ap(v)), rel=1e-12)
+    assert float(model.r_p()) < float(r) < float(model.r_ap(0.0))
