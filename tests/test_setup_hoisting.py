@@ -97,3 +97,16 @@ def test_mtj_r_ap_cached_for_a_scalar_current():
     v = 80e-6 * float(r)
     assert float(r) == pytest.approx(float(model.r_ap(v)), rel=1e-12)
     assert float(model.r_p()) < float(r) < float(model.r_ap(0.0))
+
+
+def test_ecm_parameter_pack_built_once_per_train():
+    model = get_model("ecm.menzel2013_ag")
+    n = 40
+    first = model._packed(n)
+    assert model._packed(n) is first  # reused by the next pulse
+    assert model._packed(n + 1).shape[0] == n + 1  # another device count rebuilds it
+    other = model.with_params(j0=2.0 * model.params["j0"])
+    from devicelib.physics import ecm
+    col = ecm._KP.index("j0")
+    assert other._packed(n)[0, col] == pytest.approx(2.0 * model.params["j0"])
+    np.testing.assert_array_equal(other._packed(n), ecm._pack(other.params, n))
