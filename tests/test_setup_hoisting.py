@@ -42,7 +42,7 @@ def test_vcm_serial_shared_row_equals_general_layout(name):
 
 def test_vcm_parameter_matrix_cache_follows_with_params():
     model = get_model("vcm.crosssim_oxide_fit")
-    n = 5000  # above SERIAL_BELOW: the parallel kernel
+    n = vcm.SERIAL_BELOW + 10  # the parallel kernel
     assert n >= vcm.SERIAL_BELOW
     nu = model.params["nu0"] * np.geomspace(0.3, 3.0, n)
     per_dev = model.with_params(nu0=nu)
