@@ -22,6 +22,12 @@ batch
     ``fit_batch`` of 10,000 synthetic soft-bounds devices x 2000 pulses in this process
     (the population of benchmarks/bench_fit_batch.py).
 
+physics
+    the physics families on the per-pulse path (``engine="reference"``; they have no fused kernel):
+    VCM on 1e5 and 1e3 devices x 100 pulses, the stochastic MTJ on 1e5 x 100 (seeded draws), ECM on
+    2000 x 20, each against the same aihwkit anchor (run here when ``simulate`` is skipped).
+    ``--before JSON`` adds the figures of a saved run of the previous code as before columns.
+
 ``--quick`` divides every size by 10 (for a smoke run; the doc tables are then marked quick).
 """
 
@@ -70,7 +76,7 @@ def _best(fn, repeat):
     return min(times)
 
 
-def case_sim(model_name, n, npulse, engine, record, repeat, amp=1.0, width=1e-7):
+def case_sim(model_name, n, npulse, engine, record, repeat, amp=1.0, width=1e-7, blocks=None):
     import numpy as np
 
     from devicelib import get_model
@@ -79,9 +85,9 @@ def case_sim(model_name, n, npulse, engine, record, repeat, amp=1.0, width=1e-7)
     model = get_model(model_name)
     if model_name.startswith("baseline"):
         model = model.with_params(dw_min=0.01)
-    train = _train(npulse, blocks=model_name == "fefet.nls")
+    train = _train(npulse, blocks=model_name == "fefet.nls" if blocks is None else blocks)
     train = type(train)(amplitude=train.amplitude * amp, width=np.full(npulse, width), interval=train.interval,
-                        temperature=train.temperature)
+                        temperature=train.temperature, amplitude_unit=getattr(model, "amplitude_unit", "V"))
     simulate(model, train, n_devices=min(n, 20_000), engine=engine, record=record)  # warm-up (kernels load)
     t = _best(lambda: simulate(model, train, n_devices=n, engine=engine, record=record), repeat)
     return {"time_s": t, "updates_per_s": n * npulse / t, "n": n, "pulses": npulse}
@@ -239,6 +245,8 @@ def render(res: dict, quick: bool) -> str:
         ratio = f"{r['updates_per_s'] / anchor:.2f}x" if anchor else "-"
         lines.append(f"| {label} | {r['n']:.0e} x {r['pulses']} | {r['time_s']:.2f} s | {r['updates_per_s']:.3g} | "
                      f"{ratio} |")
+    if any(key in res for _label, key in PHYSICS_ROWS):
+        lines += _physics_table(res, anchor)
     a = res.get("sim_aihwkit", {})
     if "pulses_per_device_per_update" in a:
         lines += ["", f"aihwkit: {a['pulses_per_device_per_update']:.3f} pulses per device per update measured "
@@ -274,6 +282,47 @@ def render(res: dict, quick: bool) -> str:
     return "\n".join(lines)
 
 
+PHYSICS_ROWS = (
+    ("VCM `vcm.crosssim_oxide_fit`, 0.9 V x 50 then -0.9 V x 50, 100 ns", "sim_vcm"),
+    ("VCM, same train, 1000 devices", "sim_vcm_small"),
+    ("stochastic MTJ, +/-100 uA (2x I_c0,P), 10 ns, seeded draws", "sim_mtj"),
+    ("ECM `ecm.menzel2013_ag`, 0.35 V x 10 then -0.35 V x 10, 10 us", "sim_ecm"),
+)
+
+
+def _physics_table(res: dict, anchor) -> list[str]:
+    """Physics families on the per-pulse reference path; with ``before`` (a saved run of the previous code,
+    ``--before JSON``) the former figures from a run back to back with this one."""
+    before = res.get("before", {})
+    b_anchor = before.get("sim_aihwkit", {}).get("updates_per_s")
+    head = "| case | devices x pulses | time | updates/s | vs aihwkit tile |"
+    sep = "|---|---|---|---|---|"
+    if before:
+        head += " before: updates/s | before: vs aihwkit (its run) | speed-up |"
+        sep += "---|---|---|"
+    lines = ["", "### Simulate: physics families (per-pulse path, model set-up hoisted per train)", "", head, sep]
+    for label, key in PHYSICS_ROWS:
+        r = res.get(key, {})
+        if "error" in r or not r:
+            lines.append(f"| {label} | - | - | {r.get('error', 'not run')} | - |" + (" - | - | - |" if before else ""))
+            continue
+        ratio = f"{r['updates_per_s'] / anchor:.3f}x" if anchor else "-"
+        row = (f"| {label} | {r['n']:.0e} x {r['pulses']} | {r['time_s']:.2f} s | {r['updates_per_s']:.3g} | "
+               f"{ratio} |")
+        if before:
+            rb = before.get(key, {})
+            if "updates_per_s" in rb:
+                bratio = f"{rb['updates_per_s'] / b_anchor:.3f}x" if b_anchor else "-"
+                row += f" {rb['updates_per_s']:.3g} | {bratio} | {r['updates_per_s'] / rb['updates_per_s']:.2f}x |"
+            else:
+                row += " - | - | - |"
+        lines.append(row)
+    if before:
+        lines += ["", f"Before: {before.get('date', '?')}, {before.get('machine', '?')}; load average at its end "
+                      f"{before.get('load_end', '?')}."]
+    return lines
+
+
 def write_doc(block: str) -> None:
     text = DOC.read_text()
     if BEGIN in text and END in text:
@@ -288,7 +337,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--case", help=argparse.SUPPRESS)
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--skip", default="", help="comma-separated: simulate, memory, startup, batch")
+    ap.add_argument("--skip", default="", help="comma-separated: simulate, physics, memory, startup, batch")
+    ap.add_argument("--before", metavar="JSON", help="a saved --json run of the previous code: its physics "
+                                                     "figures become the before columns")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--json")
     ap.add_argument("--no-write", action="store_true")
@@ -323,6 +374,21 @@ def main():
             "sim_nls_reference": {"case": "sim", "model_name": "fefet.nls", "n": 200_000 // q, "npulse": N,
                                   "engine": "reference", "record": "full", "repeat": 1, "amp": 3.0, "width": 1e-6},
         })
+    if "physics" not in skip:
+        if "simulate" in skip:  # the anchor the physics rows are compared with
+            cases["sim_aihwkit"] = {"case": "aihwkit", "n_side": 1000 // int(q**0.5), "npulse": 100,
+                                    "repeat": args.repeat}
+        ref = {"case": "sim", "engine": "reference", "record": "full", "repeat": args.repeat, "blocks": True}
+        cases.update({
+            "sim_vcm": {**ref, "model_name": "vcm.crosssim_oxide_fit", "n": 100_000 // q, "npulse": 100,
+                        "amp": 0.9, "width": 1e-7},
+            "sim_vcm_small": {**ref, "model_name": "vcm.crosssim_oxide_fit", "n": 1000, "npulse": 100,
+                              "amp": 0.9, "width": 1e-7},
+            "sim_mtj": {**ref, "model_name": "spintronic.stochastic_mtj", "n": 100_000 // q, "npulse": 100,
+                        "amp": 100e-6, "width": 1e-8, "blocks": False},
+            "sim_ecm": {**ref, "model_name": "ecm.menzel2013_ag", "n": 2000 // q, "npulse": 20,
+                        "amp": 0.35, "width": 1e-5},
+        })
     if "memory" not in skip:
         n, N = 1_000_000 // q, 1000 // q
         for mode in ("decimated", "streamed", "summary"):
@@ -337,6 +403,8 @@ def main():
         res[key] = in_fresh_process(dict(spec))
         print(f"{key}: {res[key]} ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
     res["load_end"] = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    if args.before:
+        res["before"] = json.loads(Path(args.before).read_text())
     block = render(res, args.quick)
     print(block)
     if args.json:

@@ -752,6 +752,17 @@ class Menzel(DeviceModel):
         return np.where(vg > 0, ln_t, np.inf)
 
     # -- integration ---------------------------------------------------------
+    def _packed(self, n: int) -> np.ndarray:
+        """:func:`_pack` of the parameters for ``n`` devices, built once per train: cached with the parameter
+        objects it used (checked by identity, as :meth:`with_params` replaces them) and the device count."""
+        refs = tuple(self.params[k] for k in _KP)
+        hit = self.__dict__.get("_pack_cache")
+        if hit is not None and hit[1].shape[0] == n and all(a is b for a, b in zip(hit[0], refs, strict=True)):
+            return hit[1]
+        packed = _pack(self.params, n)
+        self.__dict__["_pack_cache"] = (refs, packed)
+        return packed
+
     def _run(self, gap, nuc, v, temp, width, stop_gap=None, rest=False, e_nuc=None):
         """Integrate one rectangular pulse; returns gap, nucleation, energy, elapsed time.
 
@@ -770,7 +781,7 @@ class Menzel(DeviceModel):
         xo, nuo, energy, elapsed, good = kernel(
             x, _full(nuc, n), _full(v, n), _full(temp, n), _full(width, n),
             _full(0.0 if stop_gap is None else stop_gap, n), stop_gap is not None, bool(rest),
-            _pack(self.params, n), _full(1.0 if e_nuc is None else e_nuc, n), float(self.step_fraction),
+            self._packed(n), _full(1.0 if e_nuc is None else e_nuc, n), float(self.step_fraction),
             float(self.step_min), float(self.step_max),
             float(self.max_log_change), float(self.step_floor), int(self.max_substeps))
         if not good.all():

@@ -144,6 +144,49 @@ def _uniform(x):
     return np.asarray(x[0]) if x.size > 1 and np.all(x == x[0]) else x
 
 
+def _shared(x, n):
+    """A pulse condition evaluated once when it is the same for all ``n`` devices: a scalar stays a
+    0-d array (no per-pulse broadcast and comparison over the devices), a uniform array becomes one."""
+    a = np.asarray(x, dtype=float)
+    if a.ndim == 0 or (a.size == 1 and n > 1):
+        return a.reshape(())
+    return _uniform(_per_device(a, n))
+
+
+_UPDATE = None
+
+
+def _update_kernel():
+    """The per-device part of a stochastic-MTJ pulse whose condition all devices share, compiled on
+    first use (numba imported lazily): one pass instead of a dozen numpy temporaries. The expressions
+    and their order are those of ``StochasticMTJ._chain`` and ``_step``, so the results are the same."""
+    global _UPDATE
+    if _UPDATE is None:
+        import numba
+
+        @numba.njit(cache=True, nogil=True)
+        def update(s0, u, p_inf, decay, t_lin, dur, prec, to_p, to_ap, t50, expectation):  # pragma: no cover
+            n = s0.size
+            s1, t_ap = np.empty(n), np.empty(n)
+            for i in range(n):
+                p0 = s0[i]
+                p1 = min(max(p0 + (p_inf - p0) * decay, 0.0), 1.0)
+                ta = p_inf * dur + (p0 - p_inf) * t_lin
+                if prec:
+                    ta = ta * (1.0 - to_p) + to_p * p0 * t50 + to_ap * (1.0 - p1) * (dur - t50)
+                    p1 = p1 * (1.0 - to_p)
+                    p1 = p1 + (1.0 - p1) * to_ap
+                if expectation:
+                    s1[i] = p1
+                else:
+                    s1[i] = 1.0 if u[i] < p1 else 0.0
+                t_ap[i] = ta
+            return s1, t_ap
+
+        _UPDATE = update
+    return _UPDATE
+
+
 def _check_temperature(name, temperature):
     t = np.asarray(temperature, dtype=float)
     if np.any(~np.isfinite(t)) or np.any(t <= 0):
@@ -370,13 +413,20 @@ class StochasticMTJ(DeviceModel):
             t_ap = p_inf * t + (p0 - p_inf) * np.where(k * t > 1e-12, decay / np.where(k > 0, k, 1.0), t)
         return np.clip(p1, 0.0, 1.0), t_ap
 
+    _SCALAR_KEYS = ("RA", "area", "TMR0", "V_h", "tau0", "E_b", "Ic0_p", "Ic0_ap", "tau_D")
+
     def _step(self, state, current, duration, temperature, precessional=True):
         s0 = np.asarray(state["antiparallel"], dtype=float)
         size = s0.size
         # a condition shared by all devices is evaluated once (rates, precession), then broadcast
-        cur = _uniform(_per_device(current, size))
-        t = _uniform(_per_device(_check_temperature(self.name, temperature), size))
-        dur = _uniform(_per_device(duration, size))
+        cur = _shared(current, size)
+        t = _shared(_check_temperature(self.name, temperature), size)
+        dur = _shared(duration, size)
+        if (cur.ndim == 0 and t.ndim == 0 and dur.ndim == 0 and s0.ndim == 1 and size > 0
+                and all(np.ndim(self.params[k]) == 0 for k in self._SCALAR_KEYS)):
+            fast = self._step_shared(s0, cur, dur, t, precessional)
+            if fast is not None:
+                return fast
         p1, t_ap = self._chain(s0, cur, dur, t)
         if precessional and np.any(np.abs(cur) > np.minimum(self.params["Ic0_p"], self.params["Ic0_ap"])):
             to_p, to_ap = self._prec(cur, dur, t)
@@ -390,6 +440,27 @@ class StochasticMTJ(DeviceModel):
         else:
             s1 = (self.rng.random(size) < p1).astype(float)
         return s1, t_ap
+
+    def _step_shared(self, s0, cur, dur, t, precessional):
+        """:meth:`_step` when the current, duration, temperature and parameters are the same for every
+        device: the chain's rates and the precessional terms once, then one compiled pass over the devices
+        (same draws from ``self.rng`` as the numpy path). None when the chain is degenerate (no rates)."""
+        a, b = self._rates(cur, t)
+        k = float(a + b)
+        tt = float(dur)
+        if not (k > 0.0 and np.isfinite(k)):
+            return None
+        decay = -np.expm1(-k * tt)
+        t_lin = decay / k if k * tt > 1e-12 else tt
+        prec = bool(precessional and abs(float(cur)) > min(float(self.params["Ic0_p"]), float(self.params["Ic0_ap"])))
+        to_p = to_ap = t50 = 0.0
+        if prec:
+            to_p, to_ap = (float(x) for x in self._prec(cur, dur, t))
+            t50 = float(np.minimum(self.precessional_time(cur, t), dur))
+        u = np.empty(0) if self.expectation else self.rng.random(s0.size)
+        s0c = np.ascontiguousarray(s0)
+        return _update_kernel()(s0c, u, float(b / k), float(decay), float(t_lin), tt, prec, to_p, to_ap, t50,
+                                bool(self.expectation))
 
     def initial_state(self, n: int) -> State:
         return {"antiparallel": np.ones(n)}
@@ -410,14 +481,17 @@ class StochasticMTJ(DeviceModel):
         When every device gets the same current (the usual pulse train) the bisection runs once for
         that current and is cached with the parameter objects it used (checked by identity)."""
         i = np.abs(np.asarray(current, float))
-        if i.ndim == 1 and i.size > 1 and np.all(i == i[0]):
+        if i.ndim == 0 or (i.ndim == 1 and i.size > 1 and np.all(i == i[0])):
             refs = tuple(self.params[k] for k in self._RAP_KEYS)
             hit = self.__dict__.get("_rap_cache")
-            if hit is not None and hit[0] == i[0] and all(a is b for a, b in zip(hit[1], refs, strict=True)):
+            i0 = float(i.reshape(-1)[0])
+            if hit is not None and hit[0] == i0 and all(a is b for a, b in zip(hit[1], refs, strict=True)):
                 r = hit[2]
             else:
-                r = self._r_ap_bisect(i[:1] if np.ndim(self.r_p()) == 0 else np.full(np.shape(self.r_p()), i[0]))
-                self.__dict__["_rap_cache"] = (float(i[0]), refs, r)
+                r = self._r_ap_bisect(np.array([i0]) if np.ndim(self.r_p()) == 0 else np.full(np.shape(self.r_p()), i0))
+                self.__dict__["_rap_cache"] = (i0, refs, r)
+            if i.ndim == 0:
+                return r.reshape(()) if r.size == 1 else r
             return np.broadcast_to(r, i.shape)
         return self._r_ap_bisect(i)
 
@@ -433,12 +507,13 @@ class StochasticMTJ(DeviceModel):
 
     def pulse_energy(self, before: State, after: State, amplitude, width, temperature):
         size = np.size(after["antiparallel"])
-        a = _per_device(amplitude, size)
-        w = _per_device(width, size)
+        # shared conditions stay scalars (the same products per device, without per-pulse broadcasts)
+        a = np.asarray(amplitude, float) if np.ndim(amplitude) == 0 else _per_device(amplitude, size)
+        w = np.asarray(width, float) if np.ndim(width) == 0 else _per_device(width, size)
         t_ap = after.get("_t_ap")
         if t_ap is None:
-            _, t_ap = self._chain(np.asarray(before["antiparallel"], float), a, w,
-                                  _per_device(temperature, size))
+            _, t_ap = self._chain(np.asarray(before["antiparallel"], float), _per_device(a, size),
+                                  _per_device(w, size), _per_device(temperature, size))
         return a * a * (self.r_p() * w + (self._r_ap_at_current(a) - self.r_p()) * t_ap)
 
     def conductance(self, state: State, v_read) -> np.ndarray:
