@@ -16,7 +16,7 @@ RESET method: per condition the medians over its ~26 cells (as the SET fit). The
 the median R_before, one pulse of -V_SL through the transistor with V_G = V_WL (source degeneration:
 V_GS = V_G - |V_cell|, devicelib.circuit), read at 0.2 V. It predicts a full RESET (+2.5 dex) wherever
 V_WL >= ~2.1 V and V_SL >= 2 V, which the chip does not show. A joint fit of the four SET parameters to
-both maps does not help (SET RMSE 0.06 -> 0.40 dex, RESET still 0.17 dex: the hopping law is symmetric
+both maps does not help (trial run, 100 evaluations: SET RMSE 0.06 -> 0.40 dex, RESET still 0.17 dex: the hopping law is symmetric
 in V). The one element not shared between the polarities is the transistor threshold: in RESET the
 source node rises to |V_cell| and the body effect (neglected by the square-law circuit) raises V_th.
 So V_th_T for negative pulses is fitted alone (bisection for the smallest value on the RMSE plateau) to
