@@ -25,8 +25,10 @@ from devicelib.export.common import resolve_card
 ROOT = Path(__file__).resolve().parents[1]
 CROSSSIM2 = ROOT / ".." / "shared" / "consumers" / "crosssim-2.0" / "cross_sim"
 #: cards the exporter refuses at their operating condition, with the reason it must give: the Stanford 1T1R
-#: card is fitted on a SET map only (validity 0.5-3 V, no RESET), so no depressing pulse is vouched for
-REFUSED = {"vcm.stanford1t1r_set_fit": "no amplitude inside the card's validity range"}
+#: cards are fitted on a SET map (validity 0.5-3 V; the RESET map of the same chip shows no RESET), so no
+#: depressing pulse is vouched for
+REFUSED = {"vcm.stanford1t1r_set_fit": "no amplitude inside the card's validity range",
+           "vcm.stanford1t1r_fit": "no amplitude inside the card's validity range"}
 CARDS = sorted(c.name for c in catalog.list_catalog() if c.name not in REFUSED)
 
 
