@@ -83,11 +83,11 @@ class BistableOECT(ECRAMVoltage):
         high-x (de-doped, OFF) branch at V_down < V_up. NaN where Omega <= 2kT (no bistability)."""
         kt = k_B * np.asarray(temperature, dtype=float)
         om = np.asarray(self.params["Omega"], dtype=float)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            r = np.sqrt(1.0 - 2.0 * kt / om)
+        bist = om > 2 * kt
+        r = np.sqrt(np.where(bist, 1.0 - 2.0 * kt / np.where(bist, om, 1.0), 0.0))
         x_lo, x_hi = 0.5 * (1 - r), 0.5 * (1 + r)
-        v_up = np.where(om > 2 * kt, -self.open_circuit_voltage(x_lo, temperature), np.nan)
-        v_dn = np.where(om > 2 * kt, -self.open_circuit_voltage(x_hi, temperature), np.nan)
+        v_up = np.where(bist, -self.open_circuit_voltage(x_lo, temperature), np.nan)
+        v_dn = np.where(bist, -self.open_circuit_voltage(x_hi, temperature), np.nan)
         return v_up, v_dn
 
     def equilibrium_x(self, temperature=300.0, n=None):
