@@ -121,7 +121,7 @@ def card_text(f: dict) -> str:
     omega_src = ("fitted: at the lower search bound (-0.2 eV), no bistability; the hysteresis is kinetic"
                  if x[4] <= LOWER[4] + 1e-6 else "fitted (hysteresis width)")
     spin = (f"spinodal gate voltages {f['v_dn']:.3f} V (down) and {f['v_up']:.3f} V (up)" if f["bistable"]
-            else "Omega below 2kT (at the lower search bound, -0.2 eV): no thermodynamic bistability, the hysteresis of this fit is kinetic lag (Butler-Volmer insertion lagging the gate at the assumed 1 s per step); starts with Omega > 2kT converge here because the quasi-static branches of one homogeneous lattice gas jump at the spinodals, whereas the measured branches fall smoothly over ~1 V, so the device bistability reported by Bongartz 2024 is not identified from this one sweep")
+            else "Omega below 2kT (at the lower search bound, -0.2 eV): no thermodynamic bistability, the hysteresis of this fit is kinetic lag (Butler-Volmer insertion lagging the gate at the assumed 1 s per step); the best of two starts with Omega > 2kT (0.25 and 0.07 eV) ends here; a likely reason:  the quasi-static branches of one homogeneous lattice gas jump at the spinodals, whereas the measured branches fall smoothly over ~1 V, so the device bistability reported by Bongartz 2024 is not identified from this one sweep")
     return f'''schema_version = 1
 name = "ecram.bongartz2024_oect_fit"
 model = "ecram.bistable_oect"
