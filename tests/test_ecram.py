@@ -210,3 +210,90 @@ def test_stochastic_ecram_is_fitted_through_its_mean_field():
     assert r.converged, r.status
     assert r.values["mu0"] == pytest.approx(truth.params["mu0"], rel=0.01)
     assert r.model.params["fano"] == 0.0
+
+
+# -- bistable OECT (ecram.bistable_oect) ---------------------------------------------------------------
+
+def _oect(**kw):
+    base = dict(Omega=0.1 * q_e, z=0.5, V0=0.0, j0=1e-2, fano=0.0, eta_e=-1.0, N_sites=1e27, n0=1e27 * (1 + 1e-4),
+                W=100e-6, L=100e-6, t_ch=100e-9, x_init=1e-6)
+    base.update(kw)
+    return get_model("ecram.bistable_oect", **base)
+
+
+def test_oect_spinodals_are_the_folds_of_the_equilibrium_curve():
+    m = _oect()
+    kt = k_B * 300.0
+    assert m.is_bistable(300.0) and not _oect(Omega=0.04 * q_e).is_bistable(300.0)
+    v_up, v_dn = (float(v) for v in m.spinodal_voltages(300.0))
+    # analytic: x_pm = (1 +- sqrt(1 - 2kT/Omega))/2, V = -V_oc(x); symmetric about -V0 = 0
+    r = np.sqrt(1 - 2 * kt / (0.1 * q_e))
+    xm = 0.5 * (1 - r)
+    expect = (kt * np.log(xm / (1 - xm)) + 0.1 * q_e * (1 - 2 * xm)) / (0.5 * q_e)
+    assert v_up == pytest.approx(expect, rel=1e-12) and v_dn == pytest.approx(-expect, rel=1e-12)
+    assert v_up > 0.05  # 2 Omega r/(zq) - (2kT/zq) ln((1+r)/(1-r)) = hysteresis width > 0.1 V here
+    # the equilibrium gate voltage -V_oc(x) is non-monotonic between the spinodals: a fold
+    x = np.linspace(0.01, 0.99, 999)
+    vg = -m.open_circuit_voltage(x)
+    assert vg.max() == pytest.approx(v_up, abs=1e-4) and np.any(np.diff(vg) < 0)
+    with pytest.raises(ValueError, match="three roots"):
+        m.equilibrium_x(300.0)
+    assert np.isnan(_oect(Omega=0.0).spinodal_voltages(300.0)[0])
+
+
+def test_oect_pulse_matches_solve_ivp_across_a_spinodal_jump():
+    m = _oect()
+    v_up = float(m.spinodal_voltages(300.0)[0])
+    for v, tp in ((v_up + 0.05, 50.0), (v_up - 0.05, 50.0), (-0.5, 5.0)):
+        x0 = np.array([1e-3, 0.3, 0.9])
+        got = m.apply_pulse({"x": x0}, v, tp, 300.0)["x"]
+        ref = [solve_ivp(lambda t, x, v=v: m.insertion_rate(x, v, 300.0), (0, tp), [xi], method="LSODA",
+                         rtol=1e-11, atol=1e-14).y[0, -1] for xi in x0]
+        assert np.max(np.abs(got - ref)) < 2e-4, (v, got, ref)
+
+
+def test_oect_quasi_static_sweep_is_hysteretic_between_the_spinodals():
+    m = _oect(j0=1e3)  # fast: 1 s steps are quasi-static (slowing down near the fold: a few 10 mV late)
+    v_up, v_dn = (float(v) for v in m.spinodal_voltages(300.0))
+    vg = np.r_[np.arange(-0.5, 0.5001, 0.01), np.arange(0.5, -0.5001, -0.01)]
+    s = m.apply_pulse(m.initial_state(1), vg[0], 1e3, 300.0)
+    x = []
+    for a in vg:
+        s = m.apply_pulse(s, a, 1.0, 300.0)
+        x.append(s["x"][0])
+    x = np.array(x)
+    half = vg.size // 2
+    jump_up = vg[:half][np.argmax(x[:half] > 0.5)]
+    jump_dn = vg[half:][np.argmax(x[half:] < 0.5)]
+    assert v_up <= jump_up < v_up + 0.04 and v_dn - 0.04 < jump_dn <= v_dn
+    # the same gate voltage (0) holds two states: the memory of the bistable device; relax keeps them
+    assert x[:half][np.argmin(np.abs(vg[:half]))] < 0.1 and x[half:][np.argmin(np.abs(vg[half:]))] > 0.9
+    assert m.relax({"x": np.array([0.05, 0.95])}, 1e6, 300.0)["x"] == pytest.approx([0.05, 0.95])
+
+
+def test_oect_card_fitted_to_the_transfer_sweep(shared_data):
+    import importlib.util
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    script = root / "docs" / "scripts" / "fit_oect_bistable.py"
+    spec = importlib.util.spec_from_file_location("fit_oect_bistable", script)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    vg, i_d = mod.read_sweep(shared_data / "oect-bistable-transfer" / "Example.csv")
+    assert vg.size == 122 and vg.max() == pytest.approx(1.5) and vg[0] == pytest.approx(-1.5)
+    card = load_card(root / "models" / "ecram" / "bongartz2024_oect_fit.toml")
+    assert card.kind == "fitted"
+    pred = np.log10(mod.sweep(card.model(), vg))
+    res = pred - np.log10(np.abs(i_d))
+    idx = np.arange(vg.size)
+    ok = np.abs(i_d) >= mod.I_FLOOR
+    assert int((~ok).sum()) == card.fit["excluded"]["ndata"]
+    rms = lambda sel: np.sqrt(np.mean(res[sel] ** 2))  # noqa: E731
+    # the card's stated statistics are what the card gives on the data
+    assert rms(ok & (idx % 2 == 0)) == pytest.approx(card.fit["rmse"]["value"], rel=2e-3)
+    assert rms(ok & (idx % 2 == 1)) == pytest.approx(card.fit["holdout"]["rmse"]["value"], rel=2e-3)
+    assert card.fit["holdout"]["ndata"] == int((ok & (idx % 2 == 1)).sum())
+    # the hysteresis: at V_g = 0 the forward (doped) branch conducts far more than the backward one
+    k0 = np.flatnonzero(np.abs(vg) < 1e-9)
+    assert pred[k0[0]] - pred[k0[1]] > 1.0 and np.log10(abs(i_d[k0[0]] / i_d[k0[1]])) > 2.0
