@@ -1,6 +1,6 @@
 """Make the comparison table and figure of docs/metrics.md with the `devicelib compare` command.
 
-Run from the repository root: /work/venv/bin/python docs/scripts/compare_figure.py
+Run from the repository root: .venv/bin/python docs/scripts/compare_figure.py
 Writes docs/figures/compare.png and docs/figures/compare_table.md.
 """
 

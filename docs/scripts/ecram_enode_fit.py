@@ -3,7 +3,7 @@
 Writes models/ecram/enode_crosssim_fit.toml and docs/figures/ecram_enode_fit.png
 and prints the fitted parameters. Run from the repository root:
 
-    /work/venv/bin/python docs/scripts/ecram_enode_fit.py
+    .venv/bin/python docs/scripts/ecram_enode_fit.py
 
 Target: for every G bin, the mean of the tabulated step distribution
 (integral of the quantile function over the CDF) of the increasing and the

@@ -1,6 +1,6 @@
 """Figure of the ECRAM family: current- vs voltage-driven pulse trains and self-discharge retention.
 
-Run from the repository root: /work/venv/bin/python docs/scripts/ecram_figure.py
+Run from the repository root: .venv/bin/python docs/scripts/ecram_figure.py
 """
 
 from pathlib import Path

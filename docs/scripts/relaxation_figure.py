@@ -1,6 +1,6 @@
 """Fit of the ReRAM relaxation model to the techC data (Levy relaxation data set): table and figure.
 
-Run from the repository root: /work/venv/bin/python docs/scripts/relaxation_figure.py
+Run from the repository root: .venv/bin/python docs/scripts/relaxation_figure.py
 Prints the fitted parameters and a markdown table of mean drift and spread versus G0.
 """
 
