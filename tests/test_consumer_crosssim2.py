@@ -6,15 +6,11 @@ that name providing ``resource_filename`` is put on ``sys.path``, as the folder'
 The replay drives ``NumericCore.update_matrix_burst`` with one request of CrossSim's own mean step
 (``ave_dw_inc`` / ``ave_dw_dec``) per pulse, write noise off, on a row of devices; the RMSE against
 devicelib's nominal trace must equal the mapping error the export claims within 10 %.
+The loader and the replay are :func:`devicelib.export.consumers.load_crosssim2` and
+:func:`~devicelib.export.consumers.replay_crosssim2`, shared with the export sweep.
 """
 
-import contextlib
-import importlib
-import importlib.util
-import io
 import json
-import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -23,64 +19,17 @@ import pytest
 from devicelib.catalog import card_from_dict
 from devicelib.export import crosssim, export
 from devicelib.export.common import resolve_card, resolve_condition, simulate_response
+from devicelib.export.consumers import load_crosssim2, replay_crosssim2
 
 ROOT = Path(__file__).resolve().parents[1]
 CROSSSIM2 = ROOT / ".." / "shared" / "consumers" / "crosssim-2.0" / "cross_sim"
 
-SHIM = '''"""Stand-in for setuptools' pkg_resources: only resource_filename, as CrossSim 2.0 uses it."""
-import importlib.util
-import os
-
-
-def resource_filename(package, path):
-    return os.path.join(os.path.dirname(importlib.util.find_spec(package).origin), path)
-'''
-
 
 @pytest.fixture(scope="module")
-def cs2(tmp_path_factory):
+def cs2():
     if not (CROSSSIM2 / "cross_sim" / "__init__.py").is_file():
         pytest.skip(f"CrossSim 2.0 source not available: {CROSSSIM2} is absent (it ships beside the repository in CI)")
-    added = [str(CROSSSIM2.resolve())]
-    if importlib.util.find_spec("pkg_resources") is None:
-        shim = tmp_path_factory.mktemp("shim")
-        (shim / "pkg_resources.py").write_text(SHIM, encoding="utf-8")
-        added.append(str(shim))
-    sys.path[:0] = added
-    try:
-        cross_sim = importlib.import_module("cross_sim")
-        from cross_sim.xbar_simulator.cores.core_initialization import verify_parameters
-        from cross_sim.xbar_simulator.cores.numeric_core import NumericCore
-    finally:
-        for p in added:
-            sys.path.remove(p)
-    return cross_sim.Parameters, verify_parameters, NumericCore
-
-
-def replay_in_crosssim2(cs2, directory, lookup, g0, directions, n_devices=1, write_noise=False):
-    """Conductance (S) of ``n_devices`` CrossSim 2.0 devices after each pulse, start included."""
-    Parameters, verify_parameters, NumericCore = cs2
-    p = Parameters()
-    p.numeric_params.update_model = lookup["update_model"]
-    lut = p.numeric_params.dG_lookup
-    lut.file_increasing = str(directory / lookup["file_increasing"])
-    lut.file_decreasing = str(directory / lookup["file_decreasing"])
-    lut.Gmin_relative = lookup["Gmin_relative"]
-    lut.Gmax_relative = lookup["Gmax_relative"]
-    lut.disable_writenoise = not write_noise
-    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the table swap warning (polarity) is checked by the exporter
-        verify_parameters(p)
-    core = NumericCore(p)
-    g_hi = lut.Gmin_clip + (lut.Gmax_clip - lut.Gmin_clip) * lut.Gmax_relative
-    swapped = Path(lut.file_increasing).name != lookup["file_increasing"]
-    core.set_matrix(np.full((1, n_devices), g0 / g_hi), applyErrors=False)
-    out = [core._read_matrix()[0].copy()]
-    for d in directions:
-        dw = lut.ave_dw_inc if (d > 0) != swapped else lut.ave_dw_dec
-        core.update_matrix_burst(np.full((1, n_devices), dw), 1, 0)
-        out.append(core._read_matrix()[0].copy())
-    return np.array(out) * g_hi
+    return load_crosssim2(CROSSSIM2)  # (Parameters, verify_parameters, NumericCore), pkg_resources shim if needed
 
 
 def _measured(cs2, tmp_path, name):
@@ -88,8 +37,8 @@ def _measured(cs2, tmp_path, name):
     r = export(card, "crosssim", tmp_path / "cs")  # its default condition (a longer pulse where needed)
     resp = simulate_response(card, r.condition)  # the same deterministic response, for the trace
     meta = json.loads((tmp_path / "cs" / "devicelib_export.json").read_text(encoding="utf-8"))
-    g = replay_in_crosssim2(cs2, tmp_path / "cs", meta["crosssim2_dG_lookup"], resp.g_nominal[0],
-                            resp.directions())[:, 0]
+    g = replay_crosssim2(cs2, tmp_path / "cs", meta["crosssim2_dG_lookup"], resp.g_nominal[0],
+                         resp.directions())[:, 0]
     span = resp.g_max - resp.g_min
     return r, resp, float(np.sqrt(np.mean((g - resp.g_nominal) ** 2)) / span), g
 
@@ -130,8 +79,8 @@ def test_relative_window_written_and_default_differs(cs2, tmp_path):
     lookup = json.loads((tmp_path / "cs" / "devicelib_export.json").read_text())["crosssim2_dG_lookup"]
     assert (lookup["Gmin_relative"], lookup["Gmax_relative"]) == (0.0, 1.0)
     assert err == pytest.approx(r.mapping["rmse_relative_to_window"], rel=0.1, abs=1e-9)
-    g_def = replay_in_crosssim2(cs2, tmp_path / "cs", {**lookup, "Gmin_relative": 0.1, "Gmax_relative": 0.9},
-                                resp.g_nominal[0], resp.directions())[:, 0]
+    g_def = replay_crosssim2(cs2, tmp_path / "cs", {**lookup, "Gmin_relative": 0.1, "Gmax_relative": 0.9},
+                             resp.g_nominal[0], resp.directions())[:, 0]
     err_def = np.sqrt(np.mean((g_def - resp.g_nominal) ** 2)) / (resp.g_max - resp.g_min)
     back = crosssim.read(tmp_path / "cs")
     g_pred = crosssim.replay_tables(resp, back["increasing"], back["decreasing"], 0.1, 0.9)
@@ -155,8 +104,8 @@ def test_crosssim2_ensemble_mean_reproduces_claim(cs2, tmp_path, name):
     r = export(card, "crosssim", tmp_path / "cs", response=resp)
     claim = r.mapping["ensemble"]["rmse_relative_to_window"]
     meta = json.loads((tmp_path / "cs" / "devicelib_export.json").read_text(encoding="utf-8"))
-    g = replay_in_crosssim2(cs2, tmp_path / "cs", meta["crosssim2_dG_lookup"], resp.g_nominal[0],
-                            resp.directions(), n_devices=2000, write_noise=True)
+    g = replay_crosssim2(cs2, tmp_path / "cs", meta["crosssim2_dG_lookup"], resp.g_nominal[0],
+                         resp.directions(), n_devices=2000, write_noise=True)
     err = np.sqrt(np.mean((g.mean(axis=1) - resp.g_ensemble.mean(axis=0)) ** 2)) / (resp.g_max - resp.g_min)
     # within 10 % plus the Monte Carlo error of the two noisy means (CrossSim: 2000 devices; the exporter's own
     # replay: 1000), 3 standard errors of the per-pulse mean

@@ -9,6 +9,7 @@ import pytest
 from devicelib.export import aihwkit as A
 from devicelib.export import export
 from devicelib.export.common import PhysicsResponse, PulseCondition, resolve_card, resolve_condition, simulate_response
+from devicelib.export.consumers import replay_aihwkit_tile
 
 COND = PulseCondition(1.0, -1.0, 1e-7, 300.0, 0.1)
 
@@ -150,28 +151,6 @@ def _default_response(name):
     return card, cond, simulate_response(card, cond)
 
 
-def _aihwkit_traces(doc, n_devices, noise=True):
-    """Weights (devices x (1 + pulses)) of ``n_devices`` real aihwkit devices built from the file, driven
-    with the file's update protocol: lr = 1, x = +-1, d = -1, one pulse per update."""
-    import torch
-    from aihwkit.simulator.tiles.analog import AnalogTile
-
-    if not noise:
-        doc = {**doc, "fields": {**doc["fields"], "dw_min_std": 0.0, "dw_min_dtod": 0.0, "w_min_dtod": 0.0,
-                                 "w_max_dtod": 0.0}}
-    torch.manual_seed(0)
-    cfg = A.build_rpu_config(doc, pulse_per_update=True)
-    cfg.device.construction_seed = 1234
-    tile = AnalogTile(n_devices, 1, cfg)
-    tile.set_learning_rate(doc["update"]["learning_rate"])
-    tile.set_weights(torch.full((n_devices, 1), doc["response"]["w_physics"][0], dtype=torch.float32))
-    out = [tile.get_weights()[0][:, 0].double().numpy()]
-    for d in doc["response"]["directions"]:
-        tile.update(torch.tensor([d], dtype=torch.float32), -torch.ones(n_devices, dtype=torch.float32))
-        out.append(tile.get_weights()[0][:, 0].double().numpy())
-    return np.array(out).T
-
-
 @pytest.mark.parametrize("name", ["fefet.deng2020_hzo", "pcm.joshi2020_statistical", "ecram.tang2018_liion",
                                   "ecram.enode_crosssim_fit"])
 def test_claimed_errors_are_what_aihwkit_produces(tmp_path, name):
@@ -185,10 +164,10 @@ def test_claimed_errors_are_what_aihwkit_produces(tmp_path, name):
     m, c, f = doc["mapping"], doc["weight_map"]["w_scale"], doc["fields"]
     # one update = one pulse: dw_min <= 1 (aihwkit fires with probability lr / dw_min otherwise)
     assert f["dw_min"] <= 1.0 + 1e-12
-    w_nom = _aihwkit_traces(doc, 1, noise=False)[0]
+    w_nom = replay_aihwkit_tile(doc, 1, noise=False)[0]
     nominal = A.rmse(resp.to_conductance(w_nom / c), resp.g_nominal) / (resp.g_max - resp.g_min)
     assert nominal == pytest.approx(m["rmse_relative_to_window"], rel=0.1, abs=1e-6)
-    w = _aihwkit_traces(doc, 1024)
+    w = replay_aihwkit_tile(doc, 1024)
     got = A.ensemble_errors(resp, w.mean(axis=0), w.std(axis=0), c)
     floor = 3.0 * float(np.max(w.std(axis=0))) / c / 2.0 / np.sqrt(1024)  # fraction of the window
     for key in ("mean_rmse_relative_to_window", "spread_rmse_relative_to_window"):
