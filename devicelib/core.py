@@ -321,6 +321,19 @@ def param_table(model_cls: type[DeviceModel]) -> list[dict[str, Any]]:
     ]
 
 
+def per_device(value, n: int) -> np.ndarray:
+    """A scalar or per-device parameter as a read-only array of shape (n,) (families' vectorised kernels)."""
+    return np.broadcast_to(np.asarray(value, dtype=float), (n,))
+
+
+def against_state(value, ref) -> np.ndarray:
+    """A scalar or per-device (n,) parameter broadcastable against a state array of shape (n,) or (n, N)."""
+    v = np.asarray(value, dtype=float)
+    if v.ndim == 1 and np.ndim(ref) == 2:
+        v = v[:, None]
+    return v
+
+
 def thermal_voltage(temperature) -> np.ndarray:
     from .units import k_B, q_e
 

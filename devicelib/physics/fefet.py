@@ -70,6 +70,7 @@ import numba
 import numpy as np
 
 from ..core import DeviceModel, Observable, Parameter, State, StateVariable
+from ..core import per_device as _bc
 from ..units import eps0, k_B, q_e
 
 NM = 1e-9
@@ -97,9 +98,6 @@ _OBSERVABLES = (
     Observable("threshold_voltage", "V", "threshold voltage of the transistor"),
 )
 
-
-def _bc(value, n):
-    return np.broadcast_to(np.asarray(value, dtype=float), (n,))
 
 
 # -- nucleation-limited switching (NLS), shared by fefet.nls and the ferroelectric tunnel junction ----------------

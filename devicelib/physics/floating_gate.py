@@ -78,6 +78,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core import DeviceModel, Observable, Parameter, State, StateVariable
+from ..core import per_device as _bc
 from ..units import h_planck, k_B, q_e
 
 EV = q_e
@@ -101,9 +102,6 @@ def fn_current_density(field, phi_b, m_ox):
     with np.errstate(divide="ignore", over="ignore"):
         return np.sign(e) * a * e**2 * np.exp(-b / np.abs(e))
 
-
-def _bc(x, n):
-    return np.broadcast_to(np.asarray(x, dtype=float), (n,))
 
 
 class FloatingGate(DeviceModel):

@@ -56,6 +56,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..core import DeviceModel, Observable, Parameter, State, StateVariable
+from ..core import against_state as _like
+from ..core import per_device as _bc
 from ..units import h_planck, q_e
 from .fefet import nls_step, nls_t1
 
@@ -74,15 +76,6 @@ def simmons_conductance(phi, thickness, m_rel=1.0):
     return 1.5 * k / d * (q_e / h_planck) ** 2 * np.exp(-4.0 * np.pi * d * k / h_planck)
 
 
-def _bc(x, n):
-    return np.broadcast_to(np.asarray(x, dtype=float), (n,))
-
-
-def _like(value, ref):
-    v = np.asarray(value, dtype=float)
-    if v.ndim == 1 and np.ndim(ref) == 2:
-        v = v[:, None]
-    return v
 
 
 class FTJ(DeviceModel):

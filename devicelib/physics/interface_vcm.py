@@ -70,6 +70,8 @@ import numpy as np
 from scipy.special import wrightomega
 
 from ..core import DeviceModel, Observable, Parameter, State, StateVariable
+from ..core import against_state as _like
+from ..core import per_device as _bc
 from ..units import k_B, q_e
 
 EV = q_e
@@ -77,15 +79,6 @@ NM = 1e-9
 T_READ = 300.0  # K, temperature of the read
 
 
-def _bc(x, n):
-    return np.broadcast_to(np.asarray(x, dtype=float), (n,))
-
-
-def _like(value, ref):
-    v = np.asarray(value, dtype=float)
-    if v.ndim == 1 and np.ndim(ref) == 2:
-        v = v[:, None]
-    return v
 
 
 class InterfaceVCM(DeviceModel):

@@ -135,6 +135,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core import DeviceModel, Observable, Parameter, State, StateVariable
+from ..core import against_state as _like
 from ..units import PHI0, k_B, q_e
 
 MEV = 1e-3 * q_e
@@ -210,14 +211,6 @@ def ambegaokar_baratoff(delta, temperature=0.0):
 
 
 # -- helpers ---------------------------------------------------------------------------------
-def _like(value, ref):
-    """Broadcast a scalar or per-device (n,) parameter against a state array of shape (n,) or (n, N)."""
-    v = np.asarray(value, dtype=float)
-    r = np.asarray(ref)
-    if v.ndim == 1 and r.ndim == 2:
-        v = v[:, None]
-    return v
-
 
 def _per_device(x, n):
     return np.broadcast_to(np.asarray(x, dtype=float), (n,))

@@ -83,14 +83,12 @@ import numpy as np
 
 from ..circuit import CIRCUIT_PARAMETERS, solve_divider
 from ..core import DeviceModel, Observable, Parameter, State, StateVariable
+from ..core import per_device as _bc
 from ..units import k_B, q_e
 
 EV = q_e
 NM = 1e-9
 
-
-def _bc(value, n):
-    return np.broadcast_to(np.asarray(value, dtype=float), (n,))
 
 
 def _take(value, idx):

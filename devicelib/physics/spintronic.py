@@ -111,6 +111,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core import DeviceModel, Observable, Parameter, State, StateVariable
+from ..core import against_state as _like
 from ..units import k_B, q_e
 
 EV = q_e
@@ -127,12 +128,6 @@ def tmr_bias(voltage, tmr0, v_half):
     v = np.asarray(voltage, float)
     return np.asarray(tmr0, float) / (1.0 + (v / np.asarray(v_half, float)) ** 2)
 
-
-def _like(value, ref):
-    v = np.asarray(value, dtype=float)
-    if v.ndim == 1 and np.ndim(ref) == 2:
-        v = v[:, None]
-    return v
 
 
 def _per_device(x, n):
