@@ -67,6 +67,7 @@ def test_bake_statistics_in_the_card_match_the_data(shared_data, mod, cards):
         assert s["cells"] == b[t]["cells"] == 16384
         assert s["median_dlog10R"]["value"] == pytest.approx(b[t]["median"], abs=1e-4)
         assert s["fraction_R_doubled"]["value"] == pytest.approx(b[t]["frac_2x"], abs=1e-4)
-    # the drift does not grow with temperature (bake times differ or are unknown): no Arrhenius law follows
+    # all cells: the median drift does not grow with temperature (the 85 C jump is the address-selected half;
+    # the Arrhenius law on the other half is tested in test_vcm_1t1r_bake_arrhenius.py)
     assert b[85]["median"] > 0.3 and abs(b[110]["median"]) < 0.01 and abs(b[130]["median"]) < 0.01
     assert b[85]["frac_2x"] > 0.4 > 0.05 > b[110]["frac_2x"]

@@ -342,3 +342,102 @@ def fit_relaxation(stats: xr.Dataset, t0: float | None = None):
     summary = {"rmse_drift": rmse_drift, "rmse_std": rmse_sd, "redchi": float(res.redchi),
                "n_points": int(ok_d.sum() + ok_v.sum()), "success": bool(res.success)}
     return model, res, summary
+
+
+# -- thermally activated broadening (bakes) ------------------------------------------
+
+K_B_EV = 8.617333262e-5  # Boltzmann constant, eV/K
+
+
+@dataclass(frozen=True)
+class ArrheniusBroadening:
+    r"""Arrhenius-activated random-walk broadening of programmed conductance levels (bake retention).
+
+    A cell programmed to :math:`G_0` and held at temperature :math:`T` for a time :math:`t`
+    performs an unbiased random walk in conductance whose variance grows at a thermally
+    activated rate (hopping of defects over one effective barrier :math:`E_a`):
+
+    .. math::
+
+        \mathrm{Var}[G(t) - G_0] = D(G_0, T)\,t, \qquad
+        D(G_0, T) = d(G_0)\,\exp\!\left[-\frac{E_a}{k_B}\left(\frac{1}{T} - \frac{1}{T_\mathrm{ref}}\right)\right]
+
+    :math:`d(G_0)` (S^2/s) is the rate at :math:`T_\mathrm{ref}`, tabulated on the programmed
+    levels ``g_levels`` (S) and interpolated linearly in :math:`G_0` (held constant outside).
+    For two bakes of equal duration the ratio of their variance growth is
+    :math:`\exp[-E_a/k_B (1/T_1 - 1/T_2)]`, so :math:`E_a` does not depend on the (common)
+    duration, while :math:`d` scales as 1/duration. Fitted to the Stanford 1T1R bakes by
+    ``docs/scripts/fit_stanford_1t1r_reset_bake.py`` (card ``vcm.stanford1t1r_fit``, ``[fit.retention]``).
+    The mean is unchanged (no drift term): the measured mean shifts are not Arrhenius-ordered.
+    """
+
+    g_levels: tuple            # S, increasing
+    rate_ref: tuple            # S^2/s at T_ref, one per level (>= 0)
+    Ea: float                  # eV
+    T_ref: float = 358.15      # K
+
+    def __post_init__(self):
+        g, d = np.asarray(self.g_levels, float), np.asarray(self.rate_ref, float)
+        if g.ndim != 1 or g.shape != d.shape or g.size < 1:
+            raise ValueError("ArrheniusBroadening: g_levels and rate_ref must be 1-D and of equal length")
+        if np.any(np.diff(g) <= 0):
+            raise ValueError("ArrheniusBroadening.g_levels must be strictly increasing")
+        if np.any(d < 0) or not np.all(np.isfinite(d)):
+            raise ValueError("ArrheniusBroadening.rate_ref must be finite and >= 0")
+        if not (np.isfinite(self.Ea) and self.T_ref > 0):
+            raise ValueError(f"ArrheniusBroadening: need finite Ea and T_ref > 0, got {self.Ea}, {self.T_ref}")
+
+    def acceleration(self, temperature):
+        """exp[-Ea/kB (1/T - 1/T_ref)]: rate at ``temperature`` (K) relative to T_ref."""
+        t = np.asarray(temperature, dtype=float)
+        if np.any(t <= 0):
+            raise ValueError("ArrheniusBroadening: temperature must be > 0 K")
+        return np.exp(-self.Ea / K_B_EV * (1.0 / t - 1.0 / self.T_ref))
+
+    def variance_rate(self, g0, temperature):
+        """D(G0, T), S^2/s."""
+        d = np.interp(np.asarray(g0, float), np.asarray(self.g_levels, float), np.asarray(self.rate_ref, float))
+        return d * self.acceleration(temperature)
+
+    def variance_growth(self, g0, t, temperature):
+        """Var[G(t) - G0] (S^2) after ``t`` seconds at ``temperature``."""
+        t = np.asarray(t, dtype=float)
+        if np.any(t < 0):
+            raise ValueError("ArrheniusBroadening: bake time must be >= 0")
+        return self.variance_rate(g0, temperature) * t
+
+    def relax(self, g, g0, dt, temperature, rng: np.random.Generator):
+        """Conductance after ``dt`` more seconds at ``temperature`` (independent Gaussian increments)."""
+        sd = np.sqrt(self.variance_growth(g0, dt, temperature))
+        return np.maximum(np.asarray(g, float) + sd * rng.standard_normal(np.shape(g)), 0.0)
+
+    @classmethod
+    def from_fit(cls, table: dict) -> ArrheniusBroadening:
+        """From a card's ``[fit.retention]`` table (``g_levels``, ``rate_ref``, ``Ea``, ``T_ref`` entries)."""
+        try:
+            return cls(tuple(table["g_levels"]["value"]), tuple(table["rate_ref"]["value"]),
+                       float(table["Ea"]["value"]), float(table["T_ref"]["value"]))
+        except KeyError as exc:
+            raise ValueError(f"[fit.retention]: no {exc.args[0]!r} entry for an Arrhenius broadening law") from None
+
+
+class BakedDevice(RelaxingDevice):
+    """A layer adding :class:`ArrheniusBroadening` to any device model: ``relax(state, dt, T)`` adds a
+    zero-mean random walk whose variance is D(G0, T) dt to the read conductance (G0: the conductance
+    right after the last pulse, which restarts the walk)."""
+
+    def __init__(self, base: DeviceModel, law: ArrheniusBroadening, v_read: float = 0.1):
+        super().__init__(base, RelaxationModel(), v_read)
+        self.law = law
+        self.name = f"{base.name}+bake"
+        self.family_name = f"{base.family_name} with activated broadening"
+
+    def with_params(self, **values):
+        return BakedDevice(self.base.with_params(**values), self.law, self.v_read)
+
+    def relax(self, state, dt, temperature):
+        base_state = {k: v for k, v in state.items() if not k.startswith("relax_")}
+        new = self.base.relax(base_state, dt, temperature) if self.base.volatile else base_state
+        g0 = state["relax_g0"]
+        g_new = self.law.relax(g0 + state["relax_offset"], g0, dt, temperature, self.rng)
+        return self._extra(new, g_new - g0, g0, state["relax_age"] + np.asarray(dt, dtype=float))
