@@ -465,3 +465,48 @@ def _per_trace(v, shape):
     if a.ndim == 1 and a.size == shape[0] and shape[1] != shape[0]:
         a = a[:, None]
     return np.broadcast_to(a, shape).copy()
+
+
+def read_instrument_observation(path, observable: str, *, v_read=None, temperature=ROOM_TEMPERATURE,
+                                v_min: float = 1e-3, model=None) -> xr.Dataset:
+    """An instrument export (Keithley 2400-series CSV with its header block) as a one-trace ``observable``.
+
+    Each biased sample (``|V| > v_min``, V) is one pulse of the trace: ``amplitude`` its measured voltage,
+    ``width`` the time to the next sample (the last repeats the previous step). The observable is the
+    record's column of that name in the unit of its header (``SMU-1 Resistance (Ω)`` -> ohm, ``Current
+    (A)``), or for ``conductance``/``resistance`` I/V or V/I when the record has no such column: units
+    come from the headers, never guessed. The record reads at the pulse amplitude (``attrs["read_at"] =
+    "amplitude"``); ``v_read`` is the read voltage a model's conductance is evaluated at, exact for models
+    whose read is ohmic at a given state (e.g. the Mott thermal switch: R(T)).
+    """
+    from pathlib import Path
+
+    from .measurement import MeasurementError, read_instrument_csv
+
+    raw = read_instrument_csv(path)
+    name = canonical(observable)
+    where = str(path)
+    for need in ("time", "voltage"):
+        if need not in raw:
+            raise MeasurementError(f"{where}: the record has no {need!r} column; found {sorted(raw.data_vars)}")
+    t, v = raw["time"].values, raw["voltage"].values
+    if name in raw:
+        y, unit = raw[name].values, str(raw[name].attrs.get("units", ""))
+    elif name in ("conductance", "resistance") and "current" in raw:
+        i = raw["current"].values
+        with np.errstate(divide="ignore", invalid="ignore"):
+            y, unit = (i / v, "S") if name == "conductance" else (v / i, "ohm")
+    else:
+        raise MeasurementError(f"{where}: the record has no {name!r} column (nor current and voltage to derive "
+                               f"it); found {sorted(raw.data_vars)}")
+    if len(t) < 2 or np.any(np.diff(t) <= 0):
+        raise MeasurementError(f"{where}: needs at least two samples at increasing times")
+    width = np.append(np.diff(t), t[-1] - t[-2])
+    keep = (np.abs(v) > v_min) & np.isfinite(y)
+    if not keep.any():
+        raise MeasurementError(f"{where}: no sample is biased above {v_min:g} V")
+    ds = make_observation(y[keep][None, :], name, unit, v[keep][None, :], width[keep][None, :], v_read=v_read,
+                          temperature=temperature, trace_labels=[Path(where).stem], source=where, model=model)
+    ds.attrs.update(read_at="amplitude", dropped_samples=int((~keep).sum()),
+                    metadata=raw.attrs.get("metadata", "{}"))
+    return ds
