@@ -231,7 +231,9 @@ def fit(
              "(Keithley-style export: each biased sample is one pulse, read at its amplitude), sequence "
              "(columns are consecutive segments of ONE trace, e.g. aihwkit's gong_et_al.csv), map or map-reset "
              "(single-pulse map: one pulse per row, columns device, width, compliance, amplitude, R before, "
-             "R after; each row starts from its own state).")] = "auto",
+             "R after; each row starts from its own state), table (with --observable: one single-pulse experiment "
+             "per row), columns (= wide), cycling (with --observable resistance: an endurance table, SET and "
+             "RESET alternating; --amplitude SET then RESET).")] = "auto",
     header: Annotated[bool, typer.Option("--header/--no-header", help="Whether a wide/sequence CSV has a header.")] = (
         True),
     holdout: Annotated[str | None, typer.Option(
@@ -249,9 +251,11 @@ def fit(
     noise: Annotated[str, typer.Option(
         help="Noise model: auto/trace (robust estimate per trace), constant, proportional, given.")] = "auto",
     observable: Annotated[str | None, typer.Option(
-        help="The file is a table of single-pulse experiments, one per row (amplitude, optional width and "
-             "trials columns) measuring this observable: switching_probability, polarisation, "
-             "threshold_voltage, or one the model declares.")] = None,
+        help="What the file measured: resistance, current, switching_probability, polarisation, "
+             "threshold_voltage, or one the model declares. Read per --layout: auto (long if trace and pulse "
+             "columns, instrument if a header block, columns if --amplitude is given, else table: one "
+             "experiment per row with amplitude, optional width and trials columns), long, columns, rows, "
+             "instrument, cycling, map. Units from the header or --unit.")] = None,
     trials: Annotated[int | None, typer.Option(
         help="Trials per point of a switching probability in a long/wide file without a trials column.")] = None,
     medians: Annotated[bool, typer.Option(
