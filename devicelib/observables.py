@@ -299,6 +299,7 @@ def read_observation_table(path, observable: str, *, width=None, unit: str | Non
     a_si = "A" if _is_current(a_unit) else "V"
     amp = np.asarray(to_si(ureg.Quantity(col(amp_j, "amplitude"), parse_unit(a_unit, "amplitude")), a_si,
                            "amplitude"), dtype=float)
+    _check_declared(path, name, head[val_j][1], unit)
     v_unit = head[val_j][1] or unit
     if v_unit is None:
         if name != "switching_probability":
@@ -321,6 +322,19 @@ def read_observation_table(path, observable: str, *, width=None, unit: str | Non
                             np.broadcast_to(np.asarray(w, float), (n,))[:, None], v_read=v_read,
                             temperature=temperature, trials=trials, source=str(path),
                             amplitude_unit=a_si, model=model)
+
+
+def _check_declared(path, name: str, header_unit: str | None, declared: str | None) -> None:
+    """A unit in the header and another one declared (``unit=``, ``--unit``): refuse rather than pick one."""
+    from .measurement import MeasurementError
+    from .units import parse_unit, ureg
+
+    if not header_unit or declared is None:
+        return
+    a, b = parse_unit(header_unit, f"{path}: {name} header unit"), parse_unit(declared or "dimensionless", "unit")
+    if a.dimensionality != b.dimensionality or not np.isclose(ureg.Quantity(1.0, a).to(b).magnitude, 1.0):
+        raise MeasurementError(f"{path}: the header gives the {name} in {header_unit!r}, the declared unit is "
+                               f"{declared!r}; drop one")
 
 
 def _num(v: str) -> bool:
@@ -379,6 +393,7 @@ def read_observation(path, observable: str, layout: str = "long", *, unit: str |
                                    f"{','.join(rows[line - 1])[:120]!r}") from None
 
     def value_unit(u):
+        _check_declared(path, name, u, unit)
         u = u if u is not None else unit
         if u is None:
             if name == "switching_probability":

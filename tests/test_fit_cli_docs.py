@@ -230,3 +230,65 @@ def test_instrument_example(shared_data, tmp_path, monkeypatch):
     assert out["observable"] == "resistance" and out["ndata"] == 12 and out["converged"], out["status"]
     # card mott.galloni2024_vo2_rv_fit (dc_sweep fit of the whole rising sweep): R0 = 0.02560 ohm
     assert abs(_value(out, "R0") / 0.02560 - 1) < 0.03 and 0.3 < out["redchi"] < 3
+
+
+def test_declared_unit_must_agree_with_the_header(tmp_path):
+    f = tmp_path / "pol.csv"
+    f.write_text("amplitude [V],width [s],polarisation [uC/cm^2]\n3.0,1e-6,20.0\n3.5,1e-6,25.0\n")
+    res = CliRunner().invoke(app, ["fit", str(f), "--observable", "polarisation", "--unit", "C/m^2",
+                                   "--model", "fefet.nls"])
+    assert res.exit_code == 2 and "the declared unit is 'C/m^2'" in res.output
+    from devicelib.observables import read_observation_table
+
+    same = read_observation_table(f, "polarisation", unit="uC/cm**2")  # the same unit written otherwise
+    assert same["polarization"].values[:, 0] == pytest.approx([0.20, 0.25])  # C/m^2
+
+
+def test_holdout_by_condition_values():
+    from devicelib.fit.holdout import holdout_mask
+    from devicelib.maps import make_pulse_map
+
+    m = make_pulse_map([1e5] * 4, [2e4, 3e4, 4e4, 5e4], [2e-8, 4e-8, 1e-7, 2e-7], 1.0,
+                       compliance=[0.5, 1.0, 1.5, 2.0], v_read=0.2)
+    mask, desc = holdout_mask("width:40ns,200ns", m)
+    assert mask[:, 0].tolist() == [False, True, False, True] and "width in 4e-08, 2e-07 s" in desc
+    mask, _ = holdout_mask("compliance:1 V,2", m)  # a quantity in the variable's unit, or SI
+    assert mask[:, 0].tolist() == [False, True, False, True]
+    assert holdout_mask("condition:compliance<1.2", m)[0][:, 0].tolist() == [True, True, False, False]
+    from devicelib.fit.errors import FitError
+
+    with pytest.raises(FitError, match="no measured point"):
+        holdout_mask("width:30ns", m)
+    with pytest.raises(FitError, match="cannot read"):
+        holdout_mask("width:40 V", m)
+
+
+def test_cycling_reader_layouts(shared_data):
+    """Every endurance layout becomes alternating SET/RESET pulses with the read after each."""
+    from devicelib.cycling import read_cycling_table
+    from devicelib.measurement import MeasurementError
+
+    d = shared_data / "stanford-1t1r-pulse-sweeps"
+    slow = read_cycling_table(d / "endurance_slow.tsv", set_amplitude=3.0, reset_amplitude=-3.0, width=1e-6)
+    assert slow["resistance"].values[0, :2] == pytest.approx([8333.244312712755, 46390.86852040065])
+    assert slow["amplitude"].values[0, :4].tolist() == [3.0, -3.0, 3.0, -3.0]
+    assert slow["cycle"].values[0, :4].tolist() == [999, 999, 1999, 1999]
+    log = read_cycling_table(d / "endurance_log.csv", set_amplitude=3.0, reset_amplitude=-3.0,
+                             observable="conductance")
+    assert log["width"].values[0, 0] == 1e-6 and log["conductance"].values[0, 0] == pytest.approx(1 / 8048.94233357)
+    with pytest.raises(MeasurementError, match="not the given"):
+        read_cycling_table(d / "endurance_log.csv", set_amplitude=3.0, reset_amplitude=-3.0, width=1e-7)
+    with pytest.raises(MeasurementError, match="opposite signs"):
+        read_cycling_table(d / "endurance_slow.tsv", set_amplitude=3.0, reset_amplitude=3.0, width=1e-6)
+
+
+def test_map_options_need_a_map(tmp_path):
+    f = tmp_path / "pol.csv"
+    f.write_text("amplitude [V],width [s],polarisation [uC/cm^2]\n3.0,1e-6,20.0\n3.5,1e-6,25.0\n")
+    res = CliRunner().invoke(app, ["fit", str(f), "--observable", "polarisation", "--model", "fefet.nls", "--medians"])
+    assert res.exit_code == 2 and "--medians pools the conditions of a single-pulse map" in res.output
+    res = CliRunner().invoke(app, ["fit", str(f), "--observable", "polarisation", "--model", "fefet.nls", "--gate"])
+    assert res.exit_code == 2 and "no variable 'compliance'" in res.output
+    res = CliRunner().invoke(app, ["fit", str(f), "--observable", "polarisation", "--model", "fefet.nls",
+                                   "--set", "nonsense=1"])
+    assert res.exit_code == 2 and "must be NAME=VALUE with NAME a parameter of fefet.nls" in res.output
