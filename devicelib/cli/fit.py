@@ -49,7 +49,7 @@ def _read(path: Path, i: int, n_files: int, start, layout: str, unit, amplitude,
 
         if layout == "auto":
             layout = sniff_layout(path)  # reads only the head of the file; the reader parses it once
-        if layout in ("wide", "rows"):  # conditions from options
+        if layout in ("wide", "columns", "rows"):  # conditions from options
             if not amplitude or not width:
                 raise ValueError(f"{path}: a {layout} CSV holds no pulse conditions; give --amplitude and --width")
             if len(amplitude) not in (1, n_files) or len(width) not in (1, n_files):
@@ -105,6 +105,12 @@ def _read_observable(path: Path, i: int, n_files: int, start, layout: str, unit,
         if amplitude or width:
             raise ValueError(f"{path}: an instrument export holds its own voltages and times; drop --amplitude "
                              "and --width")
+        from ..observables import READ_OBSERVABLES, canonical
+
+        if vr is None and canonical(observable) in READ_OBSERVABLES:
+            raise ValueError(f"{path}: an instrument record reads at each sample's own voltage; give --v-read, "
+                             "the read voltage the model is evaluated at (exact for a read that is ohmic at "
+                             "its state)")
         return read_instrument_observation(path, observable, v_read=vr, temperature=temp, model=start)
     if layout == "cycling":
         from ..cycling import read_cycling_table
