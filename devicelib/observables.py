@@ -299,6 +299,7 @@ def read_observation_table(path, observable: str, *, width=None, unit: str | Non
     a_si = "A" if _is_current(a_unit) else "V"
     amp = np.asarray(to_si(ureg.Quantity(col(amp_j, "amplitude"), parse_unit(a_unit, "amplitude")), a_si,
                            "amplitude"), dtype=float)
+    _check_declared(path, name, head[val_j][1], unit)
     v_unit = head[val_j][1] or unit
     if v_unit is None:
         if name != "switching_probability":
@@ -321,6 +322,19 @@ def read_observation_table(path, observable: str, *, width=None, unit: str | Non
                             np.broadcast_to(np.asarray(w, float), (n,))[:, None], v_read=v_read,
                             temperature=temperature, trials=trials, source=str(path),
                             amplitude_unit=a_si, model=model)
+
+
+def _check_declared(path, name: str, header_unit: str | None, declared: str | None) -> None:
+    """A unit in the header and another one declared (``unit=``, ``--unit``): refuse rather than pick one."""
+    from .measurement import MeasurementError
+    from .units import parse_unit, ureg
+
+    if not header_unit or declared is None:
+        return
+    a, b = parse_unit(header_unit, f"{path}: {name} header unit"), parse_unit(declared or "dimensionless", "unit")
+    if a.dimensionality != b.dimensionality or not np.isclose(ureg.Quantity(1.0, a).to(b).magnitude, 1.0):
+        raise MeasurementError(f"{path}: the header gives the {name} in {header_unit!r}, the declared unit is "
+                               f"{declared!r}; drop one")
 
 
 def _num(v: str) -> bool:
@@ -379,6 +393,7 @@ def read_observation(path, observable: str, layout: str = "long", *, unit: str |
                                    f"{','.join(rows[line - 1])[:120]!r}") from None
 
     def value_unit(u):
+        _check_declared(path, name, u, unit)
         u = u if u is not None else unit
         if u is None:
             if name == "switching_probability":
@@ -465,3 +480,48 @@ def _per_trace(v, shape):
     if a.ndim == 1 and a.size == shape[0] and shape[1] != shape[0]:
         a = a[:, None]
     return np.broadcast_to(a, shape).copy()
+
+
+def read_instrument_observation(path, observable: str, *, v_read=None, temperature=ROOM_TEMPERATURE,
+                                v_min: float = 1e-3, model=None) -> xr.Dataset:
+    """An instrument export (Keithley 2400-series CSV with its header block) as a one-trace ``observable``.
+
+    Each biased sample (``|V| > v_min``, V) is one pulse of the trace: ``amplitude`` its measured voltage,
+    ``width`` the time to the next sample (the last repeats the previous step). The observable is the
+    record's column of that name in the unit of its header (``SMU-1 Resistance (Ω)`` -> ohm, ``Current
+    (A)``), or for ``conductance``/``resistance`` I/V or V/I when the record has no such column: units
+    come from the headers, never guessed. The record reads at the pulse amplitude (``attrs["read_at"] =
+    "amplitude"``); ``v_read`` is the read voltage a model's conductance is evaluated at, exact for models
+    whose read is ohmic at a given state (e.g. the Mott thermal switch: R(T)).
+    """
+    from pathlib import Path
+
+    from .measurement import MeasurementError, read_instrument_csv
+
+    raw = read_instrument_csv(path)
+    name = canonical(observable)
+    where = str(path)
+    for need in ("time", "voltage"):
+        if need not in raw:
+            raise MeasurementError(f"{where}: the record has no {need!r} column; found {sorted(raw.data_vars)}")
+    t, v = raw["time"].values, raw["voltage"].values
+    if name in raw:
+        y, unit = raw[name].values, str(raw[name].attrs.get("units", ""))
+    elif name in ("conductance", "resistance") and "current" in raw:
+        i = raw["current"].values
+        with np.errstate(divide="ignore", invalid="ignore"):
+            y, unit = (i / v, "S") if name == "conductance" else (v / i, "ohm")
+    else:
+        raise MeasurementError(f"{where}: the record has no {name!r} column (nor current and voltage to derive "
+                               f"it); found {sorted(raw.data_vars)}")
+    if len(t) < 2 or np.any(np.diff(t) <= 0):
+        raise MeasurementError(f"{where}: needs at least two samples at increasing times")
+    width = np.append(np.diff(t), t[-1] - t[-2])
+    keep = (np.abs(v) > v_min) & np.isfinite(y)
+    if not keep.any():
+        raise MeasurementError(f"{where}: no sample is biased above {v_min:g} V")
+    ds = make_observation(y[keep][None, :], name, unit, v[keep][None, :], width[keep][None, :], v_read=v_read,
+                          temperature=temperature, trace_labels=[Path(where).stem], source=where, model=model)
+    ds.attrs.update(read_at="amplitude", dropped_samples=int((~keep).sum()),
+                    metadata=raw.attrs.get("metadata", "{}"))
+    return ds

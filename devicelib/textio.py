@@ -169,7 +169,9 @@ def sniff(path, error: type[Exception] = ValueError, delimiter: str | type[Ellip
         lines.pop()
     # a header block (instrument export) precedes the table; the table starts at the first
     # data-like line and its header is the last non-blank, non-empty line before it
-    delim = detect_delimiter(lines[-50:] if len(lines) > 60 else lines) if delimiter is ... else delimiter
+    # detect on the tail (the table): in a short export the header block may hold most of the lines
+    tail = lines[-50:] if len(lines) > 60 else lines[len(lines) // 2:] if len(lines) > 20 else lines
+    delim = detect_delimiter(tail) if delimiter is ... else delimiter
     rows = [split_line(ln, delim) if ln.strip() else [] for ln in lines]
     first_data = next((i for i, r in enumerate(rows) if _data_like(r)), None)
     header_idx = None

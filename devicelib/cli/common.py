@@ -68,7 +68,8 @@ def handle_errors(func):
         except Exception as exc:
             # CardError / MeasurementError can only be raised once their module is imported: look
             # them up there instead of importing xarray (measurement) for every command
-            user = [ValueError, KeyError, TypeError, FileNotFoundError, IsADirectoryError, PermissionError]
+            user = [ValueError, KeyError, TypeError, FileNotFoundError, IsADirectoryError, PermissionError,
+                    NotImplementedError]  # e.g. a model that cannot infer a state from a read
             for mod, cls in (("devicelib.catalog", "CardError"), ("devicelib.measurement", "MeasurementError")):
                 if mod in sys.modules:
                     user.append(getattr(sys.modules[mod], cls))

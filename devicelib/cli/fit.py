@@ -13,24 +13,24 @@ from .common import JsonOpt, _emit_json, _model_or_card, _quantity, app, console
 
 
 def _read(path: Path, i: int, n_files: int, start, layout: str, unit, amplitude, width, temperature, vr, header,
-          observable=None):
+          observable=None, trials=None):
     from ..measurement import read_measurement
 
     au = start.amplitude_unit
     suffix = path.suffix.lower()
-    if observable:
-        from ..observables import read_observation_table
-
-        return read_observation_table(path, observable, width=_quantity(width[0], "s", "width") if width else None,
-                                      unit=unit, amplitude_unit=au, v_read=vr,
-                                      temperature=_quantity(temperature, "K", "temperature"), model=start)
     if layout in ("map", "map-reset"):
         from ..maps import read_pulse_map
 
         if vr is None:
             raise ValueError(f"{path}: a single-pulse map records no read voltage; give --v-read")
         return read_pulse_map(path, polarity="reset" if layout == "map-reset" else "set", v_read=vr,
-                              unit=unit or "ohm", temperature=_quantity(temperature, "K", "temperature"))
+                              observable=observable or "resistance", unit=unit or "ohm",
+                              temperature=_quantity(temperature, "K", "temperature"))
+    if observable:
+        return _read_observable(path, i, n_files, start, layout, unit, amplitude, width, temperature, vr, header,
+                                observable, trials)
+    if layout in ("table", "cycling"):
+        raise ValueError(f"{path}: --layout {layout} needs --observable (e.g. --observable resistance)")
     if layout == "sequence":
         from ..fit.readers import read_sequence_csv
 
@@ -49,7 +49,7 @@ def _read(path: Path, i: int, n_files: int, start, layout: str, unit, amplitude,
 
         if layout == "auto":
             layout = sniff_layout(path)  # reads only the head of the file; the reader parses it once
-        if layout in ("wide", "rows"):  # conditions from options
+        if layout in ("wide", "columns", "rows"):  # conditions from options
             if not amplitude or not width:
                 raise ValueError(f"{path}: a {layout} CSV holds no pulse conditions; give --amplitude and --width")
             if len(amplitude) not in (1, n_files) or len(width) not in (1, n_files):
@@ -75,6 +75,101 @@ def _read(path: Path, i: int, n_files: int, start, layout: str, unit, amplitude,
     elif layout != "auto":
         raise ValueError(f"{path}: --layout {layout} applies to text files (.csv, .tsv, .txt), not {suffix!r}")
     return read_measurement(path, layout=layout, **kwargs)
+
+
+def _per_file(values, i: int, n_files: int, name: str):
+    if len(values) not in (1, n_files):
+        raise ValueError(f"give --{name} once, or once per data file")
+    return values[i] if len(values) > 1 else values[0]
+
+
+def _read_observable(path: Path, i: int, n_files: int, start, layout: str, unit, amplitude, width, temperature,
+                     vr, header, observable: str, trials):
+    """``--observable X``: a per-row table, a long file, one trace per column or row, an instrument export
+    (Keithley-style header block) or a cycling table, all into the observable schema (units from the
+    headers or --unit, never guessed)."""
+    from ..measurement import sniff_layout
+    from ..observables import read_instrument_observation, read_observation, read_observation_table
+
+    au = start.amplitude_unit
+    temp = _quantity(temperature, "K", "temperature")
+    if path.suffix.lower() not in (".csv", ".tsv", ".txt", ".dat"):
+        raise ValueError(f"{path}: --observable reads delimited text (.csv, .tsv, .txt, .dat)")
+    if layout == "auto":
+        layout = sniff_layout(path)
+        if layout == "wide":  # a header naming amplitude and the observable: one experiment per row
+            layout = "columns" if amplitude else "table"
+    if layout == "sequence":
+        raise ValueError(f"{path}: --layout sequence reads conductance-like sequences; without --observable")
+    if layout == "instrument":
+        if amplitude or width:
+            raise ValueError(f"{path}: an instrument export holds its own voltages and times; drop --amplitude "
+                             "and --width")
+        from ..observables import READ_OBSERVABLES, canonical
+
+        if vr is None and canonical(observable) in READ_OBSERVABLES:
+            raise ValueError(f"{path}: an instrument record reads at each sample's own voltage; give --v-read, "
+                             "the read voltage the model is evaluated at (exact for a read that is ohmic at "
+                             "its state)")
+        return read_instrument_observation(path, observable, v_read=vr, temperature=temp, model=start)
+    if layout == "cycling":
+        from ..cycling import read_cycling_table
+
+        if not amplitude or len(amplitude) != 2 or not width:
+            raise ValueError(f"{path}: a cycling table holds no pulse conditions; give --amplitude twice (SET, "
+                             "then RESET, e.g. --amplitude '1.3 V' --amplitude '-2 V') and --width")
+        return read_cycling_table(path, set_amplitude=_quantity(amplitude[0], au, "amplitude"),
+                                  reset_amplitude=_quantity(amplitude[1], au, "amplitude"),
+                                  width=_quantity(width[0], "s", "width"), observable=observable,
+                                  unit=unit or "ohm", v_read=vr, temperature=temp)
+    w = _quantity(_per_file(width, i, n_files, "width"), "s", "width") if width else None
+    if layout == "table":
+        return read_observation_table(path, observable, width=w, unit=unit, amplitude_unit=au, v_read=vr,
+                                      temperature=temp, model=start)
+    n_trials = float(trials) if trials is not None else None
+    if layout == "long":
+        return read_observation(path, observable, "long", unit=unit, width=w, trials=n_trials, v_read=vr,
+                                temperature=temp, amplitude_unit=au, model=start)
+    if layout in ("wide", "columns", "rows"):
+        if not amplitude or w is None:
+            raise ValueError(f"{path}: a {layout} file holds only values; give --amplitude and --width")
+        return read_observation(path, observable, "rows" if layout == "rows" else "columns", unit=unit,
+                                amplitude=_quantity(_per_file(amplitude, i, n_files, "amplitude"), au, "amplitude"),
+                                width=w, trials=n_trials, v_read=vr, temperature=temp, amplitude_unit=au,
+                                header=header, model=start)
+    raise ValueError(f"{path}: --layout {layout} does not apply to --observable")
+
+
+def _with_set(model, text: str):
+    """``--set 'a=1e-4,b=0.5 V'``: start values (quantities converted to the parameter's SI unit)."""
+    values = {}
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        key, sep, val = part.partition("=")
+        key = key.strip()
+        if not sep or key not in model.params:
+            raise ValueError(f"--set: {part.strip()[:60]!r} must be NAME=VALUE with NAME a parameter of "
+                             f"{model.name}")
+        values[key] = _quantity(val, type(model).parameter(key).unit, f"set {key}")
+    return model.with_params(**values)
+
+
+def _set_names(text: str | None) -> list[str]:
+    return [p.partition("=")[0].strip() for p in (text or "").split(",") if p.strip()]
+
+
+def _gate_entry(card, measurement) -> None:
+    """The fit varied V_g row by row (--gate): the card keeps one representative gate voltage."""
+    import numpy as np
+
+    from ..catalog import ParameterEntry
+
+    v = measurement["compliance"].values
+    lo, hi = float(v.min()), float(v.max())
+    card.parameters["V_g"] = ParameterEntry(
+        value=float(np.median(v)), unit="V", source="word-line voltage of the map (set row by row during the fit)",
+        estimate=f"basis: median word-line voltage of the fitted rows ({lo:g}-{hi:g} V); set it per use")
 
 
 def _parse_vary(vary: str | None, names: list[str]):
@@ -142,7 +237,9 @@ def fit(
              "(Keithley-style export: each biased sample is one pulse, read at its amplitude), sequence "
              "(columns are consecutive segments of ONE trace, e.g. aihwkit's gong_et_al.csv), map or map-reset "
              "(single-pulse map: one pulse per row, columns device, width, compliance, amplitude, R before, "
-             "R after; each row starts from its own state).")] = "auto",
+             "R after; each row starts from its own state), table (with --observable: one single-pulse experiment "
+             "per row), columns (= wide), cycling (with --observable resistance: an endurance table, SET and "
+             "RESET alternating; --amplitude SET then RESET).")] = "auto",
     header: Annotated[bool, typer.Option("--header/--no-header", help="Whether a wide/sequence CSV has a header.")] = (
         True),
     holdout: Annotated[str | None, typer.Option(
@@ -160,9 +257,22 @@ def fit(
     noise: Annotated[str, typer.Option(
         help="Noise model: auto/trace (robust estimate per trace), constant, proportional, given.")] = "auto",
     observable: Annotated[str | None, typer.Option(
-        help="The file is a table of single-pulse experiments, one per row (amplitude, optional width and "
-             "trials columns) measuring this observable: switching_probability, polarisation, "
-             "threshold_voltage, or one the model declares.")] = None,
+        help="What the file measured: resistance, current, switching_probability, polarisation, "
+             "threshold_voltage, or one the model declares. Read per --layout: auto (long if trace and pulse "
+             "columns, instrument if a header block, columns if --amplitude is given, else table: one "
+             "experiment per row with amplitude, optional width and trials columns), long, columns, rows, "
+             "instrument, cycling, map. Units from the header or --unit.")] = None,
+    trials: Annotated[int | None, typer.Option(
+        help="Trials per point of a switching probability in a long/wide file without a trials column.")] = None,
+    medians: Annotated[bool, typer.Option(
+        "--medians", help="Single-pulse map: pool the cells of each (width, amplitude, compliance) condition "
+                          "into one row (medians before and after; devicelib.maps.condition_medians).")] = False,
+    gate: Annotated[bool, typer.Option(
+        "--gate", help="Single-pulse map of 1T1R cells: set the model's access-transistor gate V_g row by row "
+                       "from the map's word-line voltage (compliance; devicelib.maps.with_gate).")] = False,
+    set_params: Annotated[str | None, typer.Option(
+        "--set", help="Start values 'name=value,...' (a quantity or SI), e.g. 'k_T=0.4 mA/V**2,V_th_T=0.5 V': "
+                      "e.g. an access transistor for --gate on a card without one.")] = None,
     global_budget: Annotated[int, typer.Option(
         "--global", help="Evaluations of a global stage (Latin hypercube over the parameters' log/linear "
                          "bounds) before the local fit; 0 = none.")] = 0,
@@ -190,21 +300,36 @@ def fit(
     names = [m.strip() for m in model.split(",") if m.strip()]
     if not names:
         raise ValueError("--model: give at least one model name")
-    layouts = ("auto", "wide", "rows", "long", "instrument", "sequence", "map", "map-reset")
+    layouts = ("auto", "wide", "columns", "rows", "long", "instrument", "sequence", "map", "map-reset", "table",
+               "cycling")
     if layout not in layouts:
         raise ValueError(f"--layout must be one of {', '.join(layouts)}, got {layout!r}")
     starts_models = [_model_or_card(n) for n in names]
+    if set_params:
+        starts_models = [(_with_set(m, set_params), c) for m, c in starts_models]
     start, start_card = starts_models[0]
     if len({m.amplitude_unit for m, _ in starts_models}) > 1:
         raise ValueError("--model: the models are driven by different amplitude units (V and A)")
     vr = _quantity(v_read, "V", "v-read")
     parts = []
     for i, path in enumerate(data):
-        ds = _read(path, i, len(data), start, layout, unit, amplitude, width, temperature, vr, header, observable)
+        ds = _read(path, i, len(data), start, layout, unit, amplitude, width, temperature, vr, header, observable,
+                   trials)
+        if medians:
+            from ..maps import condition_medians
+
+            if ds.attrs.get("layout") != "single-pulse map":
+                raise ValueError(f"{path}: --medians pools the conditions of a single-pulse map (--layout map)")
+            ds = condition_medians(ds)
         if len(data) > 1:
             ds = ds.assign_coords(trace=[f"{path.stem}:{t}" for t in ds["trace"].values])
         parts.append(ds)
     measurement = parts[0] if len(parts) == 1 else concat_traces(parts)
+    if gate:
+        from ..maps import with_gate
+
+        starts_models = [(with_gate(m, measurement), c) for m, c in starts_models]
+        start = starts_models[0][0]
     vary_list, vary_by_model = _parse_vary(vary, names)
     if initial not in ("first", "fit", "model"):
         raise ValueError(f"--initial must be first, fit or model, got {initial!r}")
@@ -247,6 +372,11 @@ def fit(
             "where": "this fit",
             "start": start_card.name if start_card else result.model.name,
         }, start=start_card, variability=variability)
+        if gate:
+            _gate_entry(c, measurement)
+        for key in _set_names(set_params):
+            if key not in result.varied and key in c.parameters:  # held at a value the user gave
+                c.parameters[key].source, c.parameters[key].estimate = "given with --set, held fixed", None
         c.save(card)
         out["card"] = str(card)
     if report is not None:

@@ -171,7 +171,9 @@ class FitResult:
             lines.append(f"condition  {self.condition:.3g} (scaled Jacobian)")
         if self.holdout:
             h = self.holdout
-            lines.append(f"hold-out   {h['description']}: {h['ndata']} points, RMSE {h['rmse']:.4g} {u}")
+            lines.append(f"hold-out   {h['description']}: {h['ndata']} points, RMSE {h['rmse']:.4g} {u}"
+                         + (f" = {h['rmse_dex']:.3g} dex (fitted points {h['rmse_dex_fit']:.3g} dex)"
+                            if "rmse_dex" in h else ""))
         lines.append("parameters:")
         for name in self.varied:
             v, e, pu = self.values[name], self.stderr[name], format_unit(self.units[name])
@@ -275,6 +277,9 @@ class FitResult:
         if self.holdout:
             fit_info["holdout"] = {"description": self.holdout["description"], "ndata": self.holdout["ndata"],
                                    "rmse": {"value": self.holdout["rmse"], "unit": self.rmse_unit}}
+            if "rmse_dex" in self.holdout:
+                fit_info["holdout"]["rmse_log10"] = self.holdout["rmse_dex"]
+                fit_info["holdout"]["rmse_log10_fitted"] = self.holdout["rmse_dex_fit"]
         from .. import __version__
 
         fit_info["devicelib_version"] = __version__
@@ -1041,6 +1046,11 @@ def fit(
                                                 else rh) / prob.sig[prob.hold]) ** 2)),
             "rmse_fit": rmse,
         }
+        if prob.log:  # data spanning decades: the error a user compares is in decades, not in ohm
+            with np.errstate(divide="ignore", invalid="ignore"):
+                dex = np.log10(pred_full / prob.g)
+            hold_info["rmse_dex"] = float(np.sqrt(np.mean(dex[prob.hold] ** 2)))
+            hold_info["rmse_dex_fit"] = float(np.sqrt(np.mean(dex[prob.fitm] ** 2)))
 
     # conditioning: singular values of the Jacobian in fitted (scaled/log) coordinates
     cond = None

@@ -13,8 +13,14 @@ predicts them and the out-of-sample error is reported. Specifications:
     every K-th trace (index K-1, 2K-1, ...): interleaved cycles;
 ``"condition:NAME OP VALUE"``
     pulses whose condition ``NAME`` (amplitude, width, interval,
-    temperature; SI value) satisfies ``OP`` (``=``, ``<``, ``>``, ``<=``,
+    temperature, or another per-pulse variable of the data such as a map's
+    ``compliance``; SI value) satisfies ``OP`` (``=``, ``<``, ``>``, ``<=``,
     ``>=``), e.g. ``"condition:width>1e-7"``: another pulse condition;
+``"NAME:V1,V2,..."``
+    pulses whose condition ``NAME`` equals one of the listed values
+    (relative tolerance 1e-6), each a quantity converted to the variable's
+    unit or a bare SI number, e.g. ``"width:40ns,200ns"``: whole columns of
+    a single-pulse map;
 a boolean array (trace, pulse)
     any selection (True = held out).
 
@@ -82,8 +88,8 @@ def holdout_mask(spec, data: xr.Dataset) -> tuple[np.ndarray, str]:
         sel = (np.arange(len(labels)) % k) == k - 1
         return valid & sel[:, None], f"every {k}th trace ({int(sel.sum())} of {len(labels)} traces)"
     if kind == "condition":
-        m = re.fullmatch(r"\s*(amplitude|width|interval|temperature)\s*(==|<=|>=|=|<|>)\s*(\S+)\s*", arg)
-        if not m:
+        m = re.fullmatch(r"\s*(\w+)\s*(==|<=|>=|=|<|>)\s*(\S+)\s*", arg)
+        if not m or m[1] not in data or data[m[1]].dims != data[obs].dims:
             raise FitError(f"holdout {spec!r}: expected 'condition:NAME OP VALUE', e.g. 'condition:amplitude<0'")
         name, op, val = m.groups()
         try:
@@ -94,4 +100,36 @@ def holdout_mask(spec, data: xr.Dataset) -> tuple[np.ndarray, str]:
         if not sel.any():
             raise FitError(f"holdout {spec!r}: no measured point has {name} {op} {value:g}")
         return sel, f"pulses with {name} {op} {value:g} {data[name].attrs.get('units', '')} (another pulse condition)"
-    raise FitError(f"unknown holdout {spec!r}; use later:F, traces:PATTERN, every:K or condition:NAME<VALUE")
+    if kind in data and data[kind].dims == data[obs].dims:
+        return _values_mask(spec, data, kind, arg, valid)
+    raise FitError(f"unknown holdout {spec!r}; use later:F, traces:PATTERN, every:K, condition:NAME<VALUE or "
+                   "NAME:V1,V2 (e.g. width:40ns,200ns)")
+
+
+def _values_mask(spec: str, data: xr.Dataset, name: str, arg: str, valid: np.ndarray) -> tuple[np.ndarray, str]:
+    """Points whose per-pulse variable ``name`` equals one of the listed values (``"width:40ns,200ns"``)."""
+    from ..units import parse_unit, ureg
+
+    unit = str(data[name].attrs.get("units", "")) or "dimensionless"
+    values = []
+    for text in (t.strip() for t in arg.split(",")):
+        if not text:
+            continue
+        try:
+            q = ureg.Quantity(text)
+            values.append(float(q.to(parse_unit(unit, name)).magnitude) if not q.dimensionless or unit ==
+                          "dimensionless" else float(q.magnitude))
+        except Exception:
+            raise FitError(f"holdout {spec[:120]!r}: cannot read {text[:40]!r} as a {name} in {unit}") from None
+    if not values:
+        raise FitError(f"holdout {spec[:120]!r}: give values, e.g. 'width:40ns,200ns'")
+    v = data[name].values
+    sel = np.zeros(v.shape, bool)
+    for x in values:
+        sel |= np.isclose(v, x, rtol=1e-6, atol=0.0)
+    sel &= valid
+    if not sel.any():
+        raise FitError(f"holdout {spec[:120]!r}: no measured point has {name} in {values}")
+    if sel.sum() == valid.sum():
+        raise FitError(f"holdout {spec[:120]!r}: every point would be held out")
+    return sel, f"pulses with {name} in {', '.join(f'{x:g}' for x in values)} {unit} (another pulse condition)"
