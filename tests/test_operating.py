@@ -13,6 +13,8 @@ MELTING = {
     "vcm": 2145.0,  # Ta2O5 melts at 2145 K (HfO2 at 3031 K): the lower of the family's oxides
     "mott.pickett2012_nbo2": 2188.0,  # NbO2, 1915 C
     "mott.qiu2024_vo2": 2240.0,  # VO2, 1967 C
+    # a VO2 film on its substrate: oxidises towards V2O5 in air above ~570 K (estimate), far below melting
+    "mott.galloni2024_vo2_pulse_fit": 570.0,
     # melt-quench RESET heats GST past T_melt by design: a bound chosen here (not from a source) so
     # that the hot spot stays within ~1.7 T_melt
     "pcm": 1500.0,
