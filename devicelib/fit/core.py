@@ -904,13 +904,17 @@ def fit(
 
     start = {n: float(model.params[n]) for n in vary}
     use_guess = bool(guess or (guess is None and by_name))
+    guessed: set[str] = set()
     if use_guess and hasattr(model, "guess") and prob.obs == "conductance":
         g_si = prob.to_si(np.where(prob.valid, prob.g, np.nan))
         held = {}
-        gkw = {"v_read": prob.vr} if "v_read" in inspect.signature(model.guess).parameters else {}
+        sig_names = inspect.signature(model.guess).parameters
+        extra = {"v_read": prob.vr, "width": data["width"].values, "temperature": data["temperature"].values}
+        gkw = {k: v for k, v in extra.items() if k in sig_names}  # what a family's closed form needs
         for k, v in model.guess(g_si, data["amplitude"].values, normalise=not prob.normalised, **gkw).items():
             if k in start:
                 start[k] = v
+                guessed.add(k)
             elif (k in getattr(model, 'guess_sets_held', ()) and np.ndim(model.params[k]) == 0
                   and model.params[k] == declared[k].default):
                 held[k] = v  # a held parameter still at its default takes the data's value (e.g. p_max)
@@ -993,7 +997,9 @@ def fit(
     if use_guess and global_budget <= 0 and getattr(model, "guess_scan", True):
         # a coordinate scan of the objective from the (guessed) start: a start a decade off converges
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            x_scan, scan_evals = scan_start(resid_x, space.x0, space.lo, space.hi, space.log, nz=nz)
+            order = sorted(range(p_n), key=lambda j: vary[j] in guessed)  # what the data did not set first
+            x_scan, scan_evals = scan_start(resid_x, space.x0, space.lo, space.hi, space.log, nz=nz, order=order,
+                                            good=2.0 * (npts + nz))  # a start at the noise level needs none
         points[0] = space.x0 = x_scan
         nfev_total += scan_evals
     extra = list(space.sample(restarts, seed + 1)) if restarts > 0 else []

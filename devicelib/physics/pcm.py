@@ -250,8 +250,31 @@ class GSTMushroom(DeviceModel):
     __doc__ = __doc__
     name = "pcm.gst_mushroom"
     #: parameters a typical measurement of each data kind identifies (devicelib.fit; rate prefactors,
-    #: not activation energies, at one temperature): a choice by identifiability, not a measured value
-    default_vary = {"pulse_train": ("R_th", "R_prog")}  # noqa: RUF012
+    #: not activation energies, at one temperature): a choice by identifiability, not a measured value.
+    #: A pulse acts only through T_peak = T0 + R_th R_prog I^2, so a pulse train read at V_read identifies
+    #: the product R_th R_prog, never the two apart (a fit varying both reports the degenerate pair): R_th
+    #: is varied and R_prog held (it is the ON-state resistance during the pulse, measured directly as V/I of
+    #: the programming pulse). The fresh read identifies u_init (the Poole-Frenkel read of the initial plug).
+    default_vary = {"pulse_train": ("R_th", "u_init")}  # noqa: RUF012
+
+    def guess(self, g, amplitude, normalise=True, v_read=0.1) -> dict[str, float]:
+        """Data-driven start (devicelib.fit): u_init at which the fresh cell reads the median first read, and
+        R_th from the melt threshold the train brackets. A pulse that lowers the read at least 2x melts
+        (RESET), one that raises it by 10 % or more does not (SET): the melt current lies between the
+        largest SET and the smallest RESET amplitude, I_melt ~ their geometric mean, and
+        R_th = (T_melt - T0) / (R_prog I_melt^2) (T0 = 300 K)."""
+        from ..fit.guess import match_first_read, melt_threshold
+
+        out = {}
+        u = match_first_read(self, g, "u_init", v_read)
+        if u is not None:
+            out["u_init"] = u
+        i_melt = melt_threshold(g, amplitude)
+        p = self.params
+        if i_melt is not None and np.ndim(p["R_prog"]) == 0 and np.ndim(p["T_melt"]) == 0:
+            r_th = (float(p["T_melt"]) - 300.0) / (float(p["R_prog"]) * i_melt**2)
+            out["R_th"] = float(np.clip(r_th, *self.parameter("R_th").bounds))
+        return out
     family = "pcm"
     family_name = "Phase-change memory (GST mushroom cell): crystal growth, melt-quench, drift and 1/f noise"
     amplitude_unit = "A"
