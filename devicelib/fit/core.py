@@ -28,9 +28,11 @@ so fitted numbers are of order one. Bounds come from the declarations.
 
 Start
 -----
-``initial="first"`` (default): each trace starts from the state whose
+``initial="first"``: each trace starts from the state whose
 conductance equals its first point (``model.state_from_conductance``) or its
-``conductance_initial``; the fit predicts the rest. ``initial="fit"`` also
+``conductance_initial``; the fit predicts the rest. ``initial="auto"``
+(default): ``"first"`` when the model inverts a read, else ``"model"`` (a
+volatile threshold switch or a Preisach ensemble has no state a read fixes). ``initial="fit"`` also
 fits each trace's start state (a nuisance shift of the first read, in units
 of its sigma, with the first read as its measurement), so the noise of that
 read enters the standard errors instead of biasing every later prediction;
@@ -425,7 +427,7 @@ def trial_model(model: DeviceModel, values: dict[str, Any]) -> DeviceModel:
 class Problem:
     """Data, masks, weights and the forward model of one fit."""
 
-    def __init__(self, model: DeviceModel, data: xr.Dataset, *, v_read=None, initial="first", sigma=None,
+    def __init__(self, model: DeviceModel, data: xr.Dataset, *, v_read=None, initial="auto", sigma=None,
                  holdout=None, noise: str = "auto", space: str = "linear"):
         try:
             data = validate(data)
@@ -464,6 +466,11 @@ class Problem:
         self.g, self.valid = g, valid
         ntr = g.shape[0]
         self.initial_note = ""
+        if initial == "auto":  # the first read where the model can invert a read, else its initial state
+            inverts = type(model).state_from_conductance is not DeviceModel.state_from_conductance
+            initial = "first" if inverts and self.read_obs else "model"
+            if not inverts:
+                self.initial_note = f"start state: the model's initial state ({model.name} does not invert a read)"
         if initial in ("first", "fit") and not self.read_obs:
             # a polarisation or probability does not fix the state: start from the model's
             initial = "model"
@@ -477,7 +484,7 @@ class Problem:
         elif initial == "model":
             self.g_start, self.first = None, 0
         else:
-            raise FitError(f"initial must be 'first', 'fit' or 'model', got {initial!r}")
+            raise FitError(f"initial must be 'auto', 'first', 'fit' or 'model', got {initial!r}")
         self.initial = initial
         self.fit_start = initial == "fit"
         self.shift = None  # start shift (residual-space units) per trace when the start is fitted
@@ -619,17 +626,22 @@ def data_kind(data: xr.Dataset) -> str:
     return "pulse_train" if obs in obs_mod.READ_OBSERVABLES else obs
 
 
-def default_vary(model: DeviceModel, data: xr.Dataset | None = None) -> list[str]:
+def default_vary(model: DeviceModel, data: xr.Dataset | None = None, start_from_data: bool = False) -> list[str]:
     """The parameters a fit varies by default: the model's ``default_vary`` for the data's kind.
 
     ``default_vary`` is a tuple (any data) or a dict keyed by :func:`data_kind` (``pulse_train`` is the
-    fallback); without one, every parameter not declared ``fixed``.
+    fallback); without one, every parameter not declared ``fixed``. With ``start_from_data`` (each trace
+    starts from its first read) the model's ``fresh_read`` parameters are left out: they set only the
+    read of the fresh device, which the data then replace.
     """
     dv = getattr(model, "default_vary", None)
     if isinstance(dv, dict):
         kind = data_kind(data) if data is not None else "pulse_train"
         dv = dv.get(kind) or dv.get("pulse_train")
-    return list(dv or [p.name for p in model.parameters if not p.fixed])
+    out = list(dv or [p.name for p in model.parameters if not p.fixed])
+    if start_from_data:  # the first read fixes the start state: what sets only the fresh read is not seen
+        out = [n for n in out if n not in getattr(model, "fresh_read", ())] or out
+    return out
 
 
 def global_stage(resid_x, space: ParamSpace, nz: int, budget: int, seed: int = 0, progress=None,
@@ -822,7 +834,7 @@ def fit(
     vary: list[str] | None = None,
     *,
     v_read=None,
-    initial: str = "first",
+    initial: str = "auto",
     sigma=None,
     method: str = "least_squares",
     max_nfev: int | None = 2000,
@@ -846,7 +858,7 @@ def fit(
     vary : parameters to fit; default the model's ``default_vary`` if it has one, else every
         parameter not declared ``fixed``.
     v_read : read voltage (V); default the measurement's ``read_voltage``.
-    initial : ``"first"``, ``"fit"`` or ``"model"`` (see module docstring).
+    initial : ``"auto"``, ``"first"``, ``"fit"`` or ``"model"`` (see module docstring).
     sigma : measurement noise in the data's unit (scalar, per trace or per
         point); default estimated per trace.
     method : any lmfit method; ``least_squares`` (trust region reflective,
@@ -885,7 +897,7 @@ def fit(
     data = prob.data
     declared = {p.name: p for p in model.parameters}
     if vary is None:
-        vary = default_vary(model, data)
+        vary = default_vary(model, data, start_from_data=prob.g_start is not None)
     vary = list(vary)
     if not vary:
         raise FitError("no parameter to vary")

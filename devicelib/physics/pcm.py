@@ -167,6 +167,13 @@ does a random walk, so the spread accumulates over pulses; the closed-form exact
 the mean only). docs/families/pcm.md compares the staircases with a public
 simplification of the Nandakumar et al. 2018 accumulative-SET model (the paper itself was not verified).
 
+*Fitting pulse trains.* A pulse acts on the cell only through :math:`T_{peak} = T_0 + R_{th} R_{prog} I^2`,
+so a pulse train read at :math:`V_{read}` identifies the product :math:`R_{th} R_{prog}`, never the two
+apart (a fit varying both reports the degenerate pair). ``default_vary`` varies R_th and R_prog is held: it
+is the ON-state resistance during the pulse, measured directly as V/I of the programming pulse. The start of
+R_th comes from the melt threshold the train brackets (``guess``); u_init, which sets only the fresh cell's
+read, is varied only when the fit starts from the initial state (``initial="model"``).
+
 References
 ----------
 - M. Le Gallo, A. Sebastian, J. Phys. D 53, 213002 (2020), doi:10.1088/1361-6463/ab7794 (review, cell model).
@@ -256,6 +263,8 @@ class GSTMushroom(DeviceModel):
     #: is varied and R_prog held (it is the ON-state resistance during the pulse, measured directly as V/I of
     #: the programming pulse). The fresh read identifies u_init (the Poole-Frenkel read of the initial plug).
     default_vary = {"pulse_train": ("R_th", "u_init")}  # noqa: RUF012
+    #: set only the fresh cell's read: varied by default only when the fit starts from the initial state
+    fresh_read = ("u_init",)
 
     def guess(self, g, amplitude, normalise=True, v_read=0.1) -> dict[str, float]:
         """Data-driven start (devicelib.fit): u_init at which the fresh cell reads the median first read, and
