@@ -175,3 +175,26 @@ def test_a_pulse_train_does_not_pin_the_nucleation_time():
     loose = r.stderr["t0_nuc"] is None or r.stderr["t0_nuc"] > 0.5 * r.values["t0_nuc"]
     assert not r.converged or loose or not 0.1 < r.values["t0_nuc"] / t0 < 10, (r.status, r.values["t0_nuc"])
     assert "t0_nuc" not in default_vary(model, data) and "t0_nuc" in model.default_vary["pulse_map"]
+
+
+def test_global_stage_searches_decades_around_the_start_not_the_whole_declared_range():
+    """ECM's j0 is declared over 35 decades; the global stage samples +/- GLOBAL_LOG_SPAN decades of the start
+    (inside the declared bounds), and a by-name fit with a global stage still recovers the truth."""
+    from devicelib.fit.core import GLOBAL_LOG_SPAN, ParamSpace, global_stage
+
+    model = get_model("ecm.menzel")
+    space = ParamSpace(model, ["j0", "G_el"], {"j0": 6e11, "G_el": 1e-9})
+    seen = []
+    _, n = global_stage(lambda x: seen.append(x.copy()) or np.array([np.sum((x - 3.0) ** 2)]), space, 0, 64)
+    pts = np.array(seen)
+    assert n == 64 and pts.shape == (64, 2)
+    assert np.all(np.abs(pts - space.x0) <= GLOBAL_LOG_SPAN + 1e-9)
+    assert np.ptp(pts[:, 0]) > GLOBAL_LOG_SPAN  # and it does spread over the decades
+    _, levels, width, v_read, temperature, n_p = CASES["vcm.stanford_pku"]
+    m = get_model("vcm.stanford_pku")
+    truth = {"nu0": float(m.params["nu0"]) * 3.0, "gamma0": float(m.params["gamma0"]) / 1.3}
+    data = _train(m.with_params(**truth), levels, width, v_read, temperature, n_p)
+    r = fit("vcm.stanford_pku", data, sigma=SIGMA, global_budget=48, starts=2)
+    assert r.converged, r.status
+    for k, v in truth.items():
+        assert abs(r.values[k] - v) <= max(5 * r.stderr[k], RTOL * v), (k, r.values[k], v)

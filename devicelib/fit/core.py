@@ -105,6 +105,7 @@ GROUPED_JACOBIAN = True  # False: scipy's dense finite differences (the referenc
 REDCHI_FAIL = 10.0  # a reduced chi-square beyond 10 (or below 1/10) is a wrong model or a wrong noise model
 CORR_LIMIT = 0.9995
 LOG_LIMIT = 1.0  # decades: a log-scaled parameter with a larger stderr is not determined
+GLOBAL_LOG_SPAN = 6.0  # decades either side of the start that the global stage searches (log parameters)
 
 
 @dataclass
@@ -646,8 +647,12 @@ def default_vary(model: DeviceModel, data: xr.Dataset | None = None, start_from_
 
 def global_stage(resid_x, space: ParamSpace, nz: int, budget: int, seed: int = 0, progress=None,
                  keep: int = 1) -> tuple[list[np.ndarray], int]:
-    """Latin-hypercube search over the whole box of the varied parameters (log10 for log ones).
+    """Latin-hypercube search over the box of the varied parameters (log10 for log ones).
 
+    The box is the declared bounds, cut for a log parameter to ``GLOBAL_LOG_SPAN`` decades either side of
+    the (guessed) start: declared bounds of rate prefactors span 20-35 decades (ECM's j0: 1e-10 to 1e25
+    A/m^2), where a budget of a few hundred points leaves decades between samples; a start from the model's
+    defaults or the family's guess is within a few decades of any physical device.
     ``budget`` objective evaluations (the start ``space.x0`` is one of them); returns the ``keep`` best points
     (lowest chi-square first) and the evaluations spent. ``progress(done, budget, best_chisqr)`` is called
     after each evaluation (e.g. a progress bar).
@@ -658,6 +663,8 @@ def global_stage(resid_x, space: ParamSpace, nz: int, budget: int, seed: int = 0
     half = np.where(space.log, 1.0, 0.5 * np.maximum(np.abs(space.x0), 1e-3))
     lo = np.where(np.isfinite(lo), lo, space.x0 - 10 * half)
     hi = np.where(np.isfinite(hi), hi, space.x0 + 10 * half)
+    lo = np.where(space.log, np.maximum(lo, space.x0 - GLOBAL_LOG_SPAN), lo)
+    hi = np.where(space.log, np.minimum(hi, space.x0 + GLOBAL_LOG_SPAN), hi)
     n = max(int(budget), 1)
     pts = np.vstack([space.x0, lo + qmc.LatinHypercube(d=lo.size, seed=seed).random(n - 1) * (hi - lo)])
     chi = np.empty(n)

@@ -3,21 +3,25 @@
 Two stages, both used by :func:`devicelib.fit.fit` when ``guess`` is on (the default for a model given
 by its registered name):
 
-1. the model's own ``guess(g, amplitude)`` (families that map a measured quantity onto a parameter in
-   closed form: the resistance window of an MTJ, the first read of an ECRAM channel, the weight layer of
-   the baselines);
+1. the model's own ``guess(g, amplitude, ...)`` (families that map a measured quantity onto a parameter in
+   closed form: the resistance window of an MTJ, the first read of an ECRAM channel or a fresh ECM/PCM
+   cell (:func:`match_first_read`), the melt threshold of a PCM train (:func:`melt_threshold`), the
+   switching rates of a stochastic MTJ, the weight layer of the baselines); a guess that declares
+   ``v_read``, ``width`` or ``temperature`` gets the measurement's;
 2. :func:`scan_start`, a coordinate scan of the objective: each varied parameter in turn is set on a
    grid of its fitted coordinate (log10 for rate prefactors and other ``log`` parameters, +/- 3 decades
-   around the start; value/scale for the others, 0.25x to 4x of the start) with the others held, and the
-   lowest chi-square of the grid is kept; two sweeps. The measured conductance range, step sizes and
-   pulse conditions enter through the objective itself, so every family gets a start from its own
-   equations without a family-specific formula: ``p n_grid sweeps`` evaluations (about 50 for two
-   parameters), far fewer than a local fit started a decade away (which often stalls on a plateau where
-   no pulse moves the state).
+   around the start; value/scale for the others, 0.25x to 4x of the start) with the others held, then on
+   a finer grid between the best point's neighbours, and the lowest chi-square is kept; parameters the
+   guess did not set are scanned first; two sweeps, stopping once the chi-square is at the noise level.
+   The measured conductance range, step sizes and pulse conditions enter through the objective itself,
+   so every family gets a start from its own equations without a family-specific formula: about
+   ``p (n_grid + 6) sweeps`` evaluations (about 75 for two parameters), far fewer than a local fit
+   started a decade away (which often stalls on a plateau where no pulse moves the state).
 
 A rate prefactor a decade off changes a switching time by a decade; a local trust-region fit sees a
 flat objective where pulses do nothing at all, so the scan is what makes a fit by name converge
-without a hand scan (tests/test_fit_guess.py: every physics family from a start a decade off).
+without a hand scan (tests/test_fit_guess.py: from a start a decade off; tests/test_fit_by_name.py: every
+registered physics model from its defaults).
 """
 
 from __future__ import annotations
