@@ -469,7 +469,7 @@ class Problem:
         self.initial_note = ""
         if initial == "auto":  # the first read where the model can invert a read, else its initial state
             inverts = type(model).state_from_conductance is not DeviceModel.state_from_conductance
-            initial = "first" if inverts and self.read_obs else "model"
+            initial = "first" if inverts else "model"  # (a non-read observable: "model" below, with its note)
             if not inverts:
                 self.initial_note = f"start state: the model's initial state ({model.name} does not invert a read)"
         if initial in ("first", "fit") and not self.read_obs:
