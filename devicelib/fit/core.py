@@ -738,7 +738,10 @@ def expectation_model(model: DeviceModel) -> tuple[DeviceModel, str]:
         return model, ""
     mf = getattr(model, "mean_field", None)
     if mf is not None:
-        return mf(), f"fitted through the mean field of the stochastic {model.name}"
+        try:
+            return mf(), f"fitted through the mean field of the stochastic {model.name}"
+        except NotImplementedError:  # not for these parameters (e.g. PCM's growth_spread > 0)
+            pass
     try:  # a stochastic family whose noise parameters are all off is deterministic as configured
         nominal = model.nominal()
     except (NotImplementedError, ValueError, AttributeError):
@@ -747,9 +750,9 @@ def expectation_model(model: DeviceModel) -> tuple[DeviceModel, str]:
             all(np.array_equal(np.asarray(v), np.asarray(model.params.get(k))) for k, v in nominal.params.items()):
         return model, ""
     raise FitError(
-        f"{model.name} is stochastic (apply_pulse draws random numbers) and has no mean_field(): a fit to random "
-        "draws is meaningless. Fit its deterministic instance (model.nominal() where the family provides one) "
-        "and estimate the spread with devicelib.fit.variability")
+        f"{model.name} is stochastic (apply_pulse draws random numbers) and has no mean_field() for these "
+        "parameters: a fit to random draws is meaningless. Fit its deterministic instance (model.nominal() "
+        "where the family provides one) and estimate the spread with devicelib.fit.variability")
 
 
 def _redchi_band(dof: int) -> tuple[float, float]:

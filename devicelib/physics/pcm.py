@@ -570,6 +570,18 @@ class GSTMushroom(DeviceModel):
         """The cell without the statistical layer (mean drift exponent, no programming or read noise)."""
         return self.with_params(prog_noise=0.0, nu_spread=0.0, read_noise=0.0, growth_spread=0.0)
 
+    def mean_field(self) -> GSTMushroom:
+        """The deterministic expectation of the read that a fit compares with data (devicelib.fit): the nominal
+        cell. Exact for reads within ``t0_drift`` of the last pulse with ``growth_spread = 0``: the programming
+        error and the read noise are zero-mean multiplicative factors on G (the clip at G = 0, 1/sigma_P
+        away, is neglected) and the drift factor is 1. Reads later than t0_drift: the mean exponent gives
+        (t/t0)^-<nu> where the ensemble has <(t/t0)^-nu>, which differ at second order,
+        (sigma_nu ln(t/t0))^2 / 2 relative. With ``growth_spread > 0`` the plug does a random walk and G is
+        nonlinear in it: no closed-form expectation (NotImplementedError)."""
+        if np.any(np.asarray(self.params["growth_spread"]) > 0):
+            raise NotImplementedError(f"{self.name}: growth_spread > 0 has no closed-form mean read")
+        return self.nominal()
+
     def drift_nu_std(self, g) -> np.ndarray:
         """Spread of the drift exponent at conductance ``g`` (S): ``nu_spread`` x sigma_nu(G) (exporters)."""
         return self.params["nu_spread"] * drift_nu_sigma(np.asarray(g, dtype=float), self.params["g_max_stat"])
