@@ -200,3 +200,46 @@ def test_global_stage_searches_decades_around_the_start_not_the_whole_declared_r
     assert r.converged, r.status
     for k, v in truth.items():
         assert abs(r.values[k] - v) <= max(5 * r.stderr[k], RTOL * v), (k, r.values[k], v)
+
+
+def test_closed_form_guesses_from_switching_rates_and_the_melt_threshold():
+    """Stochastic MTJ: ln(tau/tau0) = Delta (1 - |I|/Ic0) read off the per-pulse decay of the mean reads is exact
+    on noiseless trains (two currents per polarity); with one current a polarity has no slope and its Ic0 is
+    not guessed. PCM: the melt current bracketed by the largest SET and smallest RESET amplitude gives R_th
+    inside the bracket the truth implies."""
+    from devicelib.fit.guess import melt_threshold
+
+    m = get_model("spintronic.stochastic_mtj").mean_field()
+    t = m.with_params(E_b=float(m.params["E_b"]) * 1.5, Ic0_p=float(m.params["Ic0_p"]) * 2,
+                      Ic0_ap=float(m.params["Ic0_ap"]) * 1.5)
+
+    def train(up, down, n=10):
+        amp = np.r_[0.0, np.full(n, up), np.full(n, down)][None, :]
+        st = t.initial_state(1)
+        g = replay(t, st, amp[:, 1:], np.full((1, 2 * n), 1e-6), np.zeros((1, 2 * n)), np.full((1, 2 * n), 300.0),
+                   0.1)
+        return np.c_[t.conductance(st, 0.1)[:, None], g], amp
+
+    (g1, a1), (g2, a2) = train(8.4e-5, -9.45e-5), train(8.7e-5, -9.8e-5)
+    g, a = np.vstack([g1, g2]), np.vstack([a1, a2])
+    out = m.guess(g, a, v_read=0.1, width=np.full_like(a, 1e-6), temperature=np.full_like(a, 300.0))
+    for k in ("E_b", "Ic0_p", "Ic0_ap"):
+        assert out[k] == pytest.approx(float(t.params[k]), rel=1e-6), k
+    a2_same = a2.copy()
+    a2_same[a2_same < 0] = -9.45e-5
+    g2_same, _ = train(8.7e-5, -9.45e-5)
+    out = m.guess(np.vstack([g1, g2_same]), np.vstack([a1, a2_same]), v_read=0.1, width=np.full_like(a, 1e-6))
+    assert "Ic0_ap" not in out and out["Ic0_p"] == pytest.approx(float(t.params["Ic0_p"]), rel=1e-6)
+    assert m.guess(g, a, v_read=0.1) == {}  # no widths: no rates
+
+    _, levels, width, v_read, temperature, n = CASES["pcm.gst_mushroom"]
+    pcm = get_model("pcm.gst_mushroom").nominal()
+    truth = pcm.with_params(R_th=float(pcm.params["R_th"]) * 1.5)
+    data = _train(truth, levels, width, v_read, temperature, n)
+    g, amp = data["conductance"].values, data["amplitude"].values
+    i_melt = melt_threshold(g, amp)
+    assert i_melt == pytest.approx(np.sqrt(1.94e-4 * 3.5e-4))  # largest SET and smallest RESET amplitude
+    r_th = pcm.guess(g, amp, v_read=v_read)["R_th"]
+    lo, hi = ((float(pcm.params["T_melt"]) - 300.0) / (float(pcm.params["R_prog"]) * i**2) for i in (3.5e-4, 1.94e-4))
+    assert lo < float(truth.params["R_th"]) < hi and lo < r_th < hi
+    assert melt_threshold(g[:, :n + 1], amp[:, :n + 1]) is None  # SET pulses only: no bracket

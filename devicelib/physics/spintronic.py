@@ -365,9 +365,10 @@ class StochasticMTJ(DeviceModel):
             return {}
         A, y = np.array(rows), np.array(ys)
         used = [0] + [j for j in (1, 2) if np.count_nonzero(A[:, j]) >= 2]
-        if len(used) < 2 or len(rows) < len(used):
+        keep = np.any(A[:, used[1:]] != 0, axis=1)  # a polarity with one current has no slope: left out
+        if len(used) < 2 or keep.sum() < len(used):
             return {}
-        sol = np.linalg.lstsq(A[:, used], y, rcond=None)[0]
+        sol = np.linalg.lstsq(A[keep][:, used], y[keep], rcond=None)[0]
         delta, out = sol[0], {}
         if not delta > 0:
             return {}
