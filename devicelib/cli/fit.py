@@ -246,8 +246,8 @@ def fit(
         help="Hold out data for validation: later:0.2 | traces:PATTERN | every:K | condition:amplitude<0.")] = None,
     initial: Annotated[str, typer.Option(
         help="Start state of each trace: 'first' (the first measured point, taken as exact), 'fit' (fitted per "
-             "trace, a nuisance parameter: unbiased under read noise) or 'model' (the model's initial state).")] = (
-        "first"),
+             "trace, a nuisance parameter: unbiased under read noise), 'model' (the model's initial state) or "
+             "'auto' (first where the model inverts a read, else model).")] = "auto",
     starts: Annotated[int, typer.Option(help="Number of starting points (multi-start).")] = 1,
     restarts: Annotated[int, typer.Option(
         help="Further starts tried only when the fit is not converged.")] = 3,
@@ -331,8 +331,8 @@ def fit(
         starts_models = [(with_gate(m, measurement), c) for m, c in starts_models]
         start = starts_models[0][0]
     vary_list, vary_by_model = _parse_vary(vary, names)
-    if initial not in ("first", "fit", "model"):
-        raise ValueError(f"--initial must be first, fit or model, got {initial!r}")
+    if initial not in ("auto", "first", "fit", "model"):
+        raise ValueError(f"--initial must be auto, first, fit or model, got {initial!r}")
     kw = {"holdout": holdout, "starts": starts, "loss": loss, "v_read": vr, "initial": initial, "noise": noise,
           "space": space, "restarts": restarts, "sigma": _sigma(sigma, measurement, vr),
           "global_budget": global_budget}

@@ -28,9 +28,11 @@ so fitted numbers are of order one. Bounds come from the declarations.
 
 Start
 -----
-``initial="first"`` (default): each trace starts from the state whose
+``initial="first"``: each trace starts from the state whose
 conductance equals its first point (``model.state_from_conductance``) or its
-``conductance_initial``; the fit predicts the rest. ``initial="fit"`` also
+``conductance_initial``; the fit predicts the rest. ``initial="auto"``
+(default): ``"first"`` when the model inverts a read, else ``"model"`` (a
+volatile threshold switch or a Preisach ensemble has no state a read fixes). ``initial="fit"`` also
 fits each trace's start state (a nuisance shift of the first read, in units
 of its sigma, with the first read as its measurement), so the noise of that
 read enters the standard errors instead of biasing every later prediction;
@@ -103,6 +105,7 @@ GROUPED_JACOBIAN = True  # False: scipy's dense finite differences (the referenc
 REDCHI_FAIL = 10.0  # a reduced chi-square beyond 10 (or below 1/10) is a wrong model or a wrong noise model
 CORR_LIMIT = 0.9995
 LOG_LIMIT = 1.0  # decades: a log-scaled parameter with a larger stderr is not determined
+GLOBAL_LOG_SPAN = 6.0  # decades either side of the start that the global stage searches (log parameters)
 
 
 @dataclass
@@ -430,7 +433,7 @@ def trial_model(model: DeviceModel, values: dict[str, Any]) -> DeviceModel:
 class Problem:
     """Data, masks, weights and the forward model of one fit."""
 
-    def __init__(self, model: DeviceModel, data: xr.Dataset, *, v_read=None, initial="first", sigma=None,
+    def __init__(self, model: DeviceModel, data: xr.Dataset, *, v_read=None, initial="auto", sigma=None,
                  holdout=None, noise: str = "auto", space: str = "linear"):
         try:
             data = validate(data)
@@ -469,6 +472,11 @@ class Problem:
         self.g, self.valid = g, valid
         ntr = g.shape[0]
         self.initial_note = ""
+        if initial == "auto":  # the first read where the model can invert a read, else its initial state
+            inverts = type(model).state_from_conductance is not DeviceModel.state_from_conductance
+            initial = "first" if inverts else "model"  # (a non-read observable: "model" below, with its note)
+            if not inverts:
+                self.initial_note = f"start state: the model's initial state ({model.name} does not invert a read)"
         if initial in ("first", "fit") and not self.read_obs:
             # a polarisation or probability does not fix the state: start from the model's
             initial = "model"
@@ -482,7 +490,7 @@ class Problem:
         elif initial == "model":
             self.g_start, self.first = None, 0
         else:
-            raise FitError(f"initial must be 'first', 'fit' or 'model', got {initial!r}")
+            raise FitError(f"initial must be 'auto', 'first', 'fit' or 'model', got {initial!r}")
         self.initial = initial
         self.fit_start = initial == "fit"
         self.shift = None  # start shift (residual-space units) per trace when the start is fitted
@@ -624,23 +632,32 @@ def data_kind(data: xr.Dataset) -> str:
     return "pulse_train" if obs in obs_mod.READ_OBSERVABLES else obs
 
 
-def default_vary(model: DeviceModel, data: xr.Dataset | None = None) -> list[str]:
+def default_vary(model: DeviceModel, data: xr.Dataset | None = None, start_from_data: bool = False) -> list[str]:
     """The parameters a fit varies by default: the model's ``default_vary`` for the data's kind.
 
     ``default_vary`` is a tuple (any data) or a dict keyed by :func:`data_kind` (``pulse_train`` is the
-    fallback); without one, every parameter not declared ``fixed``.
+    fallback); without one, every parameter not declared ``fixed``. With ``start_from_data`` (each trace
+    starts from its first read) the model's ``fresh_read`` parameters are left out: they set only the
+    read of the fresh device, which the data then replace.
     """
     dv = getattr(model, "default_vary", None)
     if isinstance(dv, dict):
         kind = data_kind(data) if data is not None else "pulse_train"
         dv = dv.get(kind) or dv.get("pulse_train")
-    return list(dv or [p.name for p in model.parameters if not p.fixed])
+    out = list(dv or [p.name for p in model.parameters if not p.fixed])
+    if start_from_data:  # the first read fixes the start state: what sets only the fresh read is not seen
+        out = [n for n in out if n not in getattr(model, "fresh_read", ())] or out
+    return out
 
 
 def global_stage(resid_x, space: ParamSpace, nz: int, budget: int, seed: int = 0, progress=None,
                  keep: int = 1) -> tuple[list[np.ndarray], int]:
-    """Latin-hypercube search over the whole box of the varied parameters (log10 for log ones).
+    """Latin-hypercube search over the box of the varied parameters (log10 for log ones).
 
+    The box is the declared bounds, cut for a log parameter to ``GLOBAL_LOG_SPAN`` decades either side of
+    the (guessed) start: declared bounds of rate prefactors span 20-35 decades (ECM's j0: 1e-10 to 1e25
+    A/m^2), where a budget of a few hundred points leaves decades between samples; a start from the model's
+    defaults or the family's guess is within a few decades of any physical device.
     ``budget`` objective evaluations (the start ``space.x0`` is one of them); returns the ``keep`` best points
     (lowest chi-square first) and the evaluations spent. ``progress(done, budget, best_chisqr)`` is called
     after each evaluation (e.g. a progress bar).
@@ -651,6 +668,8 @@ def global_stage(resid_x, space: ParamSpace, nz: int, budget: int, seed: int = 0
     half = np.where(space.log, 1.0, 0.5 * np.maximum(np.abs(space.x0), 1e-3))
     lo = np.where(np.isfinite(lo), lo, space.x0 - 10 * half)
     hi = np.where(np.isfinite(hi), hi, space.x0 + 10 * half)
+    lo = np.where(space.log, np.maximum(lo, space.x0 - GLOBAL_LOG_SPAN), lo)
+    hi = np.where(space.log, np.minimum(hi, space.x0 + GLOBAL_LOG_SPAN), hi)
     n = max(int(budget), 1)
     pts = np.vstack([space.x0, lo + qmc.LatinHypercube(d=lo.size, seed=seed).random(n - 1) * (hi - lo)])
     chi = np.empty(n)
@@ -724,7 +743,10 @@ def expectation_model(model: DeviceModel) -> tuple[DeviceModel, str]:
         return model, ""
     mf = getattr(model, "mean_field", None)
     if mf is not None:
-        return mf(), f"fitted through the mean field of the stochastic {model.name}"
+        try:
+            return mf(), f"fitted through the mean field of the stochastic {model.name}"
+        except NotImplementedError:  # not for these parameters (e.g. PCM's growth_spread > 0)
+            pass
     try:  # a stochastic family whose noise parameters are all off is deterministic as configured
         nominal = model.nominal()
     except (NotImplementedError, ValueError, AttributeError):
@@ -733,9 +755,9 @@ def expectation_model(model: DeviceModel) -> tuple[DeviceModel, str]:
             all(np.array_equal(np.asarray(v), np.asarray(model.params.get(k))) for k, v in nominal.params.items()):
         return model, ""
     raise FitError(
-        f"{model.name} is stochastic (apply_pulse draws random numbers) and has no mean_field(): a fit to random "
-        "draws is meaningless. Fit its deterministic instance (model.nominal() where the family provides one) "
-        "and estimate the spread with devicelib.fit.variability")
+        f"{model.name} is stochastic (apply_pulse draws random numbers) and has no mean_field() for these "
+        "parameters: a fit to random draws is meaningless. Fit its deterministic instance (model.nominal() "
+        "where the family provides one) and estimate the spread with devicelib.fit.variability")
 
 
 def _redchi_band(dof: int) -> tuple[float, float]:
@@ -827,7 +849,7 @@ def fit(
     vary: list[str] | None = None,
     *,
     v_read=None,
-    initial: str = "first",
+    initial: str = "auto",
     sigma=None,
     method: str = "least_squares",
     max_nfev: int | None = 2000,
@@ -851,7 +873,7 @@ def fit(
     vary : parameters to fit; default the model's ``default_vary`` if it has one, else every
         parameter not declared ``fixed``.
     v_read : read voltage (V); default the measurement's ``read_voltage``.
-    initial : ``"first"``, ``"fit"`` or ``"model"`` (see module docstring).
+    initial : ``"auto"``, ``"first"``, ``"fit"`` or ``"model"`` (see module docstring).
     sigma : measurement noise in the data's unit (scalar, per trace or per
         point); default estimated per trace.
     method : any lmfit method; ``least_squares`` (trust region reflective,
@@ -890,7 +912,7 @@ def fit(
     data = prob.data
     declared = {p.name: p for p in model.parameters}
     if vary is None:
-        vary = default_vary(model, data)
+        vary = default_vary(model, data, start_from_data=prob.g_start is not None)
     vary = list(vary)
     if not vary:
         raise FitError("no parameter to vary")
@@ -909,13 +931,17 @@ def fit(
 
     start = {n: float(model.params[n]) for n in vary}
     use_guess = bool(guess or (guess is None and by_name))
+    guessed: set[str] = set()
     if use_guess and hasattr(model, "guess") and prob.obs == "conductance":
         g_si = prob.to_si(np.where(prob.valid, prob.g, np.nan))
         held = {}
-        gkw = {"v_read": prob.vr} if "v_read" in inspect.signature(model.guess).parameters else {}
+        sig_names = inspect.signature(model.guess).parameters
+        extra = {"v_read": prob.vr, "width": data["width"].values, "temperature": data["temperature"].values}
+        gkw = {k: v for k, v in extra.items() if k in sig_names}  # what a family's closed form needs
         for k, v in model.guess(g_si, data["amplitude"].values, normalise=not prob.normalised, **gkw).items():
             if k in start:
                 start[k] = v
+                guessed.add(k)
             elif (k in getattr(model, 'guess_sets_held', ()) and np.ndim(model.params[k]) == 0
                   and model.params[k] == declared[k].default):
                 held[k] = v  # a held parameter still at its default takes the data's value (e.g. p_max)
@@ -998,7 +1024,9 @@ def fit(
     if use_guess and global_budget <= 0 and getattr(model, "guess_scan", True):
         # a coordinate scan of the objective from the (guessed) start: a start a decade off converges
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            x_scan, scan_evals = scan_start(resid_x, space.x0, space.lo, space.hi, space.log, nz=nz)
+            order = sorted(range(p_n), key=lambda j: vary[j] in guessed)  # what the data did not set first
+            x_scan, scan_evals = scan_start(resid_x, space.x0, space.lo, space.hi, space.log, nz=nz, order=order,
+                                            good=2.0 * (npts + nz))  # a start at the noise level needs none
         points[0] = space.x0 = x_scan
         nfev_total += scan_evals
     extra = list(space.sample(restarts, seed + 1)) if restarts > 0 else []

@@ -595,8 +595,21 @@ class Menzel(DeviceModel):
     __doc__ = __doc__
     name = "ecm.menzel"
     #: parameters a typical measurement of each data kind identifies (devicelib.fit; rate prefactors,
-    #: not activation energies, at one temperature): a choice by identifiability, not a measured value
-    default_vary = {"pulse_train": ("j0", "t0_nuc"), "pulse_map": ("j0", "t0_nuc")}  # noqa: RUF012
+    #: not activation energies, at one temperature): a choice by identifiability, not a measured value.
+    #: A pulse train identifies the growth rate (j0) and, through the fresh read, the electrolyte leakage
+    #: G_el; not t0_nuc: at a SET amplitude that grows a filament within microseconds the nucleation time
+    #: is picoseconds (1e-11 s at 0.4 V for the defaults), so no pulse of the train resolves it and the
+    #: objective is flat in t0_nuc over decades. A single-pulse map across widths and amplitudes near the
+    #: threshold resolves the nucleation delay (time to SET) and fits t0_nuc.
+    default_vary = {"pulse_train": ("j0", "G_el"), "pulse_map": ("j0", "t0_nuc")}  # noqa: RUF012
+
+    def guess(self, g, amplitude, normalise=True, v_read=0.1) -> dict[str, float]:
+        """Data-driven start (devicelib.fit): G_el at which the fresh device (no filament: the electrolyte's
+        leakage in parallel with tunnelling across the whole layer) reads the median first read."""
+        from ..fit.guess import match_first_read
+
+        g_el = match_first_read(self, g, "G_el", v_read)
+        return {} if g_el is None else {"G_el": g_el}
     family = "ecm"
     family_name = "Cation migration (ECM/CBRAM), Menzel filament-gap model"
     amplitude_unit = "V"

@@ -413,6 +413,11 @@ class ECRAMCurrent(_ECRAMBase):
     #: parameters a typical measurement of each data kind identifies (devicelib.fit; rate prefactors,
     #: not activation energies, at one temperature): a choice by identifiability, not a measured value
     default_vary = {"pulse_train": ("mu0", "N_sites")}  # noqa: RUF012
+    #: N_sites enters a read only through n = n0 + eta_e x N_sites: the fresh read at x_init, or where a train
+    #: runs into capacity (the clip at x_hi); the step dG = mu eta_e eps_F Q/(z L^2) does not depend on it.
+    #: Varied by default only when the fit starts from the initial state: a train in the device's linear
+    #: range started from its first read does not determine it.
+    fresh_read = ("N_sites",)
     family_name = "ECRAM (electrochemical RAM), current-driven gate"
     amplitude_unit = "A"
     parameters = (

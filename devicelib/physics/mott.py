@@ -101,6 +101,16 @@ class ThermalSwitch(DeviceModel):
     #: parameters a typical measurement of each data kind identifies (devicelib.fit; rate prefactors,
     #: not activation energies, at one temperature): a choice by identifiability, not a measured value
     default_vary = {"pulse_train": ("R0", "C_th", "S_e")}  # noqa: RUF012
+
+    def guess(self, g, amplitude, normalise=True, v_read=0.1) -> dict[str, float]:
+        """Data-driven start (devicelib.fit): R0 at which the device at the ambient (300 K, heating branch)
+        reads the median first read (R = R0 e^{Ea/kT} g + R_m: R0 from the insulating resistance, Ea held,
+        since one temperature does not separate them). C_th and S_e are left to the scan of the objective
+        (their start: the heating time constant and the rise the train shows)."""
+        from ..fit.guess import match_first_read
+
+        r0 = match_first_read(self, g, "R0", v_read)
+        return {} if r0 is None else {"R0": r0}
     family = "mott"
     family_name = "Mott / metal-insulator transition, volatile electrothermal threshold switch (VO2, NbO2)"
     amplitude_unit = "V"

@@ -167,6 +167,13 @@ does a random walk, so the spread accumulates over pulses; the closed-form exact
 the mean only). docs/families/pcm.md compares the staircases with a public
 simplification of the Nandakumar et al. 2018 accumulative-SET model (the paper itself was not verified).
 
+*Fitting pulse trains.* A pulse acts on the cell only through :math:`T_{peak} = T_0 + R_{th} R_{prog} I^2`,
+so a pulse train read at :math:`V_{read}` identifies the product :math:`R_{th} R_{prog}`, never the two
+apart (a fit varying both reports the degenerate pair). ``default_vary`` varies R_th and R_prog is held: it
+is the ON-state resistance during the pulse, measured directly as V/I of the programming pulse. The start of
+R_th comes from the melt threshold the train brackets (``guess``); u_init, which sets only the fresh cell's
+read, is varied only when the fit starts from the initial state (``initial="model"``).
+
 References
 ----------
 - M. Le Gallo, A. Sebastian, J. Phys. D 53, 213002 (2020), doi:10.1088/1361-6463/ab7794 (review, cell model).
@@ -250,8 +257,33 @@ class GSTMushroom(DeviceModel):
     __doc__ = __doc__
     name = "pcm.gst_mushroom"
     #: parameters a typical measurement of each data kind identifies (devicelib.fit; rate prefactors,
-    #: not activation energies, at one temperature): a choice by identifiability, not a measured value
-    default_vary = {"pulse_train": ("R_th", "R_prog")}  # noqa: RUF012
+    #: not activation energies, at one temperature): a choice by identifiability, not a measured value.
+    #: A pulse acts only through T_peak = T0 + R_th R_prog I^2, so a pulse train read at V_read identifies
+    #: the product R_th R_prog, never the two apart (a fit varying both reports the degenerate pair): R_th
+    #: is varied and R_prog held (it is the ON-state resistance during the pulse, measured directly as V/I of
+    #: the programming pulse). The fresh read identifies u_init (the Poole-Frenkel read of the initial plug).
+    default_vary = {"pulse_train": ("R_th", "u_init")}  # noqa: RUF012
+    #: set only the fresh cell's read: varied by default only when the fit starts from the initial state
+    fresh_read = ("u_init",)
+
+    def guess(self, g, amplitude, normalise=True, v_read=0.1) -> dict[str, float]:
+        """Data-driven start (devicelib.fit): u_init at which the fresh cell reads the median first read, and
+        R_th from the melt threshold the train brackets. A pulse that lowers the read at least 2x melts
+        (RESET), one that raises it by 10 % or more does not (SET): the melt current lies between the
+        largest SET and the smallest RESET amplitude, I_melt ~ their geometric mean, and
+        R_th = (T_melt - T0) / (R_prog I_melt^2) (T0 = 300 K)."""
+        from ..fit.guess import match_first_read, melt_threshold
+
+        out = {}
+        u = match_first_read(self, g, "u_init", v_read)
+        if u is not None:
+            out["u_init"] = u
+        i_melt = melt_threshold(g, amplitude)
+        p = self.params
+        if i_melt is not None and np.ndim(p["R_prog"]) == 0 and np.ndim(p["T_melt"]) == 0:
+            r_th = (float(p["T_melt"]) - 300.0) / (float(p["R_prog"]) * i_melt**2)
+            out["R_th"] = float(np.clip(r_th, *self.parameter("R_th").bounds))
+        return out
     family = "pcm"
     family_name = "Phase-change memory (GST mushroom cell): crystal growth, melt-quench, drift and 1/f noise"
     amplitude_unit = "A"
@@ -537,6 +569,18 @@ class GSTMushroom(DeviceModel):
     def nominal(self) -> GSTMushroom:
         """The cell without the statistical layer (mean drift exponent, no programming or read noise)."""
         return self.with_params(prog_noise=0.0, nu_spread=0.0, read_noise=0.0, growth_spread=0.0)
+
+    def mean_field(self) -> GSTMushroom:
+        """The deterministic expectation of the read that a fit compares with data (devicelib.fit): the nominal
+        cell. Exact for reads within ``t0_drift`` of the last pulse with ``growth_spread = 0``: the programming
+        error and the read noise are zero-mean multiplicative factors on G (the clip at G = 0, 1/sigma_P
+        away, is neglected) and the drift factor is 1. Reads later than t0_drift: the mean exponent gives
+        (t/t0)^-<nu> where the ensemble has <(t/t0)^-nu>, which differ at second order,
+        (sigma_nu ln(t/t0))^2 / 2 relative. With ``growth_spread > 0`` the plug does a random walk and G is
+        nonlinear in it: no closed-form expectation (NotImplementedError)."""
+        if np.any(np.asarray(self.params["growth_spread"]) > 0):
+            raise NotImplementedError(f"{self.name}: growth_spread > 0 has no closed-form mean read")
+        return self.nominal()
 
     def drift_nu_std(self, g) -> np.ndarray:
         """Spread of the drift exponent at conductance ``g`` (S): ``nu_spread`` x sigma_nu(G) (exporters)."""

@@ -329,6 +329,55 @@ class StochasticMTJ(DeviceModel):
         Observable("tmr", "", "zero-bias TMR ratio"),
     )
 
+    def guess(self, g, amplitude, normalise=True, v_read=0.1, width=None, temperature=None) -> dict[str, float]:
+        """Data-driven start (devicelib.fit) from the switching rates of a pulse train (mean reads).
+
+        The mean read gives the AP probability s = (G - G_P)/(G_AP - G_P) (R_P = RA/area, TMR held). Under
+        pulses of current I and width t_p, s (AP->P, I > 0) or 1 - s (P->AP, I < 0) falls by
+        exp(-t_p/tau) per pulse, and in the thermal regime ln(tau/tau0) = Delta (1 - |I|/Ic0): one line per
+        polarity with a shared intercept Delta = E_b/kT. The rates of the pulses whose probability moves
+        measurably (0.01 < s < 0.99 before and after) give Delta, Ic0_p, Ic0_ap by linear least squares;
+        only the ones the data determine (at least two currents of a polarity) are returned."""
+        if width is None:
+            return {}
+        g = np.atleast_2d(np.asarray(g, float))
+        a = np.broadcast_to(np.atleast_2d(np.asarray(amplitude, float)), g.shape)
+        w = np.broadcast_to(np.atleast_2d(np.asarray(width, float)), g.shape)
+        temp = 300.0 if temperature is None else float(np.nanmedian(np.asarray(temperature, float)))
+        p = self.params
+        if any(np.ndim(p[k]) for k in ("RA", "area", "TMR0", "V_h", "tau0")):
+            return {}
+        gp = 1.0 / float(self.r_p())
+        gap = gp / (1.0 + float(tmr_bias(float(v_read), p["TMR0"], p["V_h"])))
+        s = (g - gp) / (gap - gp)
+        rows, ys = [], []
+        for pol in (1.0, -1.0):
+            q = s if pol > 0 else 1.0 - s  # the probability the pulse empties
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ok = ((a[:, 1:] * pol > 0) & (q[:, :-1] > 0.01) & (q[:, :-1] < 0.99) & (q[:, 1:] > 0.01)
+                      & (q[:, 1:] < 0.99) & (q[:, 1:] < q[:, :-1]) & (w[:, 1:] > 0))
+                tau = w[:, 1:][ok] / np.log(q[:, :-1][ok] / q[:, 1:][ok])
+            cur = np.abs(a[:, 1:][ok])
+            for c in np.unique(cur):  # one rate per current: the median of its pulses
+                ys.append(np.log(np.median(tau[cur == c]) / float(p["tau0"])))
+                rows.append([1.0, -c if pol > 0 else 0.0, -c if pol < 0 else 0.0])
+        if len(rows) < 2:
+            return {}
+        A, y = np.array(rows), np.array(ys)
+        used = [0] + [j for j in (1, 2) if np.count_nonzero(A[:, j]) >= 2]
+        keep = np.any(A[:, used[1:]] != 0, axis=1)  # a polarity with one current has no slope: left out
+        if len(used) < 2 or keep.sum() < len(used):
+            return {}
+        sol = np.linalg.lstsq(A[keep][:, used], y[keep], rcond=None)[0]
+        delta, out = sol[0], {}
+        if not delta > 0:
+            return {}
+        out["E_b"] = delta * k_B * temp
+        for j, name in ((1, "Ic0_p"), (2, "Ic0_ap")):
+            if j in used and sol[used.index(j)] > 0:
+                out[name] = delta / sol[used.index(j)]
+        return {k: float(np.clip(v, *self.parameter(k).bounds)) for k, v in out.items()}
+
     def mean_field(self) -> StochasticMTJ:
         """Deterministic twin: the state is the probability of AP and the read is the ensemble mean (exact)."""
         twin = _StochasticMTJMean(**self.params)
