@@ -81,3 +81,32 @@ def test_vectorised_nanmedian_equals_numpy():
     with np.errstate(all="ignore"), pytest.warns(RuntimeWarning):
         expect = np.nanmedian(a, axis=-1)
     np.testing.assert_array_equal(batch._nanmedian_rows(a), expect)
+
+
+def test_scattered_chunks_send_shared_pulse_conditions_as_one_row():
+    distributed = pytest.importorskip("distributed")
+    ds = population(30, 80, "")
+    w = ds["width"].values.copy()
+    w[2, 10] = 2e-6  # the first chunk's widths differ between devices: they travel whole
+    ds["width"].values[:] = w
+    ref = batch.fit_batch("baseline.soft_bounds", ds, chunk=15, workers=1)
+    shapes = []
+
+    class Spy:
+        def __init__(self, client):
+            self.client = client
+
+        def scatter(self, data):
+            shapes.append([x.shape for x in data])
+            return self.client.scatter(data)
+
+        def submit(self, *a, **kw):
+            return self.client.submit(*a, **kw)
+
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        out = batch.fit_batch("baseline.soft_bounds", ds, chunk=15, client=Spy(client))
+    # conductance, amplitude, width, interval, temperature of each chunk
+    assert shapes == [[(15, 80), (1, 80), (15, 80), (1, 80), (1, 80)], [(15, 80), (1, 80), (1, 80), (1, 80), (1, 80)]]
+    for k in ("value", "stderr", "nfev"):
+        np.testing.assert_array_equal(out[k].values, ref[k].values)
