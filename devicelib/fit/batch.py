@@ -185,7 +185,7 @@ class _Block:
                               col(trial.params["g_offset"]), col(trial.params["g_ref"]),
                               col(self.model.params["g_offset"]), col(self.model.params["g_ref"]),
                               bool(self.normalised), target, weight,
-                              r0 if jac else target, step if jac else g0, jac, out[:, :M])
+                              r0 if jac else target, step if jac else g0, jac, out)  # fills out[:, :M]
         except (ValueError, FloatingPointError, RuntimeError, ZeroDivisionError):
             out[:] = BAD
             if jac:
@@ -201,6 +201,7 @@ class _Block:
         n, p = x.shape
         J = np.empty((n, p, r0.shape[1]))
         hi = self.hi
+        cols = []
         for j in range(p):
             h = 1e-6 * np.maximum(1.0, np.abs(x[:, j]))
             xp = x.copy()
@@ -208,10 +209,52 @@ class _Block:
             xp[:, j] = np.where(up, x[:, j] + h, x[:, j] - h)
             step = xp[:, j] - x[:, j]
             if self.fused:
-                self._fused_resid(xp, idx, J[:, j, :], r0, step)
+                cols.append((xp, step))
             else:
                 J[:, j, :] = (self.resid(xp, idx) - r0) / step[:, None]
+        if self.fused and not self._fused_jac(cols, idx, r0, J):
+            for j, (xp, step) in enumerate(cols):  # a trial state could not be set: column by column
+                self._fused_resid(xp, idx, J[:, j, :], r0, step)
         return J
+
+    def _fused_jac(self, cols, idx, r0, J) -> bool:
+        """Every Jacobian column of a baseline rule in one compiled call (see ``rule_jacobian``);
+        False when a trial start state cannot be set (then :meth:`jac` goes column by column)."""
+        from ._batch_kernels import rule_jacobian
+
+        d, target, weight = self._gather(idx)
+        n, M = target.shape
+        idx = np.arange(self.target.shape[0]) if idx is None else idx
+        p = len(self.space.names)
+        k = len(cols)
+        w0, off, ref, steps = (np.empty((k, n)) for _ in range(4))
+        mats = kind = n_nodes = None
+        for j, (xp, step) in enumerate(cols):
+            trial = _unchecked(self.model, self.space.to_values(xp[:, :p]))
+            g0 = self.g0[idx] + (xp[:, p] * self.sig[idx] if self.fit_start else 0.0)
+            g0 = self.model.from_weight(g0) if self.normalised else g0
+            try:
+                with np.errstate(all="ignore"):
+                    st = trial.state_from_conductance(g0, self.vr) if self.first else trial.initial_state(n)
+            except (ValueError, FloatingPointError, RuntimeError, ZeroDivisionError):
+                return False
+            P = trial._matrix(n)
+            if mats is None:
+                mats = np.empty((k, n, P.shape[1]))
+                kind, n_nodes = trial._kind, trial._n_nodes
+            mats[j] = P  # a shared (1, k) row broadcasts to every device
+            w0[j] = np.asarray(st["w"], float)
+            off[j], ref[j] = trial.params["g_offset"], trial.params["g_ref"]
+            steps[j] = step
+        col = [np.ascontiguousarray(np.broadcast_to(np.asarray(self.model.params[q], float), (n,)))
+               for q in ("g_offset", "g_ref")]
+        with np.errstate(all="ignore"):
+            rule_jacobian(kind, mats, n_nodes, w0, d, off, ref, col[0], col[1], bool(self.normalised), target,
+                          weight, r0, steps, J)  # fills J[:, :, :M]; J whole keeps its rows contiguous (SIMD)
+        if self.fit_start:
+            for j, (xp, step) in enumerate(cols):
+                J[:, j, M] = (xp[:, p] - r0[:, M]) / step
+        return True
 
 
 def _lm(block: _Block, x0: np.ndarray, max_iter: int = 100, ftol: float = 1e-10, xtol: float = 1e-10):
