@@ -214,3 +214,49 @@ def test_export_and_compare_use_late_progress(monkeypatch, tmp_path):
     r = CliRunner().invoke(app, ["export", "vcm.jiang2016_hfox", "--to", "neurosim", "--out", str(tmp_path / "x.txt")])
     assert r.exit_code == 0, r.output
     assert seen and seen[0][0].startswith("exporting vcm.jiang2016_hfox")
+
+
+# -- replayed listings: --help and models written back without typer -------------------------------------------
+
+_MAIN = """
+import sys
+sys.argv = ['devicelib', *{args!r}]
+from devicelib.cli import main
+try:
+    main()
+except SystemExit as exc:
+    assert exc.code in (0, None), exc.code
+print('LOADED', sorted(m for m in ('typer', 'rich', 'click') if m in sys.modules), file=sys.stderr)
+"""
+
+
+def _main(args, env):
+    out = subprocess.run([sys.executable, "-c", _MAIN.format(args=args)], capture_output=True, text=True,
+                         timeout=120, env=env)
+    assert out.returncode == 0, out.stderr
+    return out.stdout, out.stderr.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("args", [["--help"], ["models"], ["models", "--json"]])
+def test_listings_are_replayed_byte_for_byte_without_typer(args, warm_env, tmp_path):
+    import os
+
+    env = {**warm_env, "DEVICELIB_CACHE_DIR": str(tmp_path)}
+    first, loaded_first = _main(args, env)  # runs typer and records
+    again, loaded_again = _main(args, env)
+    plain, _ = _main(args, {**env, "DEVICELIB_CACHE_DIR": ""})  # no cache: the ordinary path
+    assert again == first == plain
+    assert "typer" in loaded_first and loaded_again == "LOADED []"
+    # another terminal width is another key: rendered afresh for it, not replayed from the first
+    wide, loaded_wide = _main(args, {**env, "COLUMNS": "123"})
+    assert "typer" in loaded_wide
+    assert wide == _main(args, {**env, "COLUMNS": "123", "DEVICELIB_CACHE_DIR": ""})[0]
+    if args == ["--help"]:
+        assert wide != first and max(len(line) for line in wide.splitlines()) == 123
+    assert len(os.listdir(tmp_path / "cli")) == 2
+
+
+def test_other_commands_are_never_replayed(tmp_path, warm_env):
+    from devicelib.cli.replay import COMMANDS, _path
+
+    assert _path(("show", "vcm.stanford_pku")) is None and ("catalog",) not in COMMANDS
