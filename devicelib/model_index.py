@@ -37,8 +37,8 @@ def cache_dir() -> Path | None:
     return Path(base) / "devicelib"
 
 
-def _fingerprint(eps) -> str:
-    parts = [VERSION, __version__, sys.version_info[:2], sorted((ep.name, ep.value) for ep in eps.values())]
+def _roots(eps) -> list[str]:
+    """The package folders (or module files) that provide the entry points ``eps``."""
     roots = set()
     for ep in eps.values():
         top = ep.value.split(":")[0].split(".")[0]
@@ -47,8 +47,13 @@ def _fingerprint(eps) -> str:
             roots.update(spec.submodule_search_locations)
         elif spec is not None and spec.origin:
             roots.add(spec.origin)
+    return sorted(roots)
+
+
+def _source_stats(roots) -> list:
+    """(path, mtime, size) of every ``.py`` file under ``roots``."""
     files = []
-    for root in sorted(roots):
+    for root in roots:
         if os.path.isfile(root):
             st = os.stat(root)
             files.append((root, st.st_mtime_ns, st.st_size))
@@ -58,7 +63,12 @@ def _fingerprint(eps) -> str:
                 if name.endswith(".py"):
                     st = os.stat(os.path.join(dirpath, name))
                     files.append((os.path.join(dirpath, name), st.st_mtime_ns, st.st_size))
-    parts.append(sorted(files))
+    return sorted(files)
+
+
+def _fingerprint(eps) -> str:
+    parts = [VERSION, __version__, sys.version_info[:2], sorted((ep.name, ep.value) for ep in eps.values()),
+             _source_stats(_roots(eps))]
     return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
 
 

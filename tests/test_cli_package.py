@@ -254,6 +254,14 @@ def test_listings_are_replayed_byte_for_byte_without_typer(args, warm_env, tmp_p
     if args == ["--help"]:
         assert wide != first and max(len(line) for line in wide.splitlines()) == 123
     assert len(os.listdir(tmp_path / "cli")) == 2
+    # an edited source file (another stamp of the sources) is not replayed: rendered and recorded afresh
+    for name in os.listdir(tmp_path / "cli"):
+        rec = json.loads((tmp_path / "cli" / name).read_text())
+        assert rec["roots"] and rec["out"] in (first, wide)
+        (tmp_path / "cli" / name).write_text(json.dumps({**rec, "stamp": "edited"}))
+    again, loaded_again = _main(args, env)
+    assert again == first and "typer" in loaded_again
+    assert _main(args, env) == (first, "LOADED []")
 
 
 def test_other_commands_are_never_replayed(tmp_path, warm_env):
