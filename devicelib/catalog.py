@@ -64,7 +64,7 @@ from typing import Any
 
 import numpy as np
 
-from . import registry
+from . import model_index, registry
 from .core import DeviceModel
 from .registry import ModelNotFound, model_class
 from .units import UnitError, convert, parse_unit, to_si
@@ -427,7 +427,8 @@ def _card_from_dict(data: dict[str, Any], where: str, path: Path | None) -> Card
         if key in prov:
             _text(prov[key], f"{where}: provenance.{key}")
     try:
-        cls = model_class(data["model"])
+        # the declared parameters from the cached model index: validating a card imports no family
+        cls = model_index.model_schema(data["model"])
     except ModelNotFound as exc:
         raise CardError(f"{where}: {exc}") from None
 
@@ -549,10 +550,13 @@ def _card_from_dict(data: dict[str, Any], where: str, path: Path | None) -> Card
         path=path,
         defaulted=[n for n in declared if n not in params],
     )
-    try:
-        card.model()  # cross-parameter checks (e.g. g_min < g_max)
-    except (ValueError, KeyError, TypeError) as exc:
-        raise CardError(f"{where}: {exc}") from None
+    values = card.values()
+    if not model_index.known_valid(card.model_name, values):  # these values passed under this index
+        try:
+            card.model()  # cross-parameter checks (e.g. g_min < g_max)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise CardError(f"{where}: {exc}") from None
+        model_index.remember_valid(card.model_name, values)
     return card
 
 

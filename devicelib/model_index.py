@@ -7,6 +7,12 @@ user cache directory (``$DEVICELIB_CACHE_DIR``, else ``$XDG_CACHE_HOME/devicelib
 registered entry points and the size and modification time of every ``.py`` file of the
 packages that provide them, so installing a plugin or editing a family rebuilds the index.
 A cache that cannot be read or written is ignored (the rows are then built by importing).
+
+The same file keeps each model's parameter schema (units, bounds, defaults), so that loading a
+card (:func:`devicelib.catalog.load_card`) and ``devicelib show`` need no family import either;
+a card's cross-parameter check (the model's ``_check``, e.g. ``g_min < g_max``) runs by building
+the model once, and a passing set of values is remembered in ``valid-cards.json`` under the same
+key (a changed family or plugin forgets them all); building the index checks the catalog's cards.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from pathlib import Path
 
 from . import __version__
 
-VERSION = 1
+VERSION = 2
 
 
 def cache_dir() -> Path | None:
@@ -31,8 +37,8 @@ def cache_dir() -> Path | None:
     return Path(base) / "devicelib"
 
 
-def _fingerprint(eps) -> str:
-    parts = [VERSION, __version__, sys.version_info[:2], sorted((ep.name, ep.value) for ep in eps.values())]
+def _roots(eps) -> list[str]:
+    """The package folders (or module files) that provide the entry points ``eps``."""
     roots = set()
     for ep in eps.values():
         top = ep.value.split(":")[0].split(".")[0]
@@ -41,8 +47,13 @@ def _fingerprint(eps) -> str:
             roots.update(spec.submodule_search_locations)
         elif spec is not None and spec.origin:
             roots.add(spec.origin)
+    return sorted(roots)
+
+
+def _source_stats(roots) -> list:
+    """(path, mtime, size) of every ``.py`` file under ``roots``."""
     files = []
-    for root in sorted(roots):
+    for root in roots:
         if os.path.isfile(root):
             st = os.stat(root)
             files.append((root, st.st_mtime_ns, st.st_size))
@@ -52,7 +63,12 @@ def _fingerprint(eps) -> str:
                 if name.endswith(".py"):
                     st = os.stat(os.path.join(dirpath, name))
                     files.append((os.path.join(dirpath, name), st.st_mtime_ns, st.st_size))
-    parts.append(sorted(files))
+    return sorted(files)
+
+
+def _fingerprint(eps) -> str:
+    parts = [VERSION, __version__, sys.version_info[:2], sorted((ep.name, ep.value) for ep in eps.values()),
+             _source_stats(_roots(eps))]
     return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
 
 
@@ -69,29 +85,160 @@ def _row(cls) -> dict:
     }
 
 
-def model_rows() -> list[dict]:
-    """Metadata rows of every registered model, sorted by name (from the cache when it is current)."""
+def _schema(cls) -> dict:
+    """What validating a card and ``show`` need of a class, in JSON (floats round-trip exactly)."""
+    from .core import DeviceModel
+
+    return {
+        "name": cls.name, "family": cls.family, "family_name": cls.family_name,
+        "amplitude_unit": cls.amplitude_unit, "references": list(cls.references),
+        "inverts_conductance": cls.state_from_conductance is not DeviceModel.state_from_conductance,
+        "parameters": [{"name": p.name, "unit": p.unit, "default": p.default, "bounds": list(p.bounds),
+                        "symbol": p.symbol, "description": p.description, "log": p.log, "fixed": p.fixed}
+                       for p in cls.parameters],
+    }
+
+
+def _write(path: Path, obj) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(obj))
+        tmp.replace(path)
+    except OSError:
+        pass
+
+
+_keys: dict = {}  # entry points -> fingerprint, once per process (stat-ing the sources takes ~10 ms)
+_read: dict = {}  # (file, mtime, size) -> parsed index
+
+
+def _index(build: bool) -> tuple[str | None, dict | None]:
+    """(key, {"key", "rows", "schemas"}) of the current index. A missing or stale cache is rebuilt by
+    importing the families when ``build``; otherwise (key, None) is returned then."""
     from .registry import _entry_points, available_models, model_class
 
     eps = _entry_points()
     where = cache_dir()
-    path = key = None
+    key = data = None
     if where is not None:
+        path = where / "models.json"
         try:
-            key = _fingerprint(eps)
-            path = where / "models.json"
-            data = json.loads(path.read_text())
-            if data.get("key") == key:
-                return data["rows"]
-        except (OSError, ValueError, KeyError, TypeError, ImportError):
+            ident = tuple(sorted((n, ep.value) for n, ep in eps.items()))
+            if ident not in _keys:
+                _keys[ident] = _fingerprint(eps)
+            key = _keys[ident]
+            st = os.stat(path)
+            stamp = (str(path), st.st_mtime_ns, st.st_size)
+            if stamp not in _read:
+                _read.clear()
+                _read[stamp] = json.loads(path.read_text())
+            got = _read[stamp]
+            if got.get("key") == key and isinstance(got.get("rows"), list) and isinstance(got.get("schemas"), dict):
+                return key, got
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, ImportError):
             pass
-    rows = [_row(model_class(name)) for name in available_models()]
-    if path is not None and key is not None:
-        try:
-            where.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            tmp.write_text(json.dumps({"key": key, "rows": rows}))
-            tmp.replace(path)
-        except OSError:
-            pass
-    return rows
+    if not build:
+        return key, None
+    classes = [model_class(name) for name in available_models()]
+    data = {"key": key, "rows": [_row(c) for c in classes], "schemas": {c.name: _schema(c) for c in classes}}
+    if where is not None and key is not None:
+        _write(where / "models.json", data)
+        _check_cards()
+    return key, data
+
+
+def _check_cards() -> None:
+    """Load every catalog card once while the families are imported anyway (building the index), so
+    that the cards' cross-parameter checks are remembered and the next ``catalog`` imports none."""
+    import warnings
+
+    from .catalog import CardError, iter_cards, load_card
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for path in iter_cards():
+            try:
+                load_card(path)
+            except (CardError, OSError):
+                pass  # reported when the card is used
+
+
+def model_rows() -> list[dict]:
+    """Metadata rows of every registered model, sorted by name (from the cache when it is current)."""
+    return _index(build=True)[1]["rows"]
+
+
+def warm() -> None:
+    """Make the cached index current (importing the families once when it is missing or stale), so that
+    the card loads that follow import none; nothing when the cache is disabled."""
+    if cache_dir() is not None:
+        _index(build=True)
+
+
+class ModelSchema:
+    """A registered model's declared metadata without its class (read from the index): ``name``,
+    ``family``, ``family_name``, ``amplitude_unit``, ``references``, ``parameters``
+    (:class:`devicelib.core.Parameter`) and ``inverts_conductance`` (the class overrides
+    ``state_from_conductance``). Duck-types the class attributes that validation and ``show`` read."""
+
+    def __init__(self, d: dict):
+        from .core import Parameter
+
+        self.name, self.family, self.family_name = d["name"], d["family"], d["family_name"]
+        self.amplitude_unit = d["amplitude_unit"]
+        self.references = tuple(d["references"])
+        self.inverts_conductance = bool(d["inverts_conductance"])
+        self.parameters = tuple(Parameter(**{**p, "bounds": tuple(p["bounds"])}) for p in d["parameters"])
+
+    def __repr__(self) -> str:
+        return f"<ModelSchema {self.name}>"
+
+
+def model_schema(name: str):
+    """The schema of registered model ``name`` from a current index, else the class itself (imported;
+    both have the attributes :class:`ModelSchema` lists). Raises ``ModelNotFound`` for unknown names."""
+    from .registry import _entry_points, model_class
+
+    if name in _entry_points():
+        _, data = _index(build=False)
+        if data is not None and name in data["schemas"]:
+            return ModelSchema(data["schemas"][name])
+    return model_class(name)
+
+
+def _values_hash(model: str, values: dict) -> str:
+    return hashlib.sha256(json.dumps([model, sorted(values.items())]).encode()).hexdigest()
+
+
+def known_valid(model: str, values: dict) -> bool:
+    """True when ``model(**values)`` was built without error under the current index (its
+    cross-parameter check passed), so a card with these values need not import the family again."""
+    key, data = _index(build=False)
+    where = cache_dir()
+    if data is None or where is None:
+        return False
+    try:
+        got = json.loads((where / "valid-cards.json").read_text())
+        return got.get("key") == key and _values_hash(model, values) in got.get("ok", [])
+    except (OSError, ValueError, TypeError, AttributeError):
+        return False
+
+
+def remember_valid(model: str, values: dict) -> None:
+    """Record that ``model(**values)`` passed its checks (see :func:`known_valid`); no-op without a cache."""
+    key, data = _index(build=False)
+    where = cache_dir()
+    if data is None or where is None:
+        return
+    path = where / "valid-cards.json"
+    ok: list = []
+    try:
+        got = json.loads(path.read_text())
+        if got.get("key") == key and isinstance(got.get("ok"), list):
+            ok = got["ok"]
+    except (OSError, ValueError, TypeError, AttributeError):
+        pass
+    h = _values_hash(model, values)
+    if h not in ok:
+        _write(path, {"key": key, "ok": [*ok[-4095:], h]})

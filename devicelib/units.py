@@ -28,15 +28,22 @@ def registry():
     pint's parsed definitions are cached on disk (``cache_folder=":auto:"``, the user cache
     directory; 0.05 s instead of 0.5 s to build). pint is imported with ``dask`` hidden unless
     dask is already loaded: pint's dask integration (quantities wrapping dask arrays) is not
-    used by devicelib and importing dask for it doubled pint's import time."""
-    hide = "dask" not in sys.modules
-    if hide:
-        sys.modules["dask"] = None  # find_spec("dask") is then None for pint.compat
+    used by devicelib and importing dask for it doubled pint's import time. scipy is hidden likewise
+    and handed to pint as a proxy that imports it on first use (only ``Quantity.to_preferred`` uses
+    it), so that commands which only read cards (``catalog``, ``show``) load no scipy."""
+    hide = [m for m in ("dask", "scipy") if m not in sys.modules]
+    for m in hide:
+        sys.modules[m] = None  # find_spec / import then fail inside pint.compat
     try:
         import pint
     finally:
-        if hide:
-            del sys.modules["dask"]
+        for m in hide:
+            del sys.modules[m]
+    if "scipy" in hide:
+        from pint import compat
+        from pint.facets.plain import qto
+
+        compat.scipy = qto.scipy = _LazyModule("scipy")
     try:
         reg = pint.UnitRegistry(cache_folder=":auto:")
     except Exception:  # an unwritable cache directory: build without the cache
@@ -44,6 +51,18 @@ def registry():
     reg.formatter.default_format = "~P"
     pint.set_application_registry(reg)
     return reg
+
+
+class _LazyModule:
+    """A module imported on first attribute access."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attr: str):
+        from importlib import import_module
+
+        return getattr(import_module(self._name), attr)
 
 
 def __getattr__(name: str):

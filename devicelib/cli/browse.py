@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from .common import JsonOpt, _emit_json, _model_or_card, app, console, handle_errors
+from .common import JsonOpt, _emit_json, app, console, handle_errors
 
 
 @app.command()
@@ -63,12 +63,14 @@ def catalog(
     from rich.table import Table
 
     from ..catalog import list_catalog
+    from ..model_index import model_schema, warm
     from ..records import list_records
 
+    warm()  # a current model index: cards are then validated without importing the families
     cards = list_catalog()
     records = list_records()
     if family:
-        cards = [c for c in cards if c.model_class().family == family]
+        cards = [c for c in cards if model_schema(c.model_name).family == family]
         records = [r for r in records if r.family == family]
     rows = [{
         "name": c.name, "model": c.model_name, "kind": c.kind, "title": c.title,
@@ -96,6 +98,30 @@ def catalog(
     console.print(table)
 
 
+def _schema_or_card(name: str):
+    """(model schema, parameter values in SI, card or None) of a registered model name, a catalog card
+    name or a card path, as :func:`.common._model_or_card` resolves it, from the cached model index
+    (no family import): the values are the card's, else the declared defaults."""
+    from ..catalog import find_card, load_card
+    from ..model_index import model_schema, warm
+    from ..registry import available_models
+
+    warm()  # a current index (built once by importing the families when missing or stale)
+    if name in available_models():
+        cls, card = model_schema(name), None
+    else:
+        path = find_card(name)
+        if path is None:
+            raise KeyError(f"{name!r} is neither a registered model nor a card (see `devicelib models`, "
+                           "`devicelib catalog`)")
+        card = load_card(path)
+        cls = model_schema(card.model_name)
+    values = {p.name: p.default for p in cls.parameters}
+    if card is not None:  # validated by load_card as the model's constructor would (SI, bounds, checks)
+        values.update(card.values())
+    return cls, values, card
+
+
 @app.command()
 @handle_errors
 def show(name: Annotated[str, typer.Argument(help="Model name, card name or card file.")], as_json: JsonOpt = False):
@@ -105,11 +131,10 @@ def show(name: Annotated[str, typer.Argument(help="Model name, card name or card
     from ..core import param_table
     from ..units import format_unit
 
-    model, card = _model_or_card(name)
-    cls = type(model)
+    cls, values, card = _schema_or_card(name)
     rows = param_table(cls)
     for r in rows:
-        r["value"] = model.params[r["name"]]
+        r["value"] = values[r["name"]]
         if card is not None and r["name"] in card.parameters:
             e = card.parameters[r["name"]]
             r.update({"stderr": e.stderr, "source": e.source, "estimate": e.estimate})

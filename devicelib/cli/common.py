@@ -33,6 +33,30 @@ app = typer.Typer(
 console = Console()
 err_console = Console(stderr=True)
 
+
+def _plain_bool_flags() -> None:
+    """typer >= 0.22 coerces parameters through pydantic TypeAdapters built on first use, and builds one
+    even for an unset flag (``--help``'s None): importing pydantic for that is 0.1-0.3 s of every
+    command. A bool flag parses to a bool (typer skips coercing those) or None and a str option or
+    argument to a str or None, so their coercion is typer's own pass-through (the same values); other
+    types (numbers, paths, choices, lists) keep the pydantic path. No-op on typers without it."""
+    core, coercion = sys.modules.get("typer.core"), sys.modules.get("typer._coercion")
+    build = getattr(core, "build_runtime_param", None)
+    passthrough = getattr(coercion, "PassThroughRuntimeParam", None)
+    if build is None or passthrough is None or getattr(build, "_devicelib", False):
+        return
+
+    def build_runtime_param(descriptor):
+        if descriptor.annotation in (bool, str) and descriptor.file_annotation is None:
+            return passthrough(annotation=descriptor.annotation, parameter_info=descriptor.parameter_info)
+        return build(descriptor)
+
+    build_runtime_param._devicelib = True
+    core.build_runtime_param = build_runtime_param
+
+
+_plain_bool_flags()
+
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of a table.")]
 
 

@@ -56,11 +56,31 @@ def noise_per_trace(g: np.ndarray) -> np.ndarray:
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            med = np.nanmedian(d2, axis=-1, keepdims=True)
-            mad = np.nanmedian(np.abs(d2 - med), axis=-1)
+            med = _nanmedian_rows(d2)[..., None]
+            mad = _nanmedian_rows(np.abs(d2 - med))
     s = 1.4826 * mad / np.sqrt(6.0)
     pooled = np.nanmedian(s[np.isfinite(s) & (s > 0)]) if np.any(np.isfinite(s) & (s > 0)) else 1.0
     return np.where(np.isfinite(s) & (s > 0), s, pooled)
+
+
+def _nanmedian_rows(a: np.ndarray) -> np.ndarray:
+    """``np.nanmedian(a, axis=-1)`` without its per-row Python loop (numpy loops over rows for long
+    rows): ``np.median`` when there is no NaN, else a sort (NaN last) and the middle finite values."""
+    if not np.isnan(a).any():
+        return np.median(a, axis=-1)
+    s = np.sort(a, axis=-1)
+    k = np.sum(~np.isnan(a), axis=-1)
+    lo = np.take_along_axis(s, np.maximum((k - 1) // 2, 0)[..., None], axis=-1)[..., 0]
+    hi = np.take_along_axis(s, np.maximum(k // 2, 0)[..., None], axis=-1)[..., 0]
+    return np.where(k > 0, (lo + hi) / 2, np.nan)
+
+
+def _fused_rule(model) -> bool:
+    """True for the phenomenological rules replayed by the baselines' own kernel: their residuals and
+    Jacobian columns are computed by :func:`._batch_kernels.rule_residual` in one compiled pass."""
+    from ..physics.baselines import PulseResponseModel
+
+    return isinstance(model, PulseResponseModel) and type(model).replay_trace is PulseResponseModel.replay_trace
 
 
 def _unchecked(model: DeviceModel, values: dict) -> DeviceModel:
@@ -96,6 +116,10 @@ class _Block:
         self.target = np.where(self.mask, g[:, sl], 0.0)
         self.w = np.where(self.mask, 1.0 / sig[:, None], 0.0)
         self._rows = (None, None)
+        self.fused = _fused_rule(model)
+        if self.fused:  # the pulse directions, once (replay_trace derives them on every call)
+            a, wd = self.conds[0], self.conds[1]
+            self.conds = [np.ascontiguousarray(np.where(wd > 0, np.sign(a), 0.0))]
 
     def _gather(self, idx: np.ndarray | None):
         """Pulse conditions, targets and weights of the devices ``idx``: the arrays themselves for all
@@ -113,6 +137,10 @@ class _Block:
 
     def resid(self, x: np.ndarray, idx: np.ndarray | None = None) -> np.ndarray:
         """Weighted residuals (len(idx), M) for internal parameters x (len(idx), p)."""
+        if self.fused:
+            out = np.empty((x.shape[0], self.target.shape[1] + self.fit_start))
+            self._fused_resid(x, idx, out)
+            return out
         amp, width, interval, temp, target, weight = self._gather(idx)
         idx = np.arange(self.target.shape[0]) if idx is None else idx
         p = len(self.space.names)
@@ -132,20 +160,101 @@ class _Block:
             r = np.concatenate([r, x[:, p:p + 1]], axis=1)
         return np.where(np.isfinite(r), r, 1e6)
 
+    def _fused_resid(self, x, idx, out, r0=None, step=None) -> None:
+        """:meth:`resid` of a baseline rule in one compiled pass, written into ``out``; with ``r0`` and
+        ``step`` the forward-difference quotient ``(resid - r0) / step`` (a Jacobian column) instead."""
+        from ._batch_kernels import BAD, rule_residual
+
+        (d, target, weight) = self._gather(idx)
+        n, M = target.shape
+        idx = np.arange(self.target.shape[0]) if idx is None else idx
+        p = len(self.space.names)
+        trial = _unchecked(self.model, self.space.to_values(x[:, :p]))
+        g0 = self.g0[idx] + (x[:, p] * self.sig[idx] if self.fit_start else 0.0)
+        g0 = self.model.from_weight(g0) if self.normalised else g0
+        jac = r0 is not None
+        try:
+            with np.errstate(all="ignore"):
+                st = trial.state_from_conductance(g0, self.vr) if self.first else trial.initial_state(n)
+                w0 = np.ascontiguousarray(np.broadcast_to(np.asarray(st["w"], float), (n,)))
+
+                def col(v):
+                    return np.ascontiguousarray(np.broadcast_to(np.asarray(v, float), (n,)))
+
+                rule_residual(trial._kind, trial._matrix(n), trial._n_nodes, w0, d,
+                              col(trial.params["g_offset"]), col(trial.params["g_ref"]),
+                              col(self.model.params["g_offset"]), col(self.model.params["g_ref"]),
+                              bool(self.normalised), target, weight,
+                              r0 if jac else target, step if jac else g0, jac, out)  # fills out[:, :M]
+        except (ValueError, FloatingPointError, RuntimeError, ZeroDivisionError):
+            out[:] = BAD
+            if jac:
+                out[:] = (out - r0) / step[:, None]
+            return
+        if self.fit_start:
+            last = x[:, p]
+            out[:, M] = (last - r0[:, M]) / step if jac else last
+
     def jac(self, x, idx, r0):
         """Forward-difference Jacobian, returned transposed as (n, p, M): each column is written
         contiguously and J^T J is a batched matrix product."""
         n, p = x.shape
         J = np.empty((n, p, r0.shape[1]))
         hi = self.hi
+        cols = []
         for j in range(p):
             h = 1e-6 * np.maximum(1.0, np.abs(x[:, j]))
             xp = x.copy()
             up = x[:, j] + h <= hi[j]
             xp[:, j] = np.where(up, x[:, j] + h, x[:, j] - h)
             step = xp[:, j] - x[:, j]
-            J[:, j, :] = (self.resid(xp, idx) - r0) / step[:, None]
+            if self.fused:
+                cols.append((xp, step))
+            else:
+                J[:, j, :] = (self.resid(xp, idx) - r0) / step[:, None]
+        if self.fused and not self._fused_jac(cols, idx, r0, J):
+            for j, (xp, step) in enumerate(cols):  # a trial state could not be set: column by column
+                self._fused_resid(xp, idx, J[:, j, :], r0, step)
         return J
+
+    def _fused_jac(self, cols, idx, r0, J) -> bool:
+        """Every Jacobian column of a baseline rule in one compiled call (see ``rule_jacobian``);
+        False when a trial start state cannot be set (then :meth:`jac` goes column by column)."""
+        from ._batch_kernels import rule_jacobian
+
+        d, target, weight = self._gather(idx)
+        n, M = target.shape
+        idx = np.arange(self.target.shape[0]) if idx is None else idx
+        p = len(self.space.names)
+        k = len(cols)
+        w0, off, ref, steps = (np.empty((k, n)) for _ in range(4))
+        mats = kind = n_nodes = None
+        for j, (xp, step) in enumerate(cols):
+            trial = _unchecked(self.model, self.space.to_values(xp[:, :p]))
+            g0 = self.g0[idx] + (xp[:, p] * self.sig[idx] if self.fit_start else 0.0)
+            g0 = self.model.from_weight(g0) if self.normalised else g0
+            try:
+                with np.errstate(all="ignore"):
+                    st = trial.state_from_conductance(g0, self.vr) if self.first else trial.initial_state(n)
+            except (ValueError, FloatingPointError, RuntimeError, ZeroDivisionError):
+                return False
+            P = trial._matrix(n)
+            if mats is None:
+                mats = np.empty((k, n, P.shape[1]))
+                kind, n_nodes = trial._kind, trial._n_nodes
+            mats[j] = P  # a shared (1, k) row broadcasts to every device
+            w0[j] = np.asarray(st["w"], float)
+            off[j], ref[j] = trial.params["g_offset"], trial.params["g_ref"]
+            steps[j] = step
+        col = [np.ascontiguousarray(np.broadcast_to(np.asarray(self.model.params[q], float), (n,)))
+               for q in ("g_offset", "g_ref")]
+        with np.errstate(all="ignore"):
+            rule_jacobian(kind, mats, n_nodes, w0, d, off, ref, col[0], col[1], bool(self.normalised), target,
+                          weight, r0, steps, J)  # fills J[:, :, :M]; J whole keeps its rows contiguous (SIMD)
+        if self.fit_start:
+            for j, (xp, step) in enumerate(cols):
+                J[:, j, M] = (xp[:, p] - r0[:, M]) / step
+        return True
 
 
 def _lm(block: _Block, x0: np.ndarray, max_iter: int = 100, ftol: float = 1e-10, xtol: float = 1e-10):
@@ -423,6 +532,11 @@ def fit_batch(
     return ds
 
 
+def _block_fit_rows(g, *conds, **kw):
+    """:func:`_block_fit` of a scattered chunk whose shared pulse conditions came as one row each."""
+    return _block_fit(g, *(np.broadcast_to(c, g.shape) for c in conds), **kw)
+
+
 def _fit_scattered(client, arrs, chunk, kw, nf, progress) -> np.ndarray:
     """One task per chunk on a dask.distributed cluster; the chunk's arrays are scattered first, so
     the graph holds only references (futures) to data already on the workers."""
@@ -430,8 +544,11 @@ def _fit_scattered(client, arrs, chunk, kw, nf, progress) -> np.ndarray:
     starts = list(range(0, n, chunk))
     futures = []
     for a in starts:
-        parts = client.scatter([np.ascontiguousarray(x[a:a + chunk]) for x in arrs])
-        futures.append(client.submit(_block_fit, *parts, **kw, pure=False))
+        # conductances travel whole; a pulse condition the same for every device of the chunk (a
+        # shared pulse train, one width, one temperature) travels as one row: 1/5 of the bytes
+        parts = [np.ascontiguousarray(x[a:a + chunk]) for x in arrs]
+        parts = parts[:1] + [x[:1] if x.shape[0] > 1 and (x == x[:1]).all() else x for x in parts[1:]]
+        futures.append(client.submit(_block_fit_rows, *client.scatter(parts), **kw, pure=False))
     bar = _bar(progress, n)
     arr = np.empty((n, nf))
     from distributed import as_completed
