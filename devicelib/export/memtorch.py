@@ -190,7 +190,10 @@ def _dd_branch(r_trace: np.ndarray) -> tuple[float, float, np.ndarray]:
     # high-resistance end (e.g. a PCM staircase that leaves the RESET level slowly: 52 % of the window in G)
     g_trace = 1.0 / r_trace
     g_span = max(float(np.ptp(g_trace)), 1e-300)
-    res = least_squares(lambda x: (1.0 / model(x * scale) - g_trace) / g_span, res.x, bounds=bounds)
+    if going_down:  # keep r_p representable: in G the optimum can run to r = 0 (MemTorch then underflows)
+        bounds = (np.maximum(bounds[0], np.array([1e-3 * end, -np.inf]) / scale), bounds[1])
+    res = least_squares(lambda x: (1.0 / model(x * scale) - g_trace) / g_span,
+                        np.clip(res.x, bounds[0], bounds[1]), bounds=bounds)
     r, c = res.x * scale
     return float(r), float(c), model((r, c))
 
