@@ -106,14 +106,14 @@ def test_unipolar_pcm_exports_with_reset_as_depression_and_noise_in_the_ensemble
     with pytest.raises(ExportError, match=r"amplitude -0.000215 outside the card's validity range.*--force"):
         export("pcm.sebastian2014_gst", "aihwkit", tmp_path / "a.json", amplitude_down="-215 uA")
     # forced: Joule heating is even in the current, so -215 uA acts as a SET-level pulse (it finishes the gradual
-    # SET the 194 uA train left at ~99 % instead of depressing); the error says so and what to give instead
+    # SET the 183 uA train left at ~99 % instead of depressing); the error says so and what to give instead
     with pytest.raises(ExportError, match=r"depressing pulses \(-0.000215 A\) do not lower the conductance.*"
                                           r"depressing train by \+[0-9.e-]+ S\).*RESET pulse"):
         export("pcm.sebastian2014_gst", "aihwkit", tmp_path / "a.json", amplitude_down="-215 uA", force=True)
-    # the card's [operating] condition: 215 uA SET pulses, a 400 uA RESET as the depressing pulse; the nominal
+    # the card's [operating] condition: 183 uA SET pulses, a 320 uA RESET as the depressing pulse; the nominal
     # trace is the cell without the statistical layer, the spread comes from the full model (programming noise)
     r = export("pcm.joshi2020_statistical", "crosssim", tmp_path / "cs")
-    assert r.condition.amplitude_down == pytest.approx(400e-6)
+    assert r.condition.amplitude_down == pytest.approx(320e-6) and r.condition.amplitude_up == pytest.approx(183e-6)
     w = r.mapping["window"]
     assert w["g_min"]["value"] > 0 and w["g_max"]["value"] == pytest.approx(25e-6, rel=0.05)
     a = export("pcm.joshi2020_statistical", "aihwkit", tmp_path / "b.json")

@@ -86,7 +86,7 @@ def test_outside_validity_needs_force(tmp_path):
 
 
 def test_pcm_operating_condition_is_kept():
-    """PCM's [operating] condition (SET 194 uA, RESET 400 uA of the same sign) passes the probe unchanged."""
+    """PCM's [operating] condition (SET 183 uA, RESET 320 uA of the same sign) passes the probe unchanged."""
     card = resolve_card("pcm.sebastian2014_gst")
     cond, notes = prepare_condition(card)
-    assert (cond.amplitude_up, cond.amplitude_down, notes) == (pytest.approx(194e-6), pytest.approx(400e-6), [])
+    assert (cond.amplitude_up, cond.amplitude_down, notes) == (pytest.approx(183e-6), pytest.approx(320e-6), [])

@@ -399,15 +399,19 @@ def test_cards_load_and_simulate():
         assert mm.params["eta_inf"] == pytest.approx(1.175e-3) and mm.params["lambda_j"] == pytest.approx(0.3e-9)
         assert mm.params["E_glass"] == pytest.approx(2.34 * q_e) and mm.params["dh_f"] == pytest.approx(0.12 * q_e)
     assert seb.validity_range("temperature") == (250.0, 373.0) and joshi.validity_range("temperature") == (250.0, 330.0)
-    # the operating SET pulse: 194 uA, 50 ns (T_peak 544.6 K, 3.48 nm per pulse); from the 35.3 nm RESET plug
-    # 4 pulses thin the dome down to the heater radius (G stays < 0.15 uS), then the crystallised annulus
-    # raises G gradually: half of full SET after the 7th pulse, 1/R_c after the 11th
-    assert seb.operating_value("amplitude") == pytest.approx(194e-6)
+    # the operating condition (issue 12: the gradual multi-level regime): a 320 uA RESET quenches a 22.56 nm dome
+    # just over the 20 nm heater, then 183 uA, 50 ns SET pulses (T_peak 517.7 K, 0.834 nm per pulse) thin it to
+    # the heater radius in 3 pulses (G stays < 0.16 uS) and the crystallised annulus raises G gradually: half of
+    # full SET (12.5 uS) at the 11th pulse, 1/R_c at the 28th (before: 194 uA after 400 uA, 7th and 11th)
+    assert seb.operating_value("amplitude") == pytest.approx(183e-6)
+    assert seb.operating_value("amplitude_down") == pytest.approx(320e-6)
     assert seb.operating_value("width") == pytest.approx(W)
-    op = pulses(1, seb.operating_value("amplitude_down"), W) + pulses(14, seb.operating_value("amplitude"), W)
-    g_op = simulate(ms, op, 1, v_read=0.2).conductance.values[0]
-    assert np.argmax(g_op >= 12.5e-6) == 7 and g_op[6] < 12.5e-6
-    assert g_op[4] < 0.15e-6 and g_op[11] == pytest.approx(25e-6)
+    op = pulses(1, seb.operating_value("amplitude_down"), W) + pulses(30, seb.operating_value("amplitude"), W)
+    ds_op = simulate(ms, op, 1, v_read=0.2)
+    g_op = ds_op.conductance.values[0]
+    assert ds_op.amorphous_thickness.values[0, 0] == pytest.approx(20e-9 * 665.6 / 590.0, rel=1e-4)
+    assert np.argmax(g_op >= 12.5e-6) == 11 and g_op[10] < 12.5e-6
+    assert g_op[3] < 0.16e-6 and g_op[4] > 2e-6 and g_op[27] == pytest.approx(25e-6) and g_op[26] < 25e-6
     assert ms.params["T_melt"] == 890.0 and mj.params["T_melt"] == 900.0
     assert joshi.validity_range("amplitude") == (0.0, 500e-6)
     assert get_model("pcm.joshi2020_statistical").name == "pcm.gst_mushroom"

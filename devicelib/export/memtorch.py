@@ -165,7 +165,8 @@ def ensemble_record(kw: dict[str, Any], resp: PhysicsResponse, steps_per_pulse: 
 
 # -- Data_Driven2021 ---------------------------------------------------------------------------------
 def _dd_branch(r_trace: np.ndarray) -> tuple[float, float, np.ndarray]:
-    """Fit R_k = r - 1/(1/(r - R_0) + c k) to one branch; returns (r, c, fitted trace)."""
+    """Fit R_k = r - 1/(1/(r - R_0) + c k) to one branch (least squares in R, refined in G = 1/R);
+    returns (r, c, fitted trace)."""
     k = np.arange(r_trace.size, dtype=float)
     r0 = r_trace[0]
     going_down = r_trace[-1] < r0
@@ -183,8 +184,16 @@ def _dd_branch(r_trace: np.ndarray) -> tuple[float, float, np.ndarray]:
     else:
         x0, lo, hi = [end + 0.1 * span, 1.0 / span], [end + 1e-9 * span, 0.0], [np.inf, np.inf]
     scale = np.array([span, 1.0 / span])
-    res = least_squares(lambda x: (model(x * scale) - r_trace) / span, np.array(x0) / scale,
-                        bounds=(np.array(lo) / scale, np.array(hi) / scale))
+    bounds = (np.array(lo) / scale, np.array(hi) / scale)
+    res = least_squares(lambda x: (model(x * scale) - r_trace) / span, np.array(x0) / scale, bounds=bounds)
+    # then in conductance, the quantity the mapping error is stated in: a fit in R is dominated by the
+    # high-resistance end (e.g. a PCM staircase that leaves the RESET level slowly: 52 % of the window in G)
+    g_trace = 1.0 / r_trace
+    g_span = max(float(np.ptp(g_trace)), 1e-300)
+    if going_down:  # keep r_p representable: in G the optimum can run to r = 0 (MemTorch then underflows)
+        bounds = (np.maximum(bounds[0], np.array([1e-3 * end, -np.inf]) / scale), bounds[1])
+    res = least_squares(lambda x: (1.0 / model(x * scale) - g_trace) / g_span,
+                        np.clip(res.x, bounds[0], bounds[1]), bounds=bounds)
     r, c = res.x * scale
     return float(r), float(c), model((r, c))
 

@@ -164,8 +164,11 @@ devices), :func:`distinguishable_levels` (greedy levels separated by k(sigma_a +
 d ln u/d ln I = 2 (T_peak - T0) d ln u/dT). Option ``growth_spread`` (s_u, default 0): each pulse's
 crystallised thickness is multiplied by a gamma variable of mean 1 and CV s_u (stochastic growth: the plug
 does a random walk, so the spread accumulates over pulses; the closed-form exactness above then holds for
-the mean only). docs/families/pcm.md compares the staircases with a public
-simplification of the Nandakumar et al. 2018 accumulative-SET model (the paper itself was not verified).
+the mean only). The cards' ``[operating]`` point is the gradual multi-level regime: a RESET 4-6 % over the
+melt threshold quenches a dome just over r_h, and each SET pulse crystallises ~0.8 nm (u(T_peak) t_p), so ~20
+pulses span the window (largest step ~8 % of it); the statistical card sets s_u = 0.35. docs/families/pcm.md
+compares the staircases with two public implementations of the Nandakumar et al. 2018/2020 accumulative-SET model
+(a simplification in YigitDemirag/meta-analog and aihwkit's ``PCMPresetDevice``; the papers were not re-read).
 
 *Fitting pulse trains.* A pulse acts on the cell only through :math:`T_{peak} = T_0 + R_{th} R_{prog} I^2`,
 so a pulse train read at :math:`V_{read}` identifies the product :math:`R_{th} R_{prog}`, never the two

@@ -141,8 +141,11 @@ def fit(stats: dict) -> dict:
     rth = lambda vm: float((tm - T_AMBIENT) * rp / vm**2)  # noqa: E731 - R_th giving a melt threshold vm
     # cycle-to-cycle spread: the relative sigma of the dome thickness (c2c) for which the simulated trials
     # (2000 per amplitude, fixed seed) have the measured median spread of log10 R over the melted amplitudes
-    v_op = 2.8
+    # operating condition (issue 12): a RESET just over the melt threshold (its dome just covers the heater) and a
+    # SET pulse in the gradual multi-level regime (~0.8 nm per 50 ns pulse with the held growth kinetics)
+    v_op, v_set = 2.70, 1.575
     s = m.apply_pulse(m.initial_state(1), v_op / m.params["R_prog"], WIDTH, T_AMBIENT)
+    t_set = float(m.peak_temperature(v_set / m.params["R_prog"], T_AMBIENT))
     sigma_melted = float(np.median(stats["sigma"][melted]))
     c2c = brentq(lambda c: float(np.median(simulated_spread(m, v[melted], c))) - sigma_melted, 1e-3, 0.5, xtol=1e-5)
     return {"x": best.x, "vals": vals, "se_rel": se_log * np.log(10), "pred": pred, "res": res,
@@ -153,7 +156,9 @@ def fit(stats: dict) -> dict:
             "converged": bool(best.success), "i_melt": i_melt, "v_melt": i_melt * m.params["R_prog"],
             "c2c": c2c, "v_below": v_below, "v_above": v_above,
             "rth_lo": rth(v_above), "rth_hi": rth(v_below), "sigma_melted": sigma_melted,
-            "sigma_plateau": float(np.median(stats["sigma"][plateau])), "v_op": v_op,
+            "sigma_plateau": float(np.median(stats["sigma"][plateau])), "v_op": v_op, "v_set": v_set,
+            "t_set": t_set, "step_set": float(m.growth_velocity(t_set)) * WIDTH,
+            "u_op": float(s["amorphous_thickness"][0]),
             "t_op": float(s["peak_temperature"][0]), "r_prog": float(m.params["R_prog"]), "model": m}
 
 
@@ -201,8 +206,8 @@ tau0 = {{ value = 1e-14, unit = "s", estimate = "basis: held at the pcm.sebastia
 E_drift = {{ value = 1.0, unit = "eV", estimate = "basis: held at the pcm.sebastian2014_gst value" }}
 
 [operating]
-amplitude = {{ value = {1.5 / rp * 1e6:.1f}, unit = "uA", estimate = "basis: the lowest described amplitude, 1.5 V (I = V / R_prog): a sub-melt pulse that crystallises (SET); growth kinetics not calibrated by this data" }}
-amplitude_down = {{ value = {f["v_op"] / rp * 1e6:.1f}, unit = "uA", estimate = "basis: the {f["v_op"]:.2f} V RESET pulse of the data (I = V / R_prog), every trial melted; T_peak {f["t_op"]:.0f} K" }}
+amplitude = {{ value = {f["v_set"] / rp * 1e6:.1f}, unit = "uA", estimate = "basis: {f["v_set"]:.3f} V (I = V / R_prog), a sub-melt pulse in the gradual multi-level SET regime: T_peak {f["t_set"]:.1f} K, {f["step_set"] * 1e9:.2f} nm per 50 ns pulse with the pcm.sebastian2014_gst growth kinetics (not calibrated by this data, which has no SET pulses): from the {f["v_op"] / rp * 1e6:.0f} uA RESET plug ({f["u_op"] * 1e9:.1f} nm) half of full SET at pulse 9, largest step 7.8 % of the window (tests/test_pcm_levels.py)" }}
+amplitude_down = {{ value = {f["v_op"] / rp * 1e6:.1f}, unit = "uA", estimate = "basis: the {f["v_op"]:.2f} V RESET pulse of the data (I = V / R_prog; fully melted, 2.65-2.95 V), {(f["v_op"] / f["v_melt"] - 1) * 100:.0f} % above the {f["i_melt"] * 1e6:.0f} uA melt threshold: T_peak {f["t_op"]:.0f} K, the quenched dome ({f["u_op"] * 1e9:.1f} nm) just covers the heater, and -2 % still melts" }}
 width = {{ value = 50, unit = "ns", estimate = "basis: pulse width not recorded; the model's RESET does not depend on it" }}
 temperature = {{ value = {T_AMBIENT}, unit = "K", estimate = "basis: ambient not recorded, 300 K assumed" }}
 read_voltage = {{ value = {V_READ}, unit = "V", estimate = "basis: read voltage not recorded, 0.2 V assumed" }}

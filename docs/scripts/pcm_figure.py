@@ -16,7 +16,8 @@ from devicelib.simulate import simulate
 from devicelib.units import k_B, q_e
 
 OUT = Path(__file__).resolve().parents[1] / "figures" / "pcm.png"
-I_RESET, W, I_OP = 450e-6, 50e-9, 194e-6
+# I_OP: the cards' [operating] SET pulse (panel a); I_DEMO: the SET pulse of the growth and drift panels
+I_RESET, W, I_OP, I_DEMO = 450e-6, 50e-9, 183e-6, 194e-6
 TEN_YEARS = 10 * 365.25 * 86400.0
 
 
@@ -77,7 +78,7 @@ def main() -> None:
     # (c, d) RESET, 16 SET pulses, RESET, 16 SET pulses at three currents: deterministic card
     det = get_model("pcm.sebastian2014_gst")
     stat = get_model("pcm.joshi2020_statistical")
-    for col, i_set in (("C0", 190e-6), ("C1", I_OP), ("C2", 198e-6)):
+    for col, i_set in (("C0", 190e-6), ("C1", I_DEMO), ("C2", 198e-6)):
         train = (pulses(1, I_RESET) + pulses(16, i_set)).repeat(2)
         ds = simulate(det, train, 1, v_read=0.2)
         k = np.arange(1, len(train) + 1)
@@ -85,7 +86,7 @@ def main() -> None:
         ax[0].step(k, ds.amorphous_thickness.values[0] * 1e9, col, where="post",
                    label=f"SET {i_set * 1e6:.0f} uA (T_peak {t_pk:.0f} K)")
         ax[1].semilogy(k, ds.conductance.values[0] * 1e6, col, lw=1)
-        if i_set == I_OP:  # statistical card: programming noise around the same staircase (G(t0), 6 devices)
+        if i_set == I_DEMO:  # statistical card: programming noise around the same staircase (G(t0), 6 devices)
             dss = simulate(stat, train, 6, seed=1, v_read=0.2)
             ax[1].semilogy(np.tile(k, 6), dss.conductance.values.ravel() * 1e6, ".", color=col, ms=2.5, alpha=0.6)
     ax[0].set(xlabel="pulse number (RESET 450 uA, then SET; 50 ns)", ylabel="amorphous plug u_a (nm)",
@@ -96,11 +97,12 @@ def main() -> None:
 
     # (c) drift of seeded devices (Joshi card: programming noise, nu spread and 1/f read noise)
     times = np.logspace(0, 6, 25)
+    stat_fixed = stat.with_params(growth_spread=0.0)  # plug depth set exactly: the spread shown is that of drift
     for col, u_t in (("C0", 0.0), ("C1", 3.0e-9), ("C2", 5.5e-9), ("C3", 10.3e-9)):
-        v = stat.growth_velocity(stat.peak_temperature(I_OP))
+        v = stat.growth_velocity(stat.peak_temperature(I_DEMO))
         u_reset = stat.params["r_h"] * (stat.peak_temperature(I_RESET) - 300.0) / (stat.params["T_melt"] - 300.0)
-        train = pulses(1, I_RESET) + pulses(1, I_OP, (u_reset - u_t) / v if u_t > 0 else 2e-6)
-        ds = simulate(stat, train + read_after_delay(times, amplitude_unit="A"), 2000, seed=7, v_read=0.2)
+        train = pulses(1, I_RESET) + pulses(1, I_DEMO, (u_reset - u_t) / v if u_t > 0 else 2e-6)
+        ds = simulate(stat_fixed, train + read_after_delay(times, amplitude_unit="A"), 2000, seed=7, v_read=0.2)
         g = ds.conductance.values[:, 2:] * 1e6
         g_ref = stat.physical_conductance(ds.amorphous_thickness.values[0, -1], 0.2)
         lo, med, hi = np.percentile(g, [16, 50, 84], axis=0)
@@ -113,12 +115,12 @@ def main() -> None:
     ax[2].legend(fontsize=7.5, loc="lower left")
 
     # (d) nu recovered from G(20 s) and G(2e4 s) of 6000 devices at random SET depths vs the published band
-    m = get_model("pcm.joshi2020_statistical", prog_noise=0.0, read_noise=0.0).seed(3)
+    m = get_model("pcm.joshi2020_statistical", prog_noise=0.0, read_noise=0.0, growth_spread=0.0).seed(3)
     n = 6000
     st = m.apply_pulse(m.initial_state(n), I_RESET, W, 300.0)
     u_target = np.random.default_rng(4).uniform(0.0, 25e-9, n)  # SET widths that leave 0-25 nm of plug
-    widths = (st["amorphous_thickness"] - u_target) / m.growth_velocity(m.peak_temperature(I_OP))
-    st = m.apply_pulse(st, I_OP, widths, 300.0)
+    widths = (st["amorphous_thickness"] - u_target) / m.growth_velocity(m.peak_temperature(I_DEMO))
+    st = m.apply_pulse(st, I_DEMO, widths, 300.0)
     g_ref = m.physical_conductance(st["amorphous_thickness"], 0.2)
     st = m.relax(st, 20.0, 300.0)
     g1 = m.conductance(st, 0.2)

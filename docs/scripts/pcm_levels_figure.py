@@ -1,5 +1,6 @@
-"""Figure for docs/families/pcm.md: multi-level SET of the PCM cards against a public simplification of the
-Nandakumar et al. 2018 accumulative-SET model, and the +-2 % drive sensitivity."""
+"""Figure for docs/families/pcm.md: multi-level SET of the PCM cards at their [operating] point against a public
+simplification of the Nandakumar et al. 2018 accumulative-SET model, the former operating point, and the +-2 % drive
+sensitivity."""
 
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from devicelib import get_model
+from devicelib.catalog import find_card, load_card
 from devicelib.physics.pcm import distinguishable_levels, set_staircase
 
 OUT = Path(__file__).resolve().parents[2] / "docs" / "figures" / "pcm_levels.png"
@@ -28,10 +30,14 @@ def reference(n=30, n_dev=3000, seed=0):
 
 
 def main() -> None:
-    j = get_model("pcm.joshi2020_statistical").seed(1)
+    card = load_card(find_card("pcm.joshi2020_statistical"))
+    i_reset, i_set = card.operating_value("amplitude_down"), card.operating_value("amplitude")
+    j = card.model().seed(1)
     runs = {
-        "Joshi card, operating (RESET 400 µA, SET 194 µA)": set_staircase(j, 400e-6, 194e-6, W, 30, 2000) * 1e6,
-        "Joshi card, multi-level (RESET 310 µA, SET 180 µA)": set_staircase(j, 310e-6, 180e-6, W, 30, 2000) * 1e6,
+        f"Joshi card, [operating] (RESET {i_reset * 1e6:.0f} µA, SET {i_set * 1e6:.0f} µA)":
+            set_staircase(j, i_reset, i_set, W, 30, 2000) * 1e6,
+        "Joshi card, former operating point (RESET 400 µA, SET 194 µA)":
+            set_staircase(j.with_params(growth_spread=0.0), 400e-6, 194e-6, W, 30, 2000) * 1e6,
         "reference (simplified Nandakumar 2018)": reference(),
     }
     fig, ax = plt.subplots(1, 3, figsize=(14, 4))
@@ -45,16 +51,16 @@ def main() -> None:
         ax[1].plot(mu[:-1], np.diff(g, axis=1).mean(0), "o-", ms=3, color=f"C{i}")
     ax[0].set(xlabel="SET pulses after RESET", ylabel="G at t0 (µS)",
               title="(a) staircases: mean ± σ (squares: levels, k = 1)")
-    ax[0].legend(fontsize=7, loc="upper left")
+    ax[0].legend(fontsize=6.5, loc="lower right")
     ax[1].set(xlabel="mean G (µS)", ylabel="mean step per pulse (µS)", title="(b) step size vs conductance")
     s = get_model("pcm.sebastian2014_gst")
     for rel, c in ((0.98, "C0"), (1.0, "k"), (1.02, "C3")):
+        g = set_staircase(s, i_reset, i_set * rel, W, 40)[0] * 1e6
+        ax[2].plot(np.arange(41), g, "o-", ms=3, color=c, label=f"SET {i_set * 1e6 * rel:.1f} µA")
         g = set_staircase(s, 400e-6, 194e-6 * rel, W, 14)[0] * 1e6
-        ax[2].plot(np.arange(15), g, "o-", ms=3, color=c, label=f"SET {194 * rel:.1f} µA")
-        g = set_staircase(s, 310e-6, 180e-6 * rel, W, 30)[0] * 1e6
-        ax[2].plot(np.arange(31), g, "--", color=c, lw=1)
+        ax[2].plot(np.arange(15), g, "--", color=c, lw=1)
     ax[2].set(xlabel="SET pulses after RESET", ylabel="G (µS), deterministic card",
-              title="(c) ±2 % drive (solid: 194 µA; dashed: 180 µA)")
+              title=f"(c) ±2 % drive (solid: {i_set * 1e6:.0f} µA; dashed: former 194 µA)")
     ax[2].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(OUT, dpi=110)
