@@ -278,3 +278,59 @@ def combine_stats(stats: np.ndarray, counts: np.ndarray) -> np.ndarray:
     out[..., 2] = st[..., 3].min(axis=0)
     out[..., 3] = st[..., 4].max(axis=0)
     return out
+
+
+# -- families with their own whole-train kernel (several state variables) -------------------------------------------
+
+@dataclass
+class KernelSpec:
+    """A family's own fused kernel (see ``fused_spec`` of ``vcm.stanford_pku``): several state variables.
+
+    ``kernels`` is the (parallel, serial) pair of compiled drivers, called as
+    ``kern(*args, xs, k0, k1, slot, G, E, X, flags, noise, key, stats, nblocks)`` with ``xs`` the
+    (nstate, n) state in :attr:`states` order (updated in place), ``G``/``E`` (nrec, n), ``X``
+    (nstate, nrec, n) (empty arrays when not kept), ``flags`` = [record G, record E, record X,
+    statistics] and ``stats`` (nblocks, S, 2 + nstate, :data:`N_STAT`) (conductance, energy, states).
+    The drivers follow :func:`_drive_py`: device blocks over threads, chunks of :data:`CHUNK`
+    devices running the whole train, counter-based noise (:func:`normal`), recording by ``slot``.
+    """
+
+    states: tuple
+    kernels: tuple
+    args: tuple
+    energy: bool = True
+
+
+def drive_kernel(spec: KernelSpec, xs, k0, k1, slot, G, E, X, stats, noise, key, nblocks) -> bool:
+    """Call a family kernel for pulses ``k0:k1``; ``G``/``E``/``X``/``stats`` None when not kept.
+    Returns the kernel's verdict (False: an integration did not finish)."""
+    dtype = next((a.dtype for a in (G, E, X) if a is not None), np.dtype(np.float64))
+    flags = np.array([G is not None, E is not None and spec.energy, X is not None, stats is not None],
+                     dtype=np.bool_)
+    kern = spec.kernels[1] if nblocks == 1 else spec.kernels[0]
+    empty2 = np.empty((0, 0), dtype=dtype)
+    return bool(kern(*spec.args, xs, k0, k1, slot, empty2 if G is None else G, empty2 if E is None else E,
+         np.empty((0, 0, 0), dtype=dtype) if X is None else X, flags, np.asarray(noise, dtype=np.float64),
+         np.uint64(key), np.empty((0, 0, 0, N_STAT)) if stats is None else stats, nblocks))
+
+
+@njit(cache=True, inline="always")
+def stat_add(stats, b, sl, q, v, first):  # pragma: no cover - compiled
+    """Add value ``v`` of quantity ``q`` to block ``b``'s shifted sums, minimum and maximum of slot ``sl``
+    (``first``: the block's first device, whose value is the shift)."""
+    if first:
+        stats[b, sl, q, 0] = v
+    d = v - stats[b, sl, q, 0]
+    stats[b, sl, q, 1] += d
+    stats[b, sl, q, 2] += d * d
+    stats[b, sl, q, 3] = min(stats[b, sl, q, 3], v)
+    stats[b, sl, q, 4] = max(stats[b, sl, q, 4], v)
+
+
+def twin(fn, name):
+    """(parallel, serial) compiled pair of a driver written with ``prange`` (the serial twin is the same
+    code under its own name and cache entry, where prange runs as range)."""
+    par = njit(cache=True, nogil=True, parallel=True)(fn)
+    ser_py = types.FunctionType(fn.__code__, fn.__globals__, name)
+    ser_py.__qualname__ = name
+    return par, njit(cache=True, nogil=True)(ser_py)

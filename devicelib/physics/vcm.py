@@ -74,6 +74,7 @@ import numpy as np
 
 from ..circuit import CIRCUIT_PARAMETERS, divider_drop_scalar, solve_divider
 from ..core import DeviceModel, Parameter, State, StateVariable
+from ..engine import CHUNK, KernelSpec, normal, stat_add, twin
 from ..units import k_B, q_e
 
 EV = q_e  # J per eV
@@ -234,6 +235,75 @@ def _trace_kernel(g, v, width, t_amb, P, max_step, max_sub):
     return gaps, ok
 
 
+def _fused_drive(P, R, pre, max_step, max_sub, xs, k0, k1, slot, G, E, X, flags, noise, key, stats, nblocks):
+    """The fused simulate kernel (:mod:`devicelib.engine`, :class:`~devicelib.engine.KernelSpec`): pulses
+    k0..k1-1 of a train on every device, the gap and peak temperature ``xs`` (2, n) updated in place.
+
+    Each pulse is :func:`_pulse_one` (the same integration as :meth:`StanfordPKU.apply_pulse`), the
+    cycle-to-cycle noise and read noise those of the engine (counter-based normals), the read
+    :math:`G = I_0 e^{-g/g_0} f` with the per-row factor ``R[r, 0]`` = sinh(V_read/V0)/V_read (1/V0 at
+    V_read = 0). ``pre`` (N, 4): applied voltage, width, ambient temperature, 1 when the pulse acts.
+    Returns False when an integration did not finish in ``max_sub`` sub-steps."""
+    n = xs.shape[1]
+    sp = P.shape[0] > 1
+    rec_g, rec_e, rec_x, do_stats = flags[0], flags[1], flags[2], flags[3]
+    c2c, c2c_abs, rnoise = noise[0], noise[1], noise[2]
+    perturb = c2c != 0.0 or c2c_abs != 0.0
+    per = (n + nblocks - 1) // nblocks
+    good = np.ones(nblocks, dtype=np.bool_)
+    for b in numba.prange(nblocks):
+        a0 = b * per
+        a1 = min(n, a0 + per)
+        for c0 in range(a0, a1, CHUNK):
+            c1 = min(a1, c0 + CHUNK)
+            for k in range(k0, k1):
+                sl = slot[k]
+                on = pre[k, 3] != 0.0
+                if not on and sl < 0:
+                    continue
+                v, w, ta = pre[k, 0], pre[k, 1], pre[k, 2]
+                for i in range(c0, c1):
+                    r = i if sp else 0
+                    g = xs[0, i]
+                    e = 0.0
+                    if on:
+                        gn, tp, e, ok = _pulse_one(
+                            g, v, w, ta, P[r, 0], P[r, 1], P[r, 2], P[r, 3], P[r, 4], P[r, 5], P[r, 6], P[r, 7],
+                            P[r, 8], P[r, 9], P[r, 10], P[r, 11], P[r, 12], P[r, 13], P[r, 14], P[r, 15], P[r, 16],
+                            P[r, 17], P[r, 18], max_step, max_sub)
+                        if not ok:
+                            good[b] = False
+                        if perturb:  # DeviceModel.perturb_step on the gap, clipped to [g_min, g_max]
+                            gp = g + (gn - g) * (1.0 + c2c * normal(key, i, k, 0))
+                            if c2c_abs != 0.0:
+                                gp = gp + c2c_abs * normal(key, i, k, 1)
+                            gn = min(max(gp, P[r, 17]), P[r, 18])
+                        g = gn
+                        xs[0, i] = g
+                        xs[1, i] = tp
+                    if sl >= 0:
+                        gc = math.exp(-g / P[r, 1]) * P[r, 0] * R[r, 0]
+                        if rnoise != 0.0:
+                            gc = gc * (1.0 + rnoise * normal(key, i, k, 2))
+                        if rec_g:
+                            G[sl, i] = gc
+                        if rec_e:
+                            E[sl, i] = e
+                        if rec_x:
+                            X[0, sl, i] = g
+                            X[1, sl, i] = xs[1, i]
+                        if do_stats:
+                            first = i == a0
+                            stat_add(stats, b, sl, 0, gc, first)
+                            stat_add(stats, b, sl, 1, e, first)
+                            stat_add(stats, b, sl, 2, g, first)
+                            stat_add(stats, b, sl, 3, xs[1, i], first)
+    return good.all()
+
+
+_fused_kernels = twin(_fused_drive, "_fused_drive_serial")
+
+
 def _condition(x, n: int) -> np.ndarray:
     """A pulse condition as the kernels take it: one entry when shared by all devices, else (n,)."""
     a = np.asarray(x, dtype=float)
@@ -366,6 +436,24 @@ class StanfordPKU(DeviceModel):
         if not ok:
             raise RuntimeError(f"{self.name}: pulse integration did not finish in {self.max_substeps} sub-steps")
         return self.conductance({"gap": gaps}, v_read)
+
+    def fused_spec(self, n: int, amplitude, width, temperature=300.0, v_read=0.0):
+        """The fused simulate kernel (:func:`_fused_drive`) for a pulse train: the parameter matrix (one
+        shared row unless parameters vary between devices), the read factor and each pulse's condition,
+        built once per train."""
+        amplitude = np.asarray(amplitude, dtype=float)
+        width = np.asarray(width, dtype=float)
+        pre = np.zeros((amplitude.size, 4))
+        pre[:, 0], pre[:, 1] = amplitude, width
+        pre[:, 2] = np.broadcast_to(np.asarray(temperature, dtype=float), amplitude.shape)
+        pre[:, 3] = (width > 0) & (amplitude != 0)
+        P = self._param_matrix(n)
+        v0 = np.asarray(self.params["V0"], dtype=float)
+        v = float(v_read)
+        f = 1.0 / v0 if v == 0.0 else np.sinh(v / v0) / v
+        R = np.ascontiguousarray(np.broadcast_to(np.reshape(f, (-1, 1)), (P.shape[0], 1)))
+        return KernelSpec(states=("gap", "peak_temperature"), kernels=_fused_kernels,
+                          args=(P, R, pre, float(self.max_gap_step), int(self.max_substeps)))
 
     def pulse_energy(self, before: State, after: State, amplitude, width, temperature):
         # integrated along the trajectory in apply_pulse (sum of V I dt)

@@ -1,0 +1,101 @@
+"""Fused kernels of the physics families (engine.KernelSpec) against the per-pulse reference path."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from devicelib import engine as E
+from devicelib import get_model
+from devicelib.pulses import PulseTrain
+from devicelib.simulate import simulate
+from devicelib.variability import Variability
+
+
+def _train(amp, width, n_up=20, n_down=15, seed=0):
+    """Bipolar train with random amplitudes, interleaved reads (zero amplitude) and zero-width entries."""
+    rng = np.random.default_rng(seed)
+    a = np.r_[np.full(n_up, amp), np.full(n_down, -amp), rng.choice([-amp, 0.0, amp], 20)]
+    a = a * rng.uniform(0.85, 1.1, a.size)
+    w = np.full(a.size, width) * rng.uniform(0.5, 2.0, a.size)
+    w[::13] = 0.0
+    return PulseTrain(amplitude=a, width=w, interval=np.zeros(a.size), temperature=np.full(a.size, 300.0))
+
+
+def _close(a, b, rtol=1e-12):
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    scale = np.maximum(np.abs(b), 1e-300)
+    assert np.all(np.abs(a - b) <= rtol * scale + 1e-300), float(np.max(np.abs(a - b) / scale))
+
+
+# the continuous law, the F_min threshold (stops inside a pulse: bisection) and the 1T1R series circuit
+VCM_CASES = [("vcm.jiang2016_hfox_continuous", 1.4, 2e-8), ("vcm.jiang2016_hfox", 1.5, 1e-8),
+             ("vcm.stanford1t1r_fit", 2.0, 1e-7)]
+
+
+@pytest.mark.parametrize(("name", "amp", "width"), VCM_CASES)
+@pytest.mark.parametrize("d2d", [False, True])
+def test_vcm_fused_equal_reference(name, amp, width, d2d):
+    model = get_model(name)
+    var = Variability(d2d={"nu0": 0.3, "gamma0": 0.02}) if d2d else None
+    train = _train(amp, width)
+    kw = {"n_devices": 23, "variability": var, "seed": 4, "v_read": 0.1}
+    fused = simulate(model, train, engine="fused", **kw)
+    ref = simulate(model, train, engine="reference", **kw)
+    assert fused.attrs["engine"] == "fused" and ref.attrs["engine"] == "reference"
+    for v in ("conductance", "gap", "peak_temperature", "energy", "conductance_initial"):
+        _close(fused[v].values, ref[v].values)
+    gap = ref["gap"].values
+    assert np.ptp(gap) > 0.05e-9, np.ptp(gap)  # the gap really moves
+    on = (train.width > 0) & (train.amplitude != 0)
+    assert np.all(ref["energy"].values[:, on] > 0) and np.all(ref["energy"].values[:, ~on] == 0)
+    assert np.all(ref["peak_temperature"].values[:, on] > 300.0)
+
+
+def test_vcm_recording_modes_and_parallel_blocks(tmp_path, monkeypatch):
+    model = get_model("vcm.jiang2016_hfox_continuous")
+    train = _train(1.4, 2e-8)
+    kw = {"n_devices": 31, "variability": Variability(d2d={"nu0": 0.2}), "seed": 8}
+    ref = simulate(model, train, engine="reference", **kw)
+    npulse = train.amplitude.size
+    every = simulate(model, train, record=3, **kw)
+    np.testing.assert_array_equal(every["pulse"].values, np.arange(2, npulse, 3))
+    for v in ("conductance", "gap", "peak_temperature", "energy"):
+        _close(every[v].values, ref[v].values[:, 2::3])
+    sel = simulate(model, train, record=[7, 0, -1], record_state=False, **kw)
+    assert "gap" not in sel
+    _close(sel["conductance"].values, ref["conductance"].values[:, [0, 7, npulse - 1]])
+    summ = simulate(model, train, record="summary", **kw)
+    for v in ("conductance", "energy", "gap", "peak_temperature"):
+        x = ref[v].values
+        for s, f in zip(("mean", "std", "min", "max"), (np.mean, np.std, np.min, np.max), strict=True):
+            np.testing.assert_allclose(summ[v].sel(statistic=s).values, f(x, axis=0), rtol=1e-9,
+                                       atol=1e-12 * np.abs(x).max())
+    _close(summ["conductance_final"].values, ref["conductance"].values[:, -1])
+    with monkeypatch.context() as mp:  # streamed in blocks of 4 recorded pulses
+        mp.setattr("devicelib.simulate._Recorder.block_bytes", 4 * 31 * 8)
+        streamed = simulate(model, train, out=tmp_path / "run.nc", record=2, **kw)
+    for v in ("conductance", "gap", "peak_temperature", "energy"):
+        _close(streamed[v].values, ref[v].values[:, 1::2])
+    streamed.close()
+    monkeypatch.setattr(E, "SERIAL_BELOW", 0)  # several blocks in the parallel kernel
+    assert E.blocks_for(2000) > 1
+    big = {**kw, "n_devices": 2000, "variability": Variability(d2d={"nu0": 0.2}, c2c=0.2, read=0.01)}
+    par = simulate(model, train, **big)
+    monkeypatch.setattr(E, "SERIAL_BELOW", 10**9)
+    ser = simulate(model, train, **big)
+    np.testing.assert_array_equal(par["gap"].values, ser["gap"].values)  # counter-based draws
+
+
+def test_vcm_noisy_fused_equal_in_distribution():
+    model = get_model("vcm.jiang2016_hfox_continuous")
+    train = _train(1.4, 2e-8)
+    var = Variability(c2c=0.3, c2c_abs=2e-12, read=0.02)
+    kw = {"n_devices": 3000, "variability": var}
+    fused = simulate(model, train, engine="fused", seed=1, **kw)
+    ref = simulate(model, train, engine="reference", seed=2, **kw)
+    for k in (10, 30, train.amplitude.size - 1):
+        a, b = fused["conductance"].values[:, k], ref["conductance"].values[:, k]
+        assert np.std(a) > 0.01 * np.mean(a)  # the noise is there
+        assert stats.ks_2samp(a, b).pvalue > 1e-4, k
