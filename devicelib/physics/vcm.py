@@ -282,10 +282,13 @@ def _fast_chunk(xs, c0, c1, v, w, ta, sv, P, max_step, bg, bt, be, bs):
 def _read_chunk(xs, c0, c1, P, R, out):
     """Reads G = I0 e^{-g/g0} f of devices c0..c1-1 into ``out`` (vectorised; :meth:`StanfordPKU.conductance`
     to rounding)."""
-    sp = P.shape[0] > 1
-    for i in range(c0, c1):
-        r = i if sp else 0
-        out[i - c0] = engine.vexp(-xs[0, i] / P[r, 1]) * P[r, 0] * R[r, 0]
+    if P.shape[0] == 1:  # shared parameters hoisted (a per-row index in the loop keeps it from vectorising)
+        r_g0, amp = 1.0 / P[0, 1], P[0, 0] * R[0, 0]
+        for i in range(c0, c1):
+            out[i - c0] = engine.vexp(-xs[0, i] * r_g0) * amp
+    else:
+        for i in range(c0, c1):
+            out[i - c0] = engine.vexp(-xs[0, i] / P[i, 1]) * P[i, 0] * R[i, 0]
 
 
 def _fused_drive(P, R, pre, max_step, max_sub, fast, xs, k0, k1, slot, G, E, X, flags, noise, key, stats, nblocks):
