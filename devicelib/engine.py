@@ -1,7 +1,8 @@
 r"""The fused simulate engine: a whole pulse train per chunk of devices in one compiled kernel.
 
 :func:`devicelib.simulate.simulate` runs a model through here when the model provides
-``fused_spec`` (the phenomenological baselines and ``fefet.nls``); every other family keeps the
+``fused_spec`` (the phenomenological baselines and ``fefet.nls``; ``vcm.stanford_pku`` brings its own
+kernel on the same plan, :class:`KernelSpec`); every other family keeps the
 per-pulse Python path, which stays the reference (``engine="reference"``). The tests hold the
 two equal to 1e-12 for deterministic models and equal in distribution for noisy ones.
 

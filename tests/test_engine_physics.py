@@ -111,3 +111,21 @@ def test_vcm_vectorised_pass_taken_only_where_it_applies():
     assert get_model("vcm.stanford1t1r_fit").fused_spec(5, a, w, t, 0.1).args[-1] is False  # series circuit
     per_device = get_model("vcm.crosssim_oxide_fit").with_params(nu0=np.full(5, 0.3))
     assert per_device.fused_spec(5, a, w, t, 0.1).args[-1] is False
+
+
+def test_branch_free_exp_and_sinh_to_a_few_ulp():
+    from numba import njit
+
+    @njit
+    def both(x):
+        a, b = np.empty_like(x), np.empty_like(x)
+        for i in range(x.size):
+            a[i], b[i] = E.vexp(x[i]), E.vsinh(x[i])
+        return a, b
+
+    x = np.r_[np.linspace(-700.0, 700.0, 20001), np.linspace(-1.0, 1.0, 2001), 1e-300, -1e-12, 0.4999, 0.5]
+    e, s = both(x)
+    assert np.max(np.abs(e / np.exp(x) - 1)) < 5e-16
+    nz = x != 0
+    assert np.max(np.abs(s[nz] / np.sinh(x[nz]) - 1)) < 2e-15
+    assert np.all(s[~nz] == 0.0)
