@@ -127,6 +127,8 @@ def _drive_py(kind, n_nodes, P, R, rkind, x, pre, k0, k1, slot, G, E, X, flags, 
     perturb = c2c != 0.0 or c2c_abs != 0.0
     fast = kind != NLS and not perturb and shared_p
     fast_rec = fast and shared_r and rnoise == 0.0 and not do_stats and not has_e
+    # FeFET NLS without c2c noise and with shared parameters: the vectorised pulse (_nls_chunk)
+    nls_fast = kind == NLS and not perturb and shared_p and shared_r and not do_stats
     per = (n + nblocks - 1) // nblocks
     for b in prange(nblocks):
         a0 = b * per
@@ -136,6 +138,8 @@ def _drive_py(kind, n_nodes, P, R, rkind, x, pre, k0, k1, slot, G, E, X, flags, 
         hs = np.empty(CHUNK)
         ss = np.empty(CHUNK)
         hd = np.zeros(CHUNK)
+        bx, bsn, bh, bgb, beb, bf = (np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK),
+                                     np.empty(CHUNK), np.empty(CHUNK))
         for c0 in range(a0, a1, CHUNK):
             c1 = min(a1, c0 + CHUNK)
             hd[:] = 0.0
@@ -145,6 +149,34 @@ def _drive_py(kind, n_nodes, P, R, rkind, x, pre, k0, k1, slot, G, E, X, flags, 
                 if d == 0.0 and sl < 0:
                     continue
                 upd = d != 0.0
+                if upd and nls_fast and pre[k, 2] == pre[k, 2]:
+                    # (s, H) from P for devices whose last pulse had the other direction (or none)
+                    for i in range(c0, c1):
+                        if hd[i - c0] != d:
+                            ss[i - c0], hs[i - c0] = nls_start(P, 0, x[i], d)
+                            hd[i - c0] = d
+                    _nls_chunk(x, c0, c1, P, R, d, pre[k, 2], pre[k, 4], ss, hs, bx, bsn, bh, bgb, beb, bf)
+                    for i in range(c0, c1):
+                        j = i - c0
+                        if bf[j] != 0.0:  # H at 0 or infinity: the scalar closed form
+                            xn, sn, hn = nls_advance(P, 0, ss[j], hs[j], d, pre[k, 1], pre[k, 2], pre[k, 3])
+                            e = P[0, 6] * (P[0, 7] * pre[k, 4] + P[0, 8] * abs(xn - x[i]))
+                            g = _read(rkind, R, 0, xn)
+                        else:
+                            xn, sn, hn, e, g = bx[j], bsn[j], bh[j], beb[j], bgb[j]
+                        x[i] = xn
+                        ss[j] = sn
+                        hs[j] = hn
+                        if sl >= 0:
+                            if rnoise != 0.0:
+                                g = g * (1.0 + rnoise * normal(key, i, k, 2))
+                            if rec_g:
+                                G[sl, i] = g
+                            if rec_e:
+                                E[sl, i] = e
+                            if rec_x:
+                                X[sl, i] = xn
+                    continue
                 if upd and fast:
                     # the common case as its own tight loop (no noise, shared parameters, a baseline
                     # rule): the compiler vectorises it; recording then runs in the loop below
@@ -383,3 +415,93 @@ def vsinh(y):  # pragma: no cover - compiled
     small = y * (1.0 + y2 / 6.0 * (1.0 + y2 / 20.0 * (1.0 + y2 / 42.0 * (1.0 + y2 / 72.0 * (
         1.0 + y2 / 110.0 * (1.0 + y2 / 156.0))))))
     return small if a < 0.5 else (big if y > 0.0 else -big)
+
+
+_SQRT2 = 1.4142135623730951
+_MANT = np.int64(0x000FFFFFFFFFFFFF)
+_ONE_BITS = np.int64(0x3FF0000000000000)
+
+
+@njit(cache=True, inline="always", fastmath={"contract"}, error_model="numpy")
+def vlog(x):  # pragma: no cover - compiled
+    """Natural logarithm of a positive normal x (1e-300 < x < 1e300) to a few ulp, branch-free:
+    x = m 2^e with m in [sqrt(1/2), sqrt(2)), log m = 2 atanh(t), t = (m - 1)/(m + 1), |t| <= 0.172,
+    series to t^21 (truncation below 1e-19). Callers route other arguments to libm."""
+    bits = np.float64(x).view(np.int64)
+    e = ((bits >> np.int64(52)) & np.int64(0x7FF)) - np.int64(1023)
+    m = np.int64((bits & _MANT) | _ONE_BITS).view(np.float64)
+    big = m > _SQRT2
+    m = 0.5 * m if big else m
+    ef = float(e) + (1.0 if big else 0.0)
+    t = (m - 1.0) / (m + 1.0)
+    t2 = t * t
+    p = 1.0 / 21.0
+    p = p * t2 + 1.0 / 19.0
+    p = p * t2 + 1.0 / 17.0
+    p = p * t2 + 1.0 / 15.0
+    p = p * t2 + 1.0 / 13.0
+    p = p * t2 + 1.0 / 11.0
+    p = p * t2 + 1.0 / 9.0
+    p = p * t2 + 1.0 / 7.0
+    p = p * t2 + 1.0 / 5.0
+    p = p * t2 + 1.0 / 3.0
+    p = p * t2 + 1.0
+    return ef * _LN2_HI + (2.0 * t * p + ef * _LN2_LO)
+
+
+@njit(cache=True, inline="always", fastmath={"contract"}, error_model="numpy")
+def vatan(x):  # pragma: no cover - compiled
+    """arctan(x) for finite x to a few ulp, branch-free: |x| > 1 by pi/2 - atan(1/|x|), above tan(pi/12)
+    by pi/6 + atan((a sqrt3 - 1)/(a + sqrt3)), then the series to a^29 on |a| <= 0.268 (below 1e-17)."""
+    a = abs(x)
+    inv = a > 1.0
+    a = 1.0 / a if inv else a
+    red = a > 0.2679491924311227
+    a = (a * 1.7320508075688772 - 1.0) / (a + 1.7320508075688772) if red else a
+    a2 = a * a
+    p = -1.0 / 29.0
+    for k in range(13, -1, -1):  # (-1)^k / (2k + 1), Horner in a^2 (unrolled by the compiler)
+        p = p * a2 + (1.0 if k % 2 == 0 else -1.0) / (2 * k + 1)
+    r = a * p + (0.5235987755982989 if red else 0.0)
+    r = 1.5707963267948966 - r if inv else r
+    return r if x >= 0.0 else -r
+
+
+@njit(cache=True, inline="always", fastmath={"contract"}, error_model="numpy")
+def vsoftplus(z):  # pragma: no cover - compiled
+    """log(1 + e^z) to a few ulp, branch-free: max(z, 0) + log1p(e^{-|z|}), log1p(u) = log(1 + u) u / ((1 + u) - 1)
+    (exact rounding compensation; u itself when 1 + u rounds to 1)."""
+    u = vexp(-abs(z))
+    w = 1.0 + u
+    d = w - 1.0
+    l1 = vlog(w) * (u / d) if d != 0.0 else u
+    return max(z, 0.0) + l1
+
+
+_INV_LN10 = 0.43429448190325176
+
+
+@njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
+def _nls_chunk(x, c0, c1, P, R, d, inc, a2, ss, hs, bx, bs, bh, bg, be, bf):  # pragma: no cover - compiled
+    """One pulse of the FeFET NLS closed form (:func:`nls_advance`, read and energy as :func:`_drive_py`) on
+    devices c0..c1-1 from their carried (s, H) in ``ss``/``hs``, in a loop the compiler vectorises (shared
+    parameters, ``inc`` = width / t1 known). Results to the buffers (P, s, H, read, energy); ``bf[j]`` = 1
+    marks H outside (1e-300, 1e300) (incl. 0 and inf), which the caller computes with :func:`nls_advance`."""
+    pr, w = P[0, 0], P[0, 1]
+    r_w = 1.0 / w
+    up = d > 0.0
+    ce1, ce2, ce3 = P[0, 6], P[0, 7] * a2, P[0, 8]
+    g_off, bnvt, r_nvt, vgr, vt0, mw_pr = R[0, 0], R[0, 1], 1.0 / R[0, 2], R[0, 3], R[0, 4], R[0, 5] / R[0, 6]
+    for i in range(c0, c1):
+        j = i - c0
+        h = hs[j] + inc
+        ok = (h > 1e-300) & (h < 1e300)
+        hc = h if ok else 1.0
+        s_new = max(0.5 + vatan(vlog(hc) * _INV_LN10 * r_w) * 0.3183098861837907, ss[j])
+        xn = pr * (2.0 * s_new - 1.0) if up else pr * (1.0 - 2.0 * s_new)
+        bx[j] = xn
+        bs[j] = s_new
+        bh[j] = h
+        be[j] = ce1 * (ce2 + ce3 * abs(xn - x[i]))
+        bg[j] = g_off + bnvt * vsoftplus((vgr - (vt0 - mw_pr * xn)) * r_nvt)
+        bf[j] = 0.0 if ok else 1.0

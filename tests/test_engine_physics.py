@@ -129,3 +129,26 @@ def test_branch_free_exp_and_sinh_to_a_few_ulp():
     nz = x != 0
     assert np.max(np.abs(s[nz] / np.sinh(x[nz]) - 1)) < 2e-15
     assert np.all(s[~nz] == 0.0)
+
+
+def test_branch_free_log_atan_softplus_to_a_few_ulp():
+    from numba import njit
+
+    @njit
+    def three(x, y):
+        a, b, c = np.empty_like(x), np.empty_like(y), np.empty_like(y)
+        for i in range(x.size):
+            a[i] = E.vlog(x[i])
+        for i in range(y.size):
+            b[i], c[i] = E.vatan(y[i]), E.vsoftplus(y[i])
+        return a, b, c
+
+    x = np.r_[np.geomspace(1e-299, 1e299, 20001), np.linspace(0.5, 2.0, 2001)]
+    y = np.r_[np.linspace(-700.0, 700.0, 20001), np.geomspace(1e-300, 1e10, 3001), -np.geomspace(1e-300, 1e10, 3001)]
+    lg, at, sp = three(x, y)
+    nz = x != 1.0
+    assert np.max(np.abs(lg[nz] / np.log(x[nz]) - 1)) < 1e-15 and np.all(lg[~nz] == 0.0)
+    assert np.max(np.abs(at / np.arctan(y) - 1)) < 1e-15
+    ref = np.logaddexp(0.0, y)
+    ok = ref > 1e-300
+    assert np.max(np.abs(sp[ok] / ref[ok] - 1)) < 2e-15
