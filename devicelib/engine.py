@@ -453,15 +453,30 @@ def vlog(x):  # pragma: no cover - compiled
 def vatan(x):  # pragma: no cover - compiled
     """arctan(x) for finite x to a few ulp, branch-free: |x| > 1 by pi/2 - atan(1/|x|), above tan(pi/12)
     by pi/6 + atan((a sqrt3 - 1)/(a + sqrt3)), then the series to a^29 on |a| <= 0.268 (below 1e-17)."""
-    a = abs(x)
-    inv = a > 1.0
-    a = 1.0 / a if inv else a
-    red = a > 0.2679491924311227
-    a = (a * 1.7320508075688772 - 1.0) / (a + 1.7320508075688772) if red else a
+    b = abs(x)
+    inv = b > 1.0
+    # one division for the four cases: 1/b above 1, and the pi/6 reduction of b or of 1/b above tan(pi/12)
+    red = (b < 3.7320508075688772) if inv else (b > 0.2679491924311227)
+    s3 = 1.7320508075688772
+    num = (s3 - b if red else 1.0) if inv else (b * s3 - 1.0 if red else b)
+    den = (1.0 + b * s3 if red else b) if inv else (b + s3 if red else 1.0)
+    a = num / den
     a2 = a * a
-    p = -1.0 / 29.0
-    for k in range(13, -1, -1):  # (-1)^k / (2k + 1), Horner in a^2 (unrolled by the compiler)
-        p = p * a2 + (1.0 if k % 2 == 0 else -1.0) / (2 * k + 1)
+    p = 1.0 / 29.0  # Horner in a^2 of sum_k (-1)^k a^2k / (2k + 1), k = 14 .. 0
+    p = p * a2 - 1.0 / 27.0
+    p = p * a2 + 1.0 / 25.0
+    p = p * a2 - 1.0 / 23.0
+    p = p * a2 + 1.0 / 21.0
+    p = p * a2 - 1.0 / 19.0
+    p = p * a2 + 1.0 / 17.0
+    p = p * a2 - 1.0 / 15.0
+    p = p * a2 + 1.0 / 13.0
+    p = p * a2 - 1.0 / 11.0
+    p = p * a2 + 1.0 / 9.0
+    p = p * a2 - 1.0 / 7.0
+    p = p * a2 + 1.0 / 5.0
+    p = p * a2 - 1.0 / 3.0
+    p = p * a2 + 1.0
     r = a * p + (0.5235987755982989 if red else 0.0)
     r = 1.5707963267948966 - r if inv else r
     return r if x >= 0.0 else -r
@@ -469,13 +484,29 @@ def vatan(x):  # pragma: no cover - compiled
 
 @njit(cache=True, inline="always", fastmath={"contract"}, error_model="numpy")
 def vsoftplus(z):  # pragma: no cover - compiled
-    """log(1 + e^z) to a few ulp, branch-free: max(z, 0) + log1p(e^{-|z|}), log1p(u) = log(1 + u) u / ((1 + u) - 1)
-    (exact rounding compensation; u itself when 1 + u rounds to 1)."""
+    """log(1 + e^z) to a few ulp, branch-free: max(z, 0) + log1p(e^{-|z|}), log1p(u) by the atanh series."""
     u = vexp(-abs(z))
-    w = 1.0 + u
-    d = w - 1.0
-    l1 = vlog(w) * (u / d) if d != 0.0 else u
-    return max(z, 0.0) + l1
+    t = u / (2.0 + u)  # log1p(u) = 2 atanh(t), 0 <= t <= 1/3: series to t^35 (truncation below 1e-17)
+    t2 = t * t
+    p = 1.0 / 35.0
+    p = p * t2 + 1.0 / 33.0
+    p = p * t2 + 1.0 / 31.0
+    p = p * t2 + 1.0 / 29.0
+    p = p * t2 + 1.0 / 27.0
+    p = p * t2 + 1.0 / 25.0
+    p = p * t2 + 1.0 / 23.0
+    p = p * t2 + 1.0 / 21.0
+    p = p * t2 + 1.0 / 19.0
+    p = p * t2 + 1.0 / 17.0
+    p = p * t2 + 1.0 / 15.0
+    p = p * t2 + 1.0 / 13.0
+    p = p * t2 + 1.0 / 11.0
+    p = p * t2 + 1.0 / 9.0
+    p = p * t2 + 1.0 / 7.0
+    p = p * t2 + 1.0 / 5.0
+    p = p * t2 + 1.0 / 3.0
+    p = p * t2 + 1.0
+    return max(z, 0.0) + 2.0 * t * p
 
 
 _INV_LN10 = 0.43429448190325176
