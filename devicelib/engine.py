@@ -158,24 +158,29 @@ def _drive_py(kind, n_nodes, P, R, rkind, x, pre, k0, k1, slot, G, E, X, flags, 
                     _nls_chunk(x, c0, c1, P, R, d, pre[k, 2], pre[k, 4], ss, hs, bx, bsn, bh, bgb, beb, bf)
                     for i in range(c0, c1):
                         j = i - c0
-                        if bf[j] != 0.0:  # H at 0 or infinity: the scalar closed form
-                            xn, sn, hn = nls_advance(P, 0, ss[j], hs[j], d, pre[k, 1], pre[k, 2], pre[k, 3])
-                            e = P[0, 6] * (P[0, 7] * pre[k, 4] + P[0, 8] * abs(xn - x[i]))
-                            g = _read(rkind, R, 0, xn)
-                        else:
-                            xn, sn, hn, e, g = bx[j], bsn[j], bh[j], beb[j], bgb[j]
-                        x[i] = xn
-                        ss[j] = sn
-                        hs[j] = hn
-                        if sl >= 0:
-                            if rnoise != 0.0:
-                                g = g * (1.0 + rnoise * normal(key, i, k, 2))
-                            if rec_g:
-                                G[sl, i] = g
-                            if rec_e:
-                                E[sl, i] = e
-                            if rec_x:
-                                X[sl, i] = xn
+                        if bf[j] != 0.0:  # H at 0 or infinity: the scalar closed form, into the buffers
+                            bx[j], bsn[j], bh[j] = nls_advance(P, 0, ss[j], hs[j], d, pre[k, 1], pre[k, 2],
+                                                               pre[k, 3])
+                            beb[j] = P[0, 6] * (P[0, 7] * pre[k, 4] + P[0, 8] * abs(bx[j] - x[i]))
+                            bgb[j] = _read(rkind, R, 0, bx[j])
+                    # then plain copies (vectorised)
+                    for i in range(c0, c1):
+                        x[i] = bx[i - c0]
+                        ss[i - c0] = bsn[i - c0]
+                        hs[i - c0] = bh[i - c0]
+                    if sl >= 0:
+                        if rnoise != 0.0:
+                            for i in range(c0, c1):
+                                bgb[i - c0] = bgb[i - c0] * (1.0 + rnoise * normal(key, i, k, 2))
+                        if rec_g:
+                            for i in range(c0, c1):
+                                G[sl, i] = bgb[i - c0]
+                        if rec_e:
+                            for i in range(c0, c1):
+                                E[sl, i] = beb[i - c0]
+                        if rec_x:
+                            for i in range(c0, c1):
+                                X[sl, i] = bx[i - c0]
                     continue
                 if upd and fast:
                     # the common case as its own tight loop (no noise, shared parameters, a baseline
