@@ -155,7 +155,7 @@ def _drive_py(kind, n_nodes, P, R, rkind, x, pre, k0, k1, slot, G, E, X, flags, 
                         if hd[i - c0] != d:
                             ss[i - c0], hs[i - c0] = nls_start(P, 0, x[i], d)
                             hd[i - c0] = d
-                    _nls_chunk(x, c0, c1, P, R, d, pre[k, 2], pre[k, 4], ss, hs, bx, bsn, bh, bgb, beb, bf)
+                    _nls_chunk(x, c0, c1, P, R, d, pre[k, 2], pre[k, 4], ss, hs, bx, bsn, bh, bgb, beb, bf, sl >= 0)
                     for i in range(c0, c1):
                         j = i - c0
                         if bf[j] != 0.0:  # H at 0 or infinity: the scalar closed form, into the buffers
@@ -518,11 +518,12 @@ _INV_LN10 = 0.43429448190325176
 
 
 @njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
-def _nls_chunk(x, c0, c1, P, R, d, inc, a2, ss, hs, bx, bs, bh, bg, be, bf):  # pragma: no cover - compiled
+def _nls_chunk(x, c0, c1, P, R, d, inc, a2, ss, hs, bx, bs, bh, bg, be, bf, read):  # pragma: no cover
     """One pulse of the FeFET NLS closed form (:func:`nls_advance`, read and energy as :func:`_drive_py`) on
     devices c0..c1-1 from their carried (s, H) in ``ss``/``hs``, in a loop the compiler vectorises (shared
     parameters, ``inc`` = width / t1 known). Results to the buffers (P, s, H, read, energy); ``bf[j]`` = 1
-    marks H outside (1e-300, 1e300) (incl. 0 and inf), which the caller computes with :func:`nls_advance`."""
+    marks H outside (1e-300, 1e300) (incl. 0 and inf), which the caller computes with :func:`nls_advance`;
+    the read only when ``read`` (a recorded pulse)."""
     pr, w = P[0, 0], P[0, 1]
     r_w = 1.0 / w
     up = d > 0.0
@@ -539,5 +540,6 @@ def _nls_chunk(x, c0, c1, P, R, d, inc, a2, ss, hs, bx, bs, bh, bg, be, bf):  # 
         bs[j] = s_new
         bh[j] = h
         be[j] = ce1 * (ce2 + ce3 * abs(xn - x[i]))
-        bg[j] = g_off + bnvt * vsoftplus((vgr - (vt0 - mw_pr * xn)) * r_nvt)
+        if read:  # loop-invariant: the compiler hoists it out of the vectorised loop
+            bg[j] = g_off + bnvt * vsoftplus((vgr - (vt0 - mw_pr * xn)) * r_nvt)
         bf[j] = 0.0 if ok else 1.0

@@ -152,3 +152,31 @@ def test_branch_free_log_atan_softplus_to_a_few_ulp():
     ref = np.logaddexp(0.0, y)
     ok = ref > 1e-300
     assert np.max(np.abs(sp[ok] / ref[ok] - 1)) < 2e-15
+
+
+def test_nls_vectorised_pulse_in_every_recording_mode(tmp_path, monkeypatch):
+    # shared parameters and no c2c noise: the vectorised NLS pulse (engine._nls_chunk) runs
+    model = get_model("fefet.nls")
+    train = _train(3.0, 1e-6)
+    kw = {"n_devices": 37, "seed": 2}
+    ref = simulate(model, train, engine="reference", **kw)
+    full = simulate(model, train, **kw)
+    assert full.attrs["engine"] == "fused"
+    pr = float(model.params["Pr"])
+    for v in ("conductance", "energy"):
+        _close(full[v].values, ref[v].values)
+    # polarization to 1e-12 of Pr (it passes through zero, where a relative tolerance means nothing)
+    assert np.max(np.abs(full["polarization"].values - ref["polarization"].values)) <= 1e-12 * pr
+    assert np.ptp(ref["polarization"].values) > pr  # switched both ways
+    npulse = train.amplitude.size
+    every = simulate(model, train, record=3, **kw)
+    for v in ("conductance", "energy", "polarization"):
+        np.testing.assert_array_equal(every[v].values, full[v].values[:, 2::3])
+    with monkeypatch.context() as mp:
+        mp.setattr("devicelib.simulate._Recorder.block_bytes", 4 * 37 * 8)
+        streamed = simulate(model, train, out=tmp_path / "nls.nc", record=[0, 5, npulse - 1], **kw)
+    _close(streamed["conductance"].values, full["conductance"].values[:, [0, 5, npulse - 1]])
+    streamed.close()
+    noisy = simulate(model, train, variability=Variability(read=0.05), n_devices=4000, seed=3)
+    g, g0 = noisy["conductance"].values[:, -1], full["conductance"].values[0, -1]
+    assert abs(np.std(g) / g0 - 0.05) < 0.005 and abs(np.mean(g) / g0 - 1) < 0.005
