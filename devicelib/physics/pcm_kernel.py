@@ -364,18 +364,37 @@ def _pcm_drive(P, pre, C, Rt, v_read, stoch, spread, xs, k0, k1, slot, G, E, X, 
                     if kp[j] >= 0 and (k == k1 - 1 or (sl >= 0 and (stoch or rec_x or do_stats
                                                                         or xs[1, i] > P[r, T0]))):
                         need = True
+                solved = False  # gs holds G_phys(v_stat, T_read) of the pending plugs us
                 if need:
                     for i in range(c0, c1):
                         T[i - c0] = P[i if sp else 0, T_READ]
                         VV[i - c0] = P[i if sp else 0, V_STAT]
-                    _phys(P, sp, c0, c1, us, T, VV, ucs, tcs, cs, I0, B, RC, gs, cache, dn)
+                    # deterministic cells: no solve where the clip of nu_mean decides (G above the value at
+                    # which it reaches its floor 0.049, known from the lower bound of G_phys: the low-field
+                    # slab, G_slab grows with V; a margin of 1e-4 in nu against rounding)
+                    solved = stoch
+                    if not stoch:
+                        _fill_pf(P, sp, c0, c1, T, I0, B, RC, cache)
+                        for i in range(c0, c1):
+                            j = i - c0
+                            r = i if sp else 0
+                            f = min(1.0, (us[j] / P[r, R_H]) ** 2)
+                            glow = f / (RC[j] + B[j] * us[j] / I0[j]) + (1.0 - f) / RC[j]
+                            if kp[j] >= 0 and not -0.0155 * np.log(glow / P[r, G_MAX]) + 0.0244 < 0.0489:
+                                solved = True
+                    if solved:
+                        _phys(P, sp, c0, c1, us, T, VV, ucs, tcs, cs, I0, B, RC, gs, cache, dn)
                     for i in range(c0, c1):
                         j = i - c0
                         if kp[j] < 0:
                             continue
                         r = i if sp else 0
                         g, gm = gs[j], P[r, G_MAX]
-                        if stoch:
+                        if not solved:
+                            xs[2, i] = 0.049  # nu_mean at its floor (see above)
+                            xs[3, i] = 0.0
+                            xs[4, i] = 0.0
+                        elif stoch:
                             xnu = normal(key, i, kp[j], _STREAM_NU)
                             xs[2, i] = abs(nu_mean(g, gm) + P[r, S_NU] * nu_sigma(g, gm) * xnu)
                             err = P[r, S_P] * prog_sigma(g, gm) / g * normal(key, i, kp[j], _STREAM_P)
@@ -389,7 +408,7 @@ def _pcm_drive(P, pre, C, Rt, v_read, stoch, spread, xs, k0, k1, slot, G, E, X, 
                 if sl < 0:
                     continue
                 # the read (GSTMushroom.conductance) at each device's ambient temperature
-                same = need and not sp and abs(v_read) == abs(P[0, V_STAT])
+                same = solved and not sp and abs(v_read) == abs(P[0, V_STAT])
                 for i in range(c0, c1):
                     U[i - c0] = xs[0, i]
                     T[i - c0] = xs[6, i]
@@ -406,7 +425,7 @@ def _pcm_drive(P, pre, C, Rt, v_read, stoch, spread, xs, k0, k1, slot, G, E, X, 
                     if P[r, S_Q] != 0.0:
                         qneed = True
                 if qneed:  # Q at G_phys(v_stat, T_read) of the present plug
-                    fresh = need  # the statistics solve of this pulse is that of the present plug
+                    fresh = solved  # the statistics solve of this pulse is that of the present plug
                     for i in range(c0, c1):
                         fresh = fresh and xs[0, i] == us[i - c0]
                     if fresh:
