@@ -37,7 +37,7 @@ import numba
 import numpy as np
 
 from .. import engine
-from ..engine import CHUNK, normal, stat_add, twin
+from ..engine import CHUNK, normal, twin
 from ..units import k_B, q_e
 
 #: kernel order of the parameters (columns of P)
@@ -436,7 +436,7 @@ def _pcm_drive(P, pre, C, Rt, v_read, stoch, spread, xs, k0, k1, slot, G, E, X, 
                             T[i - c0] = P[i if sp else 0, T_READ]
                             VV[i - c0] = P[i if sp else 0, V_STAT]
                         _phys(P, sp, c0, c1, U, T, VV, ucq, tcq, cq, I0, B, RC, gq, cache, dn)
-                plain = not (qneed or do_stats or rnoise != 0.0)
+                plain = not (qneed or rnoise != 0.0)
                 if plain:  # no drift in this chunk (every read within t0 of its pulse): no pow per device
                     for i in range(c0, c1):
                         if xs[1, i] > P[i if sp else 0, T0]:
@@ -454,35 +454,56 @@ def _pcm_drive(P, pre, C, Rt, v_read, stoch, spread, xs, k0, k1, slot, G, E, X, 
                         for q in range(7):
                             for i in range(c0, c1):
                                 X[q, sl, i] = xs[q, i]
-                    continue
-                for i in range(c0, c1):
-                    j = i - c0
-                    r = i if sp else 0
-                    g = max(gr[j] * (1.0 + xs[3, i]), 0.0)
-                    t0 = P[r, T0]
-                    te = max(xs[1, i], t0)
-                    if te != t0:  # drift (the factor is exactly 1 at t0)
-                        g = g * (te / t0) ** (-(xs[2, i] * P[r, T_READ] / xs[6, i]))
-                    if P[r, S_Q] != 0.0:
-                        nz = P[r, S_Q] * noise_q(gq[j], P[r, G_MAX]) * np.sqrt(
-                            np.log((te + P[r, T_R]) / (2.0 * P[r, T_R]))) * xs[4, i]
-                        g = max(g * (1.0 + nz), 0.0)
-                    if rnoise != 0.0:
-                        g = g * (1.0 + rnoise * normal(key, i, k, 2))
-                    if rec_g:
-                        G[sl, i] = g
-                    if rec_e:
-                        E[sl, i] = be[j]
-                    if rec_x:
-                        for q in range(7):
-                            X[q, sl, i] = xs[q, i]
-                    if do_stats:
-                        first = i == a0
-                        stat_add(stats, b, sl, 0, g, first)
-                        stat_add(stats, b, sl, 1, be[j], first)
-                        for q in range(7):
-                            stat_add(stats, b, sl, 2 + q, xs[q, i], first)
+                else:  # drift, noise: per device
+                    for i in range(c0, c1):
+                        j = i - c0
+                        r = i if sp else 0
+                        g = max(gr[j] * (1.0 + xs[3, i]), 0.0)
+                        t0 = P[r, T0]
+                        te = max(xs[1, i], t0)
+                        if te != t0:  # drift (the factor is exactly 1 at t0)
+                            g = g * (te / t0) ** (-(xs[2, i] * P[r, T_READ] / xs[6, i]))
+                        if P[r, S_Q] != 0.0:
+                            nz = P[r, S_Q] * noise_q(gq[j], P[r, G_MAX]) * np.sqrt(
+                                np.log((te + P[r, T_R]) / (2.0 * P[r, T_R]))) * xs[4, i]
+                            g = max(g * (1.0 + nz), 0.0)
+                        if rnoise != 0.0:
+                            g = g * (1.0 + rnoise * normal(key, i, k, 2))
+                        if rec_g:
+                            G[sl, i] = g
+                        if rec_e:
+                            E[sl, i] = be[j]
+                        if rec_x:
+                            for q in range(7):
+                                X[q, sl, i] = xs[q, i]
+                        gr[j] = g
+                if do_stats:  # per quantity over the chunk (contiguous reductions), then into the block's sums
+                    _stat_chunk(stats, b, sl, 0, gr, 0, c1 - c0, c0 == a0)
+                    _stat_chunk(stats, b, sl, 1, be, 0, c1 - c0, c0 == a0)
+                    for q in range(7):
+                        _stat_chunk(stats, b, sl, 2 + q, xs[q], c0, c1, c0 == a0)
     return True
+
+
+@numba.njit(cache=True, inline="always")
+def _stat_chunk(stats, b, sl, q, v, lo, hi, first):  # pragma: no cover - compiled
+    """:func:`~devicelib.engine.stat_add` of the values v[lo:hi] of quantity q (``first``: the block's first
+    chunk, whose first value is the block's shift), summed over the chunk in registers."""
+    if first:
+        stats[b, sl, q, 0] = v[lo]
+    sh = stats[b, sl, q, 0]
+    s1 = s2 = 0.0
+    mn, mx = np.inf, -np.inf
+    for i in range(lo, hi):
+        d = v[i] - sh
+        s1 += d
+        s2 += d * d
+        mn = min(mn, v[i])
+        mx = max(mx, v[i])
+    stats[b, sl, q, 1] += s1
+    stats[b, sl, q, 2] += s2
+    stats[b, sl, q, 3] = min(stats[b, sl, q, 3], mn)
+    stats[b, sl, q, 4] = max(stats[b, sl, q, 4], mx)
 
 
 kernels = twin(_pcm_drive, "_pcm_drive_serial")
