@@ -1,7 +1,8 @@
 """Apply a pulse train to many devices and return an ``xarray.Dataset``.
 
 Two paths give the same result (docs/simulate.md): families with a compiled
-whole-train kernel (``fused_spec``: the baselines, ``fefet.nls``, ``vcm.stanford_pku``) run in
+whole-train kernel (``fused_spec``: the baselines, ``fefet.nls``, ``vcm.stanford_pku``,
+``pcm.gst_mushroom``) run in
 :mod:`devicelib.engine`; every other family runs the reference path, a loop
 over pulses (sequential in time), never over devices: every step is a handful
 of array operations over all devices at once. Both record into (pulse, device)
