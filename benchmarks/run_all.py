@@ -27,6 +27,11 @@ physics
     devices x 100 pulses; its 1T1R card with the series transistor on 1e3; the per-pulse reference path
     on 1e5 and 1e3), and on the per-pulse path (no fused kernel) the stochastic MTJ on 1e5 x 100 (seeded
     draws) and ECM on 2000 x 20, each against the same aihwkit anchor (run here when ``simulate`` is skipped).
+pcm
+    PCM (``pcm.sebastian2014_gst``, deterministic; ``pcm.joshi2020_statistical``, the statistical layer) on 1e5
+    devices x 100 pulses (a 320 uA RESET every 20th pulse, 183 uA gradual SET between, 50 ns): fused engine
+    (full history incl. the 7 state variables; summary statistics; 1000 devices) and the per-pulse
+    reference path, against the same aihwkit anchor (run here when ``simulate`` and ``physics`` are skipped).
     ``--before JSON`` adds the figures of a saved run of the previous code as before columns.
 
 ``--quick`` divides every size by 10 (for a smoke run; the doc tables are then marked quick).
@@ -77,7 +82,7 @@ def _best(fn, repeat):
     return min(times)
 
 
-def case_sim(model_name, n, npulse, engine, record, repeat, amp=1.0, width=1e-7, blocks=None):
+def case_sim(model_name, n, npulse, engine, record, repeat, amp=1.0, width=1e-7, blocks=None, reset=None):
     import numpy as np
 
     from devicelib import get_model
@@ -87,7 +92,10 @@ def case_sim(model_name, n, npulse, engine, record, repeat, amp=1.0, width=1e-7,
     if model_name.startswith("baseline"):
         model = model.with_params(dw_min=0.01)
     train = _train(npulse, blocks=model_name == "fefet.nls" if blocks is None else blocks)
-    train = type(train)(amplitude=train.amplitude * amp, width=np.full(npulse, width), interval=train.interval,
+    a = train.amplitude * amp
+    if reset is not None:  # PCM (unipolar): a RESET every 20th pulse, the gradual SET staircase between
+        a = np.where(np.arange(npulse) % 20 == 0, reset, abs(amp))
+    train = type(train)(amplitude=a, width=np.full(npulse, width), interval=train.interval,
                         temperature=train.temperature, amplitude_unit=getattr(model, "amplitude_unit", "V"))
     simulate(model, train, n_devices=min(n, 20_000), engine=engine, record=record)  # warm-up (kernels load)
     t = _best(lambda: simulate(model, train, n_devices=n, engine=engine, record=record), repeat)
@@ -290,6 +298,14 @@ PHYSICS_ROWS = (
     ("VCM 1T1R `vcm.stanford1t1r_fit` (series transistor), 2 V x 50 then -2 V x 50, 100 ns, fused", "sim_vcm_1t1r"),
     ("VCM `vcm.crosssim_oxide_fit`, per-pulse reference path", "sim_vcm"),
     ("VCM, same train, 1000 devices, per-pulse reference path", "sim_vcm_small"),
+    ("PCM `pcm.sebastian2014_gst`, RESET 320 uA every 20th pulse, SET 183 uA between, 50 ns, fused engine",
+     "sim_pcm_fused"),
+    ("PCM, same train, fused engine, summary statistics only", "sim_pcm_fused_summary"),
+    ("PCM, same train, 1000 devices, fused engine", "sim_pcm_small_fused"),
+    ("PCM statistical card `pcm.joshi2020_statistical` (noise, drift spread, growth spread), same train, fused",
+     "sim_pcm_stat_fused"),
+    ("PCM `pcm.sebastian2014_gst`, same train, per-pulse reference path", "sim_pcm"),
+    ("PCM statistical card, same train, per-pulse reference path", "sim_pcm_stat"),
     ("stochastic MTJ, +/-100 uA (2x I_c0,P), 10 ns, seeded draws", "sim_mtj"),
     ("ECM `ecm.menzel2013_ag`, 0.35 V x 10 then -0.35 V x 10, 10 us", "sim_ecm"),
 )
@@ -343,7 +359,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--case", help=argparse.SUPPRESS)
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--skip", default="", help="comma-separated: simulate, physics, memory, startup, batch")
+    ap.add_argument("--skip", default="", help="comma-separated: simulate, physics, pcm, memory, startup, batch")
     ap.add_argument("--before", metavar="JSON", help="a saved --json run of the previous code: its physics "
                                                      "figures become the before columns")
     ap.add_argument("--repeat", type=int, default=3)
@@ -403,6 +419,21 @@ def main():
                         "amp": 100e-6, "width": 1e-8, "blocks": False},
             "sim_ecm": {**ref, "model_name": "ecm.menzel2013_ag", "n": 2000 // q, "npulse": 20,
                         "amp": 0.35, "width": 1e-5},
+        })
+    if "pcm" not in skip:
+        if "sim_aihwkit" not in cases:  # the anchor the physics rows are compared with
+            cases["sim_aihwkit"] = {"case": "aihwkit", "n_side": 1000 // int(q**0.5), "npulse": 100,
+                                    "repeat": args.repeat}
+        pcm = {"case": "sim", "engine": "fused", "record": "full", "repeat": args.repeat, "amp": 183e-6,
+               "width": 5e-8, "reset": 320e-6, "model_name": "pcm.sebastian2014_gst", "npulse": 100}
+        cases.update({
+            "sim_pcm_fused": {**pcm, "n": 100_000 // q},
+            "sim_pcm_fused_summary": {**pcm, "n": 100_000 // q, "record": "summary"},
+            "sim_pcm_small_fused": {**pcm, "n": 1000},
+            "sim_pcm_stat_fused": {**pcm, "n": 100_000 // q, "model_name": "pcm.joshi2020_statistical"},
+            "sim_pcm": {**pcm, "n": 100_000 // q, "engine": "reference", "repeat": 1},
+            "sim_pcm_stat": {**pcm, "n": 100_000 // q, "engine": "reference", "repeat": 1,
+                             "model_name": "pcm.joshi2020_statistical"},
         })
     if "memory" not in skip:
         n, N = 1_000_000 // q, 1000 // q

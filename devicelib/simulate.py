@@ -1,7 +1,8 @@
 """Apply a pulse train to many devices and return an ``xarray.Dataset``.
 
 Two paths give the same result (docs/simulate.md): families with a compiled
-whole-train kernel (``fused_spec``: the baselines, ``fefet.nls``, ``vcm.stanford_pku``) run in
+whole-train kernel (``fused_spec``: the baselines, ``fefet.nls``, ``vcm.stanford_pku``,
+``pcm.gst_mushroom``) run in
 :mod:`devicelib.engine`; every other family runs the reference path, a loop
 over pulses (sequential in time), never over devices: every step is a handful
 of array operations over all devices at once. Both record into (pulse, device)
@@ -53,7 +54,8 @@ def _fused_ok(dev: DeviceModel) -> bool:
     overrides the pulse, read, noise or energy methods falls back to the reference path)."""
     cls = type(dev)
     owner = next((c for c in cls.__mro__ if "fused_spec" in vars(c)), None)
-    if owner is None or dev.volatile:
+    # a volatile family's kernel must relax between pulses itself (``fused_relax``: it takes the intervals)
+    if owner is None or (dev.volatile and not vars(owner).get("fused_relax", False)):
         return False
     return all(getattr(cls, m) is getattr(owner, m)
                for m in ("apply_pulse", "conductance", "perturb_step", "pulse_energy", "relax", "fused_spec"))
@@ -329,7 +331,8 @@ def _run_fused(dev, train, st, rec, var, rng, v_read, svars, progress):
     from . import engine as E
 
     n, npulse = rec.n, len(train)
-    spec = dev.fused_spec(n, train.amplitude, train.width, train.temperature, v_read)
+    kw = {"interval": train.interval} if dev.volatile else {}
+    spec = dev.fused_spec(n, train.amplitude, train.width, train.temperature, v_read, **kw)
     if isinstance(spec, E.KernelSpec):
         return _run_kernel(E, spec, dev, train, st, rec, var, rng, svars, progress)
     x = np.ascontiguousarray(np.broadcast_to(np.asarray(st[spec.state], dtype=float), (n,)), dtype=np.float64).copy()

@@ -524,6 +524,65 @@ class GSTMushroom(DeviceModel):
         }
         return out
 
+    #: the fused kernel relaxes between pulses itself (devicelib.simulate takes it for this volatile model)
+    fused_relax = True
+
+    def fused_spec(self, n: int, amplitude, width, temperature=300.0, v_read=0.1, interval=0.0):
+        """The fused simulate kernel (:mod:`devicelib.physics.pcm_kernel`) for a pulse train: the parameter
+        matrix (one shared row unless parameters vary between devices), each pulse's condition, and the
+        pulse-invariant terms (peak temperature, melt, quenched plug, growth step and Joule energy per distinct
+        pulse condition; growth and drift-clock advance per distinct relaxation), computed here once by this
+        model's own methods. Ambient temperatures are checked as :meth:`apply_pulse` and :meth:`relax` check
+        them."""
+        from ..engine import KernelSpec
+        from . import pcm_kernel as K
+
+        amp = np.abs(np.asarray(amplitude, dtype=float))
+        npulse = amp.size
+        w = np.broadcast_to(np.asarray(width, dtype=float), (npulse,))
+        temp = np.broadcast_to(np.asarray(temperature, dtype=float), (npulse,))
+        dt = np.broadcast_to(np.asarray(interval, dtype=float), (npulse,))
+        act = (w > 0) & (amp > 0)
+        for where, used in (("apply_pulse", act), ("relax", dt > 0)):
+            for t in np.unique(temp[used]):
+                self._ambient(t, n, where)
+        p = self.params
+        vals = [np.asarray(p[k], dtype=float) for k in K.PARAMS]
+        shared = all(x.size == 1 for x in vals)
+        if shared:
+            P = np.array([[float(x.reshape(-1)[0]) for x in vals]])
+        else:
+            P = np.ascontiguousarray(np.stack([np.broadcast_to(x.reshape(-1) if x.size == 1 else x, (n,))
+                                               for x in vals], axis=1))
+        pre = np.zeros((npulse, K.N_PRE))
+        pre[:, 0], pre[:, 1], pre[:, 2], pre[:, 3], pre[:, 4] = act, amp, w, temp, dt
+        # pulse-invariant terms once per distinct pulse condition (per device when parameters vary, up to
+        # K.TABLE_BYTES; beyond that the kernel computes them per device and pulse)
+        rows = 1 if shared else n
+        conds, ci = np.unique(np.stack([amp, w, temp], axis=1)[act], axis=0, return_inverse=True)
+        rels, ri = np.unique(np.stack([temp, dt], axis=1)[dt > 0], axis=0, return_inverse=True)
+        C, Rt = np.zeros((0, 5, 1)), np.zeros((0, 2, 1))
+        if 8 * rows * (5 * len(conds) + 2 * len(rels)) <= K.TABLE_BYTES:
+            pre[act, 5], pre[dt > 0, 6] = ci.reshape(-1), ri.reshape(-1)
+            C = np.empty((len(conds), 5, rows))
+            for c, (a_c, w_c, t_c) in enumerate(conds):
+                t_peak = np.broadcast_to(self.peak_temperature(a_c, t_c), (rows,))
+                melt = t_peak >= p["T_melt"]
+                C[c, 0] = t_peak
+                C[c, 1] = melt
+                C[c, 2] = np.minimum(p["r_h"] * (t_peak - t_c) / (p["T_melt"] - t_c), p["u_max"])
+                C[c, 3] = self.growth_velocity(np.where(melt, 300.0, t_peak)) * w_c
+                C[c, 4] = a_c**2 * p["R_prog"] * w_c
+            Rt = np.empty((len(rels), 2, rows))
+            for c, (t_c, dt_c) in enumerate(rels):
+                Rt[c, 0] = self.growth_velocity(t_c) * dt_c
+                Rt[c, 1] = dt_c * self.drift_clock_rate(t_c)
+        else:
+            pre[:, 5] = pre[:, 6] = -1.0
+        stoch = not all(np.ndim(p[k]) == 0 and p[k] == 0 for k in ("prog_noise", "nu_spread", "read_noise"))
+        spread = bool(np.any(np.asarray(p["growth_spread"]) > 0))
+        return KernelSpec(states=K.STATES, kernels=K.kernels, args=(P, pre, C, Rt, float(v_read), stoch, spread))
+
     def drift_clock_rate(self, temperature) -> np.ndarray:
         """d theta / dt: speed of the structural-relaxation clock at ``temperature`` relative to T_read."""
         p = self.params

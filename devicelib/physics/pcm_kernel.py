@@ -1,0 +1,509 @@
+r"""Fused whole-train kernel of ``pcm.gst_mushroom`` (:mod:`devicelib.engine`, :class:`~devicelib.engine.KernelSpec`).
+
+The same physics as :class:`~devicelib.physics.pcm.GSTMushroom` (``apply_pulse``, ``relax``, ``conductance``,
+``pulse_energy``) and the same order of events as the per-pulse reference path of
+:func:`devicelib.simulate.simulate`: pulse (melt-quench or closed-form growth of the plug), cycle-to-cycle
+noise on the plug, relaxation over the pulse interval (drift clock and retention growth, the model is
+volatile), read. What is done once instead of per pulse or per device:
+
+- each distinct pulse condition's peak temperature, melt verdict, quenched plug, crystallised thickness
+  :math:`u(T_{peak}) t_p` and Joule energy, and each distinct relaxation's growth :math:`u(T) \Delta t` and
+  drift-clock advance, are computed once (per device when parameters vary between devices, up to
+  :data:`TABLE_BYTES`) by the model's own methods, so the plug thickness is bit-identical to the reference
+  path (beyond the table limit the kernel computes them per device with :func:`growth_velocity`, equal to
+  rounding);
+- the Poole-Frenkel read (Newton on :math:`R_c I + b u\,\mathrm{asinh}(I/I_0) = V`) runs over a chunk of
+  devices in a loop the compiler vectorises (:func:`vasinh` built on :func:`~devicelib.engine.vlog`),
+  warm-started from the device's previous solution when the plug has not grown since and the read
+  temperature is unchanged: :math:`F` is increasing and concave in :math:`I` and decreasing in
+  :math:`u`, so that start lies left of the root and Newton still climbs monotonically (else from
+  :math:`I = 0`, as the reference); both stop at the reference's test :math:`|\delta I| \le 10^{-12} |I|`;
+- the statistical layer's draws of a programming event (drift exponent, programming error, read-noise
+  draw; functions of :math:`G_{phys}` at :math:`V_{stat}` of the freshly programmed plug) are resolved
+  lazily, at the next read that needs them (recorded state, drift, noise) or at the end of the train:
+  they depend only on that plug and on counter-based normals keyed by the programming pulse
+  (:func:`~devicelib.engine.normal`), so the result is the same as resolving them at the pulse.
+
+Noise: the programming error, drift-exponent spread and 1/f read-noise draws and the gamma factor of
+``growth_spread`` (Marsaglia-Tsang) use the engine's counter-based generator: seeded results equal the
+reference path in distribution, not draw for draw. Deterministic cards agree with it to 1e-12.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+from .. import engine
+from ..engine import CHUNK, normal, twin
+from ..units import k_B, q_e
+
+#: kernel order of the parameters (columns of P)
+PARAMS = ("R_prog", "R_th", "T_melt", "r_h", "u_max", "T_g", "m_frag", "eta_inf", "E_glass", "lambda_j", "dh_f",
+          "R_c", "E_pf", "N_T", "dz", "tau0", "T_read", "E_drift", "g_max_stat", "t0_drift", "t_r", "v_stat",
+          "prog_noise", "nu_spread", "read_noise", "growth_spread")
+(R_PROG, R_TH, T_MELT, R_H, U_MAX, T_G, M_FRAG, ETA_INF, E_GLASS, LAMBDA_J, DH_F, R_C, E_PF, N_T, DZ, TAU0,
+ T_READ, E_DRIFT, G_MAX, T0, T_R, V_STAT, S_P, S_NU, S_Q, S_U) = range(len(PARAMS))
+#: kernel order of the state (rows of xs)
+STATES = ("amorphous_thickness", "t_prog", "nu", "prog_error", "read_xi", "peak_temperature",
+          "ambient_temperature")
+#: columns of pre (N, 7): acts, |I|, width, ambient T, interval, index of the pulse condition in C (T_peak,
+#: melt, quenched plug, growth step u(T_peak) t_p, Joule energy) and of the relaxation in Rt (growth u(T) dt,
+#: drift-clock advance); -1: not tabulated (computed per device)
+N_PRE = 7
+#: largest size of the per-condition tables when parameters vary between devices
+TABLE_BYTES = 256 << 20
+_LN10 = math.log(10.0)
+_STREAM_NU, _STREAM_P, _STREAM_R, _STREAM_GAMMA = 3, 4, 5, 6
+
+# asinh(x) = sum_n (-1)^n (2n)! / (4^n (n!)^2 (2n + 1)) x^(2n+1): Horner in x^2 up to x^21 (|x| < 1/8: below 1e-20)
+_AS = tuple((-1) ** k * math.factorial(2 * k) / (4**k * math.factorial(k) ** 2 * (2 * k + 1)) for k in range(11))
+
+
+@numba.njit(cache=True, inline="always", fastmath={"contract"}, error_model="numpy")
+def vasinh(x):  # pragma: no cover - compiled
+    """asinh(x) for |x| < 1e150 to a few ulp, branch-free: the series below |x| = 1/8, else
+    log(|x| + sqrt(x^2 + 1)) by :func:`~devicelib.engine.vlog` (argument >= 1.13: no cancellation)."""
+    a = abs(x)
+    big = engine.vlog(a + np.sqrt(a * a + 1.0))
+    a2 = a * a
+    p = _AS[10]
+    p = p * a2 + _AS[9]
+    p = p * a2 + _AS[8]
+    p = p * a2 + _AS[7]
+    p = p * a2 + _AS[6]
+    p = p * a2 + _AS[5]
+    p = p * a2 + _AS[4]
+    p = p * a2 + _AS[3]
+    p = p * a2 + _AS[2]
+    p = p * a2 + _AS[1]
+    p = p * a2 + _AS[0]
+    r = a * p if a < 0.125 else big
+    return r if x >= 0.0 else -r
+
+
+# -- scalar physics (GSTMushroom's methods for one device; used when parameters vary between devices) -----------------
+
+@numba.njit(cache=True, inline="always")
+def growth_velocity(P, r, t):  # pragma: no cover - compiled
+    """GSTMushroom.growth_velocity for row r of P at temperature t (K)."""
+    tg = P[r, T_G]
+    lg_inf = np.log10(P[r, ETA_INF])
+    a = 12.0 - lg_inf
+    if t >= tg:
+        x = tg / max(t, tg)
+        lg = lg_inf + a * x * np.exp((P[r, M_FRAG] / a - 1.0) * (x - 1.0))
+    else:
+        lg = 12.0 + P[r, E_GLASS] / (k_B * _LN10) * (1.0 / t - 1.0 / tg)
+    tm = P[r, T_MELT]
+    df = P[r, DH_F] * (tm - t) / tm * 2.0 * t / (tm + t) if t < tm else 0.0
+    kt = k_B * t
+    wf = -np.expm1(-df / kt)
+    if not wf > 0.0:
+        return 0.0
+    ln_u = np.log(4.0 * kt / (3.0 * np.pi * P[r, LAMBDA_J] ** 2)) - _LN10 * lg + np.log(max(wf, 1e-300))
+    return np.exp(ln_u)
+
+
+@numba.njit(cache=True, inline="always")
+def pf_terms(P, r, t):  # pragma: no cover - compiled
+    """(I0, b) of the Poole-Frenkel read at temperature t (GSTMushroom._pf)."""
+    kt = k_B * t
+    area = np.pi * P[r, R_H] ** 2
+    i0 = 2.0 * q_e * area * P[r, N_T] * P[r, DZ] / P[r, TAU0] * np.exp(-P[r, E_PF] / kt)
+    return i0, 2.0 * kt / (q_e * P[r, DZ])
+
+
+@numba.njit(cache=True, inline="always")
+def _gnorm(g, gm):  # pragma: no cover - compiled
+    return max(abs(g) / gm, 1e-7)
+
+
+@numba.njit(cache=True, inline="always")
+def nu_mean(g, gm):  # pragma: no cover - compiled
+    return min(max(-0.0155 * np.log(_gnorm(g, gm)) + 0.0244, 0.049), 0.1)
+
+
+@numba.njit(cache=True, inline="always")
+def nu_sigma(g, gm):  # pragma: no cover - compiled
+    return min(max(-0.0125 * np.log(_gnorm(g, gm)) - 0.0059, 0.008), 0.045)
+
+
+@numba.njit(cache=True, inline="always")
+def prog_sigma(g, gm):  # pragma: no cover - compiled
+    x = abs(g) / gm
+    return (0.26348 + 1.9650 * x - 1.1731 * x**2) * 1e-6 * (gm / 25e-6)
+
+
+@numba.njit(cache=True, inline="always")
+def noise_q(g, gm):  # pragma: no cover - compiled
+    return min(0.0088 / _gnorm(g, gm) ** 0.65, 0.2)
+
+
+@numba.njit(cache=True, inline="always")
+def _uniform(key, i, k, stream):  # pragma: no cover - compiled
+    """Uniform number in (0, 1) for (key, device, pulse, stream) (the engine's splitmix64 hash)."""
+    c = (np.uint64(i) * engine._GOLD) ^ (np.uint64(k) * engine._K1) ^ (np.uint64(stream) * engine._K2)
+    z = engine._mix(key ^ c ^ engine._K1)
+    return (float(z >> engine._S11) + 0.5) * engine._TWO53
+
+
+@numba.njit(cache=True)
+def gamma_unit(key, i, k, shape):  # pragma: no cover - compiled
+    """Gamma variable of mean 1 and shape ``shape`` (CV 1/sqrt(shape)): Marsaglia-Tsang, counter-based draws
+    (attempt a uses streams 6 + 2a, 7 + 2a); shape < 1 by the boost Gamma(s) = Gamma(s + 1) U^(1/s)."""
+    s = shape if shape >= 1.0 else shape + 1.0
+    d = s - 1.0 / 3.0
+    c = 1.0 / np.sqrt(9.0 * d)
+    att = 0
+    while True:
+        x = normal(key, i, k, _STREAM_GAMMA + 2 * att)
+        v = 1.0 + c * x
+        if v > 0.0:
+            v = v * v * v
+            u = _uniform(key, i, k, _STREAM_GAMMA + 2 * att + 1)
+            if np.log(u) < 0.5 * x * x + d - d * v + d * np.log(v):
+                break
+        att += 1
+    g = d * v
+    if shape < 1.0:
+        g = g * _uniform(key, i, k, 1) ** (1.0 / shape)
+    return g / shape
+
+
+# -- the Poole-Frenkel read over a chunk, vectorised ------------------------------------------------------------------
+
+@numba.njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
+def _newton(m, U, I0, B, RC, V, cur, done):  # pragma: no cover - compiled
+    """Solve R_c I + b u asinh(I/I0) = v for devices 0..m-1 of the chunk buffers from the start ``cur``
+    (updated in place), Newton until the step is within 1e-12 of the current (GSTMushroom._slab_conductance).
+    Each device stops at its own convergence (``done``), so its result does not depend on its chunk."""
+    for j in range(m):
+        done[j] = False
+    for _ in range(100):
+        nbad = 0
+        for j in range(m):
+            i = cur[j]
+            # F = R_c I + b u asinh(x) - V, F' = R_c + b u / (I0 sqrt(1 + x^2)), x = I/I0 >= 0: one square
+            # root for both and one division for the step (asinh as log(x + sqrt(1 + x^2)) above x = 1/8)
+            x = i / I0[j]
+            sq = np.sqrt(x * x + 1.0)
+            bu = B[j] * U[j]
+            lg = engine.vlog(x + sq)
+            x2 = x * x
+            p = _AS[10]
+            p = p * x2 + _AS[9]
+            p = p * x2 + _AS[8]
+            p = p * x2 + _AS[7]
+            p = p * x2 + _AS[6]
+            p = p * x2 + _AS[5]
+            p = p * x2 + _AS[4]
+            p = p * x2 + _AS[3]
+            p = p * x2 + _AS[2]
+            p = p * x2 + _AS[1]
+            p = p * x2 + _AS[0]
+            ash = x * p if x < 0.125 else lg
+            f = RC[j] * i + bu * ash - V[j]
+            s = f * sq * I0[j] / (RC[j] * sq * I0[j] + bu)
+            inew = i - s
+            ok = abs(s) <= 1e-12 * abs(inew)
+            cur[j] = i if done[j] else inew
+            done[j] = done[j] or ok
+            nbad += not done[j]
+        if nbad == 0:
+            break
+
+
+@numba.njit(cache=True, inline="always")
+def _fill_pf(P, sp, c0, c1, temps, I0, B, RC, cache):  # pragma: no cover - compiled
+    """I0, b and R_c of devices c0..c1-1 at their temperatures ``temps[j]`` (one exp per new temperature
+    when parameters are shared: ``cache`` = [T, I0, b])."""
+    for i in range(c0, c1):
+        j = i - c0
+        t = temps[j]
+        if sp:
+            i0, b = pf_terms(P, i, t)
+            RC[j] = P[i, R_C]
+        else:
+            if t != cache[0]:
+                cache[1], cache[2] = pf_terms(P, 0, t)
+                cache[0] = t
+            i0, b = cache[1], cache[2]
+            RC[j] = P[0, R_C]
+        I0[j], B[j] = i0, b
+
+
+@numba.njit(cache=True, nogil=True)
+def _phys(P, sp, c0, c1, U, temps, V, uc, tc, cur, I0, B, RC, out, cache, done):  # pragma: no cover - compiled
+    """G_phys (GSTMushroom.physical_conductance) of plugs U[j] at temperatures temps[j] and read voltages V[j],
+    devices c0..c1-1, into ``out``. ``cur``/``uc``/``tc``: the device's last current and the plug and
+    temperature it was solved for at this voltage (warm start when the plug has not grown and the temperature
+    is the same; else from I = 0)."""
+    m = c1 - c0
+    _fill_pf(P, sp, c0, c1, temps, I0, B, RC, cache)
+    for j in range(m):
+        V[j] = abs(V[j])
+        if not (U[j] <= uc[j] and temps[j] == tc[j] and cur[j] >= 0.0):
+            cur[j] = 0.0
+    _newton(m, U, I0, B, RC, V, cur, done)  # V = 0: stays at I = 0
+    for j in range(m):
+        uc[j], tc[j] = U[j], temps[j]
+        r = c0 + j if sp else 0
+        f = min(1.0, (U[j] / P[r, R_H]) ** 2)
+        slab = cur[j] / V[j] if V[j] > 0.0 else 1.0 / (RC[j] + B[j] * U[j] / I0[j])
+        out[j] = f * slab + (1.0 - f) / RC[j]
+
+
+# -- the whole-train driver -------------------------------------------------------------------------------------------
+
+def _pcm_drive(P, pre, C, Rt, v_read, stoch, spread, xs, k0, k1, slot, G, E, X, flags, noise, key, stats,
+               nblocks):  # pragma: no cover - compiled
+    """Pulses k0..k1-1 of a train on every device, the state ``xs`` (7, n) (:data:`STATES`) updated in place;
+    recording, noise and statistics as :func:`devicelib.engine._drive_py`. ``stoch``: the statistical
+    layer draws (any noise scale nonzero); ``spread``: gamma factor on the growth step."""
+    n = xs.shape[1]
+    sp = P.shape[0] > 1
+    tp = C.shape[2] > 1 or Rt.shape[2] > 1  # tables per device
+    rec_g, rec_e, rec_x, do_stats = flags[0], flags[1], flags[2], flags[3]
+    c2c, c2c_abs, rnoise = noise[0], noise[1], noise[2]
+    perturb = c2c != 0.0 or c2c_abs != 0.0
+    per = (n + nblocks - 1) // nblocks
+    for b in numba.prange(nblocks):
+        a0 = b * per
+        a1 = min(n, a0 + per)
+        # chunk buffers: energy, pending programming pulse and its plug, Newton warm starts (read at v_read,
+        # statistics at v_stat), read scratch
+        be, kp, us = np.empty(CHUNK), np.empty(CHUNK, dtype=np.int64), np.empty(CHUNK)
+        cr, ucr, tcr = np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK)
+        cs, ucs, tcs = np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK)
+        cq, ucq, tcq = np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK)
+        VV, dn = np.empty(CHUNK), np.empty(CHUNK, dtype=np.bool_)
+        U, T, I0, B, RC = np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK)
+        gr, gs, gq = np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK)
+        cache = np.full(3, np.nan)
+        for c0 in range(a0, a1, CHUNK):
+            c1 = min(a1, c0 + CHUNK)
+            kp[:] = -1
+            cr[:] = -1.0
+            cs[:] = -1.0
+            cq[:] = -1.0
+            for k in range(k0, k1):
+                sl = slot[k]
+                on = pre[k, 0] != 0.0
+                dt = pre[k, 4]
+                if not on and sl < 0 and dt <= 0.0 and k != k1 - 1:
+                    continue
+                amp, w, ta = pre[k, 1], pre[k, 2], pre[k, 3]
+                ci, ri = int(pre[k, 5]), int(pre[k, 6])
+                quick = on and ci >= 0 and not tp and not perturb and not (spread and C[ci, 1, 0] == 0.0)
+                if quick:  # tabulated shared pulse, no noise on the plug: one branch-free loop (vectorised)
+                    tpk, umelt, step, en = C[ci, 0, 0], C[ci, 2, 0], C[ci, 3, 0], C[ci, 4, 0]
+                    melt = C[ci, 1, 0] != 0.0
+                    for i in range(c0, c1):
+                        j = i - c0
+                        un = umelt if melt else max(xs[0, i] - step, 0.0)
+                        us[j] = un
+                        kp[j] = k
+                        be[j] = en
+                        xs[0, i] = un
+                        xs[1, i] = 0.0
+                        xs[5, i] = tpk
+                        xs[6, i] = ta
+                for i in range(c0, c1):
+                    if quick and dt <= 0.0:
+                        break
+                    j = i - c0
+                    r = i if sp else 0
+                    rt = i if tp else 0
+                    if not quick:
+                        be[j] = 0.0
+                    if on and not quick:
+                        u = xs[0, i]
+                        if ci >= 0:
+                            tpk, melt, umelt, step = C[ci, 0, rt], C[ci, 1, rt] != 0.0, C[ci, 2, rt], C[ci, 3, rt]
+                            be[j] = C[ci, 4, rt]
+                        else:
+                            tpk = ta + P[r, R_TH] * P[r, R_PROG] * amp * amp
+                            melt = tpk >= P[r, T_MELT]
+                            umelt = min(P[r, R_H] * (tpk - ta) / (P[r, T_MELT] - ta), P[r, U_MAX])
+                            step = growth_velocity(P, r, 300.0 if melt else tpk) * w
+                            be[j] = amp * amp * P[r, R_PROG] * w
+                        if melt:
+                            un = umelt
+                        else:
+                            if spread and P[r, S_U] > 0.0:
+                                cv = P[r, S_U]
+                                step = step * gamma_unit(key, i, k, 1.0 / (cv * cv))
+                            un = max(u - step, 0.0)
+                        us[j] = un  # the plug the statistical draws see (before the c2c noise)
+                        kp[j] = k
+                        if perturb:  # DeviceModel.perturb_step on the plug, clipped to [0, u_max]
+                            upp = u + (un - u) * (1.0 + c2c * normal(key, i, k, 0))
+                            if c2c_abs != 0.0:
+                                upp = upp + c2c_abs * normal(key, i, k, 1)
+                            un = min(max(upp, 0.0), P[r, U_MAX])
+                        xs[0, i] = un
+                        xs[1, i] = 0.0
+                        xs[5, i] = tpk
+                        xs[6, i] = ta
+                    if dt > 0.0:  # GSTMushroom.relax over the interval
+                        if ri >= 0:
+                            xs[1, i] = xs[1, i] + Rt[ri, 1, rt]
+                            xs[0, i] = max(xs[0, i] - Rt[ri, 0, rt], 0.0)
+                        else:
+                            xs[1, i] = xs[1, i] + dt * np.exp(P[r, E_DRIFT] / k_B * (1.0 / P[r, T_READ] - 1.0 / ta))
+                            xs[0, i] = max(xs[0, i] - growth_velocity(P, r, ta) * dt, 0.0)
+                        xs[6, i] = ta
+                # the statistical draws of pending programming events, where a read or the end needs them
+                need = False
+                for i in range(c0, c1):
+                    j = i - c0
+                    r = i if sp else 0
+                    if kp[j] >= 0 and (k == k1 - 1 or (sl >= 0 and (stoch or rec_x or do_stats
+                                                                        or xs[1, i] > P[r, T0]))):
+                        need = True
+                solved = False  # gs holds G_phys(v_stat, T_read) of the pending plugs us
+                if need:
+                    for i in range(c0, c1):
+                        T[i - c0] = P[i if sp else 0, T_READ]
+                        VV[i - c0] = P[i if sp else 0, V_STAT]
+                    # deterministic cells: no solve where the clip of nu_mean decides (G above the value at
+                    # which it reaches its floor 0.049, known from the lower bound of G_phys: the low-field
+                    # slab, G_slab grows with V; a margin of 1e-4 in nu against rounding)
+                    solved = stoch
+                    if not stoch:
+                        _fill_pf(P, sp, c0, c1, T, I0, B, RC, cache)
+                        for i in range(c0, c1):
+                            j = i - c0
+                            r = i if sp else 0
+                            f = min(1.0, (us[j] / P[r, R_H]) ** 2)
+                            glow = f / (RC[j] + B[j] * us[j] / I0[j]) + (1.0 - f) / RC[j]
+                            if kp[j] >= 0 and not -0.0155 * np.log(glow / P[r, G_MAX]) + 0.0244 < 0.0489:
+                                solved = True
+                    if solved:
+                        _phys(P, sp, c0, c1, us, T, VV, ucs, tcs, cs, I0, B, RC, gs, cache, dn)
+                    for i in range(c0, c1):
+                        j = i - c0
+                        if kp[j] < 0:
+                            continue
+                        r = i if sp else 0
+                        g, gm = gs[j], P[r, G_MAX]
+                        if not solved:
+                            xs[2, i] = 0.049  # nu_mean at its floor (see above)
+                            xs[3, i] = 0.0
+                            xs[4, i] = 0.0
+                        elif stoch:
+                            xnu = normal(key, i, kp[j], _STREAM_NU)
+                            xs[2, i] = abs(nu_mean(g, gm) + P[r, S_NU] * nu_sigma(g, gm) * xnu)
+                            err = P[r, S_P] * prog_sigma(g, gm) / g * normal(key, i, kp[j], _STREAM_P)
+                            xs[3, i] = max(err, -1.0)
+                            xs[4, i] = normal(key, i, kp[j], _STREAM_R)
+                        else:
+                            xs[2, i] = nu_mean(g, gm)
+                            xs[3, i] = 0.0
+                            xs[4, i] = 0.0
+                        kp[j] = -1
+                if sl < 0:
+                    continue
+                # the read (GSTMushroom.conductance) at each device's ambient temperature
+                same = solved and not sp and abs(v_read) == abs(P[0, V_STAT])
+                for i in range(c0, c1):
+                    U[i - c0] = xs[0, i]
+                    T[i - c0] = xs[6, i]
+                    VV[i - c0] = v_read
+                    same = same and U[i - c0] == us[i - c0] and T[i - c0] == P[0, T_READ]
+                if same:  # the read is the solve just done for the statistical draws (V_read = V_stat, T_read)
+                    for j in range(c1 - c0):
+                        gr[j] = gs[j]
+                else:
+                    _phys(P, sp, c0, c1, U, T, VV, ucr, tcr, cr, I0, B, RC, gr, cache, dn)
+                qneed = False
+                for i in range(c0, c1):
+                    r = i if sp else 0
+                    if P[r, S_Q] != 0.0:
+                        qneed = True
+                if qneed:  # Q at G_phys(v_stat, T_read) of the present plug
+                    fresh = solved  # the statistics solve of this pulse is that of the present plug
+                    for i in range(c0, c1):
+                        fresh = fresh and xs[0, i] == us[i - c0]
+                    if fresh:
+                        for j in range(c1 - c0):
+                            gq[j] = gs[j]
+                    else:
+                        for i in range(c0, c1):
+                            T[i - c0] = P[i if sp else 0, T_READ]
+                            VV[i - c0] = P[i if sp else 0, V_STAT]
+                        _phys(P, sp, c0, c1, U, T, VV, ucq, tcq, cq, I0, B, RC, gq, cache, dn)
+                plain = not (qneed or rnoise != 0.0)
+                if plain:  # no drift in this chunk (every read within t0 of its pulse): no pow per device
+                    for i in range(c0, c1):
+                        if xs[1, i] > P[i if sp else 0, T0]:
+                            plain = False
+                if plain:  # the read and the records as branch-free loops (vectorised)
+                    for i in range(c0, c1):
+                        gr[i - c0] = max(gr[i - c0] * (1.0 + xs[3, i]), 0.0)
+                    if rec_g:
+                        for i in range(c0, c1):
+                            G[sl, i] = gr[i - c0]
+                    if rec_e:
+                        for i in range(c0, c1):
+                            E[sl, i] = be[i - c0]
+                    if rec_x:
+                        for q in range(7):
+                            for i in range(c0, c1):
+                                X[q, sl, i] = xs[q, i]
+                else:  # drift, noise: per device
+                    for i in range(c0, c1):
+                        j = i - c0
+                        r = i if sp else 0
+                        g = max(gr[j] * (1.0 + xs[3, i]), 0.0)
+                        t0 = P[r, T0]
+                        te = max(xs[1, i], t0)
+                        if te != t0:  # drift (the factor is exactly 1 at t0)
+                            g = g * (te / t0) ** (-(xs[2, i] * P[r, T_READ] / xs[6, i]))
+                        if P[r, S_Q] != 0.0:
+                            nz = P[r, S_Q] * noise_q(gq[j], P[r, G_MAX]) * np.sqrt(
+                                np.log((te + P[r, T_R]) / (2.0 * P[r, T_R]))) * xs[4, i]
+                            g = max(g * (1.0 + nz), 0.0)
+                        if rnoise != 0.0:
+                            g = g * (1.0 + rnoise * normal(key, i, k, 2))
+                        if rec_g:
+                            G[sl, i] = g
+                        if rec_e:
+                            E[sl, i] = be[j]
+                        if rec_x:
+                            for q in range(7):
+                                X[q, sl, i] = xs[q, i]
+                        gr[j] = g
+                if do_stats:  # per quantity over the chunk (contiguous reductions), then into the block's sums
+                    _stat_chunk(stats, b, sl, 0, gr, 0, c1 - c0, c0 == a0)
+                    _stat_chunk(stats, b, sl, 1, be, 0, c1 - c0, c0 == a0)
+                    for q in range(7):
+                        _stat_chunk(stats, b, sl, 2 + q, xs[q], c0, c1, c0 == a0)
+    return True
+
+
+@numba.njit(cache=True, inline="always")
+def _stat_chunk(stats, b, sl, q, v, lo, hi, first):  # pragma: no cover - compiled
+    """:func:`~devicelib.engine.stat_add` of the values v[lo:hi] of quantity q (``first``: the block's first
+    chunk, whose first value is the block's shift), summed over the chunk in registers."""
+    if first:
+        stats[b, sl, q, 0] = v[lo]
+    sh = stats[b, sl, q, 0]
+    s1 = s2 = 0.0
+    mn, mx = np.inf, -np.inf
+    for i in range(lo, hi):
+        d = v[i] - sh
+        s1 += d
+        s2 += d * d
+        mn = min(mn, v[i])
+        mx = max(mx, v[i])
+    stats[b, sl, q, 1] += s1
+    stats[b, sl, q, 2] += s2
+    stats[b, sl, q, 3] = min(stats[b, sl, q, 3], mn)
+    stats[b, sl, q, 4] = max(stats[b, sl, q, 4], mx)
+
+
+kernels = twin(_pcm_drive, "_pcm_drive_serial")
