@@ -23,9 +23,10 @@ batch
     (the population of benchmarks/bench_fit_batch.py).
 
 physics
-    the physics families on the per-pulse path (``engine="reference"``; they have no fused kernel):
-    VCM on 1e5 and 1e3 devices x 100 pulses, the stochastic MTJ on 1e5 x 100 (seeded draws), ECM on
-    2000 x 20, each against the same aihwkit anchor (run here when ``simulate`` is skipped).
+    the physics families: VCM (``vcm.stanford_pku``: fused engine, full history and summary, on 1e5 and 1e3
+    devices x 100 pulses; its 1T1R card with the series transistor on 1e3; the per-pulse reference path
+    on 1e5 and 1e3), and on the per-pulse path (no fused kernel) the stochastic MTJ on 1e5 x 100 (seeded
+    draws) and ECM on 2000 x 20, each against the same aihwkit anchor (run here when ``simulate`` is skipped).
     ``--before JSON`` adds the figures of a saved run of the previous code as before columns.
 
 ``--quick`` divides every size by 10 (for a smoke run; the doc tables are then marked quick).
@@ -283,8 +284,12 @@ def render(res: dict, quick: bool) -> str:
 
 
 PHYSICS_ROWS = (
-    ("VCM `vcm.crosssim_oxide_fit`, 0.9 V x 50 then -0.9 V x 50, 100 ns", "sim_vcm"),
-    ("VCM, same train, 1000 devices", "sim_vcm_small"),
+    ("VCM `vcm.crosssim_oxide_fit`, 0.9 V x 50 then -0.9 V x 50, 100 ns, fused engine", "sim_vcm_fused"),
+    ("VCM, same train, fused engine, summary statistics only", "sim_vcm_fused_summary"),
+    ("VCM, same train, 1000 devices, fused engine", "sim_vcm_small_fused"),
+    ("VCM 1T1R `vcm.stanford1t1r_fit` (series transistor), 2 V x 50 then -2 V x 50, 100 ns, fused", "sim_vcm_1t1r"),
+    ("VCM `vcm.crosssim_oxide_fit`, per-pulse reference path", "sim_vcm"),
+    ("VCM, same train, 1000 devices, per-pulse reference path", "sim_vcm_small"),
     ("stochastic MTJ, +/-100 uA (2x I_c0,P), 10 ns, seeded draws", "sim_mtj"),
     ("ECM `ecm.menzel2013_ag`, 0.35 V x 10 then -0.35 V x 10, 10 us", "sim_ecm"),
 )
@@ -300,7 +305,8 @@ def _physics_table(res: dict, anchor) -> list[str]:
     if before:
         head += " before: updates/s | before: vs aihwkit (its run) | speed-up |"
         sep += "---|---|---|"
-    lines = ["", "### Simulate: physics families (per-pulse path, model set-up hoisted per train)", "", head, sep]
+    lines = ["", "### Simulate: physics families (fused engine where the family has a kernel, else the per-pulse path)",
+             "", head, sep]
     for label, key in PHYSICS_ROWS:
         r = res.get(key, {})
         if "error" in r or not r:
@@ -379,7 +385,16 @@ def main():
             cases["sim_aihwkit"] = {"case": "aihwkit", "n_side": 1000 // int(q**0.5), "npulse": 100,
                                     "repeat": args.repeat}
         ref = {"case": "sim", "engine": "reference", "record": "full", "repeat": args.repeat, "blocks": True}
+        fused = {**ref, "engine": "fused"}
         cases.update({
+            "sim_vcm_fused": {**fused, "model_name": "vcm.crosssim_oxide_fit", "n": 100_000 // q, "npulse": 100,
+                              "amp": 0.9, "width": 1e-7},
+            "sim_vcm_fused_summary": {**fused, "model_name": "vcm.crosssim_oxide_fit", "n": 100_000 // q,
+                                      "npulse": 100, "amp": 0.9, "width": 1e-7, "record": "summary"},
+            "sim_vcm_small_fused": {**fused, "model_name": "vcm.crosssim_oxide_fit", "n": 1000, "npulse": 100,
+                                    "amp": 0.9, "width": 1e-7},
+            "sim_vcm_1t1r": {**fused, "model_name": "vcm.stanford1t1r_fit", "n": 1000 // q, "npulse": 100,
+                             "amp": 2.0, "width": 1e-7},
             "sim_vcm": {**ref, "model_name": "vcm.crosssim_oxide_fit", "n": 100_000 // q, "npulse": 100,
                         "amp": 0.9, "width": 1e-7},
             "sim_vcm_small": {**ref, "model_name": "vcm.crosssim_oxide_fit", "n": 1000, "npulse": 100,

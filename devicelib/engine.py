@@ -1,7 +1,8 @@
 r"""The fused simulate engine: a whole pulse train per chunk of devices in one compiled kernel.
 
 :func:`devicelib.simulate.simulate` runs a model through here when the model provides
-``fused_spec`` (the phenomenological baselines and ``fefet.nls``); every other family keeps the
+``fused_spec`` (the phenomenological baselines and ``fefet.nls``; ``vcm.stanford_pku`` brings its own
+kernel on the same plan, :class:`KernelSpec`); every other family keeps the
 per-pulse Python path, which stays the reference (``engine="reference"``). The tests hold the
 two equal to 1e-12 for deterministic models and equal in distribution for noisy ones.
 
@@ -126,6 +127,8 @@ def _drive_py(kind, n_nodes, P, R, rkind, x, pre, k0, k1, slot, G, E, X, flags, 
     perturb = c2c != 0.0 or c2c_abs != 0.0
     fast = kind != NLS and not perturb and shared_p
     fast_rec = fast and shared_r and rnoise == 0.0 and not do_stats and not has_e
+    # FeFET NLS without c2c noise and with shared parameters: the vectorised pulse (_nls_chunk)
+    nls_fast = kind == NLS and not perturb and shared_p and shared_r and not do_stats
     per = (n + nblocks - 1) // nblocks
     for b in prange(nblocks):
         a0 = b * per
@@ -135,6 +138,8 @@ def _drive_py(kind, n_nodes, P, R, rkind, x, pre, k0, k1, slot, G, E, X, flags, 
         hs = np.empty(CHUNK)
         ss = np.empty(CHUNK)
         hd = np.zeros(CHUNK)
+        bx, bsn, bh, bgb, beb, bf = (np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK),
+                                     np.empty(CHUNK), np.empty(CHUNK))
         for c0 in range(a0, a1, CHUNK):
             c1 = min(a1, c0 + CHUNK)
             hd[:] = 0.0
@@ -144,6 +149,39 @@ def _drive_py(kind, n_nodes, P, R, rkind, x, pre, k0, k1, slot, G, E, X, flags, 
                 if d == 0.0 and sl < 0:
                     continue
                 upd = d != 0.0
+                if upd and nls_fast and pre[k, 2] == pre[k, 2]:
+                    # (s, H) from P for devices whose last pulse had the other direction (or none)
+                    for i in range(c0, c1):
+                        if hd[i - c0] != d:
+                            ss[i - c0], hs[i - c0] = nls_start(P, 0, x[i], d)
+                            hd[i - c0] = d
+                    _nls_chunk(x, c0, c1, P, R, d, pre[k, 2], pre[k, 4], ss, hs, bx, bsn, bh, bgb, beb, bf, sl >= 0)
+                    for i in range(c0, c1):
+                        j = i - c0
+                        if bf[j] != 0.0:  # H at 0 or infinity: the scalar closed form, into the buffers
+                            bx[j], bsn[j], bh[j] = nls_advance(P, 0, ss[j], hs[j], d, pre[k, 1], pre[k, 2],
+                                                               pre[k, 3])
+                            beb[j] = P[0, 6] * (P[0, 7] * pre[k, 4] + P[0, 8] * abs(bx[j] - x[i]))
+                            bgb[j] = _read(rkind, R, 0, bx[j])
+                    # then plain copies (vectorised)
+                    for i in range(c0, c1):
+                        x[i] = bx[i - c0]
+                        ss[i - c0] = bsn[i - c0]
+                        hs[i - c0] = bh[i - c0]
+                    if sl >= 0:
+                        if rnoise != 0.0:
+                            for i in range(c0, c1):
+                                bgb[i - c0] = bgb[i - c0] * (1.0 + rnoise * normal(key, i, k, 2))
+                        if rec_g:
+                            for i in range(c0, c1):
+                                G[sl, i] = bgb[i - c0]
+                        if rec_e:
+                            for i in range(c0, c1):
+                                E[sl, i] = beb[i - c0]
+                        if rec_x:
+                            for i in range(c0, c1):
+                                X[sl, i] = bx[i - c0]
+                    continue
                 if upd and fast:
                     # the common case as its own tight loop (no noise, shared parameters, a baseline
                     # rule): the compiler vectorises it; recording then runs in the loop below
@@ -278,3 +316,230 @@ def combine_stats(stats: np.ndarray, counts: np.ndarray) -> np.ndarray:
     out[..., 2] = st[..., 3].min(axis=0)
     out[..., 3] = st[..., 4].max(axis=0)
     return out
+
+
+# -- families with their own whole-train kernel (several state variables) -------------------------------------------
+
+@dataclass
+class KernelSpec:
+    """A family's own fused kernel (see ``fused_spec`` of ``vcm.stanford_pku``): several state variables.
+
+    ``kernels`` is the (parallel, serial) pair of compiled drivers, called as
+    ``kern(*args, xs, k0, k1, slot, G, E, X, flags, noise, key, stats, nblocks)`` with ``xs`` the
+    (nstate, n) state in :attr:`states` order (updated in place), ``G``/``E`` (nrec, n), ``X``
+    (nstate, nrec, n) (empty arrays when not kept), ``flags`` = [record G, record E, record X,
+    statistics] and ``stats`` (nblocks, S, 2 + nstate, :data:`N_STAT`) (conductance, energy, states).
+    The drivers follow :func:`_drive_py`: device blocks over threads, chunks of :data:`CHUNK`
+    devices running the whole train, counter-based noise (:func:`normal`), recording by ``slot``.
+    """
+
+    states: tuple
+    kernels: tuple
+    args: tuple
+    energy: bool = True
+
+
+def drive_kernel(spec: KernelSpec, xs, k0, k1, slot, G, E, X, stats, noise, key, nblocks) -> bool:
+    """Call a family kernel for pulses ``k0:k1``; ``G``/``E``/``X``/``stats`` None when not kept.
+    Returns the kernel's verdict (False: an integration did not finish)."""
+    dtype = next((a.dtype for a in (G, E, X) if a is not None), np.dtype(np.float64))
+    flags = np.array([G is not None, E is not None and spec.energy, X is not None, stats is not None],
+                     dtype=np.bool_)
+    kern = spec.kernels[1] if nblocks == 1 else spec.kernels[0]
+    empty2 = np.empty((0, 0), dtype=dtype)
+    return bool(kern(*spec.args, xs, k0, k1, slot, empty2 if G is None else G, empty2 if E is None else E,
+         np.empty((0, 0, 0), dtype=dtype) if X is None else X, flags, np.asarray(noise, dtype=np.float64),
+         np.uint64(key), np.empty((0, 0, 0, N_STAT)) if stats is None else stats, nblocks))
+
+
+@njit(cache=True, inline="always")
+def stat_add(stats, b, sl, q, v, first):  # pragma: no cover - compiled
+    """Add value ``v`` of quantity ``q`` to block ``b``'s shifted sums, minimum and maximum of slot ``sl``
+    (``first``: the block's first device, whose value is the shift)."""
+    if first:
+        stats[b, sl, q, 0] = v
+    d = v - stats[b, sl, q, 0]
+    stats[b, sl, q, 1] += d
+    stats[b, sl, q, 2] += d * d
+    stats[b, sl, q, 3] = min(stats[b, sl, q, 3], v)
+    stats[b, sl, q, 4] = max(stats[b, sl, q, 4], v)
+
+
+def twin(fn, name):
+    """(parallel, serial) compiled pair of a driver written with ``prange`` (the serial twin is the same
+    code under its own name and cache entry, where prange runs as range)."""
+    par = njit(cache=True, nogil=True, parallel=True)(fn)
+    ser_py = types.FunctionType(fn.__code__, fn.__globals__, name)
+    ser_py.__qualname__ = name
+    return par, njit(cache=True, nogil=True)(ser_py)
+
+
+# -- branch-free elementary functions (the loops over a chunk of devices vectorise with them) -----------------------
+
+_SHIFT = 6755399441055744.0  # 1.5 * 2**52: adding it rounds to the nearest integer, held in the low mantissa bits
+_LN2_HI, _LN2_LO = 6.93147180369123816490e-01, 1.90821492927058770002e-10
+
+
+@njit(cache=True, inline="always", fastmath={"contract"}, error_model="numpy")
+def vexp(x):  # pragma: no cover - compiled
+    """exp(x) for -708 <= x <= 709 (clamped outside) to 1-2 ulp, without a library call or branch.
+
+    Cody-Waite reduction x = k ln2 + r (|r| <= ln2/2), Taylor polynomial of degree 13 for e^r (truncation
+    below 1e-17), the 2^k scale built in the exponent bits; libm's exp is a call LLVM cannot vectorise."""
+    x = min(max(x, -708.0), 709.0)
+    kd = x * 1.4426950408889634 + _SHIFT
+    k = kd - _SHIFT
+    r = x - k * _LN2_HI
+    r = r - k * _LN2_LO
+    p = 1.0 / 6227020800.0
+    p = p * r + 1.0 / 479001600.0
+    p = p * r + 1.0 / 39916800.0
+    p = p * r + 1.0 / 3628800.0
+    p = p * r + 1.0 / 362880.0
+    p = p * r + 1.0 / 40320.0
+    p = p * r + 1.0 / 5040.0
+    p = p * r + 1.0 / 720.0
+    p = p * r + 1.0 / 120.0
+    p = p * r + 1.0 / 24.0
+    p = p * r + 1.0 / 6.0
+    p = p * r + 0.5
+    p = p * r + 1.0
+    p = p * r + 1.0
+    bits = (np.float64(kd).view(np.int64) + np.int64(1023)) << np.int64(52)
+    return p * np.int64(bits).view(np.float64)
+
+
+@njit(cache=True, inline="always", fastmath={"contract"}, error_model="numpy")
+def vsinh(y):  # pragma: no cover - compiled
+    """sinh(y) for |y| <= 708 to a few ulp, branch-free: (e - 1/e)/2 with e = vexp(|y|) above |y| = 0.5
+    (cancellation at most coth(0.5) = 2.2), the Taylor series to y^13 below (truncation below 1e-16)."""
+    a = abs(y)
+    e = vexp(a)
+    big = 0.5 * (e - 1.0 / e)
+    y2 = y * y
+    small = y * (1.0 + y2 / 6.0 * (1.0 + y2 / 20.0 * (1.0 + y2 / 42.0 * (1.0 + y2 / 72.0 * (
+        1.0 + y2 / 110.0 * (1.0 + y2 / 156.0))))))
+    return small if a < 0.5 else (big if y > 0.0 else -big)
+
+
+_SQRT2 = 1.4142135623730951
+_MANT = np.int64(0x000FFFFFFFFFFFFF)
+_ONE_BITS = np.int64(0x3FF0000000000000)
+
+
+@njit(cache=True, inline="always", fastmath={"contract"}, error_model="numpy")
+def vlog(x):  # pragma: no cover - compiled
+    """Natural logarithm of a positive normal x (1e-300 < x < 1e300) to a few ulp, branch-free:
+    x = m 2^e with m in [sqrt(1/2), sqrt(2)), log m = 2 atanh(t), t = (m - 1)/(m + 1), |t| <= 0.172,
+    series to t^21 (truncation below 1e-19). Callers route other arguments to libm."""
+    bits = np.float64(x).view(np.int64)
+    e = ((bits >> np.int64(52)) & np.int64(0x7FF)) - np.int64(1023)
+    m = np.int64((bits & _MANT) | _ONE_BITS).view(np.float64)
+    big = m > _SQRT2
+    m = 0.5 * m if big else m
+    ef = float(e) + (1.0 if big else 0.0)
+    t = (m - 1.0) / (m + 1.0)
+    t2 = t * t
+    p = 1.0 / 21.0
+    p = p * t2 + 1.0 / 19.0
+    p = p * t2 + 1.0 / 17.0
+    p = p * t2 + 1.0 / 15.0
+    p = p * t2 + 1.0 / 13.0
+    p = p * t2 + 1.0 / 11.0
+    p = p * t2 + 1.0 / 9.0
+    p = p * t2 + 1.0 / 7.0
+    p = p * t2 + 1.0 / 5.0
+    p = p * t2 + 1.0 / 3.0
+    p = p * t2 + 1.0
+    return ef * _LN2_HI + (2.0 * t * p + ef * _LN2_LO)
+
+
+@njit(cache=True, inline="always", fastmath={"contract"}, error_model="numpy")
+def vatan(x):  # pragma: no cover - compiled
+    """arctan(x) for finite x to a few ulp, branch-free: |x| > 1 by pi/2 - atan(1/|x|), above tan(pi/12)
+    by pi/6 + atan((a sqrt3 - 1)/(a + sqrt3)), then the series to a^29 on |a| <= 0.268 (below 1e-17)."""
+    b = abs(x)
+    inv = b > 1.0
+    # one division for the four cases: 1/b above 1, and the pi/6 reduction of b or of 1/b above tan(pi/12)
+    red = (b < 3.7320508075688772) if inv else (b > 0.2679491924311227)
+    s3 = 1.7320508075688772
+    num = (s3 - b if red else 1.0) if inv else (b * s3 - 1.0 if red else b)
+    den = (1.0 + b * s3 if red else b) if inv else (b + s3 if red else 1.0)
+    a = num / den
+    a2 = a * a
+    p = 1.0 / 29.0  # Horner in a^2 of sum_k (-1)^k a^2k / (2k + 1), k = 14 .. 0
+    p = p * a2 - 1.0 / 27.0
+    p = p * a2 + 1.0 / 25.0
+    p = p * a2 - 1.0 / 23.0
+    p = p * a2 + 1.0 / 21.0
+    p = p * a2 - 1.0 / 19.0
+    p = p * a2 + 1.0 / 17.0
+    p = p * a2 - 1.0 / 15.0
+    p = p * a2 + 1.0 / 13.0
+    p = p * a2 - 1.0 / 11.0
+    p = p * a2 + 1.0 / 9.0
+    p = p * a2 - 1.0 / 7.0
+    p = p * a2 + 1.0 / 5.0
+    p = p * a2 - 1.0 / 3.0
+    p = p * a2 + 1.0
+    r = a * p + (0.5235987755982989 if red else 0.0)
+    r = 1.5707963267948966 - r if inv else r
+    return r if x >= 0.0 else -r
+
+
+@njit(cache=True, inline="always", fastmath={"contract"}, error_model="numpy")
+def vsoftplus(z):  # pragma: no cover - compiled
+    """log(1 + e^z) to a few ulp, branch-free: max(z, 0) + log1p(e^{-|z|}), log1p(u) by the atanh series."""
+    u = vexp(-abs(z))
+    t = u / (2.0 + u)  # log1p(u) = 2 atanh(t), 0 <= t <= 1/3: series to t^35 (truncation below 1e-17)
+    t2 = t * t
+    p = 1.0 / 35.0
+    p = p * t2 + 1.0 / 33.0
+    p = p * t2 + 1.0 / 31.0
+    p = p * t2 + 1.0 / 29.0
+    p = p * t2 + 1.0 / 27.0
+    p = p * t2 + 1.0 / 25.0
+    p = p * t2 + 1.0 / 23.0
+    p = p * t2 + 1.0 / 21.0
+    p = p * t2 + 1.0 / 19.0
+    p = p * t2 + 1.0 / 17.0
+    p = p * t2 + 1.0 / 15.0
+    p = p * t2 + 1.0 / 13.0
+    p = p * t2 + 1.0 / 11.0
+    p = p * t2 + 1.0 / 9.0
+    p = p * t2 + 1.0 / 7.0
+    p = p * t2 + 1.0 / 5.0
+    p = p * t2 + 1.0 / 3.0
+    p = p * t2 + 1.0
+    return max(z, 0.0) + 2.0 * t * p
+
+
+_INV_LN10 = 0.43429448190325176
+
+
+@njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
+def _nls_chunk(x, c0, c1, P, R, d, inc, a2, ss, hs, bx, bs, bh, bg, be, bf, read):  # pragma: no cover
+    """One pulse of the FeFET NLS closed form (:func:`nls_advance`, read and energy as :func:`_drive_py`) on
+    devices c0..c1-1 from their carried (s, H) in ``ss``/``hs``, in a loop the compiler vectorises (shared
+    parameters, ``inc`` = width / t1 known). Results to the buffers (P, s, H, read, energy); ``bf[j]`` = 1
+    marks H outside (1e-300, 1e300) (incl. 0 and inf), which the caller computes with :func:`nls_advance`;
+    the read only when ``read`` (a recorded pulse)."""
+    pr, w = P[0, 0], P[0, 1]
+    r_w = 1.0 / w
+    up = d > 0.0
+    ce1, ce2, ce3 = P[0, 6], P[0, 7] * a2, P[0, 8]
+    g_off, bnvt, r_nvt, vgr, vt0, mw_pr = R[0, 0], R[0, 1], 1.0 / R[0, 2], R[0, 3], R[0, 4], R[0, 5] / R[0, 6]
+    for i in range(c0, c1):
+        j = i - c0
+        h = hs[j] + inc
+        ok = (h > 1e-300) & (h < 1e300)
+        hc = h if ok else 1.0
+        s_new = max(0.5 + vatan(vlog(hc) * _INV_LN10 * r_w) * 0.3183098861837907, ss[j])
+        xn = pr * (2.0 * s_new - 1.0) if up else pr * (1.0 - 2.0 * s_new)
+        bx[j] = xn
+        bs[j] = s_new
+        bh[j] = h
+        be[j] = ce1 * (ce2 + ce3 * abs(xn - x[i]))
+        if read:  # loop-invariant: the compiler hoists it out of the vectorised loop
+            bg[j] = g_off + bnvt * vsoftplus((vgr - (vt0 - mw_pr * xn)) * r_nvt)
+        bf[j] = 0.0 if ok else 1.0

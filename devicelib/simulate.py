@@ -1,7 +1,7 @@
 """Apply a pulse train to many devices and return an ``xarray.Dataset``.
 
 Two paths give the same result (docs/simulate.md): families with a compiled
-whole-train kernel (``fused_spec``: the baselines, ``fefet.nls``) run in
+whole-train kernel (``fused_spec``: the baselines, ``fefet.nls``, ``vcm.stanford_pku``) run in
 :mod:`devicelib.engine`; every other family runs the reference path, a loop
 over pulses (sequential in time), never over devices: every step is a handful
 of array operations over all devices at once. Both record into (pulse, device)
@@ -329,7 +329,9 @@ def _run_fused(dev, train, st, rec, var, rng, v_read, svars, progress):
     from . import engine as E
 
     n, npulse = rec.n, len(train)
-    spec = dev.fused_spec(n, train.amplitude, train.width)
+    spec = dev.fused_spec(n, train.amplitude, train.width, train.temperature, v_read)
+    if isinstance(spec, E.KernelSpec):
+        return _run_kernel(E, spec, dev, train, st, rec, var, rng, svars, progress)
     x = np.ascontiguousarray(np.broadcast_to(np.asarray(st[spec.state], dtype=float), (n,)), dtype=np.float64).copy()
     key = int(rng.integers(0, 2**63 - 1))
     noise = (var.c2c, var.c2c_abs, var.read)
@@ -372,6 +374,59 @@ def _run_fused(dev, train, st, rec, var, rng, v_read, svars, progress):
             if progress is not None:
                 progress(k1)
     return {spec.state: x}
+
+
+def _run_kernel(E, spec, dev, train, st, rec, var, rng, svars, progress):
+    """The fused path for a family's own kernel with several state variables (engine.KernelSpec)."""
+    n, npulse = rec.n, len(train)
+    xs = np.empty((len(spec.states), n))
+    for j, name in enumerate(spec.states):
+        xs[j] = np.broadcast_to(np.asarray(st[name], dtype=float), (n,))
+    key = int(rng.integers(0, 2**63 - 1))
+    noise = (var.c2c, var.c2c_abs, var.read)
+    nblocks = E.blocks_for(n)
+    keep_x = bool(svars)
+    zero = () if spec.energy else ("energy",)
+    ok = True
+    if rec.summary:
+        stats = np.zeros((nblocks, rec.pulses.size, 2 + len(spec.states), E.N_STAT))
+        stats[..., 3], stats[..., 4] = np.inf, -np.inf  # running min and max
+        ok = E.drive_kernel(spec, xs, 0, npulse, rec.slot, None, None, None, stats, noise, key, nblocks)
+        comb = E.combine_stats(stats, E.block_counts(n, nblocks))
+        quantity = ["conductance", "energy", *spec.states]
+        for j, name in enumerate(rec.names):
+            rec.stats[:, j] = comb[:, quantity.index(name)]
+        if progress is not None:
+            progress(npulse)
+    else:
+        # the state records as views of one (nstate, nrec, n) block (the kernel writes all states)
+        target = rec.new_arrays((*zero, *spec.states)) if rec.file is None else rec.buffers
+        X = None
+        if keep_x:
+            X = np.empty((len(spec.states), *target["conductance"].shape), dtype=rec.dtype)
+            for j, name in enumerate(spec.states):
+                if name in target:
+                    target[name] = X[j]
+        G, En = target["conductance"], (None if zero else target["energy"])
+        k0 = 0
+        step = npulse if progress is None else max(1, -(-npulse // 50))
+        while k0 < npulse:
+            if rec.file is None:
+                k1, slot = min(npulse, k0 + step), rec.slot
+            else:  # pulses up to the one filling the buffer (or the end of the train)
+                first = rec.buf_start
+                last = min(rec.pulses.size, first + rec.block)
+                k1 = npulse if last == rec.pulses.size else int(rec.pulses[last - 1]) + 1
+                slot = np.where(rec.slot >= 0, rec.slot - first, -1)
+            ok = E.drive_kernel(spec, xs, k0, k1, slot, G, En, X, None, noise, key, nblocks) and ok
+            if rec.file is not None:
+                rec.flush(last, skip=zero)
+            k0 = k1
+            if progress is not None:
+                progress(k1)
+    if not ok:
+        raise RuntimeError(f"{dev.name}: pulse integration did not finish within the sub-step limit")
+    return {name: xs[j] for j, name in enumerate(spec.states)}
 
 
 # bytes per (device, pulse) cell of the result beyond the state variables: conductance, energy, and

@@ -298,7 +298,7 @@ class PulseResponseModel(DeviceModel):
     def pulse_energy(self, before, after, amplitude, width, temperature):
         return np.zeros(np.shape(after["w"]))  # a counting rule carries no energetics
 
-    def fused_spec(self, n: int, amplitude, width):
+    def fused_spec(self, n: int, amplitude, width, temperature=None, v_read=None):
         """Parameters of the fused simulate engine (:mod:`devicelib.engine`): the rule's parameter
         matrix (one shared row unless parameters vary between devices) and each pulse's direction."""
         from ..engine import READ_LINEAR, FusedSpec

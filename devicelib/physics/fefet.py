@@ -720,7 +720,7 @@ class FeFETNLS(_FeFETBase):
     def state_from_conductance(self, g, v_read) -> State:
         return {"polarization": self._vt_to_polarization(g)}
 
-    def fused_spec(self, n: int, amplitude, width):
+    def fused_spec(self, n: int, amplitude, width, temperature=None, v_read=None):
         """Parameters of the fused simulate engine (:mod:`devicelib.engine`) for a pulse train.
 
         Parameter broadcasts and, when no parameter varies between devices, the switching-time

@@ -72,8 +72,10 @@ import types
 import numba
 import numpy as np
 
+from .. import engine
 from ..circuit import CIRCUIT_PARAMETERS, divider_drop_scalar, solve_divider
 from ..core import DeviceModel, Parameter, State, StateVariable
+from ..engine import CHUNK, KernelSpec, normal, stat_add, twin
 from ..units import k_B, q_e
 
 EV = q_e  # J per eV
@@ -234,6 +236,143 @@ def _trace_kernel(g, v, width, t_amb, P, max_step, max_sub):
     return gaps, ok
 
 
+@numba.njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")  # no zero-division branches
+def _fast_chunk(xs, c0, c1, v, w, ta, sv, P, max_step, bg, bt, be, bs):
+    """One pulse on devices c0..c1-1 when it takes a single midpoint sub-step (the common case), in a loop
+    the compiler vectorises: :func:`_pulse_one`'s first sub-step with :func:`~devicelib.engine.vexp`,
+    shared parameters, no series circuit and F_min = 0 (the caller checks). ``sv`` = sinh(V/V0) of the
+    pulse. Results go to the buffers (gap, peak temperature, energy); ``bs[j]`` = 1 marks a device that
+    needs more (several sub-steps, a bound reached, no motion, arguments out of range): the caller runs
+    :func:`_pulse_one` for it. Agrees with :func:`_pulse_one` to rounding (a few ulp in the rates)."""
+    I0, g0, nu0, Ea, a0, gamma0, beta, g1, t_ox, R_th = (P[0, 0], P[0, 1], P[0, 3], P[0, 4], P[0, 5], P[0, 6],
+                                                        P[0, 7], P[0, 8], P[0, 9], P[0, 10])
+    g_min, g_max = P[0, 17], P[0, 18]
+    c_y = a0 * Q_E * v / t_ox / K_B
+    # reciprocals hoisted (one division per rate left): the rates then differ from _pulse_one by rounding only
+    r_g0, r_g1, ea_k = 1.0 / g0, 1.0 / g1, Ea / K_B
+    for i in range(c0, c1):
+        j = i - c0
+        g = xs[0, i]
+        cur1 = I0 * engine.vexp(-g * r_g0) * sv
+        r_t1 = 1.0 / (ta + abs(v * cur1) * R_th)
+        u1 = g * r_g1
+        gam1 = gamma0 - beta * (u1 * u1 * u1)
+        y1 = gam1 * c_y * r_t1
+        f1 = -nu0 * engine.vexp(-ea_k * r_t1) * engine.vsinh(y1)
+        dt = min(w, max_step / max(abs(f1), 1e-300))
+        gm = min(max(g + 0.5 * dt * f1, g_min), g_max)
+        cur2 = I0 * engine.vexp(-gm * r_g0) * sv
+        t2 = ta + abs(v * cur2) * R_th
+        r_t2 = 1.0 / t2
+        u2 = gm * r_g1
+        gam2 = gamma0 - beta * (u2 * u2 * u2)
+        y2 = gam2 * c_y * r_t2
+        f2 = -nu0 * engine.vexp(-ea_k * r_t2) * engine.vsinh(y2)
+        gn = min(max(g + dt * f2, g_min), g_max)
+        bg[j] = gn
+        bt[j] = max(ta, t2)
+        be[j] = abs(v * cur2) * dt
+        slow = ((gam1 <= 0.0) | (gam2 <= 0.0) | (dt < w) | ((gn <= g_min) & (f2 < 0.0)) | ((gn >= g_max) & (f2 > 0.0))
+                | (abs(y1) > 700.0) | (abs(y2) > 700.0) | (g * r_g0 > 700.0) | (ea_k * r_t1 > 700.0)
+                | (ea_k * r_t2 > 700.0) | (f1 == 0.0) | (f2 == 0.0))
+        bs[j] = 1.0 if slow else 0.0
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
+def _read_chunk(xs, c0, c1, P, R, out):
+    """Reads G = I0 e^{-g/g0} f of devices c0..c1-1 into ``out`` (vectorised; :meth:`StanfordPKU.conductance`
+    to rounding)."""
+    if P.shape[0] == 1:  # shared parameters hoisted (a per-row index in the loop keeps it from vectorising)
+        r_g0, amp = 1.0 / P[0, 1], P[0, 0] * R[0, 0]
+        for i in range(c0, c1):
+            out[i - c0] = engine.vexp(-xs[0, i] * r_g0) * amp
+    else:
+        for i in range(c0, c1):
+            out[i - c0] = engine.vexp(-xs[0, i] / P[i, 1]) * P[i, 0] * R[i, 0]
+
+
+def _fused_drive(P, R, pre, max_step, max_sub, fast, xs, k0, k1, slot, G, E, X, flags, noise, key, stats, nblocks):
+    """The fused simulate kernel (:mod:`devicelib.engine`, :class:`~devicelib.engine.KernelSpec`): pulses
+    k0..k1-1 of a train on every device, the gap and peak temperature ``xs`` (2, n) updated in place.
+
+    Each pulse is :func:`_pulse_one` (the same integration as :meth:`StanfordPKU.apply_pulse`), the
+    cycle-to-cycle noise and read noise those of the engine (counter-based normals), the read
+    :math:`G = I_0 e^{-g/g_0} f` with the per-row factor ``R[r, 0]`` = sinh(V_read/V0)/V_read (1/V0 at
+    V_read = 0). ``pre`` (N, 5): applied voltage, width, ambient temperature, 1 when the pulse acts,
+    sinh(V/V0) (for :func:`_fast_chunk` when ``fast``: shared parameters, no circuit, F_min = 0).
+    Returns False when an integration did not finish in ``max_sub`` sub-steps."""
+    n = xs.shape[1]
+    sp = P.shape[0] > 1
+    rec_g, rec_e, rec_x, do_stats = flags[0], flags[1], flags[2], flags[3]
+    c2c, c2c_abs, rnoise = noise[0], noise[1], noise[2]
+    perturb = c2c != 0.0 or c2c_abs != 0.0
+    per = (n + nblocks - 1) // nblocks
+    good = np.ones(nblocks, dtype=np.bool_)
+    for b in numba.prange(nblocks):
+        a0 = b * per
+        a1 = min(n, a0 + per)
+        bg, bt, be, bs = np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK)
+        for c0 in range(a0, a1, CHUNK):
+            c1 = min(a1, c0 + CHUNK)
+            for k in range(k0, k1):
+                sl = slot[k]
+                on = pre[k, 3] != 0.0
+                if not on and sl < 0:
+                    continue
+                v, w, ta = pre[k, 0], pre[k, 1], pre[k, 2]
+                quick = on and fast
+                if quick:
+                    _fast_chunk(xs, c0, c1, v, w, ta, pre[k, 4], P, max_step, bg, bt, be, bs)
+                for i in range(c0, c1):
+                    r = i if sp else 0
+                    g = xs[0, i]
+                    gn, tp = g, xs[1, i]
+                    if quick and bs[i - c0] == 0.0:
+                        gn, tp = bg[i - c0], bt[i - c0]
+                    elif on:
+                        gn, tp, be[i - c0], ok = _pulse_one(
+                            g, v, w, ta, P[r, 0], P[r, 1], P[r, 2], P[r, 3], P[r, 4], P[r, 5], P[r, 6], P[r, 7],
+                            P[r, 8], P[r, 9], P[r, 10], P[r, 11], P[r, 12], P[r, 13], P[r, 14], P[r, 15], P[r, 16],
+                            P[r, 17], P[r, 18], max_step, max_sub)
+                        if not ok:
+                            good[b] = False
+                    else:
+                        be[i - c0] = 0.0
+                    if on:
+                        if perturb:  # DeviceModel.perturb_step on the gap, clipped to [g_min, g_max]
+                            gp = g + (gn - g) * (1.0 + c2c * normal(key, i, k, 0))
+                            if c2c_abs != 0.0:
+                                gp = gp + c2c_abs * normal(key, i, k, 1)
+                            gn = min(max(gp, P[r, 17]), P[r, 18])
+                        xs[0, i] = gn
+                        xs[1, i] = tp
+                if sl < 0:
+                    continue
+                _read_chunk(xs, c0, c1, P, R, bg)  # the reads, vectorised, into bg
+                for i in range(c0, c1):
+                    j = i - c0
+                    gc = bg[j]
+                    if rnoise != 0.0:
+                        gc = gc * (1.0 + rnoise * normal(key, i, k, 2))
+                    if rec_g:
+                        G[sl, i] = gc
+                    if rec_e:
+                        E[sl, i] = be[j]
+                    if rec_x:
+                        X[0, sl, i] = xs[0, i]
+                        X[1, sl, i] = xs[1, i]
+                    if do_stats:
+                        first = i == a0
+                        stat_add(stats, b, sl, 0, gc, first)
+                        stat_add(stats, b, sl, 1, be[j], first)
+                        stat_add(stats, b, sl, 2, xs[0, i], first)
+                        stat_add(stats, b, sl, 3, xs[1, i], first)
+    return good.all()
+
+
+_fused_kernels = twin(_fused_drive, "_fused_drive_serial")
+
+
 def _condition(x, n: int) -> np.ndarray:
     """A pulse condition as the kernels take it: one entry when shared by all devices, else (n,)."""
     a = np.asarray(x, dtype=float)
@@ -366,6 +505,30 @@ class StanfordPKU(DeviceModel):
         if not ok:
             raise RuntimeError(f"{self.name}: pulse integration did not finish in {self.max_substeps} sub-steps")
         return self.conductance({"gap": gaps}, v_read)
+
+    def fused_spec(self, n: int, amplitude, width, temperature=300.0, v_read=0.0):
+        """The fused simulate kernel (:func:`_fused_drive`) for a pulse train: the parameter matrix (one
+        shared row unless parameters vary between devices), the read factor and each pulse's condition,
+        built once per train."""
+        amplitude = np.asarray(amplitude, dtype=float)
+        width = np.asarray(width, dtype=float)
+        pre = np.zeros((amplitude.size, 5))
+        pre[:, 0], pre[:, 1] = amplitude, width
+        pre[:, 2] = np.broadcast_to(np.asarray(temperature, dtype=float), amplitude.shape)
+        pre[:, 3] = (width > 0) & (amplitude != 0)
+        P = self._param_matrix(n)
+        v0 = np.asarray(self.params["V0"], dtype=float)
+        # the vectorised single-sub-step pass (_fast_chunk): shared parameters, no circuit, no F_min
+        names = list(_KERNEL_PARAMS)
+        fast = bool(P.shape[0] == 1 and P[0, names.index("F_min")] == 0.0
+                    and all(P[0, names.index(c)] <= 0.0 for c in ("R_s", "I_cc", "k_T")))
+        if fast:
+            pre[:, 4] = np.sinh(amplitude / P[0, names.index("V0")])
+        v = float(v_read)
+        f = 1.0 / v0 if v == 0.0 else np.sinh(v / v0) / v
+        R = np.ascontiguousarray(np.broadcast_to(np.reshape(f, (-1, 1)), (P.shape[0], 1)))
+        return KernelSpec(states=("gap", "peak_temperature"), kernels=_fused_kernels,
+                          args=(P, R, pre, float(self.max_gap_step), int(self.max_substeps), fast))
 
     def pulse_energy(self, before: State, after: State, amplitude, width, temperature):
         # integrated along the trajectory in apply_pulse (sum of V I dt)
