@@ -236,46 +236,101 @@ def _trace_kernel(g, v, width, t_amb, P, max_step, max_sub):
     return gaps, ok
 
 
+_SMALL_EXP = 0.05  # |x| bound of _exp_small (the half-step's change of the gap over g0)
+
+
+@numba.njit(cache=True, inline="always", fastmath={"contract"}, error_model="numpy")
+def _exp_small(x):  # pragma: no cover - compiled
+    """exp(x) for |x| <= :data:`_SMALL_EXP` by its Taylor polynomial of degree 10 (truncation below 3e-20)."""
+    p = 1.0 / 3628800.0
+    p = p * x + 1.0 / 362880.0
+    p = p * x + 1.0 / 40320.0
+    p = p * x + 1.0 / 5040.0
+    p = p * x + 1.0 / 720.0
+    p = p * x + 1.0 / 120.0
+    p = p * x + 1.0 / 24.0
+    p = p * x + 1.0 / 6.0
+    p = p * x + 0.5
+    p = p * x + 1.0
+    return p * x + 1.0
+
+
 @numba.njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")  # no zero-division branches
-def _fast_chunk(xs, c0, c1, v, w, ta, sv, P, max_step, bg, bt, be, bs):
-    """One pulse on devices c0..c1-1 when it takes a single midpoint sub-step (the common case), in a loop
+def _fast_chunk(xs, c0, c1, v, w, ta, sv, P, max_step, eg, bg, bt, be, bs, wk):
+    r"""One pulse on devices c0..c1-1 when it takes a single midpoint sub-step (the common case), in a loop
     the compiler vectorises: :func:`_pulse_one`'s first sub-step with :func:`~devicelib.engine.vexp`,
     shared parameters, no series circuit and F_min = 0 (the caller checks). ``sv`` = sinh(V/V0) of the
-    pulse. Results go to the buffers (gap, peak temperature, energy); ``bs[j]`` = 1 marks a device that
-    needs more (several sub-steps, a bound reached, no motion, arguments out of range): the caller runs
-    :func:`_pulse_one` for it. Agrees with :func:`_pulse_one` to rounding (a few ulp in the rates)."""
+    pulse; ``eg[j]`` = exp(-g/g0) of each device's gap on entry, replaced by that of the new gap; ``wk``
+    five (CHUNK,) scratch arrays. Results
+    go to the buffers (gap, peak temperature, energy); ``bs[j]`` = 1 marks a device that needs more
+    (several sub-steps, a bound reached, no motion, arguments out of range): the caller runs
+    :func:`_pulse_one` for it (and recomputes its ``eg``). Agrees with :func:`_pulse_one` to rounding.
+
+    Four exponentials per device instead of seven (three identities, exact in real arithmetic):
+    the rate :math:`\nu_0 e^{-a} \sinh y = \tfrac{\nu_0}{2}(e^{y-a} - e^{-y-a})` (a = E_a/kT; no sinh
+    and no division by e^y; devices with |y| < 0.01, where the difference loses more than two digits,
+    go to :func:`_pulse_one`), :math:`e^{-g_m/g_0} = e^{-g/g_0} e^{-(g_m - g)/g_0}` at the midpoint with
+    the small factor by :func:`_exp_small` (|g_m - g| <= max_step/2), and e^{-g/g0} of the new gap kept
+    for the next pulse and the read; a single sub-step has dt = width, so max_step/|f| is a comparison."""
     I0, g0, nu0, Ea, a0, gamma0, beta, g1, t_ox, R_th = (P[0, 0], P[0, 1], P[0, 3], P[0, 4], P[0, 5], P[0, 6],
                                                         P[0, 7], P[0, 8], P[0, 9], P[0, 10])
     g_min, g_max = P[0, 17], P[0, 18]
     c_y = a0 * Q_E * v / t_ox / K_B
     # reciprocals hoisted (one division per rate left): the rates then differ from _pulse_one by rounding only
     r_g0, r_g1, ea_k = 1.0 / g0, 1.0 / g1, Ea / K_B
-    for i in range(c0, c1):
-        j = i - c0
-        g = xs[0, i]
-        cur1 = I0 * engine.vexp(-g * r_g0) * sv
-        r_t1 = 1.0 / (ta + abs(v * cur1) * R_th)
+    i_sv = I0 * sv  # cell current I = I0 sv e^{-g/g0}; Joule power |V I| = c_p e^{-g/g0}
+    c_p = abs(v * i_sv)
+    c_t = c_p * R_th
+    h_nu, half_w = 0.5 * nu0, 0.5 * w
+    m = c1 - c0
+    # the sub-step as four passes over the chunk (loop fission): one device's chain of dependent
+    # exponentials and divisions is ~400 cycles long, and the passes let the CPU overlap devices
+    p1, q1, p2, q2, f1 = wk
+    for j in range(m):  # the exponents of the rate at the gap
+        g = xs[0, c0 + j]
+        r_t1 = 1.0 / (ta + c_t * eg[j])
         u1 = g * r_g1
         gam1 = gamma0 - beta * (u1 * u1 * u1)
         y1 = gam1 * c_y * r_t1
-        f1 = -nu0 * engine.vexp(-ea_k * r_t1) * engine.vsinh(y1)
-        dt = min(w, max_step / max(abs(f1), 1e-300))
-        gm = min(max(g + 0.5 * dt * f1, g_min), g_max)
-        cur2 = I0 * engine.vexp(-gm * r_g0) * sv
-        t2 = ta + abs(v * cur2) * R_th
+        a1 = ea_k * r_t1
+        p1[j], q1[j] = -y1 - a1, y1 - a1
+        bs[j] = 1.0 if ((abs(y1) < 0.01) | (gam1 <= 0.0) | (abs(y1) + a1 > 700.0) | (g * r_g0 > 700.0)) else 0.0
+    for j in range(m):
+        f1[j] = h_nu * (engine.vexp(p1[j]) - engine.vexp(q1[j]))
+    for j in range(m):  # the midpoint and the exponents of its rate
+        g = xs[0, c0 + j]
+        f = f1[j]
+        gm = min(max(g + half_w * f, g_min), g_max)
+        xm = (g - gm) * r_g0
+        e = eg[j] * _exp_small(xm)
+        t2 = ta + c_t * e
         r_t2 = 1.0 / t2
         u2 = gm * r_g1
         gam2 = gamma0 - beta * (u2 * u2 * u2)
         y2 = gam2 * c_y * r_t2
-        f2 = -nu0 * engine.vexp(-ea_k * r_t2) * engine.vsinh(y2)
-        gn = min(max(g + dt * f2, g_min), g_max)
-        bg[j] = gn
+        a2 = ea_k * r_t2
+        p2[j], q2[j] = -y2 - a2, y2 - a2
         bt[j] = max(ta, t2)
-        be[j] = abs(v * cur2) * dt
-        slow = ((gam1 <= 0.0) | (gam2 <= 0.0) | (dt < w) | ((gn <= g_min) & (f2 < 0.0)) | ((gn >= g_max) & (f2 > 0.0))
-                | (abs(y1) > 700.0) | (abs(y2) > 700.0) | (g * r_g0 > 700.0) | (ea_k * r_t1 > 700.0)
-                | (ea_k * r_t2 > 700.0) | (f1 == 0.0) | (f2 == 0.0))
-        bs[j] = 1.0 if slow else 0.0
+        be[j] = c_p * e * w
+        slow = ((abs(y2) < 0.01) | (gam2 <= 0.0) | (w * abs(f) > max_step) | (abs(xm) > _SMALL_EXP)
+                | (abs(y2) + a2 > 700.0) | (f == 0.0))
+        bs[j] = 1.0 if slow else bs[j]
+    for j in range(m):  # the full step, and e^{-g/g0} of the new gap
+        g = xs[0, c0 + j]
+        f2 = h_nu * (engine.vexp(p2[j]) - engine.vexp(q2[j]))
+        gn = min(max(g + w * f2, g_min), g_max)
+        eg[j] = engine.vexp(-gn * r_g0)
+        bg[j] = gn
+        slow = ((gn <= g_min) & (f2 < 0.0)) | ((gn >= g_max) & (f2 > 0.0)) | (f2 == 0.0)
+        bs[j] = 1.0 if slow else bs[j]
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
+def _eg_chunk(xs, c0, c1, P, eg):
+    """exp(-g/g0) of devices c0..c1-1 (shared parameters) into ``eg``, vectorised."""
+    r_g0 = 1.0 / P[0, 1]
+    for i in range(c0, c1):
+        eg[i - c0] = engine.vexp(-xs[0, i] * r_g0)
 
 
 @numba.njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
@@ -312,8 +367,12 @@ def _fused_drive(P, R, pre, max_step, max_sub, fast, xs, k0, k1, slot, G, E, X, 
         a0 = b * per
         a1 = min(n, a0 + per)
         bg, bt, be, bs = np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK)
+        wk = (np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK))  # _fast_chunk's
+        eg = np.empty(CHUNK)  # fast: exp(-g/g0) of each device's present gap (the read and the next pulse)
         for c0 in range(a0, a1, CHUNK):
             c1 = min(a1, c0 + CHUNK)
+            if fast:
+                _eg_chunk(xs, c0, c1, P, eg)
             for k in range(k0, k1):
                 sl = slot[k]
                 on = pre[k, 3] != 0.0
@@ -321,8 +380,9 @@ def _fused_drive(P, R, pre, max_step, max_sub, fast, xs, k0, k1, slot, G, E, X, 
                     continue
                 v, w, ta = pre[k, 0], pre[k, 1], pre[k, 2]
                 quick = on and fast
+                stale = quick and perturb  # eg no longer that of the gap (noise moved it, or _pulse_one ran)
                 if quick:
-                    _fast_chunk(xs, c0, c1, v, w, ta, pre[k, 4], P, max_step, bg, bt, be, bs)
+                    _fast_chunk(xs, c0, c1, v, w, ta, pre[k, 4], P, max_step, eg, bg, bt, be, bs, wk)
                 for i in range(c0, c1):
                     r = i if sp else 0
                     g = xs[0, i]
@@ -330,6 +390,7 @@ def _fused_drive(P, R, pre, max_step, max_sub, fast, xs, k0, k1, slot, G, E, X, 
                     if quick and bs[i - c0] == 0.0:
                         gn, tp = bg[i - c0], bt[i - c0]
                     elif on:
+                        stale = stale or quick
                         gn, tp, be[i - c0], ok = _pulse_one(
                             g, v, w, ta, P[r, 0], P[r, 1], P[r, 2], P[r, 3], P[r, 4], P[r, 5], P[r, 6], P[r, 7],
                             P[r, 8], P[r, 9], P[r, 10], P[r, 11], P[r, 12], P[r, 13], P[r, 14], P[r, 15], P[r, 16],
@@ -346,9 +407,16 @@ def _fused_drive(P, R, pre, max_step, max_sub, fast, xs, k0, k1, slot, G, E, X, 
                             gn = min(max(gp, P[r, 17]), P[r, 18])
                         xs[0, i] = gn
                         xs[1, i] = tp
+                if stale:
+                    _eg_chunk(xs, c0, c1, P, eg)
                 if sl < 0:
                     continue
-                _read_chunk(xs, c0, c1, P, R, bg)  # the reads, vectorised, into bg
+                if fast:  # the reads from eg (the same product as _read_chunk), into bg
+                    amp = P[0, 0] * R[0, 0]
+                    for j in range(c1 - c0):
+                        bg[j] = eg[j] * amp
+                else:
+                    _read_chunk(xs, c0, c1, P, R, bg)  # the reads, vectorised, into bg
                 for i in range(c0, c1):
                     j = i - c0
                     gc = bg[j]
