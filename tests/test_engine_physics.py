@@ -91,6 +91,32 @@ def test_vcm_recording_modes_and_parallel_blocks(tmp_path, monkeypatch):
     np.testing.assert_array_equal(par["gap"].values, ser["gap"].values)  # counter-based draws
 
 
+def test_vcm_vectorised_pass_equal_to_scalar_pass_with_noise(monkeypatch):
+    """The vectorised single-sub-step pass (its cached e^{-g/g0} through cycle-to-cycle noise, read noise,
+    the scalar fallback of marked devices and every recording mode) against the same kernel with the pass off:
+    the counter-based draws are the same, so the two agree to rounding."""
+    from dataclasses import replace
+
+    from devicelib.physics.vcm import StanfordPKU
+
+    model = get_model("vcm.crosssim_oxide_fit")
+    train = _train(1.2, 1e-7)
+    gap = np.linspace(0.3e-9, 1.7e-9, 40)
+    kw = {"n_devices": 40, "seed": 5, "v_read": 0.1, "variability": Variability(c2c=0.2, c2c_abs=1e-12, read=0.01),
+          "state": {"gap": gap, "peak_temperature": np.full(40, 300.0)}}
+    assert model.fused_spec(40, train.amplitude, train.width, train.temperature, 0.1).args[-1] is True
+    runs = {r: simulate(model, train, record=r, **kw) for r in ("full", 3, "summary")}
+    spec = StanfordPKU.fused_spec
+    monkeypatch.setattr(StanfordPKU, "fused_spec", lambda self, *a: replace(spec(self, *a),
+                                                                            args=(*spec(self, *a).args[:-1], False)))
+    for r, fast in runs.items():
+        slow = simulate(model, train, record=r, **kw)
+        for v in ("conductance", "gap", "peak_temperature", "energy"):
+            _close(fast[v].values, slow[v].values)
+    g = runs["full"]["conductance"].values
+    assert np.std(g[:, -1] / runs["full"]["conductance_initial"].values) > 0  # the state moved
+
+
 def test_vcm_noisy_fused_equal_in_distribution():
     model = get_model("vcm.jiang2016_hfox_continuous")
     train = _train(1.4, 2e-8)

@@ -383,30 +383,46 @@ def _fused_drive(P, R, pre, max_step, max_sub, fast, xs, k0, k1, slot, G, E, X, 
                 stale = quick and perturb  # eg no longer that of the gap (noise moved it, or _pulse_one ran)
                 if quick:
                     _fast_chunk(xs, c0, c1, v, w, ta, pre[k, 4], P, max_step, eg, bg, bt, be, bs, wk)
-                for i in range(c0, c1):
-                    r = i if sp else 0
-                    g = xs[0, i]
-                    gn, tp = g, xs[1, i]
-                    if quick and bs[i - c0] == 0.0:
-                        gn, tp = bg[i - c0], bt[i - c0]
-                    elif on:
-                        stale = stale or quick
-                        gn, tp, be[i - c0], ok = _pulse_one(
-                            g, v, w, ta, P[r, 0], P[r, 1], P[r, 2], P[r, 3], P[r, 4], P[r, 5], P[r, 6], P[r, 7],
-                            P[r, 8], P[r, 9], P[r, 10], P[r, 11], P[r, 12], P[r, 13], P[r, 14], P[r, 15], P[r, 16],
-                            P[r, 17], P[r, 18], max_step, max_sub)
-                        if not ok:
-                            good[b] = False
-                    else:
-                        be[i - c0] = 0.0
-                    if on:
-                        if perturb:  # DeviceModel.perturb_step on the gap, clipped to [g_min, g_max]
-                            gp = g + (gn - g) * (1.0 + c2c * normal(key, i, k, 0))
-                            if c2c_abs != 0.0:
-                                gp = gp + c2c_abs * normal(key, i, k, 1)
-                            gn = min(max(gp, P[r, 17]), P[r, 18])
-                        xs[0, i] = gn
-                        xs[1, i] = tp
+                if quick and not perturb:  # the common case: _pulse_one for the marked devices, then copies
+                    for i in range(c0, c1):
+                        j = i - c0
+                        if bs[j] != 0.0:
+                            stale = True
+                            bg[j], bt[j], be[j], ok = _pulse_one(
+                                xs[0, i], v, w, ta, P[0, 0], P[0, 1], P[0, 2], P[0, 3], P[0, 4], P[0, 5], P[0, 6],
+                                P[0, 7], P[0, 8], P[0, 9], P[0, 10], P[0, 11], P[0, 12], P[0, 13], P[0, 14], P[0, 15],
+                                P[0, 16], P[0, 17], P[0, 18], max_step, max_sub)
+                            if not ok:
+                                good[b] = False
+                    for i in range(c0, c1):
+                        xs[0, i] = bg[i - c0]
+                    for i in range(c0, c1):
+                        xs[1, i] = bt[i - c0]
+                else:
+                    for i in range(c0, c1):
+                        r = i if sp else 0
+                        g = xs[0, i]
+                        gn, tp = g, xs[1, i]
+                        if quick and bs[i - c0] == 0.0:
+                            gn, tp = bg[i - c0], bt[i - c0]
+                        elif on:
+                            stale = stale or quick
+                            gn, tp, be[i - c0], ok = _pulse_one(
+                                g, v, w, ta, P[r, 0], P[r, 1], P[r, 2], P[r, 3], P[r, 4], P[r, 5], P[r, 6], P[r, 7],
+                                P[r, 8], P[r, 9], P[r, 10], P[r, 11], P[r, 12], P[r, 13], P[r, 14], P[r, 15], P[r, 16],
+                                P[r, 17], P[r, 18], max_step, max_sub)
+                            if not ok:
+                                good[b] = False
+                        else:
+                            be[i - c0] = 0.0
+                        if on:
+                            if perturb:  # DeviceModel.perturb_step on the gap, clipped to [g_min, g_max]
+                                gp = g + (gn - g) * (1.0 + c2c * normal(key, i, k, 0))
+                                if c2c_abs != 0.0:
+                                    gp = gp + c2c_abs * normal(key, i, k, 1)
+                                gn = min(max(gp, P[r, 17]), P[r, 18])
+                            xs[0, i] = gn
+                            xs[1, i] = tp
                 if stale:
                     _eg_chunk(xs, c0, c1, P, eg)
                 if sl < 0:
@@ -417,21 +433,26 @@ def _fused_drive(P, R, pre, max_step, max_sub, fast, xs, k0, k1, slot, G, E, X, 
                         bg[j] = eg[j] * amp
                 else:
                     _read_chunk(xs, c0, c1, P, R, bg)  # the reads, vectorised, into bg
-                for i in range(c0, c1):
-                    j = i - c0
-                    gc = bg[j]
-                    if rnoise != 0.0:
-                        gc = gc * (1.0 + rnoise * normal(key, i, k, 2))
-                    if rec_g:
-                        G[sl, i] = gc
-                    if rec_e:
-                        E[sl, i] = be[j]
-                    if rec_x:
+                if rnoise != 0.0:
+                    for i in range(c0, c1):
+                        bg[i - c0] = bg[i - c0] * (1.0 + rnoise * normal(key, i, k, 2))
+                # recording as plain contiguous copies, one quantity at a time (the compiler vectorises them)
+                if rec_g:
+                    for i in range(c0, c1):
+                        G[sl, i] = bg[i - c0]
+                if rec_e:
+                    for i in range(c0, c1):
+                        E[sl, i] = be[i - c0]
+                if rec_x:
+                    for i in range(c0, c1):
                         X[0, sl, i] = xs[0, i]
+                    for i in range(c0, c1):
                         X[1, sl, i] = xs[1, i]
-                    if do_stats:
+                if do_stats:
+                    for i in range(c0, c1):
+                        j = i - c0
                         first = i == a0
-                        stat_add(stats, b, sl, 0, gc, first)
+                        stat_add(stats, b, sl, 0, bg[j], first)
                         stat_add(stats, b, sl, 1, be[j], first)
                         stat_add(stats, b, sl, 2, xs[0, i], first)
                         stat_add(stats, b, sl, 3, xs[1, i], first)
