@@ -206,3 +206,31 @@ def test_nls_vectorised_pulse_in_every_recording_mode(tmp_path, monkeypatch):
     noisy = simulate(model, train, variability=Variability(read=0.05), n_devices=4000, seed=3)
     g, g0 = noisy["conductance"].values[:, -1], full["conductance"].values[0, -1]
     assert abs(np.std(g) / g0 - 0.05) < 0.005 and abs(np.mean(g) / g0 - 1) < 0.005
+
+
+def test_vcm_divider_solve_equals_bisection():
+    """The compiled divider solve (Newton's method in its bracket, the compliance and saturation limits in closed
+    form) against the numpy bisection of devicelib.circuit.solve_divider (60 halvings): the same root to 1e-13
+    of |V_a| over random circuits (series resistor, compliance, 1T1R transistor on SET and RESET)."""
+    from numba import njit
+
+    from devicelib.circuit import solve_divider
+    from devicelib.physics.vcm import _cell_voltage
+
+    cell = njit(lambda g, v, c: _cell_voltage(g, v, c[0], 0.25e-9, c[1], c[2], c[3], c[4], c[5], c[6]))
+    rng = np.random.default_rng(3)
+    g = rng.uniform(0.2e-9, 1.7e-9, 40)
+    v = rng.choice([-1.0, 1.0], 40) * rng.uniform(0.05, 3.5, 40)
+    limited = 0
+    for _ in range(150):
+        c = np.array([10 ** rng.uniform(-5, -1), rng.uniform(0.1, 0.5), rng.choice([0.0, 10 ** rng.uniform(1, 5)]),
+                      rng.choice([0.0, 10 ** rng.uniform(-6, -3)]), rng.uniform(0.5, 3.4), rng.uniform(0.1, 1.5),
+                      rng.choice([0.0, 10 ** rng.uniform(-5, -2)])])
+        if not np.any(c[2:4] > 0) and c[6] == 0:
+            c[6] = 1e-3
+        ref, _ = solve_divider(v, lambda u, c=c: c[0] * np.exp(-g / 0.25e-9) * np.sinh(u / c[1]), c[2], c[3], c[4],
+                               c[5], c[6], n_iter=60)
+        got = np.array([cell(gi, vi, c) for gi, vi in zip(g, v, strict=True)])
+        assert np.all(np.abs(got - ref) <= 1e-13 * np.abs(v)), np.max(np.abs(got - ref) / np.abs(v))
+        limited += np.sum(np.abs(ref) < 0.98 * np.abs(v))
+    assert limited > 1000  # most cases put a real part of the voltage on the circuit

@@ -35,7 +35,8 @@ Series circuit
 The cell may sit in series with a resistance ``R_s``, a source compliance ``I_cc`` and a 1T1R access
 transistor (``V_g``, ``V_th_T``, ``k_T``), all off by default (:mod:`devicelib.circuit`). The voltage on
 the cell V is then the root of the divider ``V + R_s I + V_DS(I) = V_applied`` at the present gap,
-solved by bisection (60 halvings) at every integration stage, so the compliance follows the SET as
+solved at every integration stage (Newton's method safeguarded by the bracket [0, |V_applied|]; the
+numpy reference :func:`devicelib.circuit.solve_divider` bisects), so the compliance follows the SET as
 the gap closes. Heating, the field and the energy use the cell voltage; the pulse energy is the
 energy dissipated in the cell, :math:`\int V I\,dt`.
 
@@ -73,7 +74,7 @@ import numba
 import numpy as np
 
 from .. import engine
-from ..circuit import CIRCUIT_PARAMETERS, divider_drop_scalar, solve_divider
+from ..circuit import CIRCUIT_PARAMETERS, solve_divider
 from ..core import DeviceModel, Parameter, State, StateVariable
 from ..engine import CHUNK, KernelSpec, normal, stat_add, twin
 from ..units import k_B, q_e
@@ -85,27 +86,135 @@ NM = 1e-9
 
 _KERNEL_PARAMS = ("I0", "g0", "V0", "nu0", "Ea", "a0", "gamma0", "beta", "g1", "t_ox", "R_th", "F_min",
                   "R_s", "I_cc", "V_g", "V_th_T", "k_T", "g_min", "g_max")
-_DIVIDER_ITER = 60  # bisection halvings of [0, |V_a|] (2^-60: exact to double precision)
+_DIVIDER_ITER = 60  # at most 60 steps of the bracketed divider solve (2^-60 of |V_a| if all were halvings)
+
+
+@numba.njit(cache=True, inline="always")
+def _divider_residual(x, pre, mag, neg, V0, R_s, I_cc, V_g, V_th, k):
+    """h(x) = x + R_s I + V_DS(I) - |V_a| at cell voltage x >= 0 (the series drop of
+    :func:`devicelib.circuit.divider_drop_scalar`) and dh/dx; h = inf where the circuit cannot carry I."""
+    i = pre * math.sinh(x / V0)
+    di = pre * math.cosh(x / V0) / V0
+    if I_cc > 0.0 and i > I_cc:
+        return math.inf, 0.0
+    h = x + i * R_s - mag
+    dh = 1.0 + R_s * di
+    if k > 0.0 and i > 0.0:
+        vov = (V_g - x if neg else V_g) - V_th
+        disc = vov * vov - 2.0 * i / k
+        if vov <= 0.0 or disc <= 0.0:
+            return math.inf, 0.0
+        sq = math.sqrt(disc)
+        h += vov - sq
+        # V_DS = vov - sqrt(vov^2 - 2 I/k): d/dI = 1/(k sq); through vov (RESET: V_GS = V_g - x) d/dx = vov/sq - 1
+        dh += di / (k * sq) + ((vov / sq - 1.0) if neg else 0.0)
+    return h, dh
+
+
+@numba.njit(cache=True)
+def _divider_limit(pre, mag, neg, V0, I_cc, V_g, V_th, k):
+    """The smallest cell voltage in [0, |V_a|] at which the circuit can no longer carry the cell current
+    (|V_a| if none): the compliance I = I_cc, x = V0 asinh(I_cc/pre), and the transistor's saturation
+    I = k V_ov^2 / 2 (V_ov = V_g - V_th, or V_g - x - V_th on RESET, where the source node is lifted by x:
+    the root of pre sinh(x/V0) = k (c - x)^2 / 2, increasing in x, by Newton's method in its bracket)."""
+    lim = mag
+    if I_cc > 0.0:
+        lim = min(lim, V0 * math.asinh(I_cc / pre))
+    if k > 0.0:
+        c = V_g - V_th
+        if c <= 0.0:
+            return 0.0
+        if not neg:
+            lim = min(lim, V0 * math.asinh(0.5 * k * c * c / pre))
+        else:
+            lo, hi = 0.0, min(c, lim)
+            x = hi
+            for _ in range(2 * _DIVIDER_ITER):
+                u = c - x
+                phi = pre * math.sinh(x / V0) - 0.5 * k * u * u
+                if phi == 0.0:
+                    break
+                if phi > 0.0:
+                    hi = x
+                else:
+                    lo = x
+                xn = x - phi / (pre * math.cosh(x / V0) / V0 + k * u)
+                if not (lo < xn < hi):
+                    xn = 0.5 * (lo + hi)
+                done = abs(xn - x) <= 1e-15 * mag or hi - lo <= 1e-15 * mag
+                x = xn
+                if done:
+                    break
+            lim = min(lim, x)
+    return lim
 
 
 @numba.njit(cache=True, inline="always")
 def _cell_voltage(g, v, I0, g0, V0, R_s, I_cc, V_g, V_th, k):
-    """Voltage on the cell at gap g with the series circuit (devicelib.circuit), by bisection."""
+    """Voltage on the cell at gap g with the series circuit (devicelib.circuit): the root of the divider
+    h(x) = x + R_s I + V_DS(I) - |V_a| = 0 in [0, |V_a|] (h increases with the cell voltage x; it jumps to
+    infinity at :func:`_divider_limit`, where the compliance or the transistor stops the current). When h is
+    still negative just below that limit, the limit is the root (where the 60 halvings this replaces also
+    end); else Newton's method inside the bracket, a halving whenever a step would leave it, until the step
+    is below 1e-15 |V_a| (quadratic convergence: the root to rounding)."""
     if R_s <= 0.0 and I_cc <= 0.0 and k <= 0.0:
         return v
     mag = abs(v)
     neg = v < 0.0
     pre = I0 * math.exp(-g / g0)
-    lo, hi = 0.0, mag
-    for _ in range(_DIVIDER_ITER):
-        mid = 0.5 * (lo + hi)
-        h = mid + divider_drop_scalar(pre * math.sinh(mid / V0), mid, neg, R_s, I_cc, V_g, V_th, k) - mag
+    lim = _divider_limit(pre, mag, neg, V0, I_cc, V_g, V_th, k)
+    if lim < mag:
+        # h just below the limit: the series drop there is finite (V_DS -> V_ov at saturation)
+        i = pre * math.sinh(lim / V0)
+        drop = i * R_s
+        if k > 0.0 and i > 0.0:
+            vov = (V_g - lim if neg else V_g) - V_th
+            drop += vov - math.sqrt(max(vov * vov - 2.0 * i / k, 0.0))
+        if lim + drop - mag <= 0.0:
+            return -lim if neg else lim
+    if k > 0.0 and not neg:
+        # SET through the transistor (fixed V_ov): in the drain voltage w the divider is smooth, where in the
+        # cell voltage V_DS(I) has a square-root singularity at saturation that slows Newton's method to
+        # halvings: I = k (V_ov w - w^2/2), x = V0 asinh(I/pre), r(w) = x + R_s I + w - |V_a| (increasing)
+        vov = V_g - V_th
+        lo, hi = 0.0, vov
+        w = 0.5 * vov
+        for _ in range(2 * _DIVIDER_ITER):
+            i = k * w * (vov - 0.5 * w)
+            r = V0 * math.asinh(i / pre) + R_s * i + w - mag
+            if r == 0.0:
+                break
+            if r > 0.0:
+                hi = w
+            else:
+                lo = w
+            di = k * (vov - w)
+            wn = w - r / (1.0 + di * (V0 / math.sqrt(pre * pre + i * i) + R_s))
+            if not (lo < wn < hi):
+                wn = 0.5 * (lo + hi)
+            done = abs(wn - w) <= 1e-15 * mag or hi - lo <= 1e-15 * mag
+            w = wn
+            if done:
+                break
+        return V0 * math.asinh(k * w * (vov - 0.5 * w) / pre)
+    lo, hi = 0.0, lim
+    x = 0.5 * lim
+    for _ in range(2 * _DIVIDER_ITER):  # at least every second step halves the bracket
+        h, dh = _divider_residual(x, pre, mag, neg, V0, R_s, I_cc, V_g, V_th, k)
+        if h == 0.0:
+            break
         if h > 0.0:
-            hi = mid
+            hi = x
         else:
-            lo = mid
-    vd = 0.5 * (lo + hi)
-    return -vd if neg else vd
+            lo = x
+        xn = x - h / dh if (h < math.inf and dh > 0.0) else 0.5 * (lo + hi)
+        if not (lo < xn < hi):
+            xn = 0.5 * (lo + hi)
+        done = abs(xn - x) <= 1e-15 * mag or hi - lo <= 1e-15 * mag
+        x = xn
+        if done:
+            break
+    return -x if neg else x
 
 
 @numba.njit(cache=True, inline="always")
