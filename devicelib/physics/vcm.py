@@ -345,7 +345,8 @@ def _trace_kernel(g, v, width, t_amb, P, max_step, max_sub):
     return gaps, ok
 
 
-_SMALL_EXP = 0.05  # |x| bound of _exp_small (the half-step's change of the gap over g0)
+_SMALL_EXP = 0.05  # |x| bound of _exp_small (a sub-step's change of the gap over g0)
+_EG_REFRESH = 16  # fast pulses between exact recomputations of e^{-g/g0} (carried by products in between)
 
 
 @numba.njit(cache=True, inline="always", fastmath={"contract"}, error_model="numpy")
@@ -375,12 +376,14 @@ def _fast_chunk(xs, c0, c1, v, w, ta, sv, P, max_step, eg, bg, bt, be, bs, wk):
     (several sub-steps, a bound reached, no motion, arguments out of range): the caller runs
     :func:`_pulse_one` for it (and recomputes its ``eg``). Agrees with :func:`_pulse_one` to rounding.
 
-    Four exponentials per device instead of seven (three identities, exact in real arithmetic):
+    Four exponentials per device instead of seven (identities exact in real arithmetic):
     the rate :math:`\nu_0 e^{-a} \sinh y = \tfrac{\nu_0}{2}(e^{y-a} - e^{-y-a})` (a = E_a/kT; no sinh
     and no division by e^y; devices with |y| < 0.01, where the difference loses more than two digits,
     go to :func:`_pulse_one`), :math:`e^{-g_m/g_0} = e^{-g/g_0} e^{-(g_m - g)/g_0}` at the midpoint with
-    the small factor by :func:`_exp_small` (|g_m - g| <= max_step/2), and e^{-g/g0} of the new gap kept
-    for the next pulse and the read; a single sub-step has dt = width, so max_step/|f| is a comparison."""
+    the small factor by :func:`_exp_small` (|g_m - g| <= max_step/2), and e^{-g/g0} of the new gap the
+    same way (devices whose step exceeds 0.05 g0 are marked), kept for the next pulse and the read (the
+    caller recomputes it exactly every :data:`_EG_REFRESH` pulses); a single sub-step has dt = width, so
+    max_step/|f| is a comparison."""
     I0, g0, nu0, Ea, a0, gamma0, beta, g1, t_ox, R_th = (P[0, 0], P[0, 1], P[0, 3], P[0, 4], P[0, 5], P[0, 6],
                                                         P[0, 7], P[0, 8], P[0, 9], P[0, 10])
     g_min, g_max = P[0, 17], P[0, 18]
@@ -428,9 +431,10 @@ def _fast_chunk(xs, c0, c1, v, w, ta, sv, P, max_step, eg, bg, bt, be, bs, wk):
         g = xs[0, c0 + j]
         f2 = h_nu * (engine.vexp(p2[j]) - engine.vexp(q2[j]))
         gn = min(max(g + w * f2, g_min), g_max)
-        eg[j] = engine.vexp(-gn * r_g0)
+        xn = (g - gn) * r_g0
+        eg[j] = eg[j] * _exp_small(xn)
         bg[j] = gn
-        slow = ((gn <= g_min) & (f2 < 0.0)) | ((gn >= g_max) & (f2 > 0.0)) | (f2 == 0.0)
+        slow = ((gn <= g_min) & (f2 < 0.0)) | ((gn >= g_max) & (f2 > 0.0)) | (f2 == 0.0) | (abs(xn) > _SMALL_EXP)
         bs[j] = 1.0 if slow else bs[j]
 
 
@@ -480,6 +484,7 @@ def _fused_drive(P, R, pre, max_step, max_sub, fast, xs, k0, k1, slot, G, E, X, 
         eg = np.empty(CHUNK)  # fast: exp(-g/g0) of each device's present gap (the read and the next pulse)
         for c0 in range(a0, a1, CHUNK):
             c1 = min(a1, c0 + CHUNK)
+            since = 0
             if fast:
                 _eg_chunk(xs, c0, c1, P, eg)
             for k in range(k0, k1):
@@ -489,7 +494,10 @@ def _fused_drive(P, R, pre, max_step, max_sub, fast, xs, k0, k1, slot, G, E, X, 
                     continue
                 v, w, ta = pre[k, 0], pre[k, 1], pre[k, 2]
                 quick = on and fast
-                stale = quick and perturb  # eg no longer that of the gap (noise moved it, or _pulse_one ran)
+                # eg no longer that of the gap (noise moved it, or _pulse_one ran), or refreshed: each pulse
+                # multiplies it by e^{-(g_new - g)/g0}, and the refresh bounds the rounding carried to 16 ulp
+                since += quick
+                stale = (quick and perturb) or since >= _EG_REFRESH
                 if quick:
                     _fast_chunk(xs, c0, c1, v, w, ta, pre[k, 4], P, max_step, eg, bg, bt, be, bs, wk)
                 if quick and not perturb:  # the common case: _pulse_one for the marked devices, then copies
@@ -534,6 +542,7 @@ def _fused_drive(P, R, pre, max_step, max_sub, fast, xs, k0, k1, slot, G, E, X, 
                             xs[1, i] = tp
                 if stale:
                     _eg_chunk(xs, c0, c1, P, eg)
+                    since = 0
                 if sl < 0:
                     continue
                 if fast:  # the reads from eg (the same product as _read_chunk), into bg
