@@ -127,8 +127,9 @@ def _drive_py(kind, n_nodes, P, R, rkind, x, pre, k0, k1, slot, G, E, X, flags, 
     perturb = c2c != 0.0 or c2c_abs != 0.0
     fast = kind != NLS and not perturb and shared_p
     fast_rec = fast and shared_r and rnoise == 0.0 and not do_stats and not has_e
-    # FeFET NLS without c2c noise and with shared parameters: the vectorised pulse (_nls_chunk)
-    nls_fast = kind == NLS and not perturb and shared_p and shared_r and not do_stats
+    # FeFET NLS without c2c noise and with shared parameters: the vectorised pulse (_nls_chunk), in every
+    # recording mode (statistics from its buffers)
+    nls_fast = kind == NLS and not perturb and shared_p and shared_r
     per = (n + nblocks - 1) // nblocks
     for b in prange(nblocks):
         a0 = b * per
@@ -181,6 +182,12 @@ def _drive_py(kind, n_nodes, P, R, rkind, x, pre, k0, k1, slot, G, E, X, flags, 
                         if rec_x:
                             for i in range(c0, c1):
                                 X[sl, i] = bx[i - c0]
+                        if do_stats:
+                            for i in range(c0, c1):
+                                first = i == a0
+                                stat_add(stats, b, sl, 0, bgb[i - c0], first)
+                                stat_add(stats, b, sl, 1, beb[i - c0], first)
+                                stat_add(stats, b, sl, 2, bx[i - c0], first)
                     continue
                 if upd and fast:
                     # the common case as its own tight loop (no noise, shared parameters, a baseline

@@ -203,6 +203,16 @@ def test_nls_vectorised_pulse_in_every_recording_mode(tmp_path, monkeypatch):
         streamed = simulate(model, train, out=tmp_path / "nls.nc", record=[0, 5, npulse - 1], **kw)
     _close(streamed["conductance"].values, full["conductance"].values[:, [0, 5, npulse - 1]])
     streamed.close()
+    # summary statistics from the vectorised pass, devices spread over the polarization range
+    spread = {**kw, "state": {"polarization": np.linspace(-0.9 * pr, 0.9 * pr, 37)}}
+    ref_s = simulate(model, train, engine="reference", **spread)
+    summ = simulate(model, train, record="summary", **spread)
+    for v in ("conductance", "energy", "polarization"):
+        x = ref_s[v].values
+        assert np.ptp(x[:, 3]) > 0
+        for st, f in zip(("mean", "std", "min", "max"), (np.mean, np.std, np.min, np.max), strict=True):
+            np.testing.assert_allclose(summ[v].sel(statistic=st).values, f(x, axis=0), rtol=1e-9,
+                                       atol=1e-12 * np.abs(x).max())
     noisy = simulate(model, train, variability=Variability(read=0.05), n_devices=4000, seed=3)
     g, g0 = noisy["conductance"].values[:, -1], full["conductance"].values[0, -1]
     assert abs(np.std(g) / g0 - 0.05) < 0.005 and abs(np.mean(g) / g0 - 1) < 0.005
