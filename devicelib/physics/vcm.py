@@ -371,8 +371,8 @@ def _fast_chunk(xs, c0, c1, v, w, ta, sv, P, max_step, eg, bg, bt, be, bs, wk):
     the compiler vectorises: :func:`_pulse_one`'s first sub-step with :func:`~devicelib.engine.vexp`,
     shared parameters, no series circuit and F_min = 0 (the caller checks). ``sv`` = sinh(V/V0) of the
     pulse; ``eg[j]`` = exp(-g/g0) of each device's gap on entry, replaced by that of the new gap; ``wk``
-    five (CHUNK,) scratch arrays. Results
-    go to the buffers (gap, peak temperature, energy); ``bs[j]`` = 1 marks a device that needs more
+    five (CHUNK,) scratch arrays. Results go to the buffers (gap, peak temperature, energy); ``bs[j]`` = 1
+    marks a device that needs more
     (several sub-steps, a bound reached, no motion, arguments out of range): the caller runs
     :func:`_pulse_one` for it (and recomputes its ``eg``). Agrees with :func:`_pulse_one` to rounding.
 
