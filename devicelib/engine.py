@@ -127,8 +127,9 @@ def _drive_py(kind, n_nodes, P, R, rkind, x, pre, k0, k1, slot, G, E, X, flags, 
     perturb = c2c != 0.0 or c2c_abs != 0.0
     fast = kind != NLS and not perturb and shared_p
     fast_rec = fast and shared_r and rnoise == 0.0 and not do_stats and not has_e
-    # FeFET NLS without c2c noise and with shared parameters: the vectorised pulse (_nls_chunk)
-    nls_fast = kind == NLS and not perturb and shared_p and shared_r and not do_stats
+    # FeFET NLS without c2c noise and with shared parameters: the vectorised pulse (_nls_chunk), in every
+    # recording mode (statistics from its buffers)
+    nls_fast = kind == NLS and not perturb and shared_p and shared_r
     per = (n + nblocks - 1) // nblocks
     for b in prange(nblocks):
         a0 = b * per
@@ -181,6 +182,12 @@ def _drive_py(kind, n_nodes, P, R, rkind, x, pre, k0, k1, slot, G, E, X, flags, 
                         if rec_x:
                             for i in range(c0, c1):
                                 X[sl, i] = bx[i - c0]
+                        if do_stats:
+                            for i in range(c0, c1):
+                                first = i == a0
+                                stat_add(stats, b, sl, 0, bgb[i - c0], first)
+                                stat_add(stats, b, sl, 1, beb[i - c0], first)
+                                stat_add(stats, b, sl, 2, bx[i - c0], first)
                     continue
                 if upd and fast:
                     # the common case as its own tight loop (no noise, shared parameters, a baseline
@@ -490,7 +497,12 @@ def vatan(x):  # pragma: no cover - compiled
 @njit(cache=True, inline="always", fastmath={"contract"}, error_model="numpy")
 def vsoftplus(z):  # pragma: no cover - compiled
     """log(1 + e^z) to a few ulp, branch-free: max(z, 0) + log1p(e^{-|z|}), log1p(u) by the atanh series."""
-    u = vexp(-abs(z))
+    return _softplus_tail(z, vexp(-abs(z)))
+
+
+@njit(cache=True, inline="always", fastmath={"contract"}, error_model="numpy")
+def _softplus_tail(z, u):  # pragma: no cover - compiled
+    """:func:`vsoftplus` of z given u = e^{-|z|}."""
     t = u / (2.0 + u)  # log1p(u) = 2 atanh(t), 0 <= t <= 1/3: series to t^35 (truncation below 1e-17)
     t2 = t * t
     p = 1.0 / 35.0
@@ -529,17 +541,23 @@ def _nls_chunk(x, c0, c1, P, R, d, inc, a2, ss, hs, bx, bs, bh, bg, be, bf, read
     up = d > 0.0
     ce1, ce2, ce3 = P[0, 6], P[0, 7] * a2, P[0, 8]
     g_off, bnvt, r_nvt, vgr, vt0, mw_pr = R[0, 0], R[0, 1], 1.0 / R[0, 2], R[0, 3], R[0, 4], R[0, 5] / R[0, 6]
-    for i in range(c0, c1):
-        j = i - c0
+    # three passes over the chunk (loop fission): log, arctan and the read's softplus are a chain of dependent
+    # divisions and polynomials per device; in separate loops the CPU overlaps devices. bs holds log H first.
+    m = c1 - c0
+    for j in range(m):
         h = hs[j] + inc
         ok = (h > 1e-300) & (h < 1e300)
-        hc = h if ok else 1.0
-        s_new = max(0.5 + vatan(vlog(hc) * _INV_LN10 * r_w) * 0.3183098861837907, ss[j])
+        bs[j] = vlog(h if ok else 1.0)
+        bh[j] = h
+        bf[j] = 0.0 if ok else 1.0
+    for j in range(m):
+        s_new = max(0.5 + vatan(bs[j] * _INV_LN10 * r_w) * 0.3183098861837907, ss[j])
         xn = pr * (2.0 * s_new - 1.0) if up else pr * (1.0 - 2.0 * s_new)
         bx[j] = xn
         bs[j] = s_new
-        bh[j] = h
-        be[j] = ce1 * (ce2 + ce3 * abs(xn - x[i]))
-        if read:  # loop-invariant: the compiler hoists it out of the vectorised loop
-            bg[j] = g_off + bnvt * vsoftplus((vgr - (vt0 - mw_pr * xn)) * r_nvt)
-        bf[j] = 0.0 if ok else 1.0
+        be[j] = ce1 * (ce2 + ce3 * abs(xn - x[c0 + j]))
+    if read:  # vsoftplus in two passes: e^{-|z|} into bg, then log1p of it
+        for j in range(m):
+            bg[j] = vexp(-abs((vgr - (vt0 - mw_pr * bx[j])) * r_nvt))
+        for j in range(m):
+            bg[j] = g_off + bnvt * _softplus_tail((vgr - (vt0 - mw_pr * bx[j])) * r_nvt, bg[j])

@@ -91,6 +91,32 @@ def test_vcm_recording_modes_and_parallel_blocks(tmp_path, monkeypatch):
     np.testing.assert_array_equal(par["gap"].values, ser["gap"].values)  # counter-based draws
 
 
+def test_vcm_vectorised_pass_equal_to_scalar_pass_with_noise(monkeypatch):
+    """The vectorised single-sub-step pass (its cached e^{-g/g0} through cycle-to-cycle noise, read noise,
+    the scalar fallback of marked devices and every recording mode) against the same kernel with the pass off:
+    the counter-based draws are the same, so the two agree to rounding."""
+    from dataclasses import replace
+
+    from devicelib.physics.vcm import StanfordPKU
+
+    model = get_model("vcm.crosssim_oxide_fit")
+    train = _train(1.2, 1e-7)
+    gap = np.linspace(0.3e-9, 1.7e-9, 40)
+    kw = {"n_devices": 40, "seed": 5, "v_read": 0.1, "variability": Variability(c2c=0.2, c2c_abs=1e-12, read=0.01),
+          "state": {"gap": gap, "peak_temperature": np.full(40, 300.0)}}
+    assert model.fused_spec(40, train.amplitude, train.width, train.temperature, 0.1).args[-1] is True
+    runs = {r: simulate(model, train, record=r, **kw) for r in ("full", 3, "summary")}
+    spec = StanfordPKU.fused_spec
+    monkeypatch.setattr(StanfordPKU, "fused_spec", lambda self, *a: replace(spec(self, *a),
+                                                                            args=(*spec(self, *a).args[:-1], False)))
+    for r, fast in runs.items():
+        slow = simulate(model, train, record=r, **kw)
+        for v in ("conductance", "gap", "peak_temperature", "energy"):
+            _close(fast[v].values, slow[v].values)
+    g = runs["full"]["conductance"].values
+    assert np.std(g[:, -1] / runs["full"]["conductance_initial"].values) > 0  # the state moved
+
+
 def test_vcm_noisy_fused_equal_in_distribution():
     model = get_model("vcm.jiang2016_hfox_continuous")
     train = _train(1.4, 2e-8)
@@ -177,6 +203,44 @@ def test_nls_vectorised_pulse_in_every_recording_mode(tmp_path, monkeypatch):
         streamed = simulate(model, train, out=tmp_path / "nls.nc", record=[0, 5, npulse - 1], **kw)
     _close(streamed["conductance"].values, full["conductance"].values[:, [0, 5, npulse - 1]])
     streamed.close()
+    # summary statistics from the vectorised pass, devices spread over the polarization range
+    spread = {**kw, "state": {"polarization": np.linspace(-0.9 * pr, 0.9 * pr, 37)}}
+    ref_s = simulate(model, train, engine="reference", **spread)
+    summ = simulate(model, train, record="summary", **spread)
+    for v in ("conductance", "energy", "polarization"):
+        x = ref_s[v].values
+        assert np.ptp(x[:, 3]) > 0
+        for st, f in zip(("mean", "std", "min", "max"), (np.mean, np.std, np.min, np.max), strict=True):
+            np.testing.assert_allclose(summ[v].sel(statistic=st).values, f(x, axis=0), rtol=1e-9,
+                                       atol=1e-12 * np.abs(x).max())
     noisy = simulate(model, train, variability=Variability(read=0.05), n_devices=4000, seed=3)
     g, g0 = noisy["conductance"].values[:, -1], full["conductance"].values[0, -1]
     assert abs(np.std(g) / g0 - 0.05) < 0.005 and abs(np.mean(g) / g0 - 1) < 0.005
+
+
+def test_vcm_divider_solve_equals_bisection():
+    """The compiled divider solve (Newton's method in its bracket, the compliance and saturation limits in closed
+    form) against the numpy bisection of devicelib.circuit.solve_divider (60 halvings): the same root to 1e-13
+    of |V_a| over random circuits (series resistor, compliance, 1T1R transistor on SET and RESET)."""
+    from numba import njit
+
+    from devicelib.circuit import solve_divider
+    from devicelib.physics.vcm import _cell_voltage
+
+    cell = njit(lambda g, v, c: _cell_voltage(g, v, c[0], 0.25e-9, c[1], c[2], c[3], c[4], c[5], c[6]))
+    rng = np.random.default_rng(3)
+    g = rng.uniform(0.2e-9, 1.7e-9, 40)
+    v = rng.choice([-1.0, 1.0], 40) * rng.uniform(0.05, 3.5, 40)
+    limited = 0
+    for _ in range(150):
+        c = np.array([10 ** rng.uniform(-5, -1), rng.uniform(0.1, 0.5), rng.choice([0.0, 10 ** rng.uniform(1, 5)]),
+                      rng.choice([0.0, 10 ** rng.uniform(-6, -3)]), rng.uniform(0.5, 3.4), rng.uniform(0.1, 1.5),
+                      rng.choice([0.0, 10 ** rng.uniform(-5, -2)])])
+        if not np.any(c[2:4] > 0) and c[6] == 0:
+            c[6] = 1e-3
+        ref, _ = solve_divider(v, lambda u, c=c: c[0] * np.exp(-g / 0.25e-9) * np.sinh(u / c[1]), c[2], c[3], c[4],
+                               c[5], c[6], n_iter=60)
+        got = np.array([cell(gi, vi, c) for gi, vi in zip(g, v, strict=True)])
+        assert np.all(np.abs(got - ref) <= 1e-13 * np.abs(v)), np.max(np.abs(got - ref) / np.abs(v))
+        limited += np.sum(np.abs(ref) < 0.98 * np.abs(v))
+    assert limited > 1000  # most cases put a real part of the voltage on the circuit

@@ -35,7 +35,8 @@ Series circuit
 The cell may sit in series with a resistance ``R_s``, a source compliance ``I_cc`` and a 1T1R access
 transistor (``V_g``, ``V_th_T``, ``k_T``), all off by default (:mod:`devicelib.circuit`). The voltage on
 the cell V is then the root of the divider ``V + R_s I + V_DS(I) = V_applied`` at the present gap,
-solved by bisection (60 halvings) at every integration stage, so the compliance follows the SET as
+solved at every integration stage (Newton's method safeguarded by the bracket [0, |V_applied|]; the
+numpy reference :func:`devicelib.circuit.solve_divider` bisects), so the compliance follows the SET as
 the gap closes. Heating, the field and the energy use the cell voltage; the pulse energy is the
 energy dissipated in the cell, :math:`\int V I\,dt`.
 
@@ -73,7 +74,7 @@ import numba
 import numpy as np
 
 from .. import engine
-from ..circuit import CIRCUIT_PARAMETERS, divider_drop_scalar, solve_divider
+from ..circuit import CIRCUIT_PARAMETERS, solve_divider
 from ..core import DeviceModel, Parameter, State, StateVariable
 from ..engine import CHUNK, KernelSpec, normal, stat_add, twin
 from ..units import k_B, q_e
@@ -85,27 +86,135 @@ NM = 1e-9
 
 _KERNEL_PARAMS = ("I0", "g0", "V0", "nu0", "Ea", "a0", "gamma0", "beta", "g1", "t_ox", "R_th", "F_min",
                   "R_s", "I_cc", "V_g", "V_th_T", "k_T", "g_min", "g_max")
-_DIVIDER_ITER = 60  # bisection halvings of [0, |V_a|] (2^-60: exact to double precision)
+_DIVIDER_ITER = 60  # at most 60 steps of the bracketed divider solve (2^-60 of |V_a| if all were halvings)
+
+
+@numba.njit(cache=True, inline="always")
+def _divider_residual(x, pre, mag, neg, V0, R_s, I_cc, V_g, V_th, k):
+    """h(x) = x + R_s I + V_DS(I) - |V_a| at cell voltage x >= 0 (the series drop of
+    :func:`devicelib.circuit.divider_drop_scalar`) and dh/dx; h = inf where the circuit cannot carry I."""
+    i = pre * math.sinh(x / V0)
+    di = pre * math.cosh(x / V0) / V0
+    if I_cc > 0.0 and i > I_cc:
+        return math.inf, 0.0
+    h = x + i * R_s - mag
+    dh = 1.0 + R_s * di
+    if k > 0.0 and i > 0.0:
+        vov = (V_g - x if neg else V_g) - V_th
+        disc = vov * vov - 2.0 * i / k
+        if vov <= 0.0 or disc <= 0.0:
+            return math.inf, 0.0
+        sq = math.sqrt(disc)
+        h += vov - sq
+        # V_DS = vov - sqrt(vov^2 - 2 I/k): d/dI = 1/(k sq); through vov (RESET: V_GS = V_g - x) d/dx = vov/sq - 1
+        dh += di / (k * sq) + ((vov / sq - 1.0) if neg else 0.0)
+    return h, dh
+
+
+@numba.njit(cache=True)
+def _divider_limit(pre, mag, neg, V0, I_cc, V_g, V_th, k):
+    """The smallest cell voltage in [0, |V_a|] at which the circuit can no longer carry the cell current
+    (|V_a| if none): the compliance I = I_cc, x = V0 asinh(I_cc/pre), and the transistor's saturation
+    I = k V_ov^2 / 2 (V_ov = V_g - V_th, or V_g - x - V_th on RESET, where the source node is lifted by x:
+    the root of pre sinh(x/V0) = k (c - x)^2 / 2, increasing in x, by Newton's method in its bracket)."""
+    lim = mag
+    if I_cc > 0.0:
+        lim = min(lim, V0 * math.asinh(I_cc / pre))
+    if k > 0.0:
+        c = V_g - V_th
+        if c <= 0.0:
+            return 0.0
+        if not neg:
+            lim = min(lim, V0 * math.asinh(0.5 * k * c * c / pre))
+        else:
+            lo, hi = 0.0, min(c, lim)
+            x = hi
+            for _ in range(2 * _DIVIDER_ITER):
+                u = c - x
+                phi = pre * math.sinh(x / V0) - 0.5 * k * u * u
+                if phi == 0.0:
+                    break
+                if phi > 0.0:
+                    hi = x
+                else:
+                    lo = x
+                xn = x - phi / (pre * math.cosh(x / V0) / V0 + k * u)
+                if not (lo < xn < hi):
+                    xn = 0.5 * (lo + hi)
+                done = abs(xn - x) <= 1e-15 * mag or hi - lo <= 1e-15 * mag
+                x = xn
+                if done:
+                    break
+            lim = min(lim, x)
+    return lim
 
 
 @numba.njit(cache=True, inline="always")
 def _cell_voltage(g, v, I0, g0, V0, R_s, I_cc, V_g, V_th, k):
-    """Voltage on the cell at gap g with the series circuit (devicelib.circuit), by bisection."""
+    """Voltage on the cell at gap g with the series circuit (devicelib.circuit): the root of the divider
+    h(x) = x + R_s I + V_DS(I) - |V_a| = 0 in [0, |V_a|] (h increases with the cell voltage x; it jumps to
+    infinity at :func:`_divider_limit`, where the compliance or the transistor stops the current). When h is
+    still negative just below that limit, the limit is the root (where the 60 halvings this replaces also
+    end); else Newton's method inside the bracket, a halving whenever a step would leave it, until the step
+    is below 1e-15 |V_a| (quadratic convergence: the root to rounding)."""
     if R_s <= 0.0 and I_cc <= 0.0 and k <= 0.0:
         return v
     mag = abs(v)
     neg = v < 0.0
     pre = I0 * math.exp(-g / g0)
-    lo, hi = 0.0, mag
-    for _ in range(_DIVIDER_ITER):
-        mid = 0.5 * (lo + hi)
-        h = mid + divider_drop_scalar(pre * math.sinh(mid / V0), mid, neg, R_s, I_cc, V_g, V_th, k) - mag
+    lim = _divider_limit(pre, mag, neg, V0, I_cc, V_g, V_th, k)
+    if lim < mag:
+        # h just below the limit: the series drop there is finite (V_DS -> V_ov at saturation)
+        i = pre * math.sinh(lim / V0)
+        drop = i * R_s
+        if k > 0.0 and i > 0.0:
+            vov = (V_g - lim if neg else V_g) - V_th
+            drop += vov - math.sqrt(max(vov * vov - 2.0 * i / k, 0.0))
+        if lim + drop - mag <= 0.0:
+            return -lim if neg else lim
+    if k > 0.0 and not neg:
+        # SET through the transistor (fixed V_ov): in the drain voltage w the divider is smooth, where in the
+        # cell voltage V_DS(I) has a square-root singularity at saturation that slows Newton's method to
+        # halvings: I = k (V_ov w - w^2/2), x = V0 asinh(I/pre), r(w) = x + R_s I + w - |V_a| (increasing)
+        vov = V_g - V_th
+        lo, hi = 0.0, vov
+        w = 0.5 * vov
+        for _ in range(2 * _DIVIDER_ITER):
+            i = k * w * (vov - 0.5 * w)
+            r = V0 * math.asinh(i / pre) + R_s * i + w - mag
+            if r == 0.0:
+                break
+            if r > 0.0:
+                hi = w
+            else:
+                lo = w
+            di = k * (vov - w)
+            wn = w - r / (1.0 + di * (V0 / math.sqrt(pre * pre + i * i) + R_s))
+            if not (lo < wn < hi):
+                wn = 0.5 * (lo + hi)
+            done = abs(wn - w) <= 1e-15 * mag or hi - lo <= 1e-15 * mag
+            w = wn
+            if done:
+                break
+        return V0 * math.asinh(k * w * (vov - 0.5 * w) / pre)
+    lo, hi = 0.0, lim
+    x = 0.5 * lim
+    for _ in range(2 * _DIVIDER_ITER):  # at least every second step halves the bracket
+        h, dh = _divider_residual(x, pre, mag, neg, V0, R_s, I_cc, V_g, V_th, k)
+        if h == 0.0:
+            break
         if h > 0.0:
-            hi = mid
+            hi = x
         else:
-            lo = mid
-    vd = 0.5 * (lo + hi)
-    return -vd if neg else vd
+            lo = x
+        xn = x - h / dh if (h < math.inf and dh > 0.0) else 0.5 * (lo + hi)
+        if not (lo < xn < hi):
+            xn = 0.5 * (lo + hi)
+        done = abs(xn - x) <= 1e-15 * mag or hi - lo <= 1e-15 * mag
+        x = xn
+        if done:
+            break
+    return -x if neg else x
 
 
 @numba.njit(cache=True, inline="always")
@@ -236,46 +345,105 @@ def _trace_kernel(g, v, width, t_amb, P, max_step, max_sub):
     return gaps, ok
 
 
+_SMALL_EXP = 0.05  # |x| bound of _exp_small (a sub-step's change of the gap over g0)
+_EG_REFRESH = 16  # fast pulses between exact recomputations of e^{-g/g0} (carried by products in between)
+
+
+@numba.njit(cache=True, inline="always", fastmath={"contract"}, error_model="numpy")
+def _exp_small(x):  # pragma: no cover - compiled
+    """exp(x) for |x| <= :data:`_SMALL_EXP` by its Taylor polynomial of degree 10 (truncation below 3e-20)."""
+    p = 1.0 / 3628800.0
+    p = p * x + 1.0 / 362880.0
+    p = p * x + 1.0 / 40320.0
+    p = p * x + 1.0 / 5040.0
+    p = p * x + 1.0 / 720.0
+    p = p * x + 1.0 / 120.0
+    p = p * x + 1.0 / 24.0
+    p = p * x + 1.0 / 6.0
+    p = p * x + 0.5
+    p = p * x + 1.0
+    return p * x + 1.0
+
+
 @numba.njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")  # no zero-division branches
-def _fast_chunk(xs, c0, c1, v, w, ta, sv, P, max_step, bg, bt, be, bs):
-    """One pulse on devices c0..c1-1 when it takes a single midpoint sub-step (the common case), in a loop
+def _fast_chunk(xs, c0, c1, v, w, ta, sv, P, max_step, eg, bg, bt, be, bs, wk):
+    r"""One pulse on devices c0..c1-1 when it takes a single midpoint sub-step (the common case), in a loop
     the compiler vectorises: :func:`_pulse_one`'s first sub-step with :func:`~devicelib.engine.vexp`,
     shared parameters, no series circuit and F_min = 0 (the caller checks). ``sv`` = sinh(V/V0) of the
-    pulse. Results go to the buffers (gap, peak temperature, energy); ``bs[j]`` = 1 marks a device that
-    needs more (several sub-steps, a bound reached, no motion, arguments out of range): the caller runs
-    :func:`_pulse_one` for it. Agrees with :func:`_pulse_one` to rounding (a few ulp in the rates)."""
+    pulse; ``eg[j]`` = exp(-g/g0) of each device's gap on entry, replaced by that of the new gap; ``wk``
+    five (CHUNK,) scratch arrays. Results go to the buffers (gap, peak temperature, energy); ``bs[j]`` = 1
+    marks a device that needs more
+    (several sub-steps, a bound reached, no motion, arguments out of range): the caller runs
+    :func:`_pulse_one` for it (and recomputes its ``eg``). Agrees with :func:`_pulse_one` to rounding.
+
+    Four exponentials per device instead of seven (identities exact in real arithmetic):
+    the rate :math:`\nu_0 e^{-a} \sinh y = \tfrac{\nu_0}{2}(e^{y-a} - e^{-y-a})` (a = E_a/kT; no sinh
+    and no division by e^y; devices with |y| < 0.01, where the difference loses more than two digits,
+    go to :func:`_pulse_one`), :math:`e^{-g_m/g_0} = e^{-g/g_0} e^{-(g_m - g)/g_0}` at the midpoint with
+    the small factor by :func:`_exp_small` (|g_m - g| <= max_step/2), and e^{-g/g0} of the new gap the
+    same way (devices whose step exceeds 0.05 g0 are marked), kept for the next pulse and the read (the
+    caller recomputes it exactly every :data:`_EG_REFRESH` pulses); a single sub-step has dt = width, so
+    max_step/|f| is a comparison."""
     I0, g0, nu0, Ea, a0, gamma0, beta, g1, t_ox, R_th = (P[0, 0], P[0, 1], P[0, 3], P[0, 4], P[0, 5], P[0, 6],
                                                         P[0, 7], P[0, 8], P[0, 9], P[0, 10])
     g_min, g_max = P[0, 17], P[0, 18]
     c_y = a0 * Q_E * v / t_ox / K_B
     # reciprocals hoisted (one division per rate left): the rates then differ from _pulse_one by rounding only
     r_g0, r_g1, ea_k = 1.0 / g0, 1.0 / g1, Ea / K_B
-    for i in range(c0, c1):
-        j = i - c0
-        g = xs[0, i]
-        cur1 = I0 * engine.vexp(-g * r_g0) * sv
-        r_t1 = 1.0 / (ta + abs(v * cur1) * R_th)
+    i_sv = I0 * sv  # cell current I = I0 sv e^{-g/g0}; Joule power |V I| = c_p e^{-g/g0}
+    c_p = abs(v * i_sv)
+    c_t = c_p * R_th
+    h_nu, half_w = 0.5 * nu0, 0.5 * w
+    m = c1 - c0
+    # the sub-step as four passes over the chunk (loop fission): one device's chain of dependent
+    # exponentials and divisions is ~400 cycles long, and the passes let the CPU overlap devices
+    p1, q1, p2, q2, f1 = wk
+    for j in range(m):  # the exponents of the rate at the gap
+        g = xs[0, c0 + j]
+        r_t1 = 1.0 / (ta + c_t * eg[j])
         u1 = g * r_g1
         gam1 = gamma0 - beta * (u1 * u1 * u1)
         y1 = gam1 * c_y * r_t1
-        f1 = -nu0 * engine.vexp(-ea_k * r_t1) * engine.vsinh(y1)
-        dt = min(w, max_step / max(abs(f1), 1e-300))
-        gm = min(max(g + 0.5 * dt * f1, g_min), g_max)
-        cur2 = I0 * engine.vexp(-gm * r_g0) * sv
-        t2 = ta + abs(v * cur2) * R_th
+        a1 = ea_k * r_t1
+        p1[j], q1[j] = -y1 - a1, y1 - a1
+        bs[j] = 1.0 if ((abs(y1) < 0.01) | (gam1 <= 0.0) | (abs(y1) + a1 > 700.0) | (g * r_g0 > 700.0)) else 0.0
+    for j in range(m):
+        f1[j] = h_nu * (engine.vexp(p1[j]) - engine.vexp(q1[j]))
+    for j in range(m):  # the midpoint and the exponents of its rate
+        g = xs[0, c0 + j]
+        f = f1[j]
+        gm = min(max(g + half_w * f, g_min), g_max)
+        xm = (g - gm) * r_g0
+        e = eg[j] * _exp_small(xm)
+        t2 = ta + c_t * e
         r_t2 = 1.0 / t2
         u2 = gm * r_g1
         gam2 = gamma0 - beta * (u2 * u2 * u2)
         y2 = gam2 * c_y * r_t2
-        f2 = -nu0 * engine.vexp(-ea_k * r_t2) * engine.vsinh(y2)
-        gn = min(max(g + dt * f2, g_min), g_max)
-        bg[j] = gn
+        a2 = ea_k * r_t2
+        p2[j], q2[j] = -y2 - a2, y2 - a2
         bt[j] = max(ta, t2)
-        be[j] = abs(v * cur2) * dt
-        slow = ((gam1 <= 0.0) | (gam2 <= 0.0) | (dt < w) | ((gn <= g_min) & (f2 < 0.0)) | ((gn >= g_max) & (f2 > 0.0))
-                | (abs(y1) > 700.0) | (abs(y2) > 700.0) | (g * r_g0 > 700.0) | (ea_k * r_t1 > 700.0)
-                | (ea_k * r_t2 > 700.0) | (f1 == 0.0) | (f2 == 0.0))
-        bs[j] = 1.0 if slow else 0.0
+        be[j] = c_p * e * w
+        slow = ((abs(y2) < 0.01) | (gam2 <= 0.0) | (w * abs(f) > max_step) | (abs(xm) > _SMALL_EXP)
+                | (abs(y2) + a2 > 700.0) | (f == 0.0))
+        bs[j] = 1.0 if slow else bs[j]
+    for j in range(m):  # the full step, and e^{-g/g0} of the new gap
+        g = xs[0, c0 + j]
+        f2 = h_nu * (engine.vexp(p2[j]) - engine.vexp(q2[j]))
+        gn = min(max(g + w * f2, g_min), g_max)
+        xn = (g - gn) * r_g0
+        eg[j] = eg[j] * _exp_small(xn)
+        bg[j] = gn
+        slow = ((gn <= g_min) & (f2 < 0.0)) | ((gn >= g_max) & (f2 > 0.0)) | (f2 == 0.0) | (abs(xn) > _SMALL_EXP)
+        bs[j] = 1.0 if slow else bs[j]
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
+def _eg_chunk(xs, c0, c1, P, eg):
+    """exp(-g/g0) of devices c0..c1-1 (shared parameters) into ``eg``, vectorised."""
+    r_g0 = 1.0 / P[0, 1]
+    for i in range(c0, c1):
+        eg[i - c0] = engine.vexp(-xs[0, i] * r_g0)
 
 
 @numba.njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
@@ -312,8 +480,13 @@ def _fused_drive(P, R, pre, max_step, max_sub, fast, xs, k0, k1, slot, G, E, X, 
         a0 = b * per
         a1 = min(n, a0 + per)
         bg, bt, be, bs = np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK)
+        wk = (np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK))  # _fast_chunk's
+        eg = np.empty(CHUNK)  # fast: exp(-g/g0) of each device's present gap (the read and the next pulse)
         for c0 in range(a0, a1, CHUNK):
             c1 = min(a1, c0 + CHUNK)
+            since = 0
+            if fast:
+                _eg_chunk(xs, c0, c1, P, eg)
             for k in range(k0, k1):
                 sl = slot[k]
                 on = pre[k, 3] != 0.0
@@ -321,49 +494,83 @@ def _fused_drive(P, R, pre, max_step, max_sub, fast, xs, k0, k1, slot, G, E, X, 
                     continue
                 v, w, ta = pre[k, 0], pre[k, 1], pre[k, 2]
                 quick = on and fast
+                # eg no longer that of the gap (noise moved it, or _pulse_one ran), or refreshed: each pulse
+                # multiplies it by e^{-(g_new - g)/g0}, and the refresh bounds the rounding carried to 16 ulp
+                since += quick
+                stale = (quick and perturb) or since >= _EG_REFRESH
                 if quick:
-                    _fast_chunk(xs, c0, c1, v, w, ta, pre[k, 4], P, max_step, bg, bt, be, bs)
-                for i in range(c0, c1):
-                    r = i if sp else 0
-                    g = xs[0, i]
-                    gn, tp = g, xs[1, i]
-                    if quick and bs[i - c0] == 0.0:
-                        gn, tp = bg[i - c0], bt[i - c0]
-                    elif on:
-                        gn, tp, be[i - c0], ok = _pulse_one(
-                            g, v, w, ta, P[r, 0], P[r, 1], P[r, 2], P[r, 3], P[r, 4], P[r, 5], P[r, 6], P[r, 7],
-                            P[r, 8], P[r, 9], P[r, 10], P[r, 11], P[r, 12], P[r, 13], P[r, 14], P[r, 15], P[r, 16],
-                            P[r, 17], P[r, 18], max_step, max_sub)
-                        if not ok:
-                            good[b] = False
-                    else:
-                        be[i - c0] = 0.0
-                    if on:
-                        if perturb:  # DeviceModel.perturb_step on the gap, clipped to [g_min, g_max]
-                            gp = g + (gn - g) * (1.0 + c2c * normal(key, i, k, 0))
-                            if c2c_abs != 0.0:
-                                gp = gp + c2c_abs * normal(key, i, k, 1)
-                            gn = min(max(gp, P[r, 17]), P[r, 18])
-                        xs[0, i] = gn
-                        xs[1, i] = tp
+                    _fast_chunk(xs, c0, c1, v, w, ta, pre[k, 4], P, max_step, eg, bg, bt, be, bs, wk)
+                if quick and not perturb:  # the common case: _pulse_one for the marked devices, then copies
+                    for i in range(c0, c1):
+                        j = i - c0
+                        if bs[j] != 0.0:
+                            stale = True
+                            bg[j], bt[j], be[j], ok = _pulse_one(
+                                xs[0, i], v, w, ta, P[0, 0], P[0, 1], P[0, 2], P[0, 3], P[0, 4], P[0, 5], P[0, 6],
+                                P[0, 7], P[0, 8], P[0, 9], P[0, 10], P[0, 11], P[0, 12], P[0, 13], P[0, 14], P[0, 15],
+                                P[0, 16], P[0, 17], P[0, 18], max_step, max_sub)
+                            if not ok:
+                                good[b] = False
+                    for i in range(c0, c1):
+                        xs[0, i] = bg[i - c0]
+                    for i in range(c0, c1):
+                        xs[1, i] = bt[i - c0]
+                else:
+                    for i in range(c0, c1):
+                        r = i if sp else 0
+                        g = xs[0, i]
+                        gn, tp = g, xs[1, i]
+                        if quick and bs[i - c0] == 0.0:
+                            gn, tp = bg[i - c0], bt[i - c0]
+                        elif on:
+                            stale = stale or quick
+                            gn, tp, be[i - c0], ok = _pulse_one(
+                                g, v, w, ta, P[r, 0], P[r, 1], P[r, 2], P[r, 3], P[r, 4], P[r, 5], P[r, 6], P[r, 7],
+                                P[r, 8], P[r, 9], P[r, 10], P[r, 11], P[r, 12], P[r, 13], P[r, 14], P[r, 15], P[r, 16],
+                                P[r, 17], P[r, 18], max_step, max_sub)
+                            if not ok:
+                                good[b] = False
+                        else:
+                            be[i - c0] = 0.0
+                        if on:
+                            if perturb:  # DeviceModel.perturb_step on the gap, clipped to [g_min, g_max]
+                                gp = g + (gn - g) * (1.0 + c2c * normal(key, i, k, 0))
+                                if c2c_abs != 0.0:
+                                    gp = gp + c2c_abs * normal(key, i, k, 1)
+                                gn = min(max(gp, P[r, 17]), P[r, 18])
+                            xs[0, i] = gn
+                            xs[1, i] = tp
+                if stale:
+                    _eg_chunk(xs, c0, c1, P, eg)
+                    since = 0
                 if sl < 0:
                     continue
-                _read_chunk(xs, c0, c1, P, R, bg)  # the reads, vectorised, into bg
-                for i in range(c0, c1):
-                    j = i - c0
-                    gc = bg[j]
-                    if rnoise != 0.0:
-                        gc = gc * (1.0 + rnoise * normal(key, i, k, 2))
-                    if rec_g:
-                        G[sl, i] = gc
-                    if rec_e:
-                        E[sl, i] = be[j]
-                    if rec_x:
+                if fast:  # the reads from eg (the same product as _read_chunk), into bg
+                    amp = P[0, 0] * R[0, 0]
+                    for j in range(c1 - c0):
+                        bg[j] = eg[j] * amp
+                else:
+                    _read_chunk(xs, c0, c1, P, R, bg)  # the reads, vectorised, into bg
+                if rnoise != 0.0:
+                    for i in range(c0, c1):
+                        bg[i - c0] = bg[i - c0] * (1.0 + rnoise * normal(key, i, k, 2))
+                # recording as plain contiguous copies, one quantity at a time (the compiler vectorises them)
+                if rec_g:
+                    for i in range(c0, c1):
+                        G[sl, i] = bg[i - c0]
+                if rec_e:
+                    for i in range(c0, c1):
+                        E[sl, i] = be[i - c0]
+                if rec_x:
+                    for i in range(c0, c1):
                         X[0, sl, i] = xs[0, i]
+                    for i in range(c0, c1):
                         X[1, sl, i] = xs[1, i]
-                    if do_stats:
+                if do_stats:
+                    for i in range(c0, c1):
+                        j = i - c0
                         first = i == a0
-                        stat_add(stats, b, sl, 0, gc, first)
+                        stat_add(stats, b, sl, 0, bg[j], first)
                         stat_add(stats, b, sl, 1, be[j], first)
                         stat_add(stats, b, sl, 2, xs[0, i], first)
                         stat_add(stats, b, sl, 3, xs[1, i], first)
