@@ -15,7 +15,8 @@ simulate
     ``fefet.nls`` on 2e5 devices x 100 pulses (50 at +3 V then 50 at -3 V, 1 us), fused and reference.
 memory
     peak resident memory of 1e6 x 1000 soft-bounds pulses recorded every 10th pulse, streamed to
-    an HDF5 file, and as summary statistics.
+    an HDF5 file, and as summary statistics; PCM (``pcm.sebastian2014_gst``) 1e6 x 1000 recorded every
+    10th pulse without its state variables, in float64 and float32.
 startup
     wall time of ``devicelib --help`` and ``devicelib models`` (median of 5 after one warm-up).
 batch
@@ -134,12 +135,19 @@ def case_aihwkit(n_side, npulse, repeat):
             "pulses_per_device_per_update": pulses_per_device, "torch_threads": torch.get_num_threads()}
 
 
-def case_memory(n, npulse, mode):
+def case_memory(n, npulse, mode, model_name="baseline.soft_bounds"):
+    import numpy as np
+
     from devicelib import get_model
     from devicelib.simulate import simulate
 
-    model = get_model("baseline.soft_bounds", dw_min=0.01)
-    train = _train(npulse)
+    if model_name == "baseline.soft_bounds":
+        model, train = get_model(model_name, dw_min=0.01), _train(npulse)
+    else:  # the PCM train of the physics table: RESET every 20th pulse, gradual SET between
+        model = get_model(model_name)
+        a = np.where(np.arange(npulse) % 20 == 0, 320e-6, 183e-6)
+        train = type(_train(1))(amplitude=a, width=np.full(npulse, 5e-8), interval=np.zeros(npulse),
+                                temperature=np.full(npulse, 300.0), amplitude_unit="A")
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         if mode == "streamed":
@@ -147,6 +155,10 @@ def case_memory(n, npulse, mode):
             ds.close()
         elif mode == "summary":
             simulate(model, train, n_devices=n, record="summary")
+        elif mode == "decimated_g":  # conductance and energy only (no state variables)
+            simulate(model, train, n_devices=n, record=10, record_state=False)
+        elif mode == "decimated_g32":
+            simulate(model, train, n_devices=n, record=10, record_state=False, dtype="float32")
         else:
             simulate(model, train, n_devices=n, record=10)
     t = time.perf_counter() - t0
@@ -274,6 +286,19 @@ def render(res: dict, quick: bool) -> str:
         lines.append(f"| {label} | {_f(r.get('time_s'), '{:.1f} s')} | {_f(r.get('peak_MiB'), '{:.0f} MiB')} |"
                      if "error" not in r else f"| {label} | - | {r['error']} |")
     lines += tail
+    if any(k in res for k in ("mem_pcm_decimated_g", "mem_pcm_decimated_g32")):
+        lines += ["", "### Peak memory, PCM `pcm.sebastian2014_gst` 1e6 devices x 1000 pulses" if not quick else
+                  "### Peak memory, PCM 1e5 devices x 100 pulses (quick)", "",
+                  "| recording | time | peak resident memory |", "|---|---|---|"]
+        for label, key in (("every 10th pulse, conductance and energy (`record=10, record_state=False`)",
+                            "mem_pcm_decimated_g"),
+                           ("same in float32 (`dtype=\"float32\"`)", "mem_pcm_decimated_g32")):
+            r = res.get(key, {})
+            lines.append(f"| {label} | {_f(r.get('time_s'), '{:.1f} s')} | {_f(r.get('peak_MiB'), '{:.0f} MiB')} |"
+                         if "error" not in r else f"| {label} | - | {r['error']} |")
+        lines += ["", "PCM keeps seven state variables per device; recording all of them every 10th pulse "
+                      "would hold 1e6 x 100 x 9 values (7 GB in float64): record them streamed to a file "
+                      "(`out=...`) or choose the conductance only, as here."]
     lines += ["", "### Start-up (median of 5 runs after a warm-up)", "", "| command | time |", "|---|---|"]
     for label, key in (("`devicelib --help`", "startup_help"), ("`devicelib models`", "startup_models")):
         r = res.get(key, {})
@@ -439,6 +464,9 @@ def main():
         n, N = 1_000_000 // q, 1000 // q
         for mode in ("decimated", "streamed", "summary"):
             cases[f"mem_{mode}"] = {"case": "memory", "n": n, "npulse": N, "mode": mode}
+        for mode in ("decimated_g", "decimated_g32"):
+            cases[f"mem_pcm_{mode}"] = {"case": "memory", "n": n, "npulse": N, "mode": mode,
+                                        "model_name": "pcm.sebastian2014_gst"}
     if "startup" not in skip:
         cases["startup_help"] = {"case": "startup", "args": ["--help"]}
         cases["startup_models"] = {"case": "startup", "args": ["models"]}
