@@ -35,9 +35,10 @@ def main() -> None:
     """Console entry point (``[project.scripts] devicelib``)."""
     import sys
 
+    from .light import light_command
     from .replay import replay, run_recording
 
     args = sys.argv[1:]
     if replay(args):
         return
-    run_recording(args, _app())
+    run_recording(args, light_command(args) or _app())

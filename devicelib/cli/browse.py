@@ -17,27 +17,10 @@ from .common import JsonOpt, _emit_json, app, console, handle_errors
 @handle_errors
 def models(as_json: JsonOpt = False):
     """List the registered device models (built-in families and plugins)."""
-    from rich import box
-    from rich.table import Table
-
     from ..model_index import model_rows  # cached metadata: no family (numba, scipy) is imported
+    from .light import render_models  # also drawn by `devicelib models` without typer (see .light)
 
-    rows = model_rows()
-    if as_json:
-        _emit_json({"models": rows, "families": sorted({r["family"] for r in rows})})
-        return
-    table = Table(title=f"{len(rows)} models in {len({r['family'] for r in rows})} families", box=box.SIMPLE_HEAD,
-                  pad_edge=False)
-    # names are never cut (they are what users type); the description wraps; full rows in --json
-    table.add_column("name", no_wrap=True)
-    table.add_column("drive", no_wrap=True)
-    table.add_column("params", justify="right", no_wrap=True)
-    table.add_column("volatile", no_wrap=True)
-    table.add_column("description", overflow="fold", ratio=1)
-    for r in rows:
-        table.add_row(r["name"], r["amplitude_unit"], str(r["parameters"]),
-                      "yes" if r["volatile"] else "no", r["family_name"])
-    console.print(table)
+    render_models(model_rows(), as_json, console)
 
 
 def _short_citation(text: str, limit: int = 40) -> str:

@@ -13,19 +13,19 @@ a bare number is taken in SI.
 from __future__ import annotations
 
 import functools
-import json
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from .. import __version__
+from .light import APP_HELP, VERSION_HELP
+from .light import emit_json as _emit_json  # noqa: F401 (the commands' JSON writer)
 
 app = typer.Typer(
     name="devicelib",
-    help="Physics-based models of analog-AI memory devices: simulate, fit, export, compare.",
+    help=APP_HELP,  # `devicelib --help` is drawn from .light's constants without typer
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -105,21 +105,6 @@ def handle_errors(func):
     return wrapper
 
 
-def _emit_json(obj) -> None:
-    sys.stdout.write(json.dumps(obj, indent=2, default=_json_default) + "\n")
-
-
-def _json_default(o):
-    np = sys.modules.get("numpy")  # a numpy value implies numpy is loaded: never import it here
-    if np is not None and isinstance(o, np.generic):
-        return o.item()
-    if np is not None and isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
-
-
 def _quantity(text: str | None, unit: str, name: str):
     """Parse ``"1.2 V"`` / ``"100 ns"`` / ``"1e-7"`` (SI) into an SI float."""
     from ..units import Q_, UnitError, to_si
@@ -156,7 +141,7 @@ def _model_or_card(name: str):
 
 
 @app.callback(invoke_without_command=True)
-def _main(version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False):
+def _main(version: Annotated[bool, typer.Option("--version", help=VERSION_HELP)] = False):
     if version:
         console.print(f"devicelib {__version__}")
         raise typer.Exit()
