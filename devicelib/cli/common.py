@@ -20,7 +20,7 @@ import typer
 from rich.console import Console
 
 from .. import __version__
-from .light import APP_HELP, VERSION_HELP
+from .light import APP_HELP, VERSION_HELP, show_warnings
 from .light import emit_json as _emit_json  # noqa: F401 (the commands' JSON writer)
 
 app = typer.Typer(
@@ -80,13 +80,7 @@ def handle_errors(func):
                 try:
                     return func(*args, **kwargs)
                 finally:
-                    cat = getattr(sys.modules.get("devicelib.catalog"), "CatalogWarning", None)
-                    for w in caught:  # one line each on stderr; other warnings as usual
-                        if cat is not None and issubclass(w.category, cat):
-                            err_console.print(f"warning: {w.message}", markup=False, highlight=False,
-                                              soft_wrap=True)
-                        else:
-                            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+                    show_warnings(caught, lambda: err_console)  # one line each on stderr; others as usual
         except typer.Exit:
             raise
         except Exception as exc:
