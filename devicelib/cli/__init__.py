@@ -35,10 +35,11 @@ def main() -> None:
     """Console entry point (``[project.scripts] devicelib``)."""
     import sys
 
-    from .light import light_command
     from .replay import replay, run_recording
 
     args = sys.argv[1:]
     if replay(args):
         return
+    from .light import light_command  # typer only for what .light does not draw
+
     run_recording(args, light_command(args) or _app())

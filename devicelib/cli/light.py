@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-from pathlib import Path
 
 # The app's help (common.py builds the typer app with it), its options and its commands' help (the
 # first paragraph of each command's docstring), in the order `--help` lists them.
@@ -214,7 +213,8 @@ def json_default(o):
         return o.item()
     if np is not None and isinstance(o, np.ndarray):
         return o.tolist()
-    if isinstance(o, Path):
+    pathlib = sys.modules.get("pathlib")  # likewise
+    if pathlib is not None and isinstance(o, pathlib.PurePath):
         return str(o)
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
