@@ -27,6 +27,7 @@ from pathlib import Path
 from . import __version__
 
 VERSION = 2
+SHIPPED = Path(__file__).with_name("_model_index.json")
 
 
 def cache_dir() -> Path | None:
@@ -138,14 +139,84 @@ def _index(build: bool) -> tuple[str | None, dict | None]:
                 return key, got
         except (OSError, ValueError, KeyError, TypeError, AttributeError, ImportError):
             pass
-    if not build:
+    shipped = _shipped()
+    known = {n for n, ep in eps.items() if shipped is not None and shipped["entry_points"].get(n) == ep.value}
+    if not build and len(known) < len(eps):
         return key, None
-    classes = [model_class(name) for name in available_models()]
-    data = {"key": key, "rows": [_row(c) for c in classes], "schemas": {c.name: _schema(c) for c in classes}}
+    rows, schemas = [], {}
+    for name in available_models():  # the shipped metadata of built-in models, the class of any other
+        if name in known:
+            rows.append(shipped["rows"][name])
+            schemas[name] = shipped["schemas"][name]
+        else:
+            cls = model_class(name)
+            rows.append(_row(cls))
+            schemas[name] = _schema(cls)
+    data = {"key": key, "rows": rows, "schemas": schemas}
     if where is not None and key is not None:
         _write(where / "models.json", data)
-        _check_cards()
+        if len(known) < len(eps):
+            _check_cards()
     return key, data
+
+
+_shipped_memo: list = []
+
+
+def _shipped() -> dict | None:
+    """The shipped index of the built-in models when every source file it was built from is unchanged
+    (compared by SHA-256, not by time: an installed copy has other modification times), else None."""
+    if not _shipped_memo:
+        got = None
+        try:
+            data = json.loads(SHIPPED.read_text(encoding="utf-8"))
+            base = SHIPPED.resolve().parent.parent
+            if data.get("version") == VERSION and all(
+                    hashlib.sha256((base / rel).read_bytes()).hexdigest() == digest
+                    for rel, digest in data["sources"].items()):
+                got = data
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            pass
+        _shipped_memo.append(got)
+    return _shipped_memo[0]
+
+
+def build_shipped() -> dict:
+    """The index of devicelib's own models as shipped in ``_model_index.json`` (imports every built-in
+    family and loads every card of the shipped catalog; run in a fresh process with the cache disabled,
+    as ``python -m devicelib.model_index`` does, so that the recorded sources are exactly the files that
+    loading the families imports)."""
+    from .registry import _entry_points, model_class
+
+    _shipped_memo[:] = [None]  # the file being rebuilt vouches for nothing meanwhile
+    eps = {n: ep for n, ep in _entry_points().items() if ep.value.split(".")[0] == "devicelib"}
+    classes = [model_class(n) for n in sorted(eps)]
+    base = Path(__file__).resolve().parent.parent
+    files = sorted({Path(m.__file__).resolve() for n, m in list(sys.modules.items())
+                    if (n == "devicelib" or n.startswith("devicelib.")) and getattr(m, "__file__", None)})
+    sources = {f.relative_to(base).as_posix(): hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
+    from .catalog import CardError, catalog_dirs, load_card
+
+    valid = set()
+    for d in catalog_dirs():
+        for path in sorted(d.rglob("*.toml")):
+            if "records" in path.relative_to(d).parts:
+                continue
+            try:
+                card = load_card(path)
+            except (CardError, OSError):
+                continue
+            if card.model_name in eps:
+                valid.add(_values_hash(card.model_name, card.values()))
+    return {"version": VERSION, "sources": sources, "entry_points": {n: eps[n].value for n in sorted(eps)},
+            "rows": {c.name: _row(c) for c in classes}, "schemas": {c.name: _schema(c) for c in classes},
+            "valid": sorted(valid)}
+
+
+def write_shipped() -> Path:
+    """Rewrite ``_model_index.json`` next to this module (see :func:`build_shipped`)."""
+    SHIPPED.write_text(json.dumps(build_shipped(), indent=1) + "\n", encoding="utf-8")
+    return SHIPPED
 
 
 def _check_cards() -> None:
@@ -214,6 +285,13 @@ def _values_hash(model: str, values: dict) -> str:
 def known_valid(model: str, values: dict) -> bool:
     """True when ``model(**values)`` was built without error under the current index (its
     cross-parameter check passed), so a card with these values need not import the family again."""
+    shipped = _shipped()
+    if shipped is not None and model in shipped["entry_points"] and _values_hash(model, values) in shipped["valid"]:
+        from .registry import _entry_points
+
+        ep = _entry_points().get(model)
+        if ep is not None and ep.value == shipped["entry_points"][model]:
+            return True
     key, data = _index(build=False)
     where = cache_dir()
     if data is None or where is None:
@@ -242,3 +320,13 @@ def remember_valid(model: str, values: dict) -> None:
     h = _values_hash(model, values)
     if h not in ok:
         _write(path, {"key": key, "ok": [*ok[-4095:], h]})
+
+
+if __name__ == "__main__":
+    # ``python -m devicelib.model_index``: rewrite the shipped index in this fresh process, with the user
+    # cache and any user catalog folders out of the way
+    os.environ["DEVICELIB_CACHE_DIR"] = ""
+    os.environ.pop("DEVICELIB_CATALOG", None)
+    from devicelib.model_index import write_shipped
+
+    print(write_shipped())

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from devicelib.cli import app
 
-MODULES = ["common", "browse", "simulate", "fit", "export", "compare", "compare_lib", "__init__"]
+MODULES = ["common", "browse", "simulate", "fit", "export", "compare", "compare_lib", "light", "__init__"]
 COMMANDS = ["models", "catalog", "show", "simulate", "export", "fit", "compare"]
 HEAVY = ["xarray", "scipy", "lmfit", "numba", "dask", "pandas", "h5py", "matplotlib"]
 
@@ -33,14 +33,16 @@ def test_each_module_imports_first_in_a_fresh_interpreter(module):
 
 
 def test_import_graph_has_no_cycle():
-    # common is at the bottom (it imports no command module); a command module imports only common
-    # (and compare its compare_lib); the package __init__ alone imports the command modules
+    # light is at the bottom (no typer: `--help` and `models` without it), common above it (it imports no
+    # command module); a command module imports only common and light (and compare its compare_lib); the
+    # package __init__ alone imports the command modules
     import ast
     from importlib.util import find_spec
 
     commands = {"browse", "simulate", "fit", "export", "compare", "compare_lib"}
-    allowed = {"common": set(), "compare": {"common", "compare_lib"}, "compare_lib": {"common"}}
-    for mod in ["common", *commands]:
+    allowed = {"light": set(), "common": {"light"}, "compare": {"common", "compare_lib"}, "compare_lib": {"common"},
+               "browse": {"common", "light"}}
+    for mod in ["light", "common", *commands]:
         tree = ast.parse(open(find_spec(f"devicelib.cli.{mod}").origin).read())
         local = set()
         for node in ast.walk(tree):
@@ -239,17 +241,19 @@ def _main(args, env):
 
 @pytest.mark.parametrize("args", [["--help"], ["models"], ["models", "--json"]])
 def test_listings_are_replayed_byte_for_byte_without_typer(args, warm_env, tmp_path):
+    # the first run draws them without typer too (see .light and tests/test_startup.py) and records them
     import os
 
     env = {**warm_env, "DEVICELIB_CACHE_DIR": str(tmp_path)}
-    first, loaded_first = _main(args, env)  # runs typer and records
+    first, loaded_first = _main(args, env)
+    (record,) = os.listdir(tmp_path / "cli")
     again, loaded_again = _main(args, env)
-    plain, _ = _main(args, {**env, "DEVICELIB_CACHE_DIR": ""})  # no cache: the ordinary path
+    plain, _ = _main(args, {**env, "DEVICELIB_CACHE_DIR": ""})  # no cache
     assert again == first == plain
-    assert "typer" in loaded_first and loaded_again == "LOADED []"
+    assert "typer" not in loaded_first and loaded_again == "LOADED []"  # replayed: not even rich
+    assert json.loads((tmp_path / "cli" / record).read_text())["out"] == first
     # another terminal width is another key: rendered afresh for it, not replayed from the first
-    wide, loaded_wide = _main(args, {**env, "COLUMNS": "123"})
-    assert "typer" in loaded_wide
+    wide, _ = _main(args, {**env, "COLUMNS": "123"})
     assert wide == _main(args, {**env, "COLUMNS": "123", "DEVICELIB_CACHE_DIR": ""})[0]
     if args == ["--help"]:
         assert wide != first and max(len(line) for line in wide.splitlines()) == 123
@@ -258,9 +262,10 @@ def test_listings_are_replayed_byte_for_byte_without_typer(args, warm_env, tmp_p
     for name in os.listdir(tmp_path / "cli"):
         rec = json.loads((tmp_path / "cli" / name).read_text())
         assert rec["roots"] and rec["out"] in (first, wide)
-        (tmp_path / "cli" / name).write_text(json.dumps({**rec, "stamp": "edited"}))
-    again, loaded_again = _main(args, env)
-    assert again == first and "typer" in loaded_again
+        (tmp_path / "cli" / name).write_text(json.dumps({**rec, "stamp": "edited", "out": "stale"}))
+    again, _ = _main(args, env)
+    assert again == first
+    assert json.loads((tmp_path / "cli" / record).read_text())["stamp"] != "edited"
     assert _main(args, env) == (first, "LOADED []")
 
 

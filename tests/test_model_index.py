@@ -43,10 +43,15 @@ def test_schema_equals_the_classes(cache):
             cls.name, cls.family, cls.family_name, cls.amplitude_unit, tuple(cls.references))
 
 
-def test_without_a_cache_the_class_is_used(monkeypatch):
+def test_without_a_cache_the_shipped_index_else_the_class_is_used(monkeypatch):
     monkeypatch.setenv("DEVICELIB_CACHE_DIR", "")
+    monkeypatch.setattr(model_index, "_shipped_memo", [None])  # as when the shipped index is stale
     assert model_index.model_schema("vcm.stanford_pku") is model_class("vcm.stanford_pku")
     assert not model_index.known_valid("baseline.soft_bounds", {})
+    monkeypatch.setattr(model_index, "_shipped_memo", [])  # read afresh: current (tests/test_startup.py)
+    schema, cls = model_index.model_schema("vcm.stanford_pku"), model_class("vcm.stanford_pku")
+    assert isinstance(schema, model_index.ModelSchema) and schema.parameters == cls.parameters
+    assert not model_index.known_valid("baseline.soft_bounds", {"w_min": 0.9, "w_max": 0.8})
 
 
 def test_cross_parameter_check_still_runs_and_only_passing_values_are_remembered(cache, tmp_path):

@@ -40,4 +40,6 @@ def main() -> None:
     args = sys.argv[1:]
     if replay(args):
         return
-    run_recording(args, _app())
+    from .light import light_command  # typer only for what .light does not draw
+
+    run_recording(args, light_command(args) or _app())

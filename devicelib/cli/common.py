@@ -13,19 +13,19 @@ a bare number is taken in SI.
 from __future__ import annotations
 
 import functools
-import json
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from .. import __version__
+from .light import APP_HELP, VERSION_HELP, show_warnings
+from .light import emit_json as _emit_json  # noqa: F401 (the commands' JSON writer)
 
 app = typer.Typer(
     name="devicelib",
-    help="Physics-based models of analog-AI memory devices: simulate, fit, export, compare.",
+    help=APP_HELP,  # `devicelib --help` is drawn from .light's constants without typer
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -80,13 +80,7 @@ def handle_errors(func):
                 try:
                     return func(*args, **kwargs)
                 finally:
-                    cat = getattr(sys.modules.get("devicelib.catalog"), "CatalogWarning", None)
-                    for w in caught:  # one line each on stderr; other warnings as usual
-                        if cat is not None and issubclass(w.category, cat):
-                            err_console.print(f"warning: {w.message}", markup=False, highlight=False,
-                                              soft_wrap=True)
-                        else:
-                            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+                    show_warnings(caught, lambda: err_console)  # one line each on stderr; others as usual
         except typer.Exit:
             raise
         except Exception as exc:
@@ -103,21 +97,6 @@ def handle_errors(func):
             _fail(str(msg).replace("\n", " "))
 
     return wrapper
-
-
-def _emit_json(obj) -> None:
-    sys.stdout.write(json.dumps(obj, indent=2, default=_json_default) + "\n")
-
-
-def _json_default(o):
-    np = sys.modules.get("numpy")  # a numpy value implies numpy is loaded: never import it here
-    if np is not None and isinstance(o, np.generic):
-        return o.item()
-    if np is not None and isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
 def _quantity(text: str | None, unit: str, name: str):
@@ -156,7 +135,7 @@ def _model_or_card(name: str):
 
 
 @app.callback(invoke_without_command=True)
-def _main(version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False):
+def _main(version: Annotated[bool, typer.Option("--version", help=VERSION_HELP)] = False):
     if version:
         console.print(f"devicelib {__version__}")
         raise typer.Exit()

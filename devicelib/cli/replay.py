@@ -51,10 +51,10 @@ def _stamp(roots) -> str:
 
 
 def _path(args: tuple[str, ...]):
+    if args not in COMMANDS or os.environ.get("DEVICELIB_CACHE_DIR") == "":  # disabled: not even model_index
+        return None
     from ..model_index import cache_dir
 
-    if args not in COMMANDS:
-        return None
     where = cache_dir()
     if where is None:
         return None
