@@ -39,8 +39,11 @@ import numpy as np
 import xarray as xr
 
 from . import textio
+from ._xrcompat import defer_dask
 from .pulses import ROOM_TEMPERATURE
 from .units import UnitError, parse_unit, to_si, ureg
+
+defer_dask()  # building a measurement must not import dask (xarray's duck-array check would)
 
 SCHEMA = "devicelib.measurement/1"
 PULSE_VARS = {"amplitude": None, "width": "s", "interval": "s", "temperature": "K"}

@@ -1083,7 +1083,7 @@ def fit(
                                             good=2.0 * (npts + nz))  # a start at the noise level needs none
         points[0] = space.x0 = x_scan
         nfev_total += scan_evals
-    extra = list(space.sample(restarts, seed + 1)) if restarts > 0 else []
+    extra = None  # the restart points, drawn only when a restart is needed (scipy.stats.qmc costs 0.3 s to import)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"), _blas_limit(npts + nz, p_n + nz):
         k = 0
         while k < len(points):
@@ -1101,8 +1101,11 @@ def fit(
             if best is None or res.chisqr < best.chisqr * (1 - 1e-12):
                 best = res
             k += 1
-            if k == len(points) and extra and not (best.success and best.errorbars):
-                points.append(extra.pop(0))  # restart only while the best fit is not converged
+            if k == len(points) and restarts > 0 and not (best.success and best.errorbars):
+                if extra is None:
+                    extra = list(space.sample(restarts, seed + 1))
+                if extra:
+                    points.append(extra.pop(0))  # restart only while the best fit is not converged
     res = best
     nfev_total += jac_evals[0] + global_evals
     xfull = full_x(res.params)
