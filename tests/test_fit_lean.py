@@ -32,7 +32,7 @@ def _synthetic(name, normalised, n=150, ntr=3, seed=1, nan_tail=True, **truth):
     return make_measurement(g, amplitude=amp, width=1e-6, conductance_unit="S", source="synthetic", v_read=0.1)
 
 
-def _setup(name, data, vary, holdout=None):
+def _setup(name, data, vary, holdout=None, at_once=True):
     model = get_model(name)
     prob = core.Problem(model, data, holdout=holdout)
     space = core.ParamSpace(model, vary, {k: float(model.params[k]) for k in vary})
@@ -48,7 +48,8 @@ def _setup(name, data, vary, holdout=None):
         return np.where(np.isfinite(r), r, 1e6)
 
     assert applies(prob, model)
-    return general, RuleObjective(prob, model, trial, space.lo, space.hi), space
+    kw = {"values_of": space.to_values, "trial": lambda v: core.trial_model(model, v)} if at_once else {}
+    return general, RuleObjective(prob, model, trial, space.lo, space.hi, **kw), space
 
 
 CASES = [
@@ -60,10 +61,11 @@ CASES = [
 ]
 
 
+@pytest.mark.parametrize("at_once", [True, False])
 @pytest.mark.parametrize("name,normalised,vary,holdout", CASES)
-def test_residual_and_jacobian_equal_the_general_path(name, normalised, vary, holdout):
+def test_residual_and_jacobian_equal_the_general_path(name, normalised, vary, holdout, at_once):
     data = _synthetic(name, normalised)
-    general, lean, space = _setup(name, data, vary, holdout)
+    general, lean, space = _setup(name, data, vary, holdout, at_once)
     rng = np.random.default_rng(3)
     for x in (space.x0, space.x0 + 0.05 * rng.standard_normal(space.x0.size)):
         x = np.clip(x, space.lo, space.hi)
@@ -83,6 +85,15 @@ def test_invalid_trial_is_bad_as_in_the_general_path():
     np.testing.assert_array_equal(lean.residual(x), f)
     J = approx_derivative(general, x, method="2-point", f0=f, bounds=(space.lo, space.hi))
     np.testing.assert_array_equal(lean.jacobian(x), J)
+    # a valid base point whose w_max column step makes the trial invalid (w_max just above w_min)
+    x = np.array([0.5, 0.5 + 1e-9])
+    f = general(x)
+    assert np.all(f < 1e6)
+    np.testing.assert_array_equal(lean.residual(x), f)
+    J = approx_derivative(general, x, method="2-point", f0=f, bounds=(space.lo, space.hi))
+    np.testing.assert_array_equal(lean.jacobian(x, steps=np.array([1e-8, -1e-8])),
+                                  approx_derivative(general, x, method="2-point", f0=f, abs_step=[1e-8, -1e-8],
+                                                    bounds=(space.lo, space.hi)))
 
 
 @pytest.mark.parametrize("normalised", [True, False])

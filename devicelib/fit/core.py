@@ -858,6 +858,7 @@ class _blas_limit:
                 return self
             global _POOL
             if _POOL is None:  # inspecting the loaded libraries costs ms: once per process
+                import scipy.linalg  # noqa: F401 - scipy's own OpenBLAS (trf's SVD) must be loaded to be limited
                 from threadpoolctl import ThreadpoolController
 
                 _POOL = ThreadpoolController()
@@ -1056,7 +1057,8 @@ def fit(
 
         if _rule_objective.applies(prob, model):
             lean = _rule_objective.RuleObjective(prob, model, lambda x: trial_model(model, space.to_values(x)),
-                                                 space.lo, space.hi)
+                                                 space.lo, space.hi, values_of=space.to_values,
+                                                 trial=lambda v: trial_model(model, v))
     if direct:  # scipy directly: lmfit's Parameters bookkeeping per evaluation costs more than a baseline's kernel
         lo_all = np.r_[space.lo, np.full(nz, -10.0)]
         hi_all = np.r_[space.hi, np.full(nz, 10.0)]
