@@ -309,7 +309,7 @@ def data_validity(data: xr.Dataset, g_si: np.ndarray, amplitude_unit: str, v_rea
     out: dict[str, dict[str, Any]] = {}
     for key, unit in (("amplitude", amplitude_unit), ("width", "s"), ("temperature", "K")):
         if key in data:
-            v = np.broadcast_to(np.asarray(data[key].values, dtype=float), g.shape)[measured]
+            v = np.broadcast_to(np.asarray(data.variables[key].values, dtype=float), g.shape)[measured]
             v = v[np.isfinite(v)]
             if v.size:
                 out[key] = {"min": float(v.min()), "max": float(v.max()), "unit": unit}
@@ -445,10 +445,10 @@ class Problem:
             data = validate(data)
         except MeasurementError as exc:
             raise FitError(str(exc)) from None
-        if data["amplitude"].attrs["units"] != model.amplitude_unit:
+        if data.variables["amplitude"].attrs["units"] != model.amplitude_unit:
             raise FitError(
                 f"{model.name} is driven in {model.amplitude_unit}; the measurement's amplitudes are in "
-                f"{data['amplitude'].attrs['units']}"
+                f"{data.variables['amplitude'].attrs['units']}"
             )
         self.model = model
         self.data = data
@@ -458,21 +458,21 @@ class Problem:
         except obs_mod.ObservableError as exc:
             raise FitError(f"{data.attrs.get('source') or 'measurement'} measures {self.obs}: {exc}") from None
         self.read_obs = self.obs in obs_mod.READ_OBSERVABLES
-        self.normalised = self.obs == "conductance" and data["conductance"].attrs["units"] == ""
+        self.normalised = self.obs == "conductance" and data.variables["conductance"].attrs["units"] == ""
         if self.normalised and not getattr(model, "supports_normalised", False):
             raise FitError(
                 f"{model.name} predicts conductance in S but the measurement is normalised (unit ''); "
                 "fit it with a model that supports normalised weights (baseline.*) or give the data in S"
             )
-        self.unit = "" if self.normalised else str(data[self.obs].attrs.get("units", ""))
+        self.unit = "" if self.normalised else str(data.variables[self.obs].attrs.get("units", ""))
         if self.normalised or not self.read_obs:
             self.vr = float(read_voltage(data, v_read)) if (v_read is not None or "read_voltage" in data.attrs) \
                 else 0.1  # unused by weight models and non-read observables
         else:
             self.vr = read_voltage(data, v_read)
-        g = data[self.obs].values.astype(float)
+        g = data.variables[self.obs].values.astype(float)
         valid = np.isfinite(g)
-        conds = {k: data[k].values.astype(float) for k in ("amplitude", "width", "interval", "temperature")}
+        conds = {k: data.variables[k].values.astype(float) for k in ("amplitude", "width", "interval", "temperature")}
         for k, v in conds.items():
             conds[k] = np.where(valid, v, 0.0 if k != "temperature" else 300.0)
         self.g, self.valid = g, valid
@@ -490,7 +490,7 @@ class Problem:
         if initial in ("first", "fit"):
             init_name = f"{self.obs}_initial"
             if init_name in data:
-                self.g_start, self.first = data[init_name].values.astype(float), 0
+                self.g_start, self.first = data.variables[init_name].values.astype(float), 0
             else:
                 self.g_start, self.first = g[:, 0], 1
         elif initial == "model":
@@ -515,7 +515,7 @@ class Problem:
         self.binomial = self.obs == "switching_probability" and "trials" in data
         self.log = use_log_space(space, g[valid], self.read_obs and not self.normalised)
         y = np.log(g) if self.log else g
-        labels = [str(t) for t in data["trace"].values]
+        labels = [str(t) for t in data.variables["trace"].values]
         self.noise_model = self._noise(noise, sigma, g, y, valid, labels, ntr)
         sig = self.sig
         if np.any(~np.isfinite(sig[valid])) or np.any(sig[valid] <= 0):
@@ -528,7 +528,7 @@ class Problem:
         self.target = y[:, self.first:]
         self.w = 1.0 / sig[:, self.first:]
         if self.binomial:
-            self.trials = data["trials"].values[:, self.first:].astype(float)
+            self.trials = data.variables["trials"].values[:, self.first:].astype(float)
             self.k = np.round(np.where(self.m, g[:, self.first:], 0.0) * np.where(self.m, self.trials, 1.0))
         if self.g_start is not None and not self.normalised and np.any(self.g_start <= 0):
             raise FitError(f"the start {self.obs} of a trace is not positive")
@@ -538,7 +538,7 @@ class Problem:
         if noise not in NOISE_MODELS:
             raise FitError(f"noise must be one of {', '.join(NOISE_MODELS)}, got {noise!r}")
         if self.binomial:
-            n = self.data["trials"].values.astype(float)
+            n = self.data.variables["trials"].values.astype(float)
             p = np.clip(np.where(valid, g, 0.5), 0.5 / n, 1 - 0.5 / n)
             self.sig = np.sqrt(p * (1 - p) / n)  # for reporting; the objective is the binomial deviance
             return "binomial"
@@ -981,9 +981,10 @@ def fit(
         g_si = prob.to_si(np.where(prob.valid, prob.g, np.nan))
         held = {}
         sig_names = inspect.signature(model.guess).parameters
-        extra = {"v_read": prob.vr, "width": data["width"].values, "temperature": data["temperature"].values}
+        dv = data.variables
+        extra = {"v_read": prob.vr, "width": dv["width"].values, "temperature": dv["temperature"].values}
         gkw = {k: v for k, v in extra.items() if k in sig_names}  # what a family's closed form needs
-        for k, v in model.guess(g_si, data["amplitude"].values, normalise=not prob.normalised, **gkw).items():
+        for k, v in model.guess(g_si, dv["amplitude"].values, normalise=not prob.normalised, **gkw).items():
             if k in start:
                 start[k] = v
                 guessed.add(k)
@@ -1208,9 +1209,12 @@ def fit(
     notes = [n for n in (stochastic_note, prob.initial_note) if n]
 
     dims = ("trace", "pulse")
-    coords = {"trace": data["trace"].values, "pulse": data["pulse"].values}
+    try:  # the measurement's own coordinate indexes, not new ones (xarray index building is ms)
+        coords = xr.Coordinates({k: data.variables[k] for k in dims}, indexes={k: data.xindexes[k] for k in dims})
+    except (AttributeError, KeyError, TypeError, ValueError):  # pragma: no cover - an xarray without Coordinates
+        coords = {"trace": data.variables["trace"].values, "pulse": data.variables["pulse"].values}
     unit = prob.unit
-    # one DataArray builds the coordinate indexes; the others share them (xarray index building is ms)
+    # one DataArray holds the coordinates; the others share them
     pred_da = xr.DataArray(pred_full, dims=dims, coords=coords, attrs={"units": unit})
 
     def like(arr, units=True):
