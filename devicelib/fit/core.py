@@ -737,8 +737,10 @@ def _least_squares(fun, x0, lo, hi, jac, max_nfev, loss, make_params, count=None
         return fun(x)
 
     c0 = count() if count is not None else 0
-    ret = least_squares(f, x0, jac=jac, bounds=(lo, hi), method="trf", ftol=1e-8, xtol=1e-8, gtol=1e-8,
-                        loss=loss, max_nfev=max_nfev)
+    ret = _trf_direct(f, x0, lo, hi, jac, max_nfev) if (callable(jac) and loss == "linear") else None
+    if ret is None:
+        ret = least_squares(f, x0, jac=jac, bounds=(lo, hi), method="trf", ftol=1e-8, xtol=1e-8, gtol=1e-8,
+                            loss=loss, max_nfev=max_nfev)
     if count is not None:
         calls[0] = count() - c0
     r = np.asarray(ret.fun, dtype=float)
@@ -768,6 +770,34 @@ def _least_squares(fun, x0, lo, hi, jac, max_nfev, loss, make_params, count=None
     return _LSQResult(params=pars, chisqr=chisqr, redchi=redchi, aic=float(aic), bic=float(bic),
                       success=bool(ret.success), message=str(ret.message), errorbars=errorbars, nfev=calls[0],
                       ndata=n, nvarys=k, x=ret.x)
+
+
+def _trf_direct(fun, x0, lo, hi, jac, max_nfev):
+    """scipy's trust-region-reflective iteration (``scipy.optimize._lsq.trf.trf``) called as
+    ``least_squares(method="trf", loss="linear", x_scale=1, tr_solver="exact")`` calls it, without
+    least_squares' per-evaluation wrappers (about a tenth of a baseline fit). Same function, same arguments,
+    same iterates (tests/test_fit_lean.py holds the fits equal); None when scipy's internals differ (the
+    caller then uses least_squares)."""
+    try:
+        from scipy.optimize._lsq.common import in_bounds, make_strictly_feasible
+        from scipy.optimize._lsq.least_squares import TERMINATION_MESSAGES
+        from scipy.optimize._lsq.trf import trf
+    except ImportError:  # pragma: no cover - another scipy layout
+        return None
+    x0 = np.atleast_1d(np.asarray(x0, dtype=float)).copy()
+    lb, ub = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+    if not in_bounds(x0, lb, ub) or np.any(lb >= ub):
+        return None  # least_squares says what is wrong
+    x0 = make_strictly_feasible(x0, lb, ub)
+    f0 = np.atleast_1d(fun(x0.copy()))
+    if f0.ndim != 1 or not np.all(np.isfinite(f0)):
+        return None
+    J0 = np.atleast_2d(jac(x0.copy()))
+    ret = trf(fun, lambda x: np.atleast_2d(jac(x)), x0, f0, J0, lb, ub, 1e-8, 1e-8, 1e-8, max_nfev,
+              np.ones(x0.size), None, "exact", {}, 0)
+    ret.message = TERMINATION_MESSAGES[ret.status]
+    ret.success = ret.status > 0
+    return ret
 
 
 def expectation_model(model: DeviceModel) -> tuple[DeviceModel, str]:
