@@ -66,7 +66,13 @@ Fast path
 Predictions go through :func:`devicelib.simulate.replay`, which uses a
 model's ``replay_trace(state, amplitude, width, interval, temperature,
 v_read)`` when it has one (baselines, VCM: one compiled call) and applies
-pulses one by one otherwise.
+pulses one by one otherwise. A phenomenological baseline rule with a start
+from the first read is fitted through :mod:`devicelib.fit._rule_objective`:
+the same residual and the same 2-point Jacobian, each in one compiled call,
+bit for bit the general path's (``LEAN_OBJECTIVE = False`` switches it off),
+and scipy's trust-region iteration called without ``least_squares``'s
+per-evaluation wrappers. The ``least_squares`` path imports neither lmfit nor
+scipy.stats (lmfit is imported only for the other ``method`` values).
 """
 
 from __future__ import annotations
