@@ -137,3 +137,17 @@ def test_not_used_where_it_does_not_apply():
     assert applies(core.Problem(model, gdata), model)
     assert not applies(core.Problem(model, gdata, space="log"), model)  # log residuals
     assert not applies(core.Problem(get_model("vcm.stanford_pku"), gdata), get_model("vcm.stanford_pku"))
+
+
+@pytest.mark.parametrize("holdout", [None, "later:0.2"])
+def test_one_trace_jacobian_equal_the_general_path(holdout):
+    """One trace with every point fitted takes the kernel's output as the Jacobian without a copy."""
+    data = _synthetic("baseline.soft_bounds", True, ntr=1, nan_tail=False)
+    general, lean, space = _setup("baseline.soft_bounds", data, ["w_min", "w_max", "dw_min", "up_down"], holdout)
+    x = space.x0 + 0.03
+    f = general(x)
+    np.testing.assert_array_equal(lean.residual(x), f)
+    J = lean.jacobian(x)
+    np.testing.assert_array_equal(J, approx_derivative(general, x, method="2-point", f0=f,
+                                                       bounds=(space.lo, space.hi)))
+    assert J.flags.f_contiguous and J.shape == (f.size, 4)

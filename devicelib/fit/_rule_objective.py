@@ -131,8 +131,10 @@ class RuleObjective:
         JT = np.empty((p, f0.size))  # scipy's approx_derivative returns J_transposed.T (Fortran order): the
         J = JT.T  # same layout keeps trf's products (J.T @ f, SVD) bit for bit the 2-point path's
         r0 = np.full((self.n, self.N), BAD) if full0 is None else full0  # an invalid base point: BAD vectors
-        if self.values_of is not None and self._columns_at_once(x, h, r0, J):
-            return J
+        if self.values_of is not None:
+            done = self._columns_at_once(x, h, r0, J)
+            if done is not None:
+                return done
         dx = np.empty(p)
         trials, ok = [], []
         for j in range(p):
@@ -166,9 +168,10 @@ class RuleObjective:
             J[:, j] = (BAD - f0) / dx[j]
         return J
 
-    def _columns_at_once(self, x, h, r0, J) -> bool:
-        """Every column's trial as one model with array parameters; False (nothing written) when a trial is
-        invalid or the model's checks do not take arrays (then :meth:`jacobian` goes column by column)."""
+    def _columns_at_once(self, x, h, r0, J):
+        """Every column's trial as one model with array parameters: the Jacobian, or None (nothing written)
+        when a trial is invalid or the model's checks do not take arrays (then :meth:`jacobian` goes column
+        by column)."""
         p = x.size
         xs = np.repeat(x[None, :], p, axis=0)
         idx = np.arange(p)
@@ -180,7 +183,7 @@ class RuleObjective:
             T = self.trial(arr)
             Pm = np.asarray(T._matrix(p), dtype=float)
         except Exception:  # an invalid trial, or checks written for scalars: column by column
-            return False
+            return None
         self.evals += p
         tp = T.params
         off = np.broadcast_to(np.asarray(tp["g_offset"], dtype=float), (p,))
@@ -194,10 +197,12 @@ class RuleObjective:
         Jf = np.empty((n, p, self.N))
         self._jac(self.kind, P, self.n_nodes, np.ascontiguousarray(w0), self.d, off2, ref2, self.noff, self.nref,
                   self.normalised, self.target, self.weight, r0, step, Jf)
+        if n == 1 and self.all_points:  # one trace, every point fitted: Jf[0] is J transposed, no copy
+            return Jf[0].T
         for j in range(p):
             col = Jf[:, j, :]
             J[:, j] = col.reshape(-1) if self.all_points else col[self.mask]
-        return True
+        return J
 
     def scipy_steps(self, x):
         """scipy's ``approx_derivative(method="2-point")`` steps at ``x`` (``_compute_absolute_step`` and
