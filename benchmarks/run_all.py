@@ -239,12 +239,19 @@ def case_fit_aihwkit():
         import aihwkit  # noqa: F401
     except ImportError as exc:
         return {"error": f"aihwkit not importable ({exc})"}
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _child_cpu()
     r = subprocess.run([sys.executable, "-c", AIHWKIT_SCRIPT, str(GONG)], capture_output=True, text=True,
                        check=True)
     wall = time.perf_counter() - t0
     out = json.loads(r.stdout.strip().splitlines()[-1])
-    return {"script_s": wall, **out}
+    return {"script_s": wall, "script_cpu_s": _child_cpu() - c0, **out}
+
+
+def _child_cpu() -> float:
+    """User + system CPU time of this process's finished children (s): on a loaded machine the wall time of a
+    single-threaded command stretches with the load, its CPU time much less."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
 
 
 def case_cli(args, repeat=3, pythonpath=None, card=False):
@@ -256,17 +263,18 @@ def case_cli(args, repeat=3, pythonpath=None, card=False):
     else:
         exe = Path(sys.executable).with_name("devicelib")
         cmd, cwd = ([str(exe)] if exe.exists() else [sys.executable, "-m", "devicelib.cli"]), str(ROOT)
-    times = []
+    times, cpu = [], []
     with tempfile.TemporaryDirectory() as tmp:
         full = [*cmd, *args] + ([str(Path(tmp) / "card.toml")] if card else [])
         subprocess.run(full, capture_output=True, check=True, cwd=cwd, env=env)  # warm (caches, numba)
         for _ in range(repeat):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), _child_cpu()
             r = subprocess.run(full, capture_output=True, text=True, check=True, cwd=cwd, env=env)
             times.append(time.perf_counter() - t0)
+            cpu.append(_child_cpu() - c0)
     fit_line = [ln for ln in r.stdout.splitlines() if ln.startswith("points")]
     return {"time_s": statistics.median(times), "min_s": min(times), "max_s": max(times), "repeat": repeat,
-            "summary": fit_line[0] if fit_line else ""}
+            "cpu_s": statistics.median(cpu), "summary": fit_line[0] if fit_line else ""}
 
 
 def run_case(spec: dict) -> dict:
@@ -424,6 +432,14 @@ def _fitting_table(res: dict) -> list[str]:
                   + f"; RMSE {g['rmse']:.5f}, {g['nfev']} evaluations."
                   + (" aihwkit: " + ", ".join(f"{k} = {x:.4g}" for k, x in a["values"].items())
                      + f"; RMSE {a['rmse']:.5f}." if has_a else "")]
+    cpu = [(label, res[k]["cpu_s"]) for label, k in (("`devicelib fit` (Gong)", "fit_cli"),
+                                                        ("README fit", "fit_readme")) if "cpu_s" in res.get(k, {})]
+    if has_a and "script_cpu_s" in a:
+        cpu.append(("aihwkit script", a["script_cpu_s"]))
+    if cpu:
+        lines += ["", "CPU time (user + system) of the whole commands, median: "
+                  + ", ".join(f"{label} {t:.2f} s" for label, t in cpu)
+                  + " (wall time stretches with the machine's load; a single-threaded command's CPU time much less)."]
     if not has_a:
         lines += ["", f"aihwkit side skipped: {a.get('error', 'not run')}."]
     return lines
