@@ -420,11 +420,12 @@ def _fitting_table(res: dict) -> list[str]:
 
     fit_ref = a.get("fit_s") if has_a else None
     script_ref = a.get("script_s") if has_a else None
-    lines.append(row("one-device fit in process (median of 20)", "fit_gong", fit_ref,
+    lines.append(row("one-device fit in process (median of 20; goal >= 1000x)", "fit_gong", fit_ref,
                      _fmt_t(fit_ref) + " (`fit_measurements`)" if has_a else a.get("error", "not run")))
-    lines.append(row("same fit, whole `devicelib fit` command (process start to exit, warm)", "fit_cli", script_ref,
+    lines.append(row("same fit, whole `devicelib fit` command (start to exit, warm; goal >= 20x)", "fit_cli",
+                     script_ref,
                      _fmt_t(script_ref) + " (whole script)" if has_a else "-"))
-    lines.append(row("README main-job fit command (warm)", "fit_readme", None, "-"))
+    lines.append(row("README main-job fit command (warm; goal <= 2 s)", "fit_readme", None, "-"))
     g = res.get("fit_gong", {})
     if "values" in g:
         v, e = g["values"], g["stderr"]
