@@ -39,6 +39,17 @@ pcm
     reference path, against the same aihwkit anchor (run here when ``simulate`` and ``physics`` are skipped).
     ``--before JSON`` adds the figures of a saved run of the previous code as before columns.
 
+fitting
+    the one-device fit of aihwkit's Gong et al. (2018) trace (``baseline.soft_bounds``, w_min, w_max, dw_min,
+    up_down): in process (median of 20 fits after a warm-up) and as the whole ``devicelib fit`` command
+    (process start to exit, median of 3 after a warm-up run), each against aihwkit 1.2.0's
+    ``fit_measurements`` (Powell over its C++ tile, as in aihwkit's example) on the same data: its fit
+    alone, and its whole script (a Python process importing aihwkit and fitting, start to exit); and the
+    README's main-job fit command (``devicelib fit datasets/vcm_pulse_trains.csv ...``, warm, median of 3).
+    aihwkit's side is skipped with a note when ``import aihwkit`` fails. ``--fit-before DIR`` runs the
+    devicelib cases also against the source tree ``DIR`` (e.g. an export of the previous commit) as
+    before columns.
+
 ``--quick`` divides every size by 10 (for a smoke run; the doc tables are then marked quick).
 """
 
@@ -202,16 +213,108 @@ def case_batch(n, npulse):
     return {"time_s": t, "n": n, "pulses": npulse, "converged": float(out["converged"].mean()), "peak_MiB": peak}
 
 
+GONG = ROOT.parent / "shared" / "data" / "aihwkit-gong2018" / "gong_et_al.csv"
+GONG_CLI = ["fit", str(GONG), "--layout", "sequence", "--no-header", "--unit", "", "--amplitude", "1 V",
+            "--amplitude", "-1 V", "--width", "1 us", "--model", "baseline.soft_bounds"]
+README_FIT = ["fit", "datasets/vcm_pulse_trains.csv", "--model", "datasets/vcm_example_start.toml", "--vary",
+              "nu0,gamma0", "--initial", "fit", "--sigma", "0.1%", "--card"]  # + a card path
+AIHWKIT_SCRIPT = """
+import json, time, sys
+import numpy as np
+from aihwkit.simulator.configs.devices import SoftBoundsDevice
+from aihwkit.utils.fitting import fit_measurements
+m = np.loadtxt(sys.argv[1], delimiter=",")
+w = np.r_[m[:, 0], m[:, 1]]
+pulses = np.r_[np.ones(len(m)), -np.ones(len(m))]
+params = {"dw_min": (0.01, 0.001, 0.5), "up_down": (0.0, -0.99, 0.99), "w_max": (1.0, 0.1, 20.0),
+          "w_min": (-1.0, -20.0, -0.1)}
+t = time.perf_counter()
+res, _cfg, resp = fit_measurements(params, pulses, w, SoftBoundsDevice(), method="powell")
+dt = time.perf_counter() - t
+resp = np.asarray(resp).ravel()
+print(json.dumps({"fit_s": dt, "rmse": float(np.sqrt(np.mean((resp[1:] - w[1:]) ** 2))),
+                  "values": {k: float(v) for k, v in res.params.valuesdict().items()}}))
+"""
+
+
+def case_fit_gong(repeat):
+    """devicelib's one-device fit of the Gong trace in this process: median of ``repeat`` after a warm-up."""
+    from devicelib.fit import fit
+    from devicelib.fit.readers import read_sequence_csv
+
+    data = read_sequence_csv(GONG, "", amplitudes=[1.0, -1.0], width=1e-6)
+    fit("baseline.soft_bounds", data)  # warm-up: the compiled kernels load
+    times, r = [], None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        r = fit("baseline.soft_bounds", data)
+        times.append(time.perf_counter() - t0)
+    return {"time_s": statistics.median(times), "min_s": min(times), "max_s": max(times), "repeat": repeat,
+            "nfev": r.nfev, "rmse": r.rmse, "status": r.status, "values": {k: r.values[k] for k in r.varied},
+            "stderr": {k: r.stderr[k] for k in r.varied}}
+
+
+def case_fit_aihwkit():
+    """aihwkit's whole script (process start to exit) and, inside it, its fit alone."""
+    try:
+        import aihwkit  # noqa: F401
+    except ImportError as exc:
+        return {"error": f"aihwkit not importable ({exc})"}
+    t0, c0 = time.perf_counter(), _child_cpu()
+    r = subprocess.run([sys.executable, "-c", AIHWKIT_SCRIPT, str(GONG)], capture_output=True, text=True,
+                       check=True)
+    wall = time.perf_counter() - t0
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    return {"script_s": wall, "script_cpu_s": _child_cpu() - c0, **out}
+
+
+def _child_cpu() -> float:
+    """User + system CPU time of this process's finished children (s): on a loaded machine the wall time of a
+    single-threaded command stretches with the load, its CPU time much less."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def case_cli(args, repeat=3, pythonpath=None, card=False):
+    """A whole ``devicelib`` command, process start to exit: median of ``repeat`` after one warm-up run."""
+    env = dict(os.environ)
+    if pythonpath:  # another source tree (before columns): run it as a module
+        env["PYTHONPATH"] = pythonpath
+        cmd, cwd = [sys.executable, "-m", "devicelib.cli"], pythonpath
+    else:
+        exe = Path(sys.executable).with_name("devicelib")
+        cmd, cwd = ([str(exe)] if exe.exists() else [sys.executable, "-m", "devicelib.cli"]), str(ROOT)
+    times, cpu = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        full = [*cmd, *args] + ([str(Path(tmp) / "card.toml")] if card else [])
+        subprocess.run(full, capture_output=True, check=True, cwd=cwd, env=env)  # warm (caches, numba)
+        for _ in range(repeat):
+            t0, c0 = time.perf_counter(), _child_cpu()
+            r = subprocess.run(full, capture_output=True, text=True, check=True, cwd=cwd, env=env)
+            times.append(time.perf_counter() - t0)
+            cpu.append(_child_cpu() - c0)
+    fit_line = [ln for ln in r.stdout.splitlines() if ln.startswith("points")]
+    return {"time_s": statistics.median(times), "min_s": min(times), "max_s": max(times), "repeat": repeat,
+            "cpu_s": statistics.median(cpu), "summary": fit_line[0] if fit_line else ""}
+
+
 def run_case(spec: dict) -> dict:
     kind = spec.pop("case")
+    if kind == "cli":
+        return case_cli(**spec)
     fn = {"sim": case_sim, "aihwkit": case_aihwkit, "memory": case_memory, "startup": case_startup,
-          "batch": case_batch}[kind]
+          "batch": case_batch, "fit_gong": case_fit_gong, "fit_aihwkit": case_fit_aihwkit}[kind]
     return fn(**spec) if kind != "startup" else fn(spec["args"])
 
 
 def in_fresh_process(spec: dict, timeout=3600) -> dict:
+    env = dict(os.environ)
+    if spec.get("case") != "cli":  # (case_cli runs its command with the tree itself)
+        tree = spec.pop("pythonpath", None)
+        if tree:  # the before columns: another source tree
+            env["PYTHONPATH"] = tree
     r = subprocess.run([sys.executable, __file__, "--case", json.dumps(spec)], capture_output=True, text=True,
-                       timeout=timeout)
+                       timeout=timeout, env=env)
     if r.returncode != 0:
         return {"error": (r.stderr.strip().splitlines() or ["failed"])[-1]}
     return json.loads(r.stdout.strip().splitlines()[-1])
@@ -333,8 +436,64 @@ def render(res: dict, quick: bool) -> str:
         else:
             lines.append(f"| {b['n']} x {b['pulses']} | {b['time_s']:.1f} s | {100 * b['converged']:.2f} % | "
                          f"{b['peak_MiB']:.0f} MiB |")
+    if any(k in res for k in ("fit_gong", "fit_cli", "fit_readme")):
+        lines += _fitting_table(res)
     lines += ["", END]
     return "\n".join(lines)
+
+
+def _fitting_table(res: dict) -> list[str]:
+    """The fitting goals of issue 15: in-process and whole-command Gong fits against aihwkit, README fit."""
+    a = res.get("fit_aihwkit", {})
+    has_a = "error" not in a and "fit_s" in a
+    before = any(k.endswith("_before") for k in res)
+    head = "| measure | devicelib | aihwkit 1.2.0, same run | ratio |" + (" before | speed-up |" if before else "")
+    sep = "|---|---|---|---|" + ("---|---|" if before else "")
+    lines = ["", "### Fitting: the Gong et al. (2018) trace and the README's main job", "", head, sep]
+
+    def row(label, key, ref, ref_label):
+        r = res.get(key, {})
+        if "error" in r or not r:
+            out = f"| {label} | {r.get('error', 'not run')} | - | - |"
+        else:
+            ratio = f"{ref / r['time_s']:.0f}x" if ref else "-"
+            out = f"| {label} | {_fmt_t(r['time_s'])} | {ref_label} | {ratio} |"
+        if before:
+            b = res.get(key + "_before", {})
+            ok = "time_s" in b and "time_s" in r
+            out += (f" {_fmt_t(b['time_s'])} | {b['time_s'] / r['time_s']:.2f}x |" if ok else " - | - |")
+        return out
+
+    fit_ref = a.get("fit_s") if has_a else None
+    script_ref = a.get("script_s") if has_a else None
+    lines.append(row("one-device fit in process (median of 20; goal >= 1000x)", "fit_gong", fit_ref,
+                     _fmt_t(fit_ref) + " (`fit_measurements`)" if has_a else a.get("error", "not run")))
+    lines.append(row("same fit, whole `devicelib fit` command (start to exit, warm; goal >= 20x)", "fit_cli",
+                     script_ref,
+                     _fmt_t(script_ref) + " (whole script)" if has_a else "-"))
+    lines.append(row("README main-job fit command (warm; goal <= 2 s)", "fit_readme", None, "-"))
+    g = res.get("fit_gong", {})
+    if "values" in g:
+        v, e = g["values"], g["stderr"]
+        lines += ["", "devicelib: " + ", ".join(f"{k} = {v[k]:.5g} +/- {e[k]:.2g}" for k in v)
+                  + f"; RMSE {g['rmse']:.5f}, {g['nfev']} evaluations."
+                  + (" aihwkit: " + ", ".join(f"{k} = {x:.4g}" for k, x in a["values"].items())
+                     + f"; RMSE {a['rmse']:.5f}." if has_a else "")]
+    cpu = [(label, res[k]["cpu_s"]) for label, k in (("`devicelib fit` (Gong)", "fit_cli"),
+                                                        ("README fit", "fit_readme")) if "cpu_s" in res.get(k, {})]
+    if has_a and "script_cpu_s" in a:
+        cpu.append(("aihwkit script", a["script_cpu_s"]))
+    if cpu:
+        lines += ["", "CPU time (user + system) of the whole commands, median: "
+                  + ", ".join(f"{label} {t:.2f} s" for label, t in cpu)
+                  + " (wall time stretches with the machine's load; a single-threaded command's CPU time much less)."]
+    if not has_a:
+        lines += ["", f"aihwkit side skipped: {a.get('error', 'not run')}."]
+    return lines
+
+
+def _fmt_t(t):
+    return "-" if t is None else (f"{t * 1e3:.1f} ms" if t < 1 else f"{t:.2f} s")
 
 
 PHYSICS_ROWS = (
@@ -405,10 +564,13 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--case", help=argparse.SUPPRESS)
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--skip", default="", help="comma-separated: simulate, physics, pcm, memory, startup, batch")
+    ap.add_argument("--skip", default="", help="comma-separated: simulate, physics, pcm, memory, startup, batch, "
+                                               "fitting")
     ap.add_argument("--before", metavar="JSON", help="a saved --json run of the previous code: its physics "
                                                      "figures become the before columns")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--fit-before", metavar="DIR", help="a source tree of the previous code: the fitting cases "
+                                                       "run against it too (before columns)")
     ap.add_argument("--json")
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--render", metavar="JSON", help="write the doc tables from a saved --json run (no rerun)")
@@ -495,6 +657,14 @@ def main():
         cases["startup_show"] = {"case": "startup", "args": ["show", "vcm.jiang2016_hfox"]}
     if "batch" not in skip:
         cases["batch"] = {"case": "batch", "n": 10_000 // q, "npulse": 2000 // q}
+    if "fitting" not in skip:
+        trees = [("", None)] + ([("_before", str(Path(args.fit_before).resolve()))] if args.fit_before else [])
+        for suffix, tree in trees:  # devicelib's cases back to back with aihwkit's (and the before tree's)
+            cases["fit_gong" + suffix] = {"case": "fit_gong", "repeat": 20, "pythonpath": tree}
+            cases["fit_cli" + suffix] = {"case": "cli", "args": GONG_CLI, "pythonpath": tree}
+            cases["fit_readme" + suffix] = {"case": "cli", "args": README_FIT, "pythonpath": tree, "card": True}
+            if not suffix:
+                cases["fit_aihwkit"] = {"case": "fit_aihwkit"}
     for key, spec in cases.items():
         t0 = time.perf_counter()
         res[key] = in_fresh_process(dict(spec))

@@ -66,7 +66,13 @@ Fast path
 Predictions go through :func:`devicelib.simulate.replay`, which uses a
 model's ``replay_trace(state, amplitude, width, interval, temperature,
 v_read)`` when it has one (baselines, VCM: one compiled call) and applies
-pulses one by one otherwise.
+pulses one by one otherwise. A phenomenological baseline rule with a start
+from the first read is fitted through :mod:`devicelib.fit._rule_objective`:
+the same residual and the same 2-point Jacobian, each in one compiled call,
+bit for bit the general path's (``LEAN_OBJECTIVE = False`` switches it off),
+and scipy's trust-region iteration called without ``least_squares``'s
+per-evaluation wrappers. The ``least_squares`` path imports neither lmfit nor
+scipy.stats (lmfit is imported only for the other ``method`` values).
 """
 
 from __future__ import annotations
@@ -77,7 +83,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import lmfit
 import numpy as np
 import xarray as xr
 
@@ -101,6 +106,7 @@ from .noise import (
 )
 
 COND_LIMIT = 1e8
+LEAN_OBJECTIVE = True  # False: baselines through the general objective (the reference tests compare with)
 GROUPED_JACOBIAN = True  # False: scipy's dense finite differences (the reference the tests compare with)
 REDCHI_FAIL = 10.0  # a reduced chi-square beyond 10 (or below 1/10) is a wrong model or a wrong noise model
 CORR_LIMIT = 0.9995
@@ -309,7 +315,7 @@ def data_validity(data: xr.Dataset, g_si: np.ndarray, amplitude_unit: str, v_rea
     out: dict[str, dict[str, Any]] = {}
     for key, unit in (("amplitude", amplitude_unit), ("width", "s"), ("temperature", "K")):
         if key in data:
-            v = np.broadcast_to(np.asarray(data[key].values, dtype=float), g.shape)[measured]
+            v = np.broadcast_to(np.asarray(data.variables[key].values, dtype=float), g.shape)[measured]
             v = v[np.isfinite(v)]
             if v.size:
                 out[key] = {"min": float(v.min()), "max": float(v.max()), "unit": unit}
@@ -383,9 +389,15 @@ class ParamSpace:
             out[n] = np.clip(v, a, b) if np.ndim(v) else float(min(max(v, a), b))
         return out
 
-    def lmfit_params(self, x=None) -> lmfit.Parameters:
+    def lmfit_params(self, x=None, light: bool = False):
+        """lmfit Parameters at ``x`` (``light``: the :class:`LightParameters` of the direct path)."""
         x = self.x0 if x is None else x
-        pars = lmfit.Parameters()
+        if light:
+            pars = LightParameters()
+        else:
+            import lmfit
+
+            pars = lmfit.Parameters()
         for j in range(len(self.names)):
             pars.add(self.key(j), value=float(x[j]), min=float(self.lo[j]), max=float(self.hi[j]))
         return pars
@@ -439,10 +451,10 @@ class Problem:
             data = validate(data)
         except MeasurementError as exc:
             raise FitError(str(exc)) from None
-        if data["amplitude"].attrs["units"] != model.amplitude_unit:
+        if data.variables["amplitude"].attrs["units"] != model.amplitude_unit:
             raise FitError(
                 f"{model.name} is driven in {model.amplitude_unit}; the measurement's amplitudes are in "
-                f"{data['amplitude'].attrs['units']}"
+                f"{data.variables['amplitude'].attrs['units']}"
             )
         self.model = model
         self.data = data
@@ -452,21 +464,21 @@ class Problem:
         except obs_mod.ObservableError as exc:
             raise FitError(f"{data.attrs.get('source') or 'measurement'} measures {self.obs}: {exc}") from None
         self.read_obs = self.obs in obs_mod.READ_OBSERVABLES
-        self.normalised = self.obs == "conductance" and data["conductance"].attrs["units"] == ""
+        self.normalised = self.obs == "conductance" and data.variables["conductance"].attrs["units"] == ""
         if self.normalised and not getattr(model, "supports_normalised", False):
             raise FitError(
                 f"{model.name} predicts conductance in S but the measurement is normalised (unit ''); "
                 "fit it with a model that supports normalised weights (baseline.*) or give the data in S"
             )
-        self.unit = "" if self.normalised else str(data[self.obs].attrs.get("units", ""))
+        self.unit = "" if self.normalised else str(data.variables[self.obs].attrs.get("units", ""))
         if self.normalised or not self.read_obs:
             self.vr = float(read_voltage(data, v_read)) if (v_read is not None or "read_voltage" in data.attrs) \
                 else 0.1  # unused by weight models and non-read observables
         else:
             self.vr = read_voltage(data, v_read)
-        g = data[self.obs].values.astype(float)
+        g = data.variables[self.obs].values.astype(float)
         valid = np.isfinite(g)
-        conds = {k: data[k].values.astype(float) for k in ("amplitude", "width", "interval", "temperature")}
+        conds = {k: data.variables[k].values.astype(float) for k in ("amplitude", "width", "interval", "temperature")}
         for k, v in conds.items():
             conds[k] = np.where(valid, v, 0.0 if k != "temperature" else 300.0)
         self.g, self.valid = g, valid
@@ -484,7 +496,7 @@ class Problem:
         if initial in ("first", "fit"):
             init_name = f"{self.obs}_initial"
             if init_name in data:
-                self.g_start, self.first = data[init_name].values.astype(float), 0
+                self.g_start, self.first = data.variables[init_name].values.astype(float), 0
             else:
                 self.g_start, self.first = g[:, 0], 1
         elif initial == "model":
@@ -509,7 +521,7 @@ class Problem:
         self.binomial = self.obs == "switching_probability" and "trials" in data
         self.log = use_log_space(space, g[valid], self.read_obs and not self.normalised)
         y = np.log(g) if self.log else g
-        labels = [str(t) for t in data["trace"].values]
+        labels = [str(t) for t in data.variables["trace"].values]
         self.noise_model = self._noise(noise, sigma, g, y, valid, labels, ntr)
         sig = self.sig
         if np.any(~np.isfinite(sig[valid])) or np.any(sig[valid] <= 0):
@@ -522,7 +534,7 @@ class Problem:
         self.target = y[:, self.first:]
         self.w = 1.0 / sig[:, self.first:]
         if self.binomial:
-            self.trials = data["trials"].values[:, self.first:].astype(float)
+            self.trials = data.variables["trials"].values[:, self.first:].astype(float)
             self.k = np.round(np.where(self.m, g[:, self.first:], 0.0) * np.where(self.m, self.trials, 1.0))
         if self.g_start is not None and not self.normalised and np.any(self.g_start <= 0):
             raise FitError(f"the start {self.obs} of a trace is not positive")
@@ -532,7 +544,7 @@ class Problem:
         if noise not in NOISE_MODELS:
             raise FitError(f"noise must be one of {', '.join(NOISE_MODELS)}, got {noise!r}")
         if self.binomial:
-            n = self.data["trials"].values.astype(float)
+            n = self.data.variables["trials"].values.astype(float)
             p = np.clip(np.where(valid, g, 0.5), 0.5 / n, 1 - 0.5 / n)
             self.sig = np.sqrt(p * (1 - p) / n)  # for reporting; the objective is the binomial deviance
             return "binomial"
@@ -692,9 +704,36 @@ class _LSQResult:
         self.__dict__.update(kw)
 
 
-def _least_squares(fun, x0, lo, hi, jac, max_nfev, loss, make_params) -> _LSQResult:
+class _Par:
+    """The fields of an ``lmfit.Parameter`` the direct path reads and writes (lmfit itself costs about a
+    second to import and milliseconds to build its Parameters: the direct path does not need it)."""
+
+    __slots__ = ("correl", "max", "min", "name", "stderr", "value", "vary")
+
+    def __init__(self, name, value, min=-np.inf, max=np.inf, vary=True):
+        self.name, self.value, self.min, self.max, self.vary = name, value, min, max, vary
+        self.stderr = None
+        self.correl = None
+
+    def __repr__(self):
+        return f"<Parameter {self.name!r}, value={self.value!r}, bounds=[{self.min}:{self.max}]>"
+
+
+class LightParameters(dict):
+    """A dict of :class:`_Par` with ``lmfit.Parameters``' ``add`` and ``valuesdict`` (the direct path's)."""
+
+    def add(self, name, value=None, vary=True, min=-np.inf, max=np.inf):
+        self[name] = _Par(name, value, min, max, vary)
+
+    def valuesdict(self):
+        return {k: p.value for k, p in self.items()}
+
+
+def _least_squares(fun, x0, lo, hi, jac, max_nfev, loss, make_params, count=None) -> _LSQResult:
     """scipy's trust-region-reflective fit with lmfit's settings and statistics (covariance scaled by the
-    reduced chi-square, stderr, correlations, AIC/BIC), without lmfit's per-evaluation overhead."""
+    reduced chi-square, stderr, correlations, AIC/BIC), without lmfit's per-evaluation overhead.
+    ``count()``: the objective's own evaluation counter (a callable ``jac`` that evaluates it), else the
+    calls of ``fun`` are counted."""
     from scipy.optimize import least_squares
 
     calls = [0]
@@ -703,8 +742,13 @@ def _least_squares(fun, x0, lo, hi, jac, max_nfev, loss, make_params) -> _LSQRes
         calls[0] += 1
         return fun(x)
 
-    ret = least_squares(f, x0, jac=jac, bounds=(lo, hi), method="trf", ftol=1e-8, xtol=1e-8, gtol=1e-8,
-                        loss=loss, max_nfev=max_nfev)
+    c0 = count() if count is not None else 0
+    ret = _trf_direct(f, x0, lo, hi, jac, max_nfev) if (callable(jac) and loss == "linear") else None
+    if ret is None:
+        ret = least_squares(f, x0, jac=jac, bounds=(lo, hi), method="trf", ftol=1e-8, xtol=1e-8, gtol=1e-8,
+                            loss=loss, max_nfev=max_nfev)
+    if count is not None:
+        calls[0] = count() - c0
     r = np.asarray(ret.fun, dtype=float)
     n, k = r.size, x0.size
     chisqr = float(r @ r)
@@ -734,6 +778,34 @@ def _least_squares(fun, x0, lo, hi, jac, max_nfev, loss, make_params) -> _LSQRes
                       ndata=n, nvarys=k, x=ret.x)
 
 
+def _trf_direct(fun, x0, lo, hi, jac, max_nfev):
+    """scipy's trust-region-reflective iteration (``scipy.optimize._lsq.trf.trf``) called as
+    ``least_squares(method="trf", loss="linear", x_scale=1, tr_solver="exact")`` calls it, without
+    least_squares' per-evaluation wrappers (about a tenth of a baseline fit). Same function, same arguments,
+    same iterates (tests/test_fit_lean.py holds the fits equal); None when scipy's internals differ (the
+    caller then uses least_squares)."""
+    try:
+        from scipy.optimize._lsq.common import in_bounds, make_strictly_feasible
+        from scipy.optimize._lsq.least_squares import TERMINATION_MESSAGES
+        from scipy.optimize._lsq.trf import trf
+    except ImportError:  # pragma: no cover - another scipy layout
+        return None
+    x0 = np.atleast_1d(np.asarray(x0, dtype=float)).copy()
+    lb, ub = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+    if not in_bounds(x0, lb, ub) or np.any(lb >= ub):
+        return None  # least_squares says what is wrong
+    x0 = make_strictly_feasible(x0, lb, ub)
+    f0 = np.atleast_1d(fun(x0.copy()))
+    if f0.ndim != 1 or not np.all(np.isfinite(f0)):
+        return None
+    J0 = np.atleast_2d(jac(x0.copy()))
+    ret = trf(fun, lambda x: np.atleast_2d(jac(x)), x0, f0, J0, lb, ub, 1e-8, 1e-8, 1e-8, max_nfev,
+              np.ones(x0.size), None, "exact", {}, 0)
+    ret.message = TERMINATION_MESSAGES[ret.status]
+    ret.success = ret.status > 0
+    return ret
+
+
 def expectation_model(model: DeviceModel) -> tuple[DeviceModel, str]:
     """The deterministic model a fit compares with data: a stochastic model's ``mean_field()``.
 
@@ -761,9 +833,11 @@ def expectation_model(model: DeviceModel) -> tuple[DeviceModel, str]:
 
 
 def _redchi_band(dof: int) -> tuple[float, float]:
-    from scipy.stats import chi2
+    """The 99.9 % band of the reduced chi-square: ``chi2.ppf(q, dof) / dof``, computed as scipy.stats does
+    (``2 gammaincinv(dof / 2, q)``) without importing scipy.stats (a third of a second)."""
+    from scipy.special import gammaincinv
 
-    return float(chi2.ppf(0.0005, dof) / dof), float(chi2.ppf(0.9995, dof) / dof)
+    return float(2 * gammaincinv(dof / 2, 0.0005) / dof), float(2 * gammaincinv(dof / 2, 0.9995) / dof)
 
 
 def _no_signal(prob: Problem, chisqr: float, k: int) -> str:
@@ -820,6 +894,7 @@ class _blas_limit:
                 return self
             global _POOL
             if _POOL is None:  # inspecting the loaded libraries costs ms: once per process
+                import scipy.linalg  # noqa: F401 - scipy's own OpenBLAS (trf's SVD) must be loaded to be limited
                 from threadpoolctl import ThreadpoolController
 
                 _POOL = ThreadpoolController()
@@ -830,6 +905,12 @@ class _blas_limit:
         if self.ctl is not None:
             self.ctl.restore_original_limits()
         return False
+
+
+def _jacobian_steps(x, hi):
+    """The signed steps of :func:`_jacobian` (``x_j + step_j`` is its ``xp[j]``)."""
+    h = 1e-6 * np.maximum(1.0, np.abs(x))
+    return np.where(x + h <= hi, h, -h)
 
 
 def _jacobian(fun, x, lo, hi, f0=None):
@@ -936,9 +1017,10 @@ def fit(
         g_si = prob.to_si(np.where(prob.valid, prob.g, np.nan))
         held = {}
         sig_names = inspect.signature(model.guess).parameters
-        extra = {"v_read": prob.vr, "width": data["width"].values, "temperature": data["temperature"].values}
+        dv = data.variables
+        extra = {"v_read": prob.vr, "width": dv["width"].values, "temperature": dv["temperature"].values}
         gkw = {k: v for k, v in extra.items() if k in sig_names}  # what a family's closed form needs
-        for k, v in model.guess(g_si, data["amplitude"].values, normalise=not prob.normalised, **gkw).items():
+        for k, v in model.guess(g_si, dv["amplitude"].values, normalise=not prob.normalised, **gkw).items():
             if k in start:
                 start[k] = v
                 guessed.add(k)
@@ -998,19 +1080,30 @@ def fit(
         prob.shift = x[p_n:] * sig0
         return J
 
-    def lm_params(x):
-        pars = space.lmfit_params(x)
+    def lm_params(x, light=False):
+        pars = space.lmfit_params(x, light=light)
         for k in zkeys:
             pars.add(k, value=0.0, min=-10.0, max=10.0)
         return pars
 
     kws: dict[str, Any] = {}
     direct = method == "least_squares"
+    lean = None
+    if direct and not nz and LEAN_OBJECTIVE:
+        from . import _rule_objective
+
+        if _rule_objective.applies(prob, model):
+            lean = _rule_objective.RuleObjective(prob, model, lambda x: trial_model(model, space.to_values(x)),
+                                                 space.lo, space.hi, values_of=space.to_values,
+                                                 trial=lambda v: trial_model(model, v))
     if direct:  # scipy directly: lmfit's Parameters bookkeeping per evaluation costs more than a baseline's kernel
         lo_all = np.r_[space.lo, np.full(nz, -10.0)]
         hi_all = np.r_[space.hi, np.full(nz, 10.0)]
         # block-separable start shifts: p_n + 2 evaluations per Jacobian, not p_n + nz
         jac = grouped_jac if nz and GROUPED_JACOBIAN else "2-point"
+        if lean is not None:  # a baseline rule: the same residual and 2-point Jacobian, each in one compiled call
+            resid_x = lean.residual
+            jac = lean.jacobian
     elif loss != "linear":
         raise FitError(f"loss={loss!r} needs method='least_squares'")
     nfev_total = 0
@@ -1029,20 +1122,29 @@ def fit(
                                             good=2.0 * (npts + nz))  # a start at the noise level needs none
         points[0] = space.x0 = x_scan
         nfev_total += scan_evals
-    extra = list(space.sample(restarts, seed + 1)) if restarts > 0 else []
+    extra = None  # the restart points, drawn only when a restart is needed (scipy.stats.qmc costs 0.3 s to import)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"), _blas_limit(npts + nz, p_n + nz):
         k = 0
         while k < len(points):
             x0 = np.r_[points[k], np.zeros(nz)]
-            res = (_least_squares(resid_x, x0, lo_all, hi_all, jac, max_nfev, loss, lm_params) if direct else
-                   lmfit.minimize(resid, lm_params(points[k]), method=method, **kws))
+            if direct:
+                res = _least_squares(resid_x, x0, lo_all, hi_all, jac, max_nfev, loss,
+                                     lambda x: lm_params(x, light=True),
+                                     count=None if lean is None else (lambda: lean.evals))
+            else:
+                import lmfit
+
+                res = lmfit.minimize(resid, lm_params(points[k]), method=method, **kws)
             nfev_total += int(res.nfev)
             start_chi.append(float(res.chisqr))
             if best is None or res.chisqr < best.chisqr * (1 - 1e-12):
                 best = res
             k += 1
-            if k == len(points) and extra and not (best.success and best.errorbars):
-                points.append(extra.pop(0))  # restart only while the best fit is not converged
+            if k == len(points) and restarts > 0 and not (best.success and best.errorbars):
+                if extra is None:
+                    extra = list(space.sample(restarts, seed + 1))
+                if extra:
+                    points.append(extra.pop(0))  # restart only while the best fit is not converged
     res = best
     nfev_total += jac_evals[0] + global_evals
     xfull = full_x(res.params)
@@ -1084,8 +1186,11 @@ def fit(
     cond = None
     try:
         with np.errstate(all="ignore"):
-            J = _jacobian(resid_x, xfull.copy(), np.r_[space.lo, np.full(nz, -10.0)],
-                          np.r_[space.hi, np.full(nz, 10.0)])
+            if lean is not None:  # the steps of _jacobian, all columns in one compiled call
+                J = lean.jacobian(xfull, _jacobian_steps(xfull, np.r_[space.hi, np.full(nz, 10.0)]))
+            else:
+                J = _jacobian(resid_x, xfull.copy(), np.r_[space.lo, np.full(nz, -10.0)],
+                              np.r_[space.hi, np.full(nz, 10.0)])
             prob.shift = xfull[p_n:] * sig0 if nz else None
         with _blas_limit(*J.shape):
             sv = np.linalg.svd(J, compute_uv=False)
@@ -1140,9 +1245,12 @@ def fit(
     notes = [n for n in (stochastic_note, prob.initial_note) if n]
 
     dims = ("trace", "pulse")
-    coords = {"trace": data["trace"].values, "pulse": data["pulse"].values}
+    try:  # the measurement's own coordinate indexes, not new ones (xarray index building is ms)
+        coords = xr.Coordinates({k: data.variables[k] for k in dims}, indexes={k: data.xindexes[k] for k in dims})
+    except (AttributeError, KeyError, TypeError, ValueError):  # pragma: no cover - an xarray without Coordinates
+        coords = {"trace": data.variables["trace"].values, "pulse": data.variables["pulse"].values}
     unit = prob.unit
-    # one DataArray builds the coordinate indexes; the others share them (xarray index building is ms)
+    # one DataArray holds the coordinates; the others share them
     pred_da = xr.DataArray(pred_full, dims=dims, coords=coords, attrs={"units": unit})
 
     def like(arr, units=True):

@@ -1,0 +1,66 @@
+"""xarray without importing dask until a dask array exists.
+
+xarray asks ``isinstance(data, array_type("dask"))`` whenever it wraps an array, and the first such
+question imports dask and ``dask.array`` (0.3-0.6 s on the build machine: most of a one-device
+``devicelib fit``'s set-up). No object can be a dask array while ``dask.array`` is not imported, so
+:func:`defer_dask` puts a lazy entry in xarray's duck-array cache that answers the type check with
+``()`` until ``dask.array`` is in ``sys.modules`` and defers everything else (version, availability,
+module) to xarray's own ``DuckArrayModule("dask")``, built on first use. Likewise xarray's
+``is_dask_collection`` (called on every array it wraps; it imports ``dask.base``) answers False while
+dask is not imported (a dask collection is an object of dask's) and is xarray's own afterwards. Nothing
+changes once dask is imported. When xarray's internals differ (another version), this does nothing.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+class _LazyDask:
+    """Stands in for ``xarray.namedarray.pycompat.DuckArrayModule("dask")`` until it is needed."""
+
+    def __init__(self, cls):
+        self._cls = cls
+        self._real = None
+
+    def _load(self):
+        if self._real is None:
+            self._real = self._cls("dask")
+        return self._real
+
+    @property
+    def type(self):
+        if self._real is None and "dask.array" not in sys.modules:
+            return ()  # no dask array can exist yet
+        return self._load().type
+
+    def __getattr__(self, name):  # module, version, available
+        return getattr(self._load(), name)
+
+
+def defer_dask() -> bool:
+    """Install the lazy dask entry in xarray's duck-array cache; True when it is (or was) installed."""
+    if "dask.array" in sys.modules:
+        return False
+    try:
+        from xarray.namedarray import pycompat
+    except ImportError:  # pragma: no cover - another xarray layout
+        return False
+    cache = getattr(pycompat, "_cached_duck_array_modules", None)
+    cls = getattr(pycompat, "DuckArrayModule", None)
+    if not isinstance(cache, dict) or cls is None:  # pragma: no cover - another xarray layout
+        return False
+    if "dask" not in cache:
+        cache["dask"] = _LazyDask(cls)
+    try:
+        from xarray.namedarray import utils
+    except ImportError:  # pragma: no cover
+        utils = None
+    orig = getattr(utils, "is_dask_collection", None)
+    if orig is not None and not getattr(orig, "_devicelib_deferred", False):
+        def is_dask_collection(x):
+            return "dask" in sys.modules and orig(x)
+
+        is_dask_collection._devicelib_deferred = True
+        utils.is_dask_collection = is_dask_collection
+    return isinstance(cache["dask"], _LazyDask)
