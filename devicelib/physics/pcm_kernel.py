@@ -64,6 +64,8 @@ N_PRE = 7
 TABLE_BYTES = 256 << 20
 _LN10 = math.log(10.0)
 _STREAM_GAMMA = 6
+#: G/G_max above which nu_mean sits at its floor (with a margin of 1e-4 in nu against rounding)
+_G_FLOOR = math.exp((0.0244 - 0.0489) / 0.0155)
 
 # asinh(x) = sum_n (-1)^n (2n)! / (4^n (n!)^2 (2n + 1)) x^(2n+1): Horner in x^2 up to x^21 (|x| < 1/8: below 1e-20)
 _AS = tuple((-1) ** k * math.factorial(2 * k) / (4**k * math.factorial(k) ** 2 * (2 * k + 1)) for k in range(11))
@@ -323,6 +325,14 @@ def _phys(P, sp, c0, c1, U, temps, V, cur, I0, B, RC, out, cache, done, UB):  # 
     devices c0..c1-1, into ``out``. ``cur``: the device's last solution y = asinh(I/I0) at this voltage (-1: none),
     the start of :func:`_halley` (clipped to the bracket; with none, its upper end)."""
     m = c1 - c0
+    if not sp:  # shared parameters: one temperature and voltage for the chunk (the common case)?
+        t0, v0 = temps[0], V[0]
+        uni = True
+        for j in range(m):
+            uni = uni and temps[j] == t0 and V[j] == v0
+        if uni:
+            _phys_shared(P, m, U, t0, V, cur, I0, B, RC, out, cache, done, UB)
+            return
     _fill_pf(P, sp, c0, c1, temps, I0, B, RC, cache)
     for j in range(m):
         v = abs(V[j])
@@ -339,6 +349,38 @@ def _phys(P, sp, c0, c1, U, temps, V, cur, I0, B, RC, out, cache, done, UB):  # 
         sh, _ch = _sinh_cosh(cur[j])
         slab = I0[j] * sh / V[j] if V[j] > 0.0 else 1.0 / (RC[j] + B[j] * U[j] / I0[j])
         out[j] = f * slab + (1.0 - f) / RC[j]
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
+def _phys_shared(P, m, U, t, V, cur, I0, B, RC, out, cache, done, UB):  # pragma: no cover - compiled
+    """:func:`_phys` for shared parameters, one temperature ``t`` and one voltage ``V[0]`` for the chunk (the
+    Poole-Frenkel terms and asinh(V/(R_c I0)) once, the per-device loops vectorised)."""
+    v = abs(V[0])
+    if t != cache[0]:
+        cache[1], cache[2] = pf_terms(P, 0, t)
+        cache[0] = t
+    i0, b, rc = cache[1], cache[2], P[0, R_C]
+    inv_rh = 1.0 / P[0, R_H]
+    if v == 0.0:  # the low-field limit
+        for j in range(m):
+            f = min(1.0, (U[j] * inv_rh) ** 2)
+            out[j] = f / (rc + b * U[j] / i0) + (1.0 - f) / rc
+            cur[j] = 0.0
+        return
+    uba = vasinh(v / (rc * i0))
+    for j in range(m):
+        I0[j], B[j], RC[j], V[j] = i0, b, rc, v
+        bu = b * U[j]
+        ub = min(uba, v / bu if bu > 0.0 else np.inf)
+        UB[j] = ub
+        y0 = cur[j]
+        cur[j] = min(y0, ub) if y0 >= 0.0 else ub
+    _halley(m, U, I0, B, RC, V, UB, cur, done)
+    iv, g_c = i0 / v, 1.0 / rc
+    for j in range(m):
+        f = min(1.0, (U[j] * inv_rh) ** 2)
+        sh, _ch = _sinh_cosh(cur[j])
+        out[j] = f * (iv * sh) + (1.0 - f) * g_c
 
 
 @numba.njit(cache=True, inline="always", fastmath={"contract"}, error_model="numpy")
@@ -570,13 +612,12 @@ def _pcm_drive(P, pre, C, Rt, v_read, stoch, spread, xs, k0, k1, slot, G, E, X, 
                     solved = stoch
                     if not stoch:
                         _fill_pf(P, sp, c0, c1, T, I0, B, RC, cache)
-                        for i in range(c0, c1):
+                        for i in range(c0, c1):  # nu_mean < 0.0489 <=> G > G_max exp((0.0244 - 0.0489)/0.0155)
                             j = i - c0
                             r = i if sp else 0
                             f = min(1.0, (us[j] / P[r, R_H]) ** 2)
                             glow = f / (RC[j] + B[j] * us[j] / I0[j]) + (1.0 - f) / RC[j]
-                            if kp[j] >= 0 and not -0.0155 * np.log(glow / P[r, G_MAX]) + 0.0244 < 0.0489:
-                                solved = True
+                            solved = solved or (kp[j] >= 0 and not glow > P[r, G_MAX] * _G_FLOOR)
                     if solved:
                         _phys(P, sp, c0, c1, us, T, VV, cs, I0, B, RC, gs, cache, dn, UB)
                     _resolve(P, sp, c0, c1, xs, kp, gs, solved, stoch, key, d1, d2, d3)
