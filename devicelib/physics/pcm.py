@@ -209,6 +209,7 @@ from ..units import k_B, q_e
 EV = q_e
 NM = 1e-9
 G_MAX_STAT = 25e-6  # S, normalisation of the published statistical model
+_PF_PARAMS = ("R_c", "T_read", "r_h", "N_T", "dz", "tau0", "E_pf")  # parameters of the Poole-Frenkel read
 T0_DRIFT = 20.0  # s
 T_READ_NOISE = 250e-9  # s
 LOG10_ETA_G = 12.0  # log10 of the viscosity (Pa s) at the glass transition: the definition of T_g
@@ -451,6 +452,14 @@ class GSTMushroom(DeviceModel):
     def _slab_conductance(self, u_a, v_read=0.1, temperature=None) -> np.ndarray:
         p = self.params
         u = np.asarray(u_a, dtype=float)
+        t = None if temperature is None else np.asarray(temperature, dtype=float)
+        if (u.ndim == 1 and u.size > 1 and np.ndim(v_read) == 0 and (t is None or t.ndim <= 1)
+                and all(np.ndim(p[k]) == 0 for k in _PF_PARAMS) and u.min() == u.max()
+                and (t is None or t.ndim == 0 or t.min() == t.max())):
+            # devices in one state (a fresh ensemble) with shared parameters: one solve, broadcast (elementwise
+            # arithmetic and the same Newton count for identical elements: bit-identical to solving them all)
+            one = self._slab_conductance(u[:1], v_read, None if t is None else t.reshape(-1)[:1])
+            return np.broadcast_to(one, u.shape).copy()
         i0, b = self._pf(temperature)
         rc = p["R_c"]
         v = np.abs(np.asarray(v_read, dtype=float))  # one read voltage, or an array (I-V of a crossbar input)
@@ -581,7 +590,8 @@ class GSTMushroom(DeviceModel):
             pre[:, 5] = pre[:, 6] = -1.0
         stoch = not all(np.ndim(p[k]) == 0 and p[k] == 0 for k in ("prog_noise", "nu_spread", "read_noise"))
         spread = bool(np.any(np.asarray(p["growth_spread"]) > 0))
-        return KernelSpec(states=K.STATES, kernels=K.kernels, args=(P, pre, C, Rt, float(v_read), stoch, spread))
+        return KernelSpec(states=K.STATES, kernels=K.kernels, args=(P, pre, C, Rt, float(v_read), stoch, spread),
+                          serial_below=K.SERIAL_BELOW)
 
     def drift_clock_rate(self, temperature) -> np.ndarray:
         """d theta / dt: speed of the structural-relaxation clock at ``temperature`` relative to T_read."""

@@ -60,6 +60,9 @@ STATES = ("amorphous_thickness", "t_prog", "nu", "prog_error", "read_xi", "peak_
 #: melt, quenched plug, growth step u(T_peak) t_p, Joule energy) and of the relaxation in Rt (growth u(T) dt,
 #: drift-clock advance); -1: not tabulated (computed per device)
 N_PRE = 7
+#: devices below which the serial twin runs (a device-pulse costs 30-130 ns, so from about a thousand devices a
+#: train is milliseconds of work per thread: two threads pay off)
+SERIAL_BELOW = 768
 #: largest size of the per-condition tables when parameters vary between devices
 TABLE_BYTES = 256 << 20
 _LN10 = math.log(10.0)
@@ -501,6 +504,9 @@ def _pcm_drive(P, pre, C, Rt, v_read, stoch, spread, xs, k0, k1, slot, G, E, X, 
     rec_g, rec_e, rec_x, do_stats = flags[0], flags[1], flags[2], flags[3]
     c2c, c2c_abs, rnoise = noise[0], noise[1], noise[2]
     perturb = c2c != 0.0 or c2c_abs != 0.0
+    qneed = False  # some device's 1/f read noise is on: Q at G_phys(v_stat, T_read) for every read
+    for r in range(P.shape[0]):
+        qneed = qneed or P[r, S_Q] != 0.0
     per = (n + nblocks - 1) // nblocks
     for b in numba.prange(nblocks):
         a0 = b * per
@@ -595,12 +601,12 @@ def _pcm_drive(P, pre, C, Rt, v_read, stoch, spread, xs, k0, k1, slot, G, E, X, 
                         xs[6, i] = ta
                 # the statistical draws of pending programming events, where a read or the end needs them
                 need = False
-                for i in range(c0, c1):
-                    j = i - c0
-                    r = i if sp else 0
-                    if kp[j] >= 0 and (k == k1 - 1 or (sl >= 0 and (stoch or rec_x or do_stats
-                                                                        or xs[1, i] > P[r, T0]))):
-                        need = True
+                if k == k1 - 1 or (sl >= 0 and (stoch or rec_x or do_stats)):
+                    for j in range(c1 - c0):
+                        need = need or kp[j] >= 0
+                elif sl >= 0:  # a read after t0 drifts with nu
+                    for i in range(c0, c1):
+                        need = need or (kp[i - c0] >= 0 and xs[1, i] > P[i if sp else 0, T0])
                 solved = False  # gs holds G_phys(v_stat, T_read) of the pending plugs us
                 if need:
                     for i in range(c0, c1):
@@ -635,11 +641,6 @@ def _pcm_drive(P, pre, C, Rt, v_read, stoch, spread, xs, k0, k1, slot, G, E, X, 
                         gr[j] = gs[j]
                 else:
                     _phys(P, sp, c0, c1, U, T, VV, cr, I0, B, RC, gr, cache, dn, UB)
-                qneed = False
-                for i in range(c0, c1):
-                    r = i if sp else 0
-                    if P[r, S_Q] != 0.0:
-                        qneed = True
                 if qneed:  # Q at G_phys(v_stat, T_read) of the present plug
                     fresh = solved  # the statistics solve of this pulse is that of the present plug
                     for i in range(c0, c1):
