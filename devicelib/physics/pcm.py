@@ -568,8 +568,8 @@ class GSTMushroom(DeviceModel):
         # pulse-invariant terms once per distinct pulse condition (per device when parameters vary, up to
         # K.TABLE_BYTES; beyond that the kernel computes them per device and pulse)
         rows = 1 if shared else n
-        conds, ci = np.unique(np.stack([amp, w, temp], axis=1)[act], axis=0, return_inverse=True)
-        rels, ri = np.unique(np.stack([temp, dt], axis=1)[dt > 0], axis=0, return_inverse=True)
+        conds, ci = _unique_rows(np.stack([amp, w, temp], axis=1)[act])
+        rels, ri = _unique_rows(np.stack([temp, dt], axis=1)[dt > 0])
         C, Rt = np.zeros((0, 5, 1)), np.zeros((0, 2, 1))
         if 8 * rows * (5 * len(conds) + 2 * len(rels)) <= K.TABLE_BYTES:
             pre[act, 5], pre[dt > 0, 6] = ci.reshape(-1), ri.reshape(-1)
@@ -690,6 +690,20 @@ class GSTMushroom(DeviceModel):
         return {"amorphous_thickness": u, "t_prog": z.copy(), "nu": nu, "prog_error": z.copy(),
                 "read_xi": z.copy(), "peak_temperature": np.full(n, 300.0),
                 "ambient_temperature": np.broadcast_to(np.asarray(p["T_read"], dtype=float), (n,)).copy()}
+
+
+def _unique_rows(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of a float matrix and the index of each row among them (``np.unique(m, axis=0,
+    return_inverse=True)`` by a lexicographic sort, without its structured-dtype overhead)."""
+    if len(m) == 0:
+        return m, np.zeros(0, dtype=np.intp)
+    order = np.lexsort(m.T[::-1])
+    ms = m[order]
+    new = np.ones(len(m), dtype=bool)
+    new[1:] = np.any(ms[1:] != ms[:-1], axis=1)
+    inv = np.empty(len(m), dtype=np.intp)
+    inv[order] = np.cumsum(new) - 1
+    return ms[new], inv
 
 
 # -- multi-level SET: staircases, distinguishable levels, drive sensitivity -----------------------------------
