@@ -279,11 +279,16 @@ _serial_py.__qualname__ = "_drive_serial"
 _drive_serial = njit(cache=True, nogil=True)(_serial_py)
 
 
-def blocks_for(n: int) -> int:
-    """Blocks the devices are split into: 1 (serial) below :data:`SERIAL_BELOW`, else 4 per thread."""
-    if n < SERIAL_BELOW:
+def blocks_for(n: int, serial_below: int | None = None) -> int:
+    """Blocks the devices are split into: 1 (serial) below :data:`SERIAL_BELOW` (or a family's own
+    ``serial_below``, lower where a device-pulse costs far more than a thread start), else 4 per thread
+    (one per thread while there are fewer than a chunk per thread)."""
+    threads = numba.get_num_threads()
+    if n < (SERIAL_BELOW if serial_below is None else serial_below):
         return 1
-    return max(1, min(4 * numba.get_num_threads(), n // CHUNK))
+    if serial_below is not None and n < threads * CHUNK:
+        return min(threads, n)
+    return max(1, min(4 * threads, n // CHUNK))
 
 
 def drive(spec: FusedSpec, x, k0, k1, slot, G, E, X, stats, noise, key, nblocks, *, record_energy=True):
@@ -344,6 +349,7 @@ class KernelSpec:
     kernels: tuple
     args: tuple
     energy: bool = True
+    serial_below: int | None = None  # the family's own serial threshold (:func:`blocks_for`)
 
 
 def drive_kernel(spec: KernelSpec, xs, k0, k1, slot, G, E, X, stats, noise, key, nblocks) -> bool:

@@ -387,7 +387,7 @@ def _run_kernel(E, spec, dev, train, st, rec, var, rng, svars, progress):
         xs[j] = np.broadcast_to(np.asarray(st[name], dtype=float), (n,))
     key = int(rng.integers(0, 2**63 - 1))
     noise = (var.c2c, var.c2c_abs, var.read)
-    nblocks = E.blocks_for(n)
+    nblocks = E.blocks_for(n, spec.serial_below)
     keep_x = bool(svars)
     zero = () if spec.energy else ("energy",)
     ok = True

@@ -83,11 +83,12 @@ def test_pcm_recording_modes_and_parallel_blocks(tmp_path, monkeypatch):
     for v in ("conductance", "energy", *STATES):
         _close(streamed[v].values, ref[v].values[:, 1::2])
     streamed.close()
-    monkeypatch.setattr(E, "SERIAL_BELOW", 0)  # several blocks in the parallel kernel
-    assert E.blocks_for(2000) > 1
+    monkeypatch.setattr(K, "SERIAL_BELOW", 0)  # several blocks in the parallel kernel
+    assert E.blocks_for(2000, K.SERIAL_BELOW) > 1 and E.blocks_for(1000, 768) == min(1000, E.numba.get_num_threads())
+    assert E.blocks_for(700, 768) == 1 and E.blocks_for(1000) == 1  # the engine's own threshold stays
     big = {**kw, "n_devices": 2000, "variability": Variability(d2d={"R_th": 0.02}, c2c=0.2, read=0.01)}
     par = simulate(get_model("pcm.joshi2020_statistical"), train, **big)
-    monkeypatch.setattr(E, "SERIAL_BELOW", 10**9)
+    monkeypatch.setattr(K, "SERIAL_BELOW", 10**9)
     ser = simulate(get_model("pcm.joshi2020_statistical"), train, **big)
     for v in ("conductance", *STATES):  # counter-based draws: independent of the thread layout
         np.testing.assert_array_equal(par[v].values, ser[v].values)
@@ -132,3 +133,17 @@ def test_pcm_fused_checks_temperature_like_reference():
     for engine in ("fused", "reference"):
         with pytest.raises(ValueError, match="below T_melt"):
             simulate(model, bad, n_devices=3, engine=engine)
+
+
+def test_uniform_ensemble_read_solved_once():
+    """An ensemble in one state with shared parameters (a fresh simulate) is read by one solve, broadcast: the same
+    bits as solving every device (the 2-D input takes the full path); mixed states and temperatures still solve."""
+    model = get_model("pcm.sebastian2014_gst")
+    for u0, v, t in ((17e-9, 0.2, None), (30e-9, 0.1, np.full(40, 330.0)), (5e-9, 0.0, None)):
+        u = np.full(40, u0)
+        one = model.physical_conductance(u, v, t)
+        full = model.physical_conductance(u.reshape(4, 10), v, None if t is None else t.reshape(4, 10))
+        np.testing.assert_array_equal(one, full.ravel())
+    mixed = np.r_[np.full(5, 17e-9), 25e-9]
+    g = model.physical_conductance(mixed, 0.2, np.r_[np.full(5, 300.0), 310.0])
+    assert g[0] == g[4] and g[5] < g[0] and np.all(np.isfinite(g))

@@ -209,6 +209,7 @@ from ..units import k_B, q_e
 EV = q_e
 NM = 1e-9
 G_MAX_STAT = 25e-6  # S, normalisation of the published statistical model
+_PF_PARAMS = ("R_c", "T_read", "r_h", "N_T", "dz", "tau0", "E_pf")  # parameters of the Poole-Frenkel read
 T0_DRIFT = 20.0  # s
 T_READ_NOISE = 250e-9  # s
 LOG10_ETA_G = 12.0  # log10 of the viscosity (Pa s) at the glass transition: the definition of T_g
@@ -451,6 +452,14 @@ class GSTMushroom(DeviceModel):
     def _slab_conductance(self, u_a, v_read=0.1, temperature=None) -> np.ndarray:
         p = self.params
         u = np.asarray(u_a, dtype=float)
+        t = None if temperature is None else np.asarray(temperature, dtype=float)
+        if (u.ndim == 1 and u.size > 1 and np.ndim(v_read) == 0 and (t is None or t.ndim <= 1)
+                and all(np.ndim(p[k]) == 0 for k in _PF_PARAMS) and u.min() == u.max()
+                and (t is None or t.ndim == 0 or t.min() == t.max())):
+            # devices in one state (a fresh ensemble) with shared parameters: one solve, broadcast (elementwise
+            # arithmetic and the same Newton count for identical elements: bit-identical to solving them all)
+            one = self._slab_conductance(u[:1], v_read, None if t is None else t.reshape(-1)[:1])
+            return np.broadcast_to(one, u.shape).copy()
         i0, b = self._pf(temperature)
         rc = p["R_c"]
         v = np.abs(np.asarray(v_read, dtype=float))  # one read voltage, or an array (I-V of a crossbar input)
@@ -559,8 +568,8 @@ class GSTMushroom(DeviceModel):
         # pulse-invariant terms once per distinct pulse condition (per device when parameters vary, up to
         # K.TABLE_BYTES; beyond that the kernel computes them per device and pulse)
         rows = 1 if shared else n
-        conds, ci = np.unique(np.stack([amp, w, temp], axis=1)[act], axis=0, return_inverse=True)
-        rels, ri = np.unique(np.stack([temp, dt], axis=1)[dt > 0], axis=0, return_inverse=True)
+        conds, ci = _unique_rows(np.stack([amp, w, temp], axis=1)[act])
+        rels, ri = _unique_rows(np.stack([temp, dt], axis=1)[dt > 0])
         C, Rt = np.zeros((0, 5, 1)), np.zeros((0, 2, 1))
         if 8 * rows * (5 * len(conds) + 2 * len(rels)) <= K.TABLE_BYTES:
             pre[act, 5], pre[dt > 0, 6] = ci.reshape(-1), ri.reshape(-1)
@@ -581,7 +590,8 @@ class GSTMushroom(DeviceModel):
             pre[:, 5] = pre[:, 6] = -1.0
         stoch = not all(np.ndim(p[k]) == 0 and p[k] == 0 for k in ("prog_noise", "nu_spread", "read_noise"))
         spread = bool(np.any(np.asarray(p["growth_spread"]) > 0))
-        return KernelSpec(states=K.STATES, kernels=K.kernels, args=(P, pre, C, Rt, float(v_read), stoch, spread))
+        return KernelSpec(states=K.STATES, kernels=K.kernels, args=(P, pre, C, Rt, float(v_read), stoch, spread),
+                          serial_below=K.SERIAL_BELOW)
 
     def drift_clock_rate(self, temperature) -> np.ndarray:
         """d theta / dt: speed of the structural-relaxation clock at ``temperature`` relative to T_read."""
@@ -680,6 +690,20 @@ class GSTMushroom(DeviceModel):
         return {"amorphous_thickness": u, "t_prog": z.copy(), "nu": nu, "prog_error": z.copy(),
                 "read_xi": z.copy(), "peak_temperature": np.full(n, 300.0),
                 "ambient_temperature": np.broadcast_to(np.asarray(p["T_read"], dtype=float), (n,)).copy()}
+
+
+def _unique_rows(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of a float matrix and the index of each row among them (``np.unique(m, axis=0,
+    return_inverse=True)`` by a lexicographic sort, without its structured-dtype overhead)."""
+    if len(m) == 0:
+        return m, np.zeros(0, dtype=np.intp)
+    order = np.lexsort(m.T[::-1])
+    ms = m[order]
+    new = np.ones(len(m), dtype=bool)
+    new[1:] = np.any(ms[1:] != ms[:-1], axis=1)
+    inv = np.empty(len(m), dtype=np.intp)
+    inv[order] = np.cumsum(new) - 1
+    return ms[new], inv
 
 
 # -- multi-level SET: staircases, distinguishable levels, drive sensitivity -----------------------------------

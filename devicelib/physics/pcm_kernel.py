@@ -12,20 +12,27 @@ volatile), read. What is done once instead of per pulse or per device:
   :data:`TABLE_BYTES`) by the model's own methods, so the plug thickness is bit-identical to the reference
   path (beyond the table limit the kernel computes them per device with :func:`growth_velocity`, equal to
   rounding);
-- the Poole-Frenkel read (Newton on :math:`R_c I + b u\,\mathrm{asinh}(I/I_0) = V`) runs over a chunk of
-  devices in a loop the compiler vectorises (:func:`vasinh` built on :func:`~devicelib.engine.vlog`),
-  warm-started from the device's previous solution when the plug has not grown since and the read
-  temperature is unchanged: :math:`F` is increasing and concave in :math:`I` and decreasing in
-  :math:`u`, so that start lies left of the root and Newton still climbs monotonically (else from
-  :math:`I = 0`, as the reference); both stop at the reference's test :math:`|\delta I| \le 10^{-12} |I|`;
+- the Poole-Frenkel read (:math:`R_c I + b u\,\mathrm{asinh}(I/I_0) = V`) is solved for
+  :math:`y = \mathrm{asinh}(I/I_0)`, where :math:`F(y) = R_c I_0 \sinh y + b u y - V` is increasing and convex
+  with its root in :math:`[0, \min(\mathrm{asinh}(V/R_c I_0), V/b u)]`: Halley steps kept in that bracket
+  (:func:`_halley`), warm-started from the device's previous solution, over a chunk of devices in a loop the
+  compiler vectorises (:func:`~devicelib.engine.vexp`; 2-3 steps on a SET staircase where Newton in
+  :math:`I` took 4-6), each device to its own convergence, the root to a few ulp (the reference's Newton stops
+  at :math:`|\delta I| \le 10^{-12} |I|`, i.e. at the root too);
 - the statistical layer's draws of a programming event (drift exponent, programming error, read-noise
   draw; functions of :math:`G_{phys}` at :math:`V_{stat}` of the freshly programmed plug) are resolved
   lazily, at the next read that needs them (recorded state, drift, noise) or at the end of the train:
-  they depend only on that plug and on counter-based normals keyed by the programming pulse
-  (:func:`~devicelib.engine.normal`), so the result is the same as resolving them at the pulse.
+  they depend only on that plug and on counter-based normals keyed by the programming pulse, so the result
+  is the same as resolving them at the pulse;
+- every per-device pass over a chunk (draws, drift, 1/f noise, growth-spread factors) is branch-free with
+  the parameters hoisted when shared, so the compiler vectorises it: logarithms and exponentials by
+  :func:`~devicelib.engine.vlog` / :func:`~devicelib.engine.vexp`, normals by Box-Muller on counter-based
+  hashes (:func:`bm_pair`, a polynomial sine and cosine), the growth-spread gamma factor by a vectorised first
+  Marsaglia-Tsang attempt with a scalar redraw for the few rejected devices (:func:`gamma_chunk`).
 
-Noise: the programming error, drift-exponent spread and 1/f read-noise draws and the gamma factor of
-``growth_spread`` (Marsaglia-Tsang) use the engine's counter-based generator: seeded results equal the
+Noise: the programming error, drift-exponent spread and 1/f read-noise draws, the gamma factor of
+``growth_spread`` (Marsaglia-Tsang) and the variability's cycle-to-cycle and read noise use counter-based
+generators keyed by (seed, device, pulse, stream), independent of the thread layout: seeded results equal the
 reference path in distribution, not draw for draw. Deterministic cards agree with it to 1e-12.
 """
 
@@ -53,10 +60,15 @@ STATES = ("amorphous_thickness", "t_prog", "nu", "prog_error", "read_xi", "peak_
 #: melt, quenched plug, growth step u(T_peak) t_p, Joule energy) and of the relaxation in Rt (growth u(T) dt,
 #: drift-clock advance); -1: not tabulated (computed per device)
 N_PRE = 7
+#: devices below which the serial twin runs (a device-pulse costs 30-130 ns, so from about a thousand devices a
+#: train is milliseconds of work per thread: two threads pay off)
+SERIAL_BELOW = 768
 #: largest size of the per-condition tables when parameters vary between devices
 TABLE_BYTES = 256 << 20
 _LN10 = math.log(10.0)
-_STREAM_NU, _STREAM_P, _STREAM_R, _STREAM_GAMMA = 3, 4, 5, 6
+_STREAM_GAMMA = 6
+#: G/G_max above which nu_mean sits at its floor (with a margin of 1e-4 in nu against rounding)
+_G_FLOOR = math.exp((0.0244 - 0.0489) / 0.0155)
 
 # asinh(x) = sum_n (-1)^n (2n)! / (4^n (n!)^2 (2n + 1)) x^(2n+1): Horner in x^2 up to x^21 (|x| < 1/8: below 1e-20)
 _AS = tuple((-1) ** k * math.factorial(2 * k) / (4**k * math.factorial(k) ** 2 * (2 * k + 1)) for k in range(11))
@@ -117,37 +129,109 @@ def pf_terms(P, r, t):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, inline="always")
-def _gnorm(g, gm):  # pragma: no cover - compiled
-    return max(abs(g) / gm, 1e-7)
-
-
-@numba.njit(cache=True, inline="always")
-def nu_mean(g, gm):  # pragma: no cover - compiled
-    return min(max(-0.0155 * np.log(_gnorm(g, gm)) + 0.0244, 0.049), 0.1)
-
-
-@numba.njit(cache=True, inline="always")
-def nu_sigma(g, gm):  # pragma: no cover - compiled
-    return min(max(-0.0125 * np.log(_gnorm(g, gm)) - 0.0059, 0.008), 0.045)
-
-
-@numba.njit(cache=True, inline="always")
-def prog_sigma(g, gm):  # pragma: no cover - compiled
-    x = abs(g) / gm
-    return (0.26348 + 1.9650 * x - 1.1731 * x**2) * 1e-6 * (gm / 25e-6)
-
-
-@numba.njit(cache=True, inline="always")
-def noise_q(g, gm):  # pragma: no cover - compiled
-    return min(0.0088 / _gnorm(g, gm) ** 0.65, 0.2)
-
-
-@numba.njit(cache=True, inline="always")
 def _uniform(key, i, k, stream):  # pragma: no cover - compiled
     """Uniform number in (0, 1) for (key, device, pulse, stream) (the engine's splitmix64 hash)."""
     c = (np.uint64(i) * engine._GOLD) ^ (np.uint64(k) * engine._K1) ^ (np.uint64(stream) * engine._K2)
     z = engine._mix(key ^ c ^ engine._K1)
     return (float(z >> engine._S11) + 0.5) * engine._TWO53
+
+
+# -- branch-free counter-based draws (the loops over a chunk vectorise with them) --------------------------------------
+
+_S12 = np.uint64(12)
+_ONE_U = np.uint64(0x3FF0000000000000)
+_STREAM_STAT, _STREAM_GV = 3, 1 << 20  # programming draws (nu, P, R); vectorised gamma attempt (scalar: 6, 7, ...)
+# sin and cos on |phi| <= pi/4: Taylor coefficients to phi^17 and phi^18 (truncation below 1e-17)
+_SN = tuple((-1) ** k / math.factorial(2 * k + 1) for k in range(9))
+_CS = tuple((-1) ** k / math.factorial(2 * k) for k in range(10))
+
+
+@numba.njit(cache=True, inline="always")
+def _base(key, i, k, stream):  # pragma: no cover - compiled
+    """First 64-bit hash of (key, device i, pulse k, stream); chain further ones with ``_mix(z ^ _GOLD)``."""
+    c = (np.uint64(i) * engine._GOLD) ^ (np.uint64(k) * engine._K1) ^ (np.uint64(stream) * engine._K2)
+    return engine._mix(key ^ c ^ engine._K2)
+
+
+@numba.njit(cache=True, inline="always")
+def _u01(z):  # pragma: no cover - compiled
+    """Uniform number in [0, 1) from the top 52 bits of a hash (exponent bits of 1.0, minus 1: no int-float
+    conversion, so the loop vectorises)."""
+    return np.int64((z >> _S12) | _ONE_U).view(np.float64) - 1.0
+
+
+@numba.njit(cache=True, inline="always", fastmath={"contract"}, error_model="numpy")
+def bm_pair(z1, z2):  # pragma: no cover - compiled
+    """Two independent standard normals from two hashes (Box-Muller), branch-free: r = sqrt(-2 ln u1) with
+    :func:`~devicelib.engine.vlog`, (cos, sin) of 2 pi u2 by quadrant reduction and polynomials."""
+    u1 = 1.0 - _u01(z1)  # (0, 1]
+    r = np.sqrt(-2.0 * engine.vlog(u1))
+    w = 4.0 * _u01(z2)  # quarter turns, [0, 4)
+    q = np.floor(w + 0.5)
+    f = (w - q) * 1.5707963267948966  # |f| <= pi/4
+    f2 = f * f
+    s = _SN[8]
+    s = s * f2 + _SN[7]
+    s = s * f2 + _SN[6]
+    s = s * f2 + _SN[5]
+    s = s * f2 + _SN[4]
+    s = s * f2 + _SN[3]
+    s = s * f2 + _SN[2]
+    s = s * f2 + _SN[1]
+    s = s * f2 + _SN[0]
+    s = s * f
+    c = _CS[9]
+    c = c * f2 + _CS[8]
+    c = c * f2 + _CS[7]
+    c = c * f2 + _CS[6]
+    c = c * f2 + _CS[5]
+    c = c * f2 + _CS[4]
+    c = c * f2 + _CS[3]
+    c = c * f2 + _CS[2]
+    c = c * f2 + _CS[1]
+    c = c * f2 + _CS[0]
+    odd = (q == 1.0) | (q == 3.0)
+    c0 = s if odd else c
+    s0 = c if odd else s
+    cs = -c0 if (q == 1.0) | (q == 2.0) else c0
+    sn = -s0 if (q == 2.0) | (q == 3.0) else s0
+    return r * cs, r * sn
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
+def gamma_chunk(key, c0, c1, k, cv, out, bad):  # pragma: no cover - compiled
+    """Gamma factors of mean 1 and CV ``cv`` for devices c0..c1-1 at pulse k into ``out`` (Marsaglia-Tsang as
+    :func:`gamma_unit`): the first attempt for the whole chunk in a branch-free loop (accepted with probability
+    above 0.95 for CV <= 1), a rejected device then draws a fresh :func:`gamma_unit` (independent streams), so
+    each factor is an exact gamma variable."""
+    shape = 1.0 / (cv * cv)
+    s = shape if shape >= 1.0 else shape + 1.0
+    d = s - 1.0 / 3.0
+    c = 1.0 / np.sqrt(9.0 * d)
+    inv = 1.0 / shape
+    boost = shape < 1.0
+    m = c1 - c0
+    nbad = 0
+    for j in range(m):
+        z1 = _base(key, c0 + j, k, _STREAM_GV)
+        z2 = engine._mix(z1 ^ engine._GOLD)
+        z3 = engine._mix(z2 ^ engine._GOLD)
+        x, _y = bm_pair(z1, z2)
+        v = 1.0 + c * x
+        v3 = v * v * v
+        u = 1.0 - _u01(z3)
+        ok = (v > 0.0) & (engine.vlog(u) < 0.5 * x * x + d - d * v3 + d * engine.vlog(max(v3, 1e-300)))
+        g = d * v3
+        if boost:  # Gamma(s) = Gamma(s + 1) U^(1/s)
+            ub = 1.0 - _u01(engine._mix(z3 ^ engine._GOLD))
+            g = g * engine.vexp(engine.vlog(ub) * inv)
+        out[j] = g * inv
+        bad[j] = not ok
+        nbad += not ok
+    if nbad:
+        for j in range(m):
+            if bad[j]:
+                out[j] = gamma_unit(key, c0 + j, k, shape)
 
 
 @numba.njit(cache=True)
@@ -175,41 +259,44 @@ def gamma_unit(key, i, k, shape):  # pragma: no cover - compiled
 
 # -- the Poole-Frenkel read over a chunk, vectorised ------------------------------------------------------------------
 
+@numba.njit(cache=True, inline="always", fastmath={"contract"}, error_model="numpy")
+def _sinh_cosh(y):  # pragma: no cover - compiled
+    """(sinh y, cosh y) for 0 <= y <= 708, branch-free: e = exp(y) by :func:`~devicelib.engine.vexp`, the series to
+    y^13 below y = 0.5 (no cancellation), else (e - 1/e)/2."""
+    e = engine.vexp(y)
+    ei = 1.0 / e
+    y2 = y * y
+    small = y * (1.0 + y2 / 6.0 * (1.0 + y2 / 20.0 * (1.0 + y2 / 42.0 * (1.0 + y2 / 72.0 * (
+        1.0 + y2 / 110.0 * (1.0 + y2 / 156.0))))))
+    return small if y < 0.5 else 0.5 * (e - ei), 0.5 * (e + ei)
+
+
 @numba.njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
-def _newton(m, U, I0, B, RC, V, cur, done):  # pragma: no cover - compiled
-    """Solve R_c I + b u asinh(I/I0) = v for devices 0..m-1 of the chunk buffers from the start ``cur``
-    (updated in place), Newton until the step is within 1e-12 of the current (GSTMushroom._slab_conductance).
-    Each device stops at its own convergence (``done``), so its result does not depend on its chunk."""
+def _halley(m, U, I0, B, RC, V, UB, cur, done):  # pragma: no cover - compiled
+    r"""Solve the Poole-Frenkel read R_c I + b u asinh(I/I0) = V for y = asinh(I/I0) of devices 0..m-1 of the chunk
+    buffers, from the start ``cur`` (updated in place): :math:`F(y) = R_c I_0 \sinh y + b u y - V` is increasing
+    and convex, its root lies in [0, ``UB``] (UB = min(asinh(V/(R_c I0)), V/(b u))); Halley steps (F'' = R_c I0
+    sinh y comes free; a Newton step where Halley's denominator is small), kept inside [0, UB], until the step
+    is within 1e-7 of y: convergence is cubic, so the error left is below 1e-20 of y, far inside the reference's
+    Newton test (|dI| <= 1e-12 |I|, GSTMushroom._slab_conductance). Each device stops at its own convergence
+    (``done``), so its result does not depend on its chunk."""
     for j in range(m):
         done[j] = False
     for _ in range(100):
         nbad = 0
         for j in range(m):
-            i = cur[j]
-            # F = R_c I + b u asinh(x) - V, F' = R_c + b u / (I0 sqrt(1 + x^2)), x = I/I0 >= 0: one square
-            # root for both and one division for the step (asinh as log(x + sqrt(1 + x^2)) above x = 1/8)
-            x = i / I0[j]
-            sq = np.sqrt(x * x + 1.0)
+            y = cur[j]
+            a = RC[j] * I0[j]
             bu = B[j] * U[j]
-            lg = engine.vlog(x + sq)
-            x2 = x * x
-            p = _AS[10]
-            p = p * x2 + _AS[9]
-            p = p * x2 + _AS[8]
-            p = p * x2 + _AS[7]
-            p = p * x2 + _AS[6]
-            p = p * x2 + _AS[5]
-            p = p * x2 + _AS[4]
-            p = p * x2 + _AS[3]
-            p = p * x2 + _AS[2]
-            p = p * x2 + _AS[1]
-            p = p * x2 + _AS[0]
-            ash = x * p if x < 0.125 else lg
-            f = RC[j] * i + bu * ash - V[j]
-            s = f * sq * I0[j] / (RC[j] * sq * I0[j] + bu)
-            inew = i - s
-            ok = abs(s) <= 1e-12 * abs(inew)
-            cur[j] = i if done[j] else inew
+            sh, ch = _sinh_cosh(y)
+            f = a * sh + bu * y - V[j]
+            d1 = a * ch + bu
+            den = d1 * d1 - 0.5 * f * (a * sh)
+            hal = den > 0.5 * d1 * d1
+            s = f * (d1 if hal else 1.0) / (den if hal else d1)
+            yn = min(max(y - s, 0.0), UB[j])
+            ok = abs(s) <= 1e-7 * yn
+            cur[j] = y if done[j] else yn
             done[j] = done[j] or ok
             nbad += not done[j]
         if nbad == 0:
@@ -235,25 +322,173 @@ def _fill_pf(P, sp, c0, c1, temps, I0, B, RC, cache):  # pragma: no cover - comp
         I0[j], B[j] = i0, b
 
 
-@numba.njit(cache=True, nogil=True)
-def _phys(P, sp, c0, c1, U, temps, V, uc, tc, cur, I0, B, RC, out, cache, done):  # pragma: no cover - compiled
+@numba.njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
+def _phys(P, sp, c0, c1, U, temps, V, cur, I0, B, RC, out, cache, done, UB):  # pragma: no cover - compiled
     """G_phys (GSTMushroom.physical_conductance) of plugs U[j] at temperatures temps[j] and read voltages V[j],
-    devices c0..c1-1, into ``out``. ``cur``/``uc``/``tc``: the device's last current and the plug and
-    temperature it was solved for at this voltage (warm start when the plug has not grown and the temperature
-    is the same; else from I = 0)."""
+    devices c0..c1-1, into ``out``. ``cur``: the device's last solution y = asinh(I/I0) at this voltage (-1: none),
+    the start of :func:`_halley` (clipped to the bracket; with none, its upper end)."""
     m = c1 - c0
+    if not sp:  # shared parameters: one temperature and voltage for the chunk (the common case)?
+        t0, v0 = temps[0], V[0]
+        uni = True
+        for j in range(m):
+            uni = uni and temps[j] == t0 and V[j] == v0
+        if uni:
+            _phys_shared(P, m, U, t0, V, cur, I0, B, RC, out, cache, done, UB)
+            return
     _fill_pf(P, sp, c0, c1, temps, I0, B, RC, cache)
     for j in range(m):
-        V[j] = abs(V[j])
-        if not (U[j] <= uc[j] and temps[j] == tc[j] and cur[j] >= 0.0):
-            cur[j] = 0.0
-    _newton(m, U, I0, B, RC, V, cur, done)  # V = 0: stays at I = 0
+        v = abs(V[j])
+        V[j] = v
+        bu = B[j] * U[j]
+        ub = min(vasinh(v / (RC[j] * I0[j])), v / bu if bu > 0.0 else np.inf)
+        UB[j] = ub
+        y0 = cur[j]
+        cur[j] = min(y0, ub) if y0 >= 0.0 else ub
+    _halley(m, U, I0, B, RC, V, UB, cur, done)  # V = 0: y = 0
     for j in range(m):
-        uc[j], tc[j] = U[j], temps[j]
         r = c0 + j if sp else 0
         f = min(1.0, (U[j] / P[r, R_H]) ** 2)
-        slab = cur[j] / V[j] if V[j] > 0.0 else 1.0 / (RC[j] + B[j] * U[j] / I0[j])
+        sh, _ch = _sinh_cosh(cur[j])
+        slab = I0[j] * sh / V[j] if V[j] > 0.0 else 1.0 / (RC[j] + B[j] * U[j] / I0[j])
         out[j] = f * slab + (1.0 - f) / RC[j]
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
+def _phys_shared(P, m, U, t, V, cur, I0, B, RC, out, cache, done, UB):  # pragma: no cover - compiled
+    """:func:`_phys` for shared parameters, one temperature ``t`` and one voltage ``V[0]`` for the chunk (the
+    Poole-Frenkel terms and asinh(V/(R_c I0)) once, the per-device loops vectorised)."""
+    v = abs(V[0])
+    if t != cache[0]:
+        cache[1], cache[2] = pf_terms(P, 0, t)
+        cache[0] = t
+    i0, b, rc = cache[1], cache[2], P[0, R_C]
+    inv_rh = 1.0 / P[0, R_H]
+    if v == 0.0:  # the low-field limit
+        for j in range(m):
+            f = min(1.0, (U[j] * inv_rh) ** 2)
+            out[j] = f / (rc + b * U[j] / i0) + (1.0 - f) / rc
+            cur[j] = 0.0
+        return
+    uba = vasinh(v / (rc * i0))
+    for j in range(m):
+        I0[j], B[j], RC[j], V[j] = i0, b, rc, v
+        bu = b * U[j]
+        ub = min(uba, v / bu if bu > 0.0 else np.inf)
+        UB[j] = ub
+        y0 = cur[j]
+        cur[j] = min(y0, ub) if y0 >= 0.0 else ub
+    _halley(m, U, I0, B, RC, V, UB, cur, done)
+    iv, g_c = i0 / v, 1.0 / rc
+    for j in range(m):
+        f = min(1.0, (U[j] * inv_rh) ** 2)
+        sh, _ch = _sinh_cosh(cur[j])
+        out[j] = f * (iv * sh) + (1.0 - f) * g_c
+
+
+@numba.njit(cache=True, inline="always", fastmath={"contract"}, error_model="numpy")
+def _lng(g, gm):  # pragma: no cover - compiled
+    """ln of the normalised conductance |G|/G_max clipped at 1e-7 (branch-free log)."""
+    return engine.vlog(max(abs(g) / gm, 1e-7))
+
+
+@numba.njit(cache=True, inline="always", fastmath={"contract"}, error_model="numpy")
+def _draws(key, i, k, g, gm, s_p, s_nu):  # pragma: no cover - compiled
+    """(nu, programming error, read-noise draw) of device i programmed at pulse k to G_phys(v_stat) = g
+    (:meth:`GSTMushroom._stat_draws`), from two Box-Muller pairs of its counter-based hashes."""
+    z1 = _base(key, i, k, _STREAM_STAT)
+    z2 = engine._mix(z1 ^ engine._GOLD)
+    z3 = engine._mix(z2 ^ engine._GOLD)
+    z4 = engine._mix(z3 ^ engine._GOLD)
+    xnu, xp = bm_pair(z1, z2)
+    xr, _x = bm_pair(z3, z4)
+    lg = _lng(g, gm)
+    mu = min(max(-0.0155 * lg + 0.0244, 0.049), 0.1)
+    sg = min(max(-0.0125 * lg - 0.0059, 0.008), 0.045)
+    x = abs(g) / gm
+    sig = (0.26348 + 1.9650 * x - 1.1731 * x * x) * 1e-6 * (gm / 25e-6)
+    return abs(mu + s_nu * sg * xnu), max(s_p * sig / g * xp, -1.0), xr
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
+def _resolve(P, sp, c0, c1, xs, kp, gs, solved, stoch, key, b1, b2, b3):  # pragma: no cover - compiled
+    """The statistical draws of the pending programming events (``kp[j] >= 0``) of devices c0..c1-1 from
+    G_phys(v_stat, T_read) of their plug in ``gs`` (:meth:`GSTMushroom._stat_draws`): drift exponent, programming
+    error and read-noise draw, computed for the chunk in branch-free loops into the buffers b1..b3 (which the
+    compiler vectorises), then copied to the pending devices; ``solved`` False: nu_mean at its floor."""
+    m = c1 - c0
+    if not solved:
+        for j in range(m):
+            b1[j], b2[j], b3[j] = 0.049, 0.0, 0.0  # nu_mean at its floor (see the caller)
+    elif stoch and sp:
+        for j in range(m):
+            r = c0 + j
+            b1[j], b2[j], b3[j] = _draws(key, r, kp[j], gs[j], P[r, G_MAX], P[r, S_P], P[r, S_NU])
+    elif stoch:
+        gm, s_p, s_nu = P[0, G_MAX], P[0, S_P], P[0, S_NU]
+        for j in range(m):
+            b1[j], b2[j], b3[j] = _draws(key, c0 + j, kp[j], gs[j], gm, s_p, s_nu)
+    else:
+        for j in range(m):
+            b1[j] = min(max(-0.0155 * _lng(gs[j], P[c0 + j if sp else 0, G_MAX]) + 0.0244, 0.049), 0.1)
+            b2[j] = b3[j] = 0.0
+    for j in range(m):
+        if kp[j] >= 0:
+            xs[2, c0 + j] = b1[j]
+            xs[3, c0 + j] = b2[j]
+            xs[4, c0 + j] = b3[j]
+        kp[j] = -1
+
+
+@numba.njit(cache=True, inline="always", fastmath={"contract"}, error_model="numpy")
+def _drift(g, theta, nu, t_amb, t0, t_read):  # pragma: no cover - compiled
+    """G (theta/t0)^(-nu T_read/T) for theta > t0, else G (exactly: log 1 = 0)."""
+    return g * engine.vexp(-(nu * t_read / t_amb) * engine.vlog(max(theta, t0) / t0))
+
+
+@numba.njit(cache=True, inline="always", fastmath={"contract"}, error_model="numpy")
+def _one_over_f(g, gq, theta, xi, t0, gm, s_q, t_r):  # pragma: no cover - compiled
+    """G (1 + s_Q Q(G_ref) sqrt(ln((t + t_r)/(2 t_r))) xi), clipped at 0 (GSTMushroom.conductance)."""
+    q = min(0.0088 * engine.vexp(-0.65 * _lng(gq, gm)), 0.2)
+    te = max(theta, t0)
+    return max(g * (1.0 + s_q * q * np.sqrt(engine.vlog((te + t_r) / (2.0 * t_r))) * xi), 0.0)
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
+def _read_chunk(P, sp, c0, c1, xs, gr, gq, qneed, rnoise, key, k):  # pragma: no cover - compiled
+    """GSTMushroom.conductance of devices c0..c1-1 from G_phys at the read (``gr``, replaced by the read) and at
+    (v_stat, T_read) (``gq``, only when ``qneed``): programming error, drift (only when some device of the chunk
+    reads after t0), 1/f read noise and the white read noise (variability), each a branch-free pass (parameters
+    hoisted when shared, so the compiler vectorises it)."""
+    m = c1 - c0
+    for j in range(m):
+        gr[j] = max(gr[j] * (1.0 + xs[3, c0 + j]), 0.0)
+    drift = False
+    for j in range(m):
+        drift = drift or xs[1, c0 + j] > P[c0 + j if sp else 0, T0]
+    if drift and sp:
+        for j in range(m):
+            i = c0 + j
+            gr[j] = _drift(gr[j], xs[1, i], xs[2, i], xs[6, i], P[i, T0], P[i, T_READ])
+    elif drift:
+        t0, t_read = P[0, T0], P[0, T_READ]
+        for j in range(m):
+            i = c0 + j
+            gr[j] = _drift(gr[j], xs[1, i], xs[2, i], xs[6, i], t0, t_read)
+    if qneed and sp:
+        for j in range(m):
+            i = c0 + j
+            gr[j] = _one_over_f(gr[j], gq[j], xs[1, i], xs[4, i], P[i, T0], P[i, G_MAX], P[i, S_Q], P[i, T_R])
+    elif qneed:
+        t0, gm, s_q, t_r = P[0, T0], P[0, G_MAX], P[0, S_Q], P[0, T_R]
+        for j in range(m):
+            i = c0 + j
+            gr[j] = _one_over_f(gr[j], gq[j], xs[1, i], xs[4, i], t0, gm, s_q, t_r)
+    if rnoise != 0.0:  # Variability(read=...): G (1 + r xi)
+        for j in range(m):
+            z1 = _base(key, c0 + j, k, 2)
+            xr, _x = bm_pair(z1, engine._mix(z1 ^ engine._GOLD))
+            gr[j] = gr[j] * (1.0 + rnoise * xr)
 
 
 # -- the whole-train driver -------------------------------------------------------------------------------------------
@@ -269,6 +504,9 @@ def _pcm_drive(P, pre, C, Rt, v_read, stoch, spread, xs, k0, k1, slot, G, E, X, 
     rec_g, rec_e, rec_x, do_stats = flags[0], flags[1], flags[2], flags[3]
     c2c, c2c_abs, rnoise = noise[0], noise[1], noise[2]
     perturb = c2c != 0.0 or c2c_abs != 0.0
+    qneed = False  # some device's 1/f read noise is on: Q at G_phys(v_stat, T_read) for every read
+    for r in range(P.shape[0]):
+        qneed = qneed or P[r, S_Q] != 0.0
     per = (n + nblocks - 1) // nblocks
     for b in numba.prange(nblocks):
         a0 = b * per
@@ -276,12 +514,12 @@ def _pcm_drive(P, pre, C, Rt, v_read, stoch, spread, xs, k0, k1, slot, G, E, X, 
         # chunk buffers: energy, pending programming pulse and its plug, Newton warm starts (read at v_read,
         # statistics at v_stat), read scratch
         be, kp, us = np.empty(CHUNK), np.empty(CHUNK, dtype=np.int64), np.empty(CHUNK)
-        cr, ucr, tcr = np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK)
-        cs, ucs, tcs = np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK)
-        cq, ucq, tcq = np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK)
-        VV, dn = np.empty(CHUNK), np.empty(CHUNK, dtype=np.bool_)
+        cr, cs, cq = np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK)
+        VV, dn, UB = np.empty(CHUNK), np.empty(CHUNK, dtype=np.bool_), np.empty(CHUNK)
         U, T, I0, B, RC = np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK)
         gr, gs, gq = np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK)
+        gf, gbad = np.empty(CHUNK), np.empty(CHUNK, dtype=np.bool_)
+        d1, d2, d3 = np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK)
         cache = np.full(3, np.nan)
         for c0 in range(a0, a1, CHUNK):
             c1 = min(a1, c0 + CHUNK)
@@ -297,13 +535,18 @@ def _pcm_drive(P, pre, C, Rt, v_read, stoch, spread, xs, k0, k1, slot, G, E, X, 
                     continue
                 amp, w, ta = pre[k, 1], pre[k, 2], pre[k, 3]
                 ci, ri = int(pre[k, 5]), int(pre[k, 6])
-                quick = on and ci >= 0 and not tp and not perturb and not (spread and C[ci, 1, 0] == 0.0)
+                quick = on and ci >= 0 and not tp and not perturb  # (tables shared, so parameters too)
                 if quick:  # tabulated shared pulse, no noise on the plug: one branch-free loop (vectorised)
                     tpk, umelt, step, en = C[ci, 0, 0], C[ci, 2, 0], C[ci, 3, 0], C[ci, 4, 0]
                     melt = C[ci, 1, 0] != 0.0
+                    grow = spread and not melt and P[0, S_U] > 0.0
+                    if grow:  # growth spread: the chunk's gamma factors on the step
+                        gamma_chunk(key, c0, c1, k, P[0, S_U], gf, gbad)
+                    else:
+                        gf[:] = 1.0
                     for i in range(c0, c1):
                         j = i - c0
-                        un = umelt if melt else max(xs[0, i] - step, 0.0)
+                        un = umelt if melt else max(xs[0, i] - step * gf[j], 0.0)
                         us[j] = un
                         kp[j] = k
                         be[j] = en
@@ -358,12 +601,12 @@ def _pcm_drive(P, pre, C, Rt, v_read, stoch, spread, xs, k0, k1, slot, G, E, X, 
                         xs[6, i] = ta
                 # the statistical draws of pending programming events, where a read or the end needs them
                 need = False
-                for i in range(c0, c1):
-                    j = i - c0
-                    r = i if sp else 0
-                    if kp[j] >= 0 and (k == k1 - 1 or (sl >= 0 and (stoch or rec_x or do_stats
-                                                                        or xs[1, i] > P[r, T0]))):
-                        need = True
+                if k == k1 - 1 or (sl >= 0 and (stoch or rec_x or do_stats)):
+                    for j in range(c1 - c0):
+                        need = need or kp[j] >= 0
+                elif sl >= 0:  # a read after t0 drifts with nu
+                    for i in range(c0, c1):
+                        need = need or (kp[i - c0] >= 0 and xs[1, i] > P[i if sp else 0, T0])
                 solved = False  # gs holds G_phys(v_stat, T_read) of the pending plugs us
                 if need:
                     for i in range(c0, c1):
@@ -375,36 +618,15 @@ def _pcm_drive(P, pre, C, Rt, v_read, stoch, spread, xs, k0, k1, slot, G, E, X, 
                     solved = stoch
                     if not stoch:
                         _fill_pf(P, sp, c0, c1, T, I0, B, RC, cache)
-                        for i in range(c0, c1):
+                        for i in range(c0, c1):  # nu_mean < 0.0489 <=> G > G_max exp((0.0244 - 0.0489)/0.0155)
                             j = i - c0
                             r = i if sp else 0
                             f = min(1.0, (us[j] / P[r, R_H]) ** 2)
                             glow = f / (RC[j] + B[j] * us[j] / I0[j]) + (1.0 - f) / RC[j]
-                            if kp[j] >= 0 and not -0.0155 * np.log(glow / P[r, G_MAX]) + 0.0244 < 0.0489:
-                                solved = True
+                            solved = solved or (kp[j] >= 0 and not glow > P[r, G_MAX] * _G_FLOOR)
                     if solved:
-                        _phys(P, sp, c0, c1, us, T, VV, ucs, tcs, cs, I0, B, RC, gs, cache, dn)
-                    for i in range(c0, c1):
-                        j = i - c0
-                        if kp[j] < 0:
-                            continue
-                        r = i if sp else 0
-                        g, gm = gs[j], P[r, G_MAX]
-                        if not solved:
-                            xs[2, i] = 0.049  # nu_mean at its floor (see above)
-                            xs[3, i] = 0.0
-                            xs[4, i] = 0.0
-                        elif stoch:
-                            xnu = normal(key, i, kp[j], _STREAM_NU)
-                            xs[2, i] = abs(nu_mean(g, gm) + P[r, S_NU] * nu_sigma(g, gm) * xnu)
-                            err = P[r, S_P] * prog_sigma(g, gm) / g * normal(key, i, kp[j], _STREAM_P)
-                            xs[3, i] = max(err, -1.0)
-                            xs[4, i] = normal(key, i, kp[j], _STREAM_R)
-                        else:
-                            xs[2, i] = nu_mean(g, gm)
-                            xs[3, i] = 0.0
-                            xs[4, i] = 0.0
-                        kp[j] = -1
+                        _phys(P, sp, c0, c1, us, T, VV, cs, I0, B, RC, gs, cache, dn, UB)
+                    _resolve(P, sp, c0, c1, xs, kp, gs, solved, stoch, key, d1, d2, d3)
                 if sl < 0:
                     continue
                 # the read (GSTMushroom.conductance) at each device's ambient temperature
@@ -418,12 +640,7 @@ def _pcm_drive(P, pre, C, Rt, v_read, stoch, spread, xs, k0, k1, slot, G, E, X, 
                     for j in range(c1 - c0):
                         gr[j] = gs[j]
                 else:
-                    _phys(P, sp, c0, c1, U, T, VV, ucr, tcr, cr, I0, B, RC, gr, cache, dn)
-                qneed = False
-                for i in range(c0, c1):
-                    r = i if sp else 0
-                    if P[r, S_Q] != 0.0:
-                        qneed = True
+                    _phys(P, sp, c0, c1, U, T, VV, cr, I0, B, RC, gr, cache, dn, UB)
                 if qneed:  # Q at G_phys(v_stat, T_read) of the present plug
                     fresh = solved  # the statistics solve of this pulse is that of the present plug
                     for i in range(c0, c1):
@@ -435,48 +652,18 @@ def _pcm_drive(P, pre, C, Rt, v_read, stoch, spread, xs, k0, k1, slot, G, E, X, 
                         for i in range(c0, c1):
                             T[i - c0] = P[i if sp else 0, T_READ]
                             VV[i - c0] = P[i if sp else 0, V_STAT]
-                        _phys(P, sp, c0, c1, U, T, VV, ucq, tcq, cq, I0, B, RC, gq, cache, dn)
-                plain = not (qneed or rnoise != 0.0)
-                if plain:  # no drift in this chunk (every read within t0 of its pulse): no pow per device
+                        _phys(P, sp, c0, c1, U, T, VV, cq, I0, B, RC, gq, cache, dn, UB)
+                _read_chunk(P, sp, c0, c1, xs, gr, gq, qneed, rnoise, key, k)
+                if rec_g:
                     for i in range(c0, c1):
-                        if xs[1, i] > P[i if sp else 0, T0]:
-                            plain = False
-                if plain:  # the read and the records as branch-free loops (vectorised)
+                        G[sl, i] = gr[i - c0]
+                if rec_e:
                     for i in range(c0, c1):
-                        gr[i - c0] = max(gr[i - c0] * (1.0 + xs[3, i]), 0.0)
-                    if rec_g:
+                        E[sl, i] = be[i - c0]
+                if rec_x:
+                    for q in range(7):
                         for i in range(c0, c1):
-                            G[sl, i] = gr[i - c0]
-                    if rec_e:
-                        for i in range(c0, c1):
-                            E[sl, i] = be[i - c0]
-                    if rec_x:
-                        for q in range(7):
-                            for i in range(c0, c1):
-                                X[q, sl, i] = xs[q, i]
-                else:  # drift, noise: per device
-                    for i in range(c0, c1):
-                        j = i - c0
-                        r = i if sp else 0
-                        g = max(gr[j] * (1.0 + xs[3, i]), 0.0)
-                        t0 = P[r, T0]
-                        te = max(xs[1, i], t0)
-                        if te != t0:  # drift (the factor is exactly 1 at t0)
-                            g = g * (te / t0) ** (-(xs[2, i] * P[r, T_READ] / xs[6, i]))
-                        if P[r, S_Q] != 0.0:
-                            nz = P[r, S_Q] * noise_q(gq[j], P[r, G_MAX]) * np.sqrt(
-                                np.log((te + P[r, T_R]) / (2.0 * P[r, T_R]))) * xs[4, i]
-                            g = max(g * (1.0 + nz), 0.0)
-                        if rnoise != 0.0:
-                            g = g * (1.0 + rnoise * normal(key, i, k, 2))
-                        if rec_g:
-                            G[sl, i] = g
-                        if rec_e:
-                            E[sl, i] = be[j]
-                        if rec_x:
-                            for q in range(7):
-                                X[q, sl, i] = xs[q, i]
-                        gr[j] = g
+                            X[q, sl, i] = xs[q, i]
                 if do_stats:  # per quantity over the chunk (contiguous reductions), then into the block's sums
                     _stat_chunk(stats, b, sl, 0, gr, 0, c1 - c0, c0 == a0)
                     _stat_chunk(stats, b, sl, 1, be, 0, c1 - c0, c0 == a0)
