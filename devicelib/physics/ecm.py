@@ -161,6 +161,7 @@ References
 from __future__ import annotations
 
 import math
+import types
 
 import numba
 import numpy as np
@@ -534,6 +535,211 @@ def _pulse_one(x, nu, v, temp, width, stop, has_stop, rest, q, e_nuc, frac, s_mi
     return x, nu, energy, elapsed, ok
 
 
+# -- tabulated flow map: one table per pulse condition, shared by all devices ----------------------------------------
+
+#: grid of the tables (see "Tabulated pulses" in the module docstring): knots from x_min to L, spacing
+#: clip(TAB_FRAC x, TAB_MIN_STEP, TAB_MAX_STEP) shortened so that ln|dx/dt| changes by at most TAB_MAX_LOG
+TAB_FRAC, TAB_MIN_STEP, TAB_MAX_STEP, TAB_MAX_LOG, TAB_FLOOR = 0.01, 0.001 * NM, 0.1 * NM, 0.05, 1e-6 * NM
+TAB_MAX_KNOTS = 20_000
+#: from this many devices a call whose parameters and pulse condition are shared uses the table (building it costs
+#: about as much as a few hundred device-pulses of the sub-step integrator)
+TABLE_MIN = 256
+
+
+@_jit
+def _build_table(v, temp, q):
+    """The gap grid of one pulse condition: (knots, 1/|dx/dt|, power at the knots, duration and energy of each
+    interval, number of intervals, t_nuc of the filament-free cell, ok).
+
+    Knots ascend from x_min to L; each interval's duration :math:`\\int dx/|f|` and energy :math:`\\int P dx/|f|`
+    are 3-point Gauss-Legendre quadratures (the intervals are 10x finer in ln|f| than the sub-steps of
+    :func:`_pulse_one`). ``ok`` is False when the rate vanishes or overflows somewhere (then the sub-step
+    integrator runs instead)."""
+    c = _consts(temp, v, False, q)
+    lo, L = q[I_XMIN], q[I_L]
+    kmax = TAB_MAX_KNOTS
+    g, s, pw = np.empty(kmax + 1), np.empty(kmax + 1), np.empty(kmax + 1)
+    dtau, den = np.empty(kmax), np.empty(kmax)
+    hist = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    x = lo
+    f, p, hist = _rate_h(x, v, c, False, hist)
+    g[0], s[0], pw[0] = x, 1.0 / abs(f), p
+    k = 0
+    ok = np.isfinite(s[0]) and np.isfinite(p)
+    while ok and x < L:
+        if k >= kmax:
+            ok = False
+            break
+        h = min(max(TAB_FRAC * x, TAB_MIN_STEP), TAB_MAX_STEP)
+        xp = min(x + h, L)
+        fp, pp, hist = _rate_h(xp, v, c, False, hist)
+        dlog = abs(math.log(abs(fp) / abs(f)))
+        if dlog > TAB_MAX_LOG:
+            h *= TAB_MAX_LOG / dlog
+        h = max(h, TAB_FLOOR)
+        xn = min(x + h, L)
+        if xn != xp:
+            fp, pp, hist = _rate_h(xn, v, c, False, hist)
+        hh = xn - x
+        tau = 0.0
+        e = 0.0
+        for node, wgt in ((-GL_X0, GL_W0), (0.0, GL_W1), (GL_X0, GL_W0)):
+            ff, pn, hist = _rate_h(x + 0.5 * hh * (1.0 + node), v, c, False, hist)
+            inv = 0.5 * hh * wgt / abs(ff)
+            tau += inv
+            e += pn * inv
+        dtau[k], den[k] = tau, e
+        k += 1
+        g[k], s[k], pw[k] = xn, 1.0 / abs(fp), pp
+        ok = np.isfinite(tau) and np.isfinite(e) and np.isfinite(s[k]) and s[k] > 0.0 and np.isfinite(pp)
+        x, f = xn, fp
+    # nucleation time of the filament-free cell (as _pulse_one)
+    ln_tn = np.inf
+    vg = v / (1.0 + q[I_RS] * _g_tunnel_c(L, c))
+    if vg > 0.0:
+        kt = K_B * temp
+        ln_tn = (math.log(q[I_T0]) + q[I_DGN] / kt - (q[I_NC] + q[I_ANUC]) * q[I_Z] * Q_E * vg / kt)
+    return g[:k + 1].copy(), s[:k + 1].copy(), pw[:k + 1].copy(), dtau[:k].copy(), den[:k].copy(), k, \
+        math.exp(min(ln_tn, 700.0)), ok
+
+
+@_jit
+def _herm(t, h, y1, d0, d1):
+    """Cubic Hermite of a function with value 0 at u = 0, y1 at u = h and slopes d0, d1, at t = u / h: (value,
+    derivative in u)."""
+    t2 = t * t
+    t3 = t2 * t
+    val = (t3 - 2.0 * t2 + t) * h * d0 + (3.0 * t2 - 2.0 * t3) * y1 + (t3 - t2) * h * d1
+    der = (3.0 * t2 - 4.0 * t + 1.0) * d0 + (6.0 * t - 6.0 * t2) * y1 / h + (3.0 * t2 - 2.0 * t) * d1
+    return val, der
+
+
+@_jit
+def _herm_inv(target, h, y1, d0, d1, ta, tb):
+    """t in [ta, tb] where the cubic Hermite (:func:`_herm`, monotone here) takes ``target``: Newton from the
+    linear guess, safeguarded by bisection, to 1e-15 of the interval."""
+    va = _herm(ta, h, y1, d0, d1)[0]
+    vb = _herm(tb, h, y1, d0, d1)[0]
+    if vb == va:
+        return ta
+    t = min(max(ta + (tb - ta) * (target - va) / (vb - va), ta), tb)
+    for _ in range(60):
+        val, der = _herm(t, h, y1, d0, d1)
+        r = val - target
+        if r < 0.0:
+            ta = t
+        else:
+            tb = t
+        tn = t - r / (der * h)
+        if not (ta <= tn <= tb) or not np.isfinite(tn):
+            tn = 0.5 * (ta + tb)
+        done = abs(tn - t) <= 1e-15
+        t = tn
+        if done or tb - ta <= 1e-15:
+            break
+    return t
+
+
+@_jit
+def _walk(x, rem, up, g, s, pw, dtau, den, nk):
+    """Move the gap from x for the time ``rem`` along the table (``up``: opening, else closing): (gap, energy,
+    time left at the bound). Whole intervals are crossed by their tabulated duration and energy, the last one
+    by the cubic Hermite of the elapsed time and energy in the gap (slopes 1/|f| and P/|f| at its knots)."""
+    # interval j: g[j] <= x <= g[j + 1]
+    a, b = 0, nk
+    while b - a > 1:
+        mid = (a + b) >> 1
+        if g[mid] <= x:
+            a = mid
+        else:
+            b = mid
+    j = a
+    energy = 0.0
+    while True:
+        h = g[j + 1] - g[j]
+        t = min(max((x - g[j]) / h, 0.0), 1.0)
+        ds0, ds1 = s[j], s[j + 1]
+        de0, de1 = pw[j] * s[j], pw[j + 1] * s[j + 1]
+        tau_u, _ = _herm(t, h, dtau[j], ds0, ds1)
+        e_u, _ = _herm(t, h, den[j], de0, de1)
+        if up:
+            need = dtau[j] - tau_u
+            if need <= rem:
+                rem -= need
+                energy += den[j] - e_u
+                x = g[j + 1]
+                j += 1
+                if j >= nk:
+                    return x, energy, rem
+                continue
+            tn = _herm_inv(tau_u + rem, h, dtau[j], ds0, ds1, t, 1.0)
+            energy += _herm(tn, h, den[j], de0, de1)[0] - e_u
+        else:
+            if tau_u <= rem:
+                rem -= tau_u
+                energy += e_u
+                x = g[j]
+                j -= 1
+                if j < 0:
+                    return x, energy, rem
+                x = g[j + 1]
+                continue
+            tn = _herm_inv(tau_u - rem, h, dtau[j], ds0, ds1, 0.0, t)
+            energy += e_u - _herm(tn, h, den[j], de0, de1)[0]
+        return min(max(g[j] + tn * h, g[j]), g[j + 1]), energy, 0.0
+
+
+@_jit
+def _pulse_tab(x, nu, v, width, e_nuc, t_nuc0, L, g, s, pw, dtau, den, nk):
+    """One device, one rectangular pulse on its condition's table (:func:`_build_table`): (gap, nucleation,
+    energy). Nucleation as in :func:`_pulse_one` (exact reduced time), then the flow map of the gap; a device
+    reaching x_min (SET) or L (RESET) is held there for the rest of the pulse."""
+    rem = width
+    energy = 0.0
+    if v == 0.0 or not rem > 0.0:
+        return x, nu, energy
+    up = v < 0.0
+    if nu < 1.0 and x >= L:
+        t_nuc = t_nuc0 * e_nuc
+        need = (1.0 - nu) * t_nuc
+        if need >= rem or not np.isfinite(need):
+            nu = min(nu + rem / t_nuc, 1.0)
+            if np.isfinite(rem):
+                energy += pw[nk] * rem
+            rem = 0.0
+        else:
+            nu = 1.0
+            energy += pw[nk] * need
+            rem -= need
+    if (nu >= 1.0 or x < L) and rem > 0.0:
+        x, e, left = _walk(x, rem, up, g, s, pw, dtau, den, nk)
+        energy += e
+        if left > 0.0:  # at a bound, pushed outward: held there
+            energy += (pw[nk] if up else pw[0]) * left
+    if x >= L and up:
+        nu = 0.0  # the filament is dissolved: nucleation starts again
+    return x, nu, energy
+
+
+def _tab_kernel_py(x, nu, v, width, e_nuc, t_nuc0, L, g, s, pw, dtau, den, nk):
+    n = x.size
+    xo, nuo, eo = np.empty(n), np.empty(n), np.empty(n)
+    for k in numba.prange(n):
+        xo[k], nuo[k], eo[k] = _pulse_tab(x[k], nu[k], v, width[k], e_nuc[k], t_nuc0, L, g, s, pw, dtau, den, nk)
+    return xo, nuo, eo
+
+
+def _serial_twin(fn, name):
+    """The same code under its own name (its own cache entry), compiled serially: prange runs as range."""
+    f = types.FunctionType(fn.__code__, fn.__globals__, name)
+    f.__qualname__ = name
+    return f
+
+
+_tab_kernel_parallel = numba.njit(cache=True, error_model="numpy", parallel=True)(_tab_kernel_py)
+_tab_kernel_serial = _jit(_serial_twin(_tab_kernel_py, "_tab_kernel_serial"))
+
+
 # Loops over devices: a serial and a parallel twin (numba caches them separately); see PARALLEL_MIN.
 @_jit
 def _pulse_kernel_serial(x, nu, v, temp, width, stop, has_stop, rest, qs, e_nuc, frac, s_min, s_max, max_log,
@@ -776,6 +982,25 @@ class Menzel(DeviceModel):
         self.__dict__["_pack_cache"] = (refs, packed)
         return packed
 
+    def _table(self, v: float, temp: float):
+        """:func:`_build_table` of one pulse condition for shared parameters (None when a parameter varies between
+        devices or the table cannot be built), cached per condition with the parameter objects it used."""
+        refs = tuple(self.params[k] for k in _KP)
+        if not all(isinstance(a, float) for a in refs):
+            return None
+        cache = self.__dict__.get("_tab_cache")
+        if cache is None or not all(a is b for a, b in zip(cache[0], refs, strict=True)):
+            cache = (refs, {})
+            self.__dict__["_tab_cache"] = cache
+        tabs = cache[1]
+        key = (v, temp)
+        if key not in tabs:
+            if len(tabs) >= 64:  # many conditions (a pulse map): keep the memory bounded
+                tabs.clear()
+            tab = _build_table(v, temp, _pack(self.params, 1)[0])
+            tabs[key] = tab if tab[-1] else None
+        return tabs[key]
+
     def _run(self, gap, nuc, v, temp, width, stop_gap=None, rest=False, e_nuc=None):
         """Integrate one rectangular pulse; returns gap, nucleation, energy, elapsed time.
 
@@ -790,6 +1015,17 @@ class Menzel(DeviceModel):
         if not all(isinstance(a, float) for a in self.params.values()) and self.n_param_devices() not in (None, n):
             raise ValueError(f"{self.name}: per-device parameters for {self.n_param_devices()} devices, "
                              f"state for {n}")
+        if stop_gap is None and not rest and n >= TABLE_MIN:
+            va, ta = _full(v, n), _full(temp, n)
+            tab = self._table(float(va[0]), float(ta[0])) if (va.min() == va.max() and ta.min() == ta.max()) \
+                else None
+            if tab is not None:  # shared parameters and pulse condition: the tabulated flow map
+                g, s, pw, dtau, den, nk, t_nuc0, _ = tab
+                w = _full(width, n)
+                kern = _tab_kernel_parallel if n >= PARALLEL_MIN else _tab_kernel_serial
+                xo, nuo, energy = kern(x, _full(nuc, n), float(va[0]), w, _full(1.0 if e_nuc is None else e_nuc, n),
+                                       t_nuc0, float(self.params["L"]), g, s, pw, dtau, den, nk)
+                return xo, nuo, energy, w
         kernel = _pulse_kernel_parallel if n >= PARALLEL_MIN else _pulse_kernel_serial
         xo, nuo, energy, elapsed, good = kernel(
             x, _full(nuc, n), _full(v, n), _full(temp, n), _full(width, n),
@@ -801,6 +1037,57 @@ class Menzel(DeviceModel):
             raise RuntimeError(f"{self.name}: pulse integration did not finish in {self.max_substeps} sub-steps "
                                f"for {int((~good).sum())} of {n} devices")
         return xo, nuo, energy, elapsed
+
+    # -- the fused simulate engine ------------------------------------------------
+    #: the kernel relaxes volatile devices (gamma_s > 0) between pulses itself
+    fused_relax = True
+
+    @property
+    def fused_available(self) -> bool:
+        """Whether :mod:`devicelib.physics.ecm_kernel` describes this instance: not with stochastic nucleation
+        (the thresholds are drawn from ``self.rng`` on the reference path) or the gradual RESET."""
+        return not self.stochastic and not bool(np.any(np.asarray(self.params.get("reset_mode", 0.0)) == 1.0))
+
+    def fused_spec(self, n: int, amplitude, width, temperature=300.0, v_read=0.1, interval=0.0):
+        """The fused simulate kernel (:mod:`devicelib.physics.ecm_kernel`) for a pulse train: parameter and read
+        rows (one shared row unless parameters vary between devices), each pulse's condition and, for shared
+        parameters and at least :data:`TABLE_MIN` devices, the table of each distinct (amplitude, temperature),
+        built once per train (the same tables :meth:`apply_pulse` uses)."""
+        from ..engine import KernelSpec
+        from . import ecm_kernel as K
+
+        amplitude = np.asarray(amplitude, dtype=float)
+        npulse = amplitude.size
+        pre = np.zeros((npulse, 5))
+        pre[:, 0], pre[:, 1] = amplitude, np.broadcast_to(np.asarray(width, dtype=float), (npulse,))
+        pre[:, 2] = np.broadcast_to(np.asarray(temperature, dtype=float), (npulse,))
+        pre[:, 3] = (pre[:, 1] > 0) & (amplitude != 0)
+        if self.volatile:
+            pre[:, 4] = np.broadcast_to(np.asarray(interval, dtype=float), (npulse,))
+        shared = all(isinstance(self.params[k], float) for k in _KP)
+        qs = _pack(self.params, 1) if shared else np.ascontiguousarray(self._packed(n))
+        p = self.params
+        area = np.broadcast_to(np.asarray(self._area(p), dtype=float), (qs.shape[0],))
+        root = np.sqrt(2.0 * p["m_eff"] * M_E * p["phi_b"])
+        cols = (area * 1.5 * root, 4.0 * np.pi * root / h_planck, p["rho_fil"], p["L"], area, p["G_el"])
+        R = np.empty((qs.shape[0], len(cols)))
+        for j, c in enumerate(cols):
+            R[:, j] = c
+        tab_of = np.full(npulse, -1, dtype=np.int64)
+        tables, index = [], {}
+        if shared and n >= TABLE_MIN:
+            for k in np.flatnonzero(pre[:, 3]):
+                key = (float(pre[k, 0]), float(pre[k, 2]))
+                if key not in index:
+                    tab = self._table(*key)
+                    index[key] = -1 if tab is None else len(tables)
+                    if tab is not None:
+                        tables.append(tab)
+                tab_of[k] = index[key]
+        ctl = np.array([self.step_fraction, self.step_min, self.step_max, self.max_log_change, self.step_floor,
+                        (q_e / h_planck) ** 2])
+        return KernelSpec(states=K.STATES, kernels=K.kernels,
+                          args=(qs, R, pre, tab_of, *K.pack_tables(tables), ctl, int(self.max_substeps)))
 
     # -- stochastic nucleation ---------------------------------------------------
     def _stochastic_mask(self, n: int) -> np.ndarray | None:
