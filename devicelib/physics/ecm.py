@@ -541,6 +541,7 @@ def _pulse_one(x, nu, v, temp, width, stop, has_stop, rest, q, e_nuc, frac, s_mi
 #: clip(TAB_FRAC x, TAB_MIN_STEP, TAB_MAX_STEP) shortened so that ln|dx/dt| changes by at most TAB_MAX_LOG
 TAB_FRAC, TAB_MIN_STEP, TAB_MAX_STEP, TAB_MAX_LOG, TAB_FLOOR = 0.01, 0.001 * NM, 0.1 * NM, 0.05, 1e-6 * NM
 TAB_MAX_KNOTS = 20_000
+TAB_BLOCK = 32
 #: from this many devices a call whose parameters and pulse condition are shared uses the table (building it costs
 #: about as much as a few hundred device-pulses of the sub-step integrator)
 TABLE_MIN = 256
@@ -599,7 +600,18 @@ def _build_table(v, temp, q):
     if vg > 0.0:
         kt = K_B * temp
         ln_tn = (math.log(q[I_T0]) + q[I_DGN] / kt - (q[I_NC] + q[I_ANUC]) * q[I_Z] * Q_E * vg / kt)
-    return g[:k + 1].copy(), s[:k + 1].copy(), pw[:k + 1].copy(), dtau[:k].copy(), den[:k].copy(), k, \
+    # block-local running sums (blocks of TAB_BLOCK intervals): a pulse crosses whole blocks and finds its last
+    # interval by bisection, and the sums stay accurate where durations span many decades along the gap
+    nb = max(1, (k + TAB_BLOCK - 1) // TAB_BLOCK)
+    cum, blk = np.zeros((2, k + 1)), np.zeros((2, nb))
+    for i in range(k):
+        b = i // TAB_BLOCK
+        c0 = 0.0 if i % TAB_BLOCK == 0 else cum[0, i]
+        e0 = 0.0 if i % TAB_BLOCK == 0 else cum[1, i]
+        if (i + 1) % TAB_BLOCK != 0:
+            cum[0, i + 1], cum[1, i + 1] = c0 + dtau[i], e0 + den[i]
+        blk[0, b], blk[1, b] = c0 + dtau[i], e0 + den[i]
+    return g[:k + 1].copy(), s[:k + 1].copy(), pw[:k + 1].copy(), dtau[:k].copy(), den[:k].copy(), cum, blk, k, \
         math.exp(min(ln_tn, 700.0)), ok
 
 
@@ -615,82 +627,116 @@ def _herm(t, h, y1, d0, d1):
 
 
 @_jit
-def _herm_inv(target, h, y1, d0, d1, ta, tb):
-    """t in [ta, tb] where the cubic Hermite (:func:`_herm`, monotone here) takes ``target``: Newton from the
-    linear guess, safeguarded by bisection, to 1e-15 of the interval."""
-    va = _herm(ta, h, y1, d0, d1)[0]
-    vb = _herm(tb, h, y1, d0, d1)[0]
-    if vb == va:
-        return ta
-    t = min(max(ta + (tb - ta) * (target - va) / (vb - va), ta), tb)
-    for _ in range(60):
-        val, der = _herm(t, h, y1, d0, d1)
-        r = val - target
-        if r < 0.0:
-            ta = t
-        else:
-            tb = t
-        tn = t - r / (der * h)
-        if not (ta <= tn <= tb) or not np.isfinite(tn):
-            tn = 0.5 * (ta + tb)
-        done = abs(tn - t) <= 1e-15
-        t = tn
-        if done or tb - ta <= 1e-15:
-            break
-    return t
+def _move(ta, tb, h, y1, s0, s1, e1, p0, p1):
+    """Gap and energy change between the times ``ta`` and ``tb`` (0..y1) into an interval of width h, duration
+    y1 and energy e1: differences of the cubic Hermites in time of the gap offset (u(0) = 0, u(y1) = h,
+    du/dtau = 1/s at the knots, the rates) and of the energy (E(0) = 0, E(y1) = e1, dE/dtau = P, the powers).
+    Explicit (no iteration); the inverse map matches :func:`_herm` of the interval to the interpolation error,
+    (h d ln|f|/dx)^4 / 384 of it at most (below 2e-8 on the grid of :func:`_build_table`), and as differences
+    a short move is the rate (power) times its duration to first order."""
+    r = 1.0 / y1
+    a0, a1 = y1 / s0, y1 / s1
+    du = 0.0
+    de = 0.0
+    for k in range(2):
+        th = min(max((tb if k else ta) * r, 0.0), 1.0)
+        t2 = th * th
+        t3 = t2 * th
+        c10, c01, c11 = t3 - 2.0 * t2 + th, 3.0 * t2 - 2.0 * t3, t3 - t2
+        u = c10 * a0 + c01 * h + c11 * a1
+        e = c10 * y1 * p0 + c01 * e1 + c11 * y1 * p1
+        du = u - du if k else u
+        de = e - de if k else e
+    return du, de
 
 
 @_jit
-def _walk(x, rem, up, g, s, pw, dtau, den, nk):
+def _walk(x, rem, up, g, s, pw, dtau, den, cum, blk, nk):
     """Move the gap from x for the time ``rem`` along the table (``up``: opening, else closing): (gap, energy,
-    time left at the bound). Whole intervals are crossed by their tabulated duration and energy, the last one
-    by the cubic Hermite of the elapsed time and energy in the gap (slopes 1/|f| and P/|f| at its knots)."""
-    # interval j: g[j] <= x <= g[j + 1]
-    a, b = 0, nk
-    while b - a > 1:
-        mid = (a + b) >> 1
-        if g[mid] <= x:
-            a = mid
-        else:
-            b = mid
-    j = a
+    time left at the bound). Whole intervals are crossed by their tabulated durations and energies (whole
+    blocks of them by the block sums, the last block's intervals by bisection in its running sums), the last
+    interval by the cubic Hermite of the elapsed time and energy in the gap (slopes 1/|f| and P/|f| at its
+    knots)."""
+    j, m = 0, nk  # interval j: g[j] <= x <= g[j + 1], by bisection without branches on the data
+    while m > 1:
+        half = m >> 1
+        j = j + half if g[j + half] <= x else j
+        m -= half
+    h = g[j + 1] - g[j]
+    t = min(max((x - g[j]) / h, 0.0), 1.0)
+    tau_u = _herm(t, h, dtau[j], s[j], s[j + 1])[0]  # time from the lower knot to x
     energy = 0.0
-    while True:
+    if up:
+        need = dtau[j] - tau_u
+        if need > rem:  # ends inside this interval
+            du, de = _move(tau_u, tau_u + rem, h, dtau[j], s[j], s[j + 1], den[j], pw[j], pw[j + 1])
+            return min(max(x + du, g[j]), g[j + 1]), de, 0.0
+        rem -= need
+        energy += _move(tau_u, dtau[j], h, dtau[j], s[j], s[j + 1], den[j], pw[j], pw[j + 1])[1]
+        k = j + 1
+        while True:
+            if k >= nk:
+                return g[nk], energy, rem
+            bb = k // TAB_BLOCK
+            top = min((bb + 1) * TAB_BLOCK, nk)
+            full = blk[0, bb] - cum[0, k]
+            if full <= rem:
+                rem -= full
+                energy += blk[1, bb] - cum[1, k]
+                k = top
+                continue
+            lo, hi = k, top  # the last knot of the block reached: cum <= cum[k] + rem
+            goal = cum[0, k] + rem
+            while hi - lo > 1:
+                mid = (lo + hi) >> 1
+                if cum[0, mid] <= goal:
+                    lo = mid
+                else:
+                    hi = mid
+            rem -= cum[0, lo] - cum[0, k]
+            energy += cum[1, lo] - cum[1, k]
+            j = lo
+            break
         h = g[j + 1] - g[j]
-        t = min(max((x - g[j]) / h, 0.0), 1.0)
-        ds0, ds1 = s[j], s[j + 1]
-        de0, de1 = pw[j] * s[j], pw[j + 1] * s[j + 1]
-        tau_u, _ = _herm(t, h, dtau[j], ds0, ds1)
-        e_u, _ = _herm(t, h, den[j], de0, de1)
-        if up:
-            need = dtau[j] - tau_u
-            if need <= rem:
-                rem -= need
-                energy += den[j] - e_u
-                x = g[j + 1]
-                j += 1
-                if j >= nk:
-                    return x, energy, rem
-                continue
-            tn = _herm_inv(tau_u + rem, h, dtau[j], ds0, ds1, t, 1.0)
-            energy += _herm(tn, h, den[j], de0, de1)[0] - e_u
-        else:
-            if tau_u <= rem:
-                rem -= tau_u
-                energy += e_u
-                x = g[j]
-                j -= 1
-                if j < 0:
-                    return x, energy, rem
-                x = g[j + 1]
-                continue
-            tn = _herm_inv(tau_u - rem, h, dtau[j], ds0, ds1, 0.0, t)
-            energy += e_u - _herm(tn, h, den[j], de0, de1)[0]
-        return min(max(g[j] + tn * h, g[j]), g[j + 1]), energy, 0.0
+        du, de = _move(0.0, rem, h, dtau[j], s[j], s[j + 1], den[j], pw[j], pw[j + 1])
+        return min(g[j] + du, g[j + 1]), energy + de, 0.0
+    if tau_u > rem:  # ends inside this interval
+        du, de = _move(tau_u - rem, tau_u, h, dtau[j], s[j], s[j + 1], den[j], pw[j], pw[j + 1])
+        return min(max(x - du, g[j]), g[j + 1]), de, 0.0
+    rem -= tau_u
+    energy += _move(0.0, tau_u, h, dtau[j], s[j], s[j + 1], den[j], pw[j], pw[j + 1])[1]
+    k = j
+    while True:
+        if k <= 0:
+            return g[0], energy, rem
+        bb = (k - 1) // TAB_BLOCK
+        base = bb * TAB_BLOCK
+        full, efull = (blk[0, bb], blk[1, bb]) if k % TAB_BLOCK == 0 else (cum[0, k], cum[1, k])
+        if full <= rem:
+            rem -= full
+            energy += efull
+            k = base
+            continue
+        lo, hi = base, k  # the last knot reached: the smallest i with full - cum[i] <= rem (cum[base] = 0)
+        goal = full - rem
+        while hi - lo > 1:
+            mid = (lo + hi) >> 1
+            if cum[0, mid] >= goal:
+                hi = mid
+            else:
+                lo = mid
+        if hi < k:
+            rem -= full - cum[0, hi]
+            energy += efull - cum[1, hi]
+        j = hi - 1
+        break
+    h = g[j + 1] - g[j]
+    du, de = _move(dtau[j] - rem, dtau[j], h, dtau[j], s[j], s[j + 1], den[j], pw[j], pw[j + 1])
+    return min(max(g[j + 1] - du, g[j]), g[j + 1]), energy + de, 0.0
 
 
 @_jit
-def _pulse_tab(x, nu, v, width, e_nuc, t_nuc0, L, g, s, pw, dtau, den, nk):
+def _pulse_tab(x, nu, v, width, e_nuc, t_nuc0, L, g, s, pw, dtau, den, cum, blk, nk):
     """One device, one rectangular pulse on its condition's table (:func:`_build_table`): (gap, nucleation,
     energy). Nucleation as in :func:`_pulse_one` (exact reduced time), then the flow map of the gap; a device
     reaching x_min (SET) or L (RESET) is held there for the rest of the pulse."""
@@ -712,7 +758,7 @@ def _pulse_tab(x, nu, v, width, e_nuc, t_nuc0, L, g, s, pw, dtau, den, nk):
             energy += pw[nk] * need
             rem -= need
     if (nu >= 1.0 or x < L) and rem > 0.0:
-        x, e, left = _walk(x, rem, up, g, s, pw, dtau, den, nk)
+        x, e, left = _walk(x, rem, up, g, s, pw, dtau, den, cum, blk, nk)
         energy += e
         if left > 0.0:  # at a bound, pushed outward: held there
             energy += (pw[nk] if up else pw[0]) * left
@@ -721,11 +767,12 @@ def _pulse_tab(x, nu, v, width, e_nuc, t_nuc0, L, g, s, pw, dtau, den, nk):
     return x, nu, energy
 
 
-def _tab_kernel_py(x, nu, v, width, e_nuc, t_nuc0, L, g, s, pw, dtau, den, nk):
+def _tab_kernel_py(x, nu, v, width, e_nuc, t_nuc0, L, g, s, pw, dtau, den, cum, blk, nk):
     n = x.size
     xo, nuo, eo = np.empty(n), np.empty(n), np.empty(n)
     for k in numba.prange(n):
-        xo[k], nuo[k], eo[k] = _pulse_tab(x[k], nu[k], v, width[k], e_nuc[k], t_nuc0, L, g, s, pw, dtau, den, nk)
+        xo[k], nuo[k], eo[k] = _pulse_tab(x[k], nu[k], v, width[k], e_nuc[k], t_nuc0, L, g, s, pw, dtau, den, cum, blk,
+                                             nk)
     return xo, nuo, eo
 
 
@@ -1020,11 +1067,11 @@ class Menzel(DeviceModel):
             tab = self._table(float(va[0]), float(ta[0])) if (va.min() == va.max() and ta.min() == ta.max()) \
                 else None
             if tab is not None:  # shared parameters and pulse condition: the tabulated flow map
-                g, s, pw, dtau, den, nk, t_nuc0, _ = tab
+                g, s, pw, dtau, den, cum, blk, nk, t_nuc0, _ = tab
                 w = _full(width, n)
                 kern = _tab_kernel_parallel if n >= PARALLEL_MIN else _tab_kernel_serial
                 xo, nuo, energy = kern(x, _full(nuc, n), float(va[0]), w, _full(1.0 if e_nuc is None else e_nuc, n),
-                                       t_nuc0, float(self.params["L"]), g, s, pw, dtau, den, nk)
+                                       t_nuc0, float(self.params["L"]), g, s, pw, dtau, den, cum, blk, nk)
                 return xo, nuo, energy, w
         kernel = _pulse_kernel_parallel if n >= PARALLEL_MIN else _pulse_kernel_serial
         xo, nuo, energy, elapsed, good = kernel(

@@ -23,20 +23,21 @@ import numba
 import numpy as np
 
 from ..engine import CHUNK, normal, stat_add, twin
-from .ecm import I_L, I_XMIN, _pulse_one, _pulse_tab
+from .ecm import I_L, I_XMIN, TAB_BLOCK, _pulse_one, _pulse_tab
 
 STATES = ("gap", "nucleation")
 
 
-def _ecm_drive(qs, R, pre, tab_of, TG, TS, TP, TD, TE, tnk, ttn, ctl, max_sub, xs, k0, k1, slot, G, E, X, flags,
+def _ecm_drive(qs, R, pre, tab_of, TG, TS, TP, TD, TE, TC, TB, tnk, ttn, ctl, max_sub, xs, k0, k1, slot, G, E, X, flags,
                noise, key, stats, nblocks):  # pragma: no cover - compiled
     """Pulses k0..k1-1 on every device; ``xs`` (2, n) = (gap, nucleation) updated in place.
 
     ``qs`` parameter rows (1 shared or n), ``R`` read rows (G_tu x e^{kappa x} / (q/h)^2, kappa, rho_fil, L,
     area, G_el), ``pre`` (N, 5) = amplitude, width, temperature, 1 when the pulse acts, interval (relaxation
     when > 0), ``tab_of[k]`` the table of pulse k (-1: sub-step integrator), tables padded in TG, TS, TP
-    (knots, 1/|f|, power) and TD, TE (interval durations and energies) with ``tnk`` intervals and ``ttn``
-    nucleation times, ``ctl`` the sub-step control. Returns False when an integration did not finish."""
+    (knots, 1/|f|, power), TD, TE (interval durations and energies), TC, TB (block-local running sums and block
+    sums) with ``tnk`` intervals and ``ttn`` nucleation times, ``ctl`` the sub-step control. Returns False when
+    an integration did not finish."""
     n = xs.shape[1]
     sp = qs.shape[0] > 1
     rec_g, rec_e, rec_x, do_stats = flags[0], flags[1], flags[2], flags[3]
@@ -62,10 +63,12 @@ def _ecm_drive(qs, R, pre, tab_of, TG, TS, TP, TD, TE, tnk, ttn, ctl, max_sub, x
                 if on and t >= 0:  # shared parameters: the flow map of this pulse's table
                     nk = tnk[t]
                     g, s, p, d, e = TG[t, :nk + 1], TS[t, :nk + 1], TP[t, :nk + 1], TD[t, :nk], TE[t, :nk]
+                    cu, bl = TC[t, :, :nk + 1], TB[t, :, :(nk + TAB_BLOCK - 1) // TAB_BLOCK]
                     tn, L = ttn[t], qs[0, I_L]
                     for i in range(c0, c1):
                         x0 = xs[0, i]
-                        xs[0, i], xs[1, i], be[i - c0] = _pulse_tab(x0, xs[1, i], v, w, 1.0, tn, L, g, s, p, d, e, nk)
+                        xs[0, i], xs[1, i], be[i - c0] = _pulse_tab(x0, xs[1, i], v, w, 1.0, tn, L, g, s, p, d, e,
+                                                                    cu, bl, nk)
                         if perturb:  # DeviceModel.perturb_step on the gap, clipped to [x_min, L]
                             xp = x0 + (xs[0, i] - x0) * (1.0 + c2c * normal(key, i, k, 0))
                             if c2c_abs != 0.0:
@@ -134,14 +137,17 @@ kernels = twin(_ecm_drive, "_ecm_drive_serial")
 
 
 def pack_tables(tables):
-    """Tables (:func:`~devicelib.physics.ecm._build_table` results) padded into 2-D arrays for the kernel."""
+    """Tables (:func:`~devicelib.physics.ecm._build_table` results) padded into arrays for the kernel."""
     m = max(1, len(tables))
-    kmax = max([t[5] for t in tables], default=0)
+    kmax = max([t[7] for t in tables], default=1)
+    nbmax = max(1, (kmax + TAB_BLOCK - 1) // TAB_BLOCK)
     TG, TS, TP = (np.zeros((m, kmax + 1)) for _ in range(3))
-    TD, TE = np.zeros((m, max(kmax, 1))), np.zeros((m, max(kmax, 1)))
+    TD, TE = np.zeros((m, kmax)), np.zeros((m, kmax))
+    TC, TB = np.zeros((m, 2, kmax + 1)), np.zeros((m, 2, nbmax))
     tnk, ttn = np.zeros(m, dtype=np.int64), np.zeros(m)
-    for j, (g, s, p, d, e, nk, tn, _) in enumerate(tables):
+    for j, (g, s, p, d, e, cum, blk, nk, tn, _) in enumerate(tables):
         TG[j, :nk + 1], TS[j, :nk + 1], TP[j, :nk + 1] = g, s, p
         TD[j, :nk], TE[j, :nk] = d, e
+        TC[j, :, :nk + 1], TB[j, :, :blk.shape[1]] = cum, blk
         tnk[j], ttn[j] = nk, tn
-    return TG, TS, TP, TD, TE, tnk, ttn
+    return TG, TS, TP, TD, TE, TC, TB, tnk, ttn
