@@ -550,8 +550,9 @@ TABLE_MIN = 256
 
 @_jit
 def _build_table(v, temp, q):
-    """The gap grid of one pulse condition: (knots, 1/|dx/dt|, power at the knots, duration and energy of each
-    interval, number of intervals, t_nuc of the filament-free cell, ok).
+    """The gap grid of one pulse condition: (knot rows: gap, 1/|dx/dt|, |dx/dt|, power; interval rows: duration,
+    energy, 1/width, 1/duration; block-local running sums of durations and energies; block sums; number of
+    intervals; t_nuc of the filament-free cell; ok).
 
     Knots ascend from x_min to L; each interval's duration :math:`\\int dx/|f|` and energy :math:`\\int P dx/|f|`
     are 3-point Gauss-Legendre quadratures (the intervals are 10x finer in ln|f| than the sub-steps of
@@ -612,72 +613,80 @@ def _build_table(v, temp, q):
         if (i + 1) % TAB_BLOCK != 0:
             cum[0, i + 1], cum[1, i + 1] = c0 + dtau[i], e0 + den[i]
         blk[0, b], blk[1, b] = c0 + dtau[i], e0 + den[i]
-    return g[:k + 1].copy(), s[:k + 1].copy(), pw[:k + 1].copy(), dtau[:k].copy(), den[:k].copy(), cum, blk, k, \
-        math.exp(min(ln_tn, 700.0)), ok
+    kn, iv = np.empty((4, k + 1)), np.empty((4, max(k, 1)))  # knots: gap, 1/|f|, |f|, power; intervals below
+    kn[0], kn[1], kn[2], kn[3] = g[:k + 1], s[:k + 1], 1.0 / s[:k + 1], pw[:k + 1]
+    iv[:, :] = 1.0
+    if k:  # duration, energy and their reciprocal width and duration (no division in the walk)
+        iv[0, :k], iv[1, :k] = dtau[:k], den[:k]
+        iv[2, :k], iv[3, :k] = 1.0 / (g[1:k + 1] - g[:k]), 1.0 / dtau[:k]
+    return kn, iv, cum, blk, k, math.exp(min(ln_tn, 700.0)), ok
 
 
 @_jit
-def _herm(t, h, y1, d0, d1):
-    """Cubic Hermite of a function with value 0 at u = 0, y1 at u = h and slopes d0, d1, at t = u / h: (value,
-    derivative in u)."""
-    t2 = t * t
-    t3 = t2 * t
-    val = (t3 - 2.0 * t2 + t) * h * d0 + (3.0 * t2 - 2.0 * t3) * y1 + (t3 - t2) * h * d1
-    der = (3.0 * t2 - 4.0 * t + 1.0) * d0 + (6.0 * t - 6.0 * t2) * y1 / h + (3.0 * t2 - 2.0 * t) * d1
-    return val, der
-
-
-@_jit
-def _move(ta, tb, h, y1, s0, s1, e1, p0, p1):
+def _move(ta, tb, h, y1, r, f0, f1, e1, p0, p1):
     """Gap and energy change between the times ``ta`` and ``tb`` (0..y1) into an interval of width h, duration
-    y1 and energy e1: differences of the cubic Hermites in time of the gap offset (u(0) = 0, u(y1) = h,
-    du/dtau = 1/s at the knots, the rates) and of the energy (E(0) = 0, E(y1) = e1, dE/dtau = P, the powers).
-    Explicit (no iteration); the inverse map matches :func:`_herm` of the interval to the interpolation error,
-    (h d ln|f|/dx)^4 / 384 of it at most (below 2e-8 on the grid of :func:`_build_table`), and as differences
-    a short move is the rate (power) times its duration to first order."""
-    r = 1.0 / y1
-    a0, a1 = y1 / s0, y1 / s1
-    du = 0.0
-    de = 0.0
-    for k in range(2):
-        th = min(max((tb if k else ta) * r, 0.0), 1.0)
-        t2 = th * th
-        t3 = t2 * th
-        c10, c01, c11 = t3 - 2.0 * t2 + th, 3.0 * t2 - 2.0 * t3, t3 - t2
-        u = c10 * a0 + c01 * h + c11 * a1
-        e = c10 * y1 * p0 + c01 * e1 + c11 * y1 * p1
-        du = u - du if k else u
-        de = e - de if k else e
-    return du, de
+    y1 (r = 1/y1) and energy e1: differences of the cubic Hermites in time of the gap offset (u(0) = 0,
+    u(y1) = h, du/dtau = f0, f1 at the knots, the rates) and of the energy (E(0) = 0, E(y1) = e1, dE/dtau = P,
+    the powers). Explicit (no iteration); the inverse map matches the forward Hermite of the interval (time
+    against gap, in :func:`_walk`) to the interpolation error, (h d ln|f|/dx)^4 / 384 of it at most (below
+    2e-8 on the grid of :func:`_build_table`), and as differences a short move is the rate (power) times its
+    duration to first order."""
+    a0, a1 = y1 * f0, y1 * f1
+    b0, b1 = y1 * p0, y1 * p1
+    th = min(max(ta * r, 0.0), 1.0)
+    t2 = th * th
+    t3 = t2 * th
+    c10, c01, c11 = t3 - 2.0 * t2 + th, 3.0 * t2 - 2.0 * t3, t3 - t2
+    ua = c10 * a0 + c01 * h + c11 * a1
+    ea = c10 * b0 + c01 * e1 + c11 * b1
+    th = min(max(tb * r, 0.0), 1.0)
+    t2 = th * th
+    t3 = t2 * th
+    c10, c01, c11 = t3 - 2.0 * t2 + th, 3.0 * t2 - 2.0 * t3, t3 - t2
+    return (c10 * a0 + c01 * h + c11 * a1) - ua, (c10 * b0 + c01 * e1 + c11 * b1) - ea
 
 
 @_jit
-def _walk(x, rem, up, g, s, pw, dtau, den, cum, blk, nk):
-    """Move the gap from x for the time ``rem`` along the table (``up``: opening, else closing): (gap, energy,
-    time left at the bound). Whole intervals are crossed by their tabulated durations and energies (whole
-    blocks of them by the block sums, the last block's intervals by bisection in its running sums), the last
-    interval by the cubic Hermite of the elapsed time and energy in the gap (slopes 1/|f| and P/|f| at its
-    knots)."""
-    j, m = 0, nk  # interval j: g[j] <= x <= g[j + 1], by bisection without branches on the data
+def _find(x, g, nk, hint):
+    """Interval j with g[j] <= x < g[j + 1] (j = nk - 1 at L): the hint if it holds, else by bisection without
+    branches on the data (the same j either way)."""
+    if 0 <= hint < nk and g[hint] <= x and (x < g[hint + 1] or hint == nk - 1):
+        return hint
+    j, m = 0, nk
     while m > 1:
         half = m >> 1
         j = j + half if g[j + half] <= x else j
         m -= half
+    return j
+
+
+@_jit
+def _walk(x, rem, up, kn, iv, cum, blk, nk, hint):
+    """Move the gap from x for the time ``rem`` along the table (``up``: opening, else closing): (gap, energy,
+    time left at the bound, interval of the end). Whole intervals are crossed by their tabulated durations and
+    energies (whole blocks of them by the block sums, the last block's intervals by bisection in its running
+    sums), the last interval by :func:`_move`. ``hint``: a guess of x's interval (-1: none)."""
+    g = kn[0]
+    j = _find(x, g, nk, hint)
     h = g[j + 1] - g[j]
-    t = min(max((x - g[j]) / h, 0.0), 1.0)
-    tau_u = _herm(t, h, dtau[j], s[j], s[j + 1])[0]  # time from the lower knot to x
+    t = min(max((x - g[j]) * iv[2, j], 0.0), 1.0)
+    t2 = t * t
+    t3 = t2 * t  # time from the lower knot to x: cubic Hermite in the gap, slopes 1/|f|
+    tau_u = (t3 - 2.0 * t2 + t) * h * kn[1, j] + (3.0 * t2 - 2.0 * t3) * iv[0, j] + (t3 - t2) * h * kn[1, j + 1]
     energy = 0.0
     if up:
-        need = dtau[j] - tau_u
+        need = iv[0, j] - tau_u
         if need > rem:  # ends inside this interval
-            du, de = _move(tau_u, tau_u + rem, h, dtau[j], s[j], s[j + 1], den[j], pw[j], pw[j + 1])
-            return min(max(x + du, g[j]), g[j + 1]), de, 0.0
+            du, de = _move(tau_u, tau_u + rem, h, iv[0, j], iv[3, j], kn[2, j], kn[2, j + 1], iv[1, j], kn[3, j],
+                           kn[3, j + 1])
+            return min(max(x + du, g[j]), g[j + 1]), de, 0.0, j
         rem -= need
-        energy += _move(tau_u, dtau[j], h, dtau[j], s[j], s[j + 1], den[j], pw[j], pw[j + 1])[1]
+        energy += _move(tau_u, iv[0, j], h, iv[0, j], iv[3, j], kn[2, j], kn[2, j + 1], iv[1, j], kn[3, j],
+                        kn[3, j + 1])[1]
         k = j + 1
         while True:
             if k >= nk:
-                return g[nk], energy, rem
+                return g[nk], energy, rem, nk - 1
             bb = k // TAB_BLOCK
             top = min((bb + 1) * TAB_BLOCK, nk)
             full = blk[0, bb] - cum[0, k]
@@ -699,17 +708,18 @@ def _walk(x, rem, up, g, s, pw, dtau, den, cum, blk, nk):
             j = lo
             break
         h = g[j + 1] - g[j]
-        du, de = _move(0.0, rem, h, dtau[j], s[j], s[j + 1], den[j], pw[j], pw[j + 1])
-        return min(g[j] + du, g[j + 1]), energy + de, 0.0
+        du, de = _move(0.0, rem, h, iv[0, j], iv[3, j], kn[2, j], kn[2, j + 1], iv[1, j], kn[3, j], kn[3, j + 1])
+        return min(g[j] + du, g[j + 1]), energy + de, 0.0, j
     if tau_u > rem:  # ends inside this interval
-        du, de = _move(tau_u - rem, tau_u, h, dtau[j], s[j], s[j + 1], den[j], pw[j], pw[j + 1])
-        return min(max(x - du, g[j]), g[j + 1]), de, 0.0
+        du, de = _move(tau_u - rem, tau_u, h, iv[0, j], iv[3, j], kn[2, j], kn[2, j + 1], iv[1, j], kn[3, j],
+                       kn[3, j + 1])
+        return min(max(x - du, g[j]), g[j + 1]), de, 0.0, j
     rem -= tau_u
-    energy += _move(0.0, tau_u, h, dtau[j], s[j], s[j + 1], den[j], pw[j], pw[j + 1])[1]
+    energy += _move(0.0, tau_u, h, iv[0, j], iv[3, j], kn[2, j], kn[2, j + 1], iv[1, j], kn[3, j], kn[3, j + 1])[1]
     k = j
     while True:
         if k <= 0:
-            return g[0], energy, rem
+            return g[0], energy, rem, 0
         bb = (k - 1) // TAB_BLOCK
         base = bb * TAB_BLOCK
         full, efull = (blk[0, bb], blk[1, bb]) if k % TAB_BLOCK == 0 else (cum[0, k], cum[1, k])
@@ -732,19 +742,21 @@ def _walk(x, rem, up, g, s, pw, dtau, den, cum, blk, nk):
         j = hi - 1
         break
     h = g[j + 1] - g[j]
-    du, de = _move(dtau[j] - rem, dtau[j], h, dtau[j], s[j], s[j + 1], den[j], pw[j], pw[j + 1])
-    return min(max(g[j + 1] - du, g[j]), g[j + 1]), energy + de, 0.0
+    du, de = _move(iv[0, j] - rem, iv[0, j], h, iv[0, j], iv[3, j], kn[2, j], kn[2, j + 1], iv[1, j], kn[3, j],
+                   kn[3, j + 1])
+    return min(max(g[j + 1] - du, g[j]), g[j + 1]), energy + de, 0.0, j
 
 
 @_jit
-def _pulse_tab(x, nu, v, width, e_nuc, t_nuc0, L, g, s, pw, dtau, den, cum, blk, nk):
+def _pulse_tab(x, nu, v, width, e_nuc, t_nuc0, L, kn, iv, cum, blk, nk, hint):
     """One device, one rectangular pulse on its condition's table (:func:`_build_table`): (gap, nucleation,
-    energy). Nucleation as in :func:`_pulse_one` (exact reduced time), then the flow map of the gap; a device
-    reaching x_min (SET) or L (RESET) is held there for the rest of the pulse."""
+    energy, interval of the end gap, a hint for the next pulse on this table). Nucleation as in
+    :func:`_pulse_one` (exact reduced time), then the flow map of the gap; a device reaching x_min (SET) or L
+    (RESET) is held there for the rest of the pulse."""
     rem = width
     energy = 0.0
     if v == 0.0 or not rem > 0.0:
-        return x, nu, energy
+        return x, nu, energy, hint
     up = v < 0.0
     if nu < 1.0 and x >= L:
         t_nuc = t_nuc0 * e_nuc
@@ -752,28 +764,27 @@ def _pulse_tab(x, nu, v, width, e_nuc, t_nuc0, L, g, s, pw, dtau, den, cum, blk,
         if need >= rem or not np.isfinite(need):
             nu = min(nu + rem / t_nuc, 1.0)
             if np.isfinite(rem):
-                energy += pw[nk] * rem
+                energy += kn[3, nk] * rem
             rem = 0.0
         else:
             nu = 1.0
-            energy += pw[nk] * need
+            energy += kn[3, nk] * need
             rem -= need
     if (nu >= 1.0 or x < L) and rem > 0.0:
-        x, e, left = _walk(x, rem, up, g, s, pw, dtau, den, cum, blk, nk)
+        x, e, left, hint = _walk(x, rem, up, kn, iv, cum, blk, nk, hint)
         energy += e
         if left > 0.0:  # at a bound, pushed outward: held there
-            energy += (pw[nk] if up else pw[0]) * left
+            energy += (kn[3, nk] if up else kn[3, 0]) * left
     if x >= L and up:
         nu = 0.0  # the filament is dissolved: nucleation starts again
-    return x, nu, energy
+    return x, nu, energy, hint
 
 
-def _tab_kernel_py(x, nu, v, width, e_nuc, t_nuc0, L, g, s, pw, dtau, den, cum, blk, nk):
+def _tab_kernel_py(x, nu, v, width, e_nuc, t_nuc0, L, kn, iv, cum, blk, nk):
     n = x.size
     xo, nuo, eo = np.empty(n), np.empty(n), np.empty(n)
     for k in numba.prange(n):
-        xo[k], nuo[k], eo[k] = _pulse_tab(x[k], nu[k], v, width[k], e_nuc[k], t_nuc0, L, g, s, pw, dtau, den, cum, blk,
-                                             nk)
+        xo[k], nuo[k], eo[k], _ = _pulse_tab(x[k], nu[k], v, width[k], e_nuc[k], t_nuc0, L, kn, iv, cum, blk, nk, -1)
     return xo, nuo, eo
 
 
@@ -851,16 +862,16 @@ def _ion_kernel(x, vg, temp, qs):
 FUSED_STATES = ("gap", "nucleation")
 
 
-def _ecm_drive(qs, R, pre, tab_of, TG, TS, TP, TD, TE, TC, TB, tnk, ttn, ctl, max_sub, xs, k0, k1, slot, G, E, X, flags,
+def _ecm_drive(qs, R, pre, tab_of, TK, TV, TC, TB, tnk, ttn, ctl, max_sub, xs, k0, k1, slot, G, E, X, flags,
                noise, key, stats, nblocks):  # pragma: no cover - compiled
     """Pulses k0..k1-1 on every device; ``xs`` (2, n) = (gap, nucleation) updated in place.
 
     ``qs`` parameter rows (1 shared or n), ``R`` read rows (G_tu x e^{kappa x} / (q/h)^2, kappa, rho_fil, L,
     area, G_el), ``pre`` (N, 5) = amplitude, width, temperature, 1 when the pulse acts, interval (relaxation
-    when > 0), ``tab_of[k]`` the table of pulse k (-1: sub-step integrator), tables padded in TG, TS, TP
-    (knots, 1/|f|, power), TD, TE (interval durations and energies), TC, TB (block-local running sums and block
-    sums) with ``tnk`` intervals and ``ttn`` nucleation times, ``ctl`` the sub-step control. Returns False when
-    an integration did not finish."""
+    when > 0), ``tab_of[k]`` the table of pulse k (-1: sub-step integrator), the tables' arrays padded in TK
+    (knot rows), TV (interval rows), TC, TB (block-local running sums and block sums) with ``tnk`` intervals
+    and ``ttn`` nucleation times, ``ctl`` the sub-step control. Returns False when an integration did not
+    finish."""
     n = xs.shape[1]
     sp = qs.shape[0] > 1
     rec_g, rec_e, rec_x, do_stats = flags[0], flags[1], flags[2], flags[3]
@@ -873,8 +884,10 @@ def _ecm_drive(qs, R, pre, tab_of, TG, TS, TP, TD, TE, TC, TB, tnk, ttn, ctl, ma
         a0 = b * per
         a1 = min(n, a0 + per)
         bg, be = np.empty(CHUNK), np.empty(CHUNK)
+        hint = np.empty((tnk.size, CHUNK), dtype=np.int64)  # each device's interval on each table (a guess)
         for c0 in range(a0, a1, CHUNK):
             c1 = min(a1, c0 + CHUNK)
+            hint[:, :] = -1
             for k in range(k0, k1):
                 sl = slot[k]
                 on = pre[k, 3] != 0.0
@@ -885,13 +898,13 @@ def _ecm_drive(qs, R, pre, tab_of, TG, TS, TP, TD, TE, TC, TB, tnk, ttn, ctl, ma
                 t = tab_of[k]
                 if on and t >= 0:  # shared parameters: the flow map of this pulse's table
                     nk = tnk[t]
-                    g, s, p, d, e = TG[t, :nk + 1], TS[t, :nk + 1], TP[t, :nk + 1], TD[t, :nk], TE[t, :nk]
+                    kn, iv = TK[t, :, :nk + 1], TV[t, :, :nk]
                     cu, bl = TC[t, :, :nk + 1], TB[t, :, :(nk + TAB_BLOCK - 1) // TAB_BLOCK]
                     tn, L = ttn[t], qs[0, I_L]
                     for i in range(c0, c1):
                         x0 = xs[0, i]
-                        xs[0, i], xs[1, i], be[i - c0] = _pulse_tab(x0, xs[1, i], v, w, 1.0, tn, L, g, s, p, d, e,
-                                                                    cu, bl, nk)
+                        xs[0, i], xs[1, i], be[i - c0], hint[t, i - c0] = _pulse_tab(
+                            x0, xs[1, i], v, w, 1.0, tn, L, kn, iv, cu, bl, nk, hint[t, i - c0])
                         if perturb:  # DeviceModel.perturb_step on the gap, clipped to [x_min, L]
                             xp = x0 + (xs[0, i] - x0) * (1.0 + c2c * normal(key, i, k, 0))
                             if c2c_abs != 0.0:
@@ -960,20 +973,18 @@ _fused_kernels = twin(_ecm_drive, "_ecm_drive_serial")
 
 
 def _pack_tables(tables):
-    """Tables (:func:`~devicelib.physics.ecm._build_table` results) padded into arrays for the kernel."""
+    """Tables (:func:`_build_table` results) padded into arrays for the kernel."""
     m = max(1, len(tables))
-    kmax = max([t[7] for t in tables], default=1)
+    kmax = max([t[4] for t in tables], default=1)
     nbmax = max(1, (kmax + TAB_BLOCK - 1) // TAB_BLOCK)
-    TG, TS, TP = (np.zeros((m, kmax + 1)) for _ in range(3))
-    TD, TE = np.zeros((m, kmax)), np.zeros((m, kmax))
+    TK, TV = np.ones((m, 4, kmax + 1)), np.ones((m, 4, kmax))
     TC, TB = np.zeros((m, 2, kmax + 1)), np.zeros((m, 2, nbmax))
     tnk, ttn = np.zeros(m, dtype=np.int64), np.zeros(m)
-    for j, (g, s, p, d, e, cum, blk, nk, tn, _) in enumerate(tables):
-        TG[j, :nk + 1], TS[j, :nk + 1], TP[j, :nk + 1] = g, s, p
-        TD[j, :nk], TE[j, :nk] = d, e
+    for j, (kn, iv, cum, blk, nk, tn, _) in enumerate(tables):
+        TK[j, :, :nk + 1], TV[j, :, :nk] = kn, iv[:, :nk]
         TC[j, :, :nk + 1], TB[j, :, :blk.shape[1]] = cum, blk
         tnk[j], ttn[j] = nk, tn
-    return TG, TS, TP, TD, TE, TC, TB, tnk, ttn
+    return TK, TV, TC, TB, tnk, ttn
 
 
 class Menzel(DeviceModel):
@@ -1199,11 +1210,11 @@ class Menzel(DeviceModel):
             tab = self._table(float(va[0]), float(ta[0])) if (va.min() == va.max() and ta.min() == ta.max()) \
                 else None
             if tab is not None:  # shared parameters and pulse condition: the tabulated flow map
-                g, s, pw, dtau, den, cum, blk, nk, t_nuc0, _ = tab
+                kn, iv, cum, blk, nk, t_nuc0, _ = tab
                 w = _full(width, n)
                 kern = _tab_kernel_parallel if n >= PARALLEL_MIN else _tab_kernel_serial
                 xo, nuo, energy = kern(x, _full(nuc, n), float(va[0]), w, _full(1.0 if e_nuc is None else e_nuc, n),
-                                       t_nuc0, float(self.params["L"]), g, s, pw, dtau, den, cum, blk, nk)
+                                       t_nuc0, float(self.params["L"]), kn, iv, cum, blk, nk)
                 return xo, nuo, energy, w
         kernel = _pulse_kernel_parallel if n >= PARALLEL_MIN else _pulse_kernel_serial
         xo, nuo, energy, elapsed, good = kernel(
