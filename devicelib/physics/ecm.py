@@ -167,7 +167,7 @@ import numba
 import numpy as np
 
 from ..core import DeviceModel, Parameter, State, StateVariable
-from ..engine import CHUNK, normal, stat_add, twin
+from ..engine import CHUNK, normal, stat_add, twin, vexp
 from ..units import h_planck, k_B, q_e
 
 EV = q_e
@@ -204,6 +204,9 @@ def _full(a, n: int) -> np.ndarray:
 
 
 _jit = numba.njit(cache=True, error_model="numpy")
+#: the table walk's small functions, inlined into their callers in numba's IR (no call with arrays passed as
+#: structures and reference counts per device and pulse)
+_jit_inline = numba.njit(cache=True, error_model="numpy", inline="always")
 
 #: from this many devices the parallel pulse kernel runs; below it the serial twin (waking the worker threads
 #: costs more than it saves for a few devices, and on a loaded machine a worker may wait for a core)
@@ -622,7 +625,7 @@ def _build_table(v, temp, q):
     return kn, iv, cum, blk, k, math.exp(min(ln_tn, 700.0)), ok
 
 
-@_jit
+@_jit_inline
 def _move(ta, tb, h, y1, r, f0, f1, e1, p0, p1):
     """Gap and energy change between the times ``ta`` and ``tb`` (0..y1) into an interval of width h, duration
     y1 (r = 1/y1) and energy e1: differences of the cubic Hermites in time of the gap offset (u(0) = 0,
@@ -646,7 +649,7 @@ def _move(ta, tb, h, y1, r, f0, f1, e1, p0, p1):
     return (c10 * a0 + c01 * h + c11 * a1) - ua, (c10 * b0 + c01 * e1 + c11 * b1) - ea
 
 
-@_jit
+@_jit_inline
 def _find(x, g, nk, hint):
     """Interval j with g[j] <= x < g[j + 1] (j = nk - 1 at L): the hint if it holds, else by bisection without
     branches on the data (the same j either way)."""
@@ -660,7 +663,7 @@ def _find(x, g, nk, hint):
     return j
 
 
-@_jit
+@_jit_inline
 def _walk(x, rem, up, kn, iv, cum, blk, nk, hint):
     """Move the gap from x for the time ``rem`` along the table (``up``: opening, else closing): (gap, energy,
     time left at the bound, interval of the end). Whole intervals are crossed by their tabulated durations and
@@ -747,7 +750,7 @@ def _walk(x, rem, up, kn, iv, cum, blk, nk, hint):
     return min(max(g[j + 1] - du, g[j]), g[j + 1]), energy + de, 0.0, j
 
 
-@_jit
+@_jit_inline
 def _pulse_tab(x, nu, v, width, e_nuc, t_nuc0, L, kn, iv, cum, blk, nk, hint):
     """One device, one rectangular pulse on its condition's table (:func:`_build_table`): (gap, nucleation,
     energy, interval of the end gap, a hint for the next pulse on this table). Nucleation as in
@@ -939,11 +942,18 @@ def _ecm_drive(qs, R, pre, tab_of, TK, TV, TC, TB, tnk, ttn, ctl, max_sub, xs, k
                         xs[1, i] = nu0 if x0 >= qs[r, I_L] else nun
                 if sl < 0:
                     continue
-                for i in range(c0, c1):  # the read (Menzel.conductance)
-                    r = i if sp else 0
-                    x = xs[0, i]
-                    gt = R[r, 0] / x * qh2 * math.exp(-R[r, 1] * x)
-                    bg[i - c0] = R[r, 5] + gt / (1.0 + R[r, 2] * (R[r, 3] - x) / R[r, 4] * gt)
+                # the read (Menzel.conductance), in a loop the compiler vectorises (branch-free exp)
+                if sp:
+                    for i in range(c0, c1):
+                        x = xs[0, i]
+                        gt = R[i, 0] / x * qh2 * vexp(-R[i, 1] * x)
+                        bg[i - c0] = R[i, 5] + gt / (1.0 + R[i, 2] * (R[i, 3] - x) / R[i, 4] * gt)
+                else:
+                    r0, r1, r2, r3, r4, r5 = R[0, 0], R[0, 1], R[0, 2], R[0, 3], R[0, 4], R[0, 5]
+                    for i in range(c0, c1):
+                        x = xs[0, i]
+                        gt = r0 / x * qh2 * vexp(-r1 * x)
+                        bg[i - c0] = r5 + gt / (1.0 + r2 * (r3 - x) / r4 * gt)
                 if rnoise != 0.0:
                     for i in range(c0, c1):
                         bg[i - c0] = bg[i - c0] * (1.0 + rnoise * normal(key, i, k, 2))
