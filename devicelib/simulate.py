@@ -57,6 +57,8 @@ def _fused_ok(dev: DeviceModel) -> bool:
     # a volatile family's kernel must relax between pulses itself (``fused_relax``: it takes the intervals)
     if owner is None or (dev.volatile and not vars(owner).get("fused_relax", False)):
         return False
+    if not getattr(dev, "fused_available", True):  # the instance uses a feature its family's kernel lacks
+        return False
     return all(getattr(cls, m) is getattr(owner, m)
                for m in ("apply_pulse", "conductance", "perturb_step", "pulse_energy", "relax", "fused_spec"))
 
