@@ -65,3 +65,32 @@ def test_divider_warm_start_gives_the_cold_root():
         for xg in (abs(cell(g + 0.005e-9, v, c, -1.0)), rng.uniform(0, abs(v)), 0.0, abs(v)):
             worst = max(worst, abs(cell(g, v, c, xg) - cold) / abs(v))
     assert worst <= 1e-14, worst
+
+
+def test_runge_kutta_sub_steps_converge_to_the_fine_step_solution():
+    """Pulses that need several sub-steps take 4th-order Runge-Kutta steps of up to 10 max_gap_step (0.05 nm)
+    away from the gap bounds and the F_min threshold (midpoint steps of max_gap_step there). Against the fine-step
+    solution of the same equations (max_gap_step / 250, converged: /500 agrees to 1e-6) over three cards (1T1R
+    transistor, F_min threshold, continuous law), start gaps, both polarities, 1 ns - 400 ns: the stated tolerance
+    is 1e-3 of the gap change, 2e-3 of the pulse energy and 1e-2 of the peak temperature rise."""
+    g0 = np.array([1.7e-9, 1.2e-9, 0.5e-9])
+    v = np.array([2.0, 1.5, 1.2, -1.5, -2.0, -2.5])
+    w = np.array([1e-9, 3e-9, 2e-8, 1e-7, 4e-7])
+    G, V, W = (x.ravel() for x in np.meshgrid(g0, v, w, indexing="ij"))
+    moved = 0
+    for name in ("vcm.stanford1t1r_fit", "vcm.jiang2016_hfox", "vcm.crosssim_oxide_fit"):
+        m = get_model(name)
+        fine = get_model(name)
+        fine.max_gap_step, fine.max_substeps = m.max_gap_step / 250, 10**7
+        finer = get_model(name)
+        finer.max_gap_step, finer.max_substeps = m.max_gap_step / 500, 10**7
+        st = {"gap": G.copy(), "peak_temperature": np.full(G.size, 300.0)}
+        out, ref, ref2 = (x.apply_pulse(st, V, W, 300.0) for x in (m, fine, finer))
+        dg_ref = ref["gap"] - G
+        assert np.all(np.abs(ref2["gap"] - ref["gap"]) <= 1e-6 * np.abs(dg_ref) + 1e-18)
+        assert np.all(np.abs(out["gap"] - ref["gap"]) <= 1e-3 * np.abs(dg_ref) + 1e-15)
+        assert np.all(np.abs(out["_energy"] - ref["_energy"]) <= 2e-3 * ref["_energy"])
+        rise = ref["peak_temperature"] - 300.0
+        assert np.all(np.abs(out["peak_temperature"] - ref["peak_temperature"]) <= 1e-2 * rise + 1e-9)
+        moved += np.sum(np.abs(dg_ref) > 0.1e-9)
+    assert moved > 60  # most cases move the gap by more than 0.1 nm (several sub-steps)
