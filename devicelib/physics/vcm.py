@@ -46,11 +46,11 @@ During a rectangular pulse V is constant and T depends on g only, so
 ``dg/dt = f(g)`` is autonomous. A pulse whose gap change fits in one sub-step of
 ``|dg| <= max_gap_step`` (0.005 nm by default) takes one explicit midpoint step (devices whose rate
 is small). A pulse that needs several takes classical 4th-order Runge-Kutta sub-steps of
-``|dg| <= 10 max_gap_step`` (and half the room left to the bound it moves to, above 2 max_gap_step) and every
-stage moves with a rate within 2x of the first (the full SET of ``vcm.stanford1t1r_fit`` at 2 V through
-its transistor: 38 sub-steps, about 140 rate evaluations, instead of 303 midpoint steps, 606), and
-midpoint sub-steps of ``max_gap_step``
-near the bounds and the F_min threshold. A sub-step that crosses the F_min threshold is cut back to the
+``|dg| <= 10 max_gap_step`` and at most half the room left to the bound it moves to (above
+2 max_gap_step), kept when every stage moves with a rate within 2x of the first (the full SET of
+``vcm.stanford1t1r_fit`` at 2 V through its transistor: 38 sub-steps, about 140 rate evaluations,
+instead of 303 midpoint steps, 606), and midpoint sub-steps of ``max_gap_step`` near the bounds and
+the F_min threshold. A sub-step that crosses the F_min threshold is cut back to the
 threshold gap by bisection. The loop is compiled with numba (one call per pulse for all devices, or one
 call per whole trace for fitting), so no Python runs per device or sub-step. Tests compare against
 ``scipy.integrate.solve_ivp`` (rtol 1e-10): the relative error of the gap change per pulse is below 1e-3
