@@ -28,8 +28,9 @@ batch
     (the population of benchmarks/bench_fit_batch.py).
 
 physics
-    the physics families: VCM (``vcm.stanford_pku``: fused engine, full history and summary, on 1e5 and 1e3
-    devices x 100 pulses; its 1T1R card with the series transistor on 1e3; the per-pulse reference path
+    the physics families: VCM (``vcm.crosssim_oxide_fit``: fused engine, full history and summary, on 1e5 and 1e3
+    devices x 100 pulses; its 1T1R card with the series transistor at its SET operating point on 1e4 and 1e3
+    devices x 100 pulses and one full SET per device on 1e4; the per-pulse reference path
     on 1e5 and 1e3), the stochastic MTJ on 1e5 x 100 (per-pulse path, seeded draws) and ECM
     (``ecm.menzel2013_ag``: fused engine, full history and summary, on 1e5 x 100 and 2000 x 20; the per-pulse
     reference path on 1e5 x 100), each against the same aihwkit anchor (run here when ``simulate`` is skipped).
@@ -99,7 +100,8 @@ def _best(fn, repeat):
     return min(times)
 
 
-def case_sim(model_name, n, npulse, engine, record, repeat, amp=1.0, width=1e-7, blocks=None, reset=None):
+def case_sim(model_name, n, npulse, engine, record, repeat, amp=1.0, width=1e-7, blocks=None, reset=None,
+             unipolar=False):
     import numpy as np
 
     from devicelib import get_model
@@ -112,6 +114,8 @@ def case_sim(model_name, n, npulse, engine, record, repeat, amp=1.0, width=1e-7,
     a = train.amplitude * amp
     if reset is not None:  # PCM (unipolar): a RESET every 20th pulse, the gradual SET staircase between
         a = np.where(np.arange(npulse) % 20 == 0, reset, abs(amp))
+    if unipolar:  # every pulse the same (e.g. a card's SET operating point)
+        a = np.full(npulse, float(amp))
     train = type(train)(amplitude=a, width=np.full(npulse, width), interval=train.interval,
                         temperature=train.temperature, amplitude_unit=getattr(model, "amplitude_unit", "V"))
     simulate(model, train, n_devices=min(n, 20_000), engine=engine, record=record)  # warm-up (kernels load)
@@ -501,7 +505,12 @@ PHYSICS_ROWS = (
     ("VCM `vcm.crosssim_oxide_fit`, 0.9 V x 50 then -0.9 V x 50, 100 ns, fused engine", "sim_vcm_fused"),
     ("VCM, same train, fused engine, summary statistics only", "sim_vcm_fused_summary"),
     ("VCM, same train, 1000 devices, fused engine", "sim_vcm_small_fused"),
-    ("VCM 1T1R `vcm.stanford1t1r_fit` (series transistor), 2 V x 50 then -2 V x 50, 100 ns, fused", "sim_vcm_1t1r"),
+    ("VCM 1T1R `vcm.stanford1t1r_fit` (series transistor, V_g 1.5 V): its operating point 2 V 100 ns x 50 (the "
+     "first pulse SETs fully, the rest find the gap at g_min), then -2 V x 50 (0.76 V on the cell, below F_min: "
+     "no RESET on this card), fused", "sim_vcm_1t1r"),
+    ("VCM 1T1R, same train, 1000 devices, fused", "sim_vcm_1t1r_small"),
+    ("VCM 1T1R, one 2 V 100 ns pulse per device from g_max (a full SET: the worst case per update), fused",
+     "sim_vcm_1t1r_set"),
     ("VCM `vcm.crosssim_oxide_fit`, per-pulse reference path", "sim_vcm"),
     ("VCM, same train, 1000 devices, per-pulse reference path", "sim_vcm_small"),
     ("PCM `pcm.sebastian2014_gst`, RESET 320 uA every 20th pulse, SET 183 uA between, 50 ns, fused engine",
@@ -621,8 +630,12 @@ def main():
                                       "npulse": 100, "amp": 0.9, "width": 1e-7, "record": "summary"},
             "sim_vcm_small_fused": {**fused, "model_name": "vcm.crosssim_oxide_fit", "n": 1000, "npulse": 100,
                                     "amp": 0.9, "width": 1e-7},
-            "sim_vcm_1t1r": {**fused, "model_name": "vcm.stanford1t1r_fit", "n": 1000 // q, "npulse": 100,
+            "sim_vcm_1t1r": {**fused, "model_name": "vcm.stanford1t1r_fit", "n": 10_000 // q, "npulse": 100,
                              "amp": 2.0, "width": 1e-7},
+            "sim_vcm_1t1r_small": {**fused, "model_name": "vcm.stanford1t1r_fit", "n": 1000, "npulse": 100,
+                                   "amp": 2.0, "width": 1e-7},
+            "sim_vcm_1t1r_set": {**fused, "model_name": "vcm.stanford1t1r_fit", "n": 10_000 // q, "npulse": 1,
+                                 "amp": 2.0, "width": 1e-7, "unipolar": True},
             "sim_vcm": {**ref, "model_name": "vcm.crosssim_oxide_fit", "n": 100_000 // q, "npulse": 100,
                         "amp": 0.9, "width": 1e-7},
             "sim_vcm_small": {**ref, "model_name": "vcm.crosssim_oxide_fit", "n": 1000, "npulse": 100,

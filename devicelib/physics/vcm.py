@@ -43,14 +43,19 @@ energy dissipated in the cell, :math:`\int V I\,dt`.
 Per-pulse integration
 ---------------------
 During a rectangular pulse V is constant and T depends on g only, so
-``dg/dt = f(g)`` is autonomous. It is integrated with the explicit midpoint
-rule on adaptive sub-steps limited to ``|dg| <= max_gap_step`` (0.005 nm by
-default); devices whose rate is small finish in one sub-step. A sub-step that crosses the F_min
-threshold is cut back to the threshold gap by bisection. The loop is
-compiled with numba (one call per pulse for all devices, or one call per
-whole trace for fitting), so no Python runs per device or sub-step. Tests compare
-against ``scipy.integrate.solve_ivp`` (rtol 1e-10): the relative error of the
-gap change per pulse is below 1e-3 over 0.5-2 V, 1 ns - 1 ms, 250-400 K.
+``dg/dt = f(g)`` is autonomous. A pulse whose gap change fits in one sub-step of
+``|dg| <= max_gap_step`` (0.005 nm by default) takes one explicit midpoint step (devices whose rate
+is small). A pulse that needs several takes classical 4th-order Runge-Kutta sub-steps of
+``|dg| <= 10 max_gap_step`` and at most half the room left to the bound it moves to (above
+2 max_gap_step), kept when every stage moves with a rate within 2x of the first (the full SET of
+``vcm.stanford1t1r_fit`` at 2 V through its transistor: 38 sub-steps, about 140 rate evaluations,
+instead of 303 midpoint steps, 606), and midpoint sub-steps of ``max_gap_step`` near the bounds and
+the F_min threshold. A sub-step that crosses the F_min threshold is cut back to the
+threshold gap by bisection. The loop is compiled with numba (one call per pulse for all devices, or one
+call per whole trace for fitting), so no Python runs per device or sub-step. Tests compare against
+``scipy.integrate.solve_ivp`` (rtol 1e-10): the relative error of the gap change per pulse is below 1e-3
+over 0.5-2 V, 1 ns - 1 ms, 250-400 K; and against the fine-step solution (max_gap_step / 250): gap change
+within 1e-3, energy within 2e-3, peak temperature rise within 1e-2.
 
 Read: :math:`G = I(g, V_{read}) / V_{read}` (the limit ``I0 exp(-g/g0)/V0``
 at V_read = 0).
@@ -86,6 +91,8 @@ NM = 1e-9
 
 _KERNEL_PARAMS = ("I0", "g0", "V0", "nu0", "Ea", "a0", "gamma0", "beta", "g1", "t_ox", "R_th", "F_min",
                   "R_s", "I_cc", "V_g", "V_th_T", "k_T", "g_min", "g_max")
+#: gap step of the Runge-Kutta sub-steps in units of max_gap_step (see _pulse_one): 0.05 nm by default
+_RK_STEP = 10.0
 _DIVIDER_ITER = 60  # at most 60 steps of the bracketed divider solve (2^-60 of |V_a| if all were halvings)
 
 
@@ -150,13 +157,15 @@ def _divider_limit(pre, mag, neg, V0, I_cc, V_g, V_th, k):
 
 
 @numba.njit(cache=True, inline="always")
-def _cell_voltage(g, v, I0, g0, V0, R_s, I_cc, V_g, V_th, k):
+def _cell_voltage(g, v, I0, g0, V0, R_s, I_cc, V_g, V_th, k, xg=-1.0):
     """Voltage on the cell at gap g with the series circuit (devicelib.circuit): the root of the divider
     h(x) = x + R_s I + V_DS(I) - |V_a| = 0 in [0, |V_a|] (h increases with the cell voltage x; it jumps to
     infinity at :func:`_divider_limit`, where the compliance or the transistor stops the current). When h is
     still negative just below that limit, the limit is the root (where the 60 halvings this replaces also
     end); else Newton's method inside the bracket, a halving whenever a step would leave it, until the step
-    is below 1e-15 |V_a| (quadratic convergence: the root to rounding)."""
+    is below 1e-15 |V_a| (quadratic convergence: the root to rounding). ``xg`` >= 0: the cell voltage
+    (magnitude) of a nearby gap, e.g. the previous integration stage, as the first iterate (a warm start:
+    4 Newton steps instead of 5-10 for the SET at 2 V, measured); negative: the bracket's midpoint."""
     if R_s <= 0.0 and I_cc <= 0.0 and k <= 0.0:
         return v
     mag = abs(v)
@@ -179,6 +188,10 @@ def _cell_voltage(g, v, I0, g0, V0, R_s, I_cc, V_g, V_th, k):
         vov = V_g - V_th
         lo, hi = 0.0, vov
         w = 0.5 * vov
+        if xg >= 0.0:  # the drain voltage that cell voltage leaves at this gap, when inside the bracket
+            wg = mag - xg - R_s * pre * math.sinh(xg / V0)
+            if lo < wg < hi:
+                w = wg
         for _ in range(2 * _DIVIDER_ITER):
             i = k * w * (vov - 0.5 * w)
             r = V0 * math.asinh(i / pre) + R_s * i + w - mag
@@ -198,7 +211,7 @@ def _cell_voltage(g, v, I0, g0, V0, R_s, I_cc, V_g, V_th, k):
                 break
         return V0 * math.asinh(k * w * (vov - 0.5 * w) / pre)
     lo, hi = 0.0, lim
-    x = 0.5 * lim
+    x = xg if 0.0 < xg < lim else 0.5 * lim
     for _ in range(2 * _DIVIDER_ITER):  # at least every second step halves the bracket
         h, dh = _divider_residual(x, pre, mag, neg, V0, R_s, I_cc, V_g, V_th, k)
         if h == 0.0:
@@ -219,9 +232,10 @@ def _cell_voltage(g, v, I0, g0, V0, R_s, I_cc, V_g, V_th, k):
 
 @numba.njit(cache=True, inline="always")
 def _rate_scalar(g, v, t_amb, I0, g0, V0, nu0, Ea, a0, gamma0, beta, g1, t_ox, R_th, F_min,
-                 R_s, I_cc, V_g, V_th, k):
-    """dg/dt, filament temperature, cell current and cell voltage at gap g under the applied pulse v."""
-    vd = _cell_voltage(g, v, I0, g0, V0, R_s, I_cc, V_g, V_th, k)
+                 R_s, I_cc, V_g, V_th, k, xg=-1.0):
+    """dg/dt, filament temperature, cell current and cell voltage at gap g under the applied pulse v
+    (``xg``: the divider's warm start, see :func:`_cell_voltage`)."""
+    vd = _cell_voltage(g, v, I0, g0, V0, R_s, I_cc, V_g, V_th, k, xg)
     current = I0 * math.exp(-g / g0) * math.sinh(vd / V0)
     temp = t_amb + abs(vd * current) * R_th
     kt = K_B * temp
@@ -254,27 +268,67 @@ def _pulse_one(g, v, width, t_amb, I0, g0, V0, nu0, Ea, a0, gamma0, beta, g1, t_
                R_s, I_cc, V_g, V_th, k, g_min, g_max, max_step, max_sub):
     """Adaptive explicit-midpoint integration of one device over one pulse: (gap, T_peak, energy, ok).
 
-    The energy is the energy dissipated in the cell (sum of V_cell I dt)."""
+    The energy is the energy dissipated in the cell (sum of V_cell I dt). Each rate evaluation starts the
+    divider solve (series circuit) from the cell voltage of the previous one. A device that does not move
+    (below F_min) or already sits at the bound the pulse drives it to costs one rate evaluation: the gap
+    stays, the current is constant for the whole pulse."""
     if width <= 0.0 or v == 0.0:
         return g, t_amb, 0.0, True
     remaining, energy, t_peak = width, 0.0, t_amb
     g_prev = g
+    xg = -1.0  # |cell voltage| of the last rate evaluation: the divider's warm start
     for _ in range(max_sub):
-        f1, _t, _i, _v = _rate_scalar(g, v, t_amb, I0, g0, V0, nu0, Ea, a0, gamma0, beta, g1, t_ox, R_th, F_min,
-                                      R_s, I_cc, V_g, V_th, k)
+        f1, temp, cur, vd = _rate_scalar(g, v, t_amb, I0, g0, V0, nu0, Ea, a0, gamma0, beta, g1, t_ox, R_th,
+                                         F_min, R_s, I_cc, V_g, V_th, k, xg)
+        xg = abs(vd)
         if f1 == 0.0:
             # no motion (below F_min) for the rest of the pulse; if the last sub-step crossed the threshold,
             # the gap stops at it (bisection between the two ends of that sub-step, at most max_step apart)
             if g != g_prev:
                 g = _threshold_gap(g_prev, g, v, t_amb, I0, g0, V0, nu0, Ea, a0, gamma0, beta, g1, t_ox, R_th,
                                    F_min, R_s, I_cc, V_g, V_th, k)
-            _f, temp, cur, vd = _rate_scalar(g, v, t_amb, I0, g0, V0, nu0, Ea, a0, gamma0, beta, g1, t_ox, R_th,
-                                             F_min, R_s, I_cc, V_g, V_th, k)
+                _f, temp, cur, vd = _rate_scalar(g, v, t_amb, I0, g0, V0, nu0, Ea, a0, gamma0, beta, g1, t_ox,
+                                                 R_th, F_min, R_s, I_cc, V_g, V_th, k, xg)
+            return g, max(t_peak, temp), energy + abs(vd * cur) * remaining, True
+        if (g == g_min and f1 < 0.0) or (g == g_max and f1 > 0.0):
+            # at the bound the pulse drives the gap to: pinned for the rest of the pulse, constant current
             return g, max(t_peak, temp), energy + abs(vd * cur) * remaining, True
         dt = min(remaining, max_step / max(abs(f1), 1e-300))
+        room = g - g_min if f1 < 0.0 else g_max - g  # to the bound the gap moves to
+        if dt < remaining and room > 4.0 * max_step:
+            # several sub-steps, away from the bound: a classical Runge-Kutta step (4th order) of gap change
+            # up to _RK_STEP max_step and half the room left above 2 max_step (so the approach to the bound
+            # is geometric), kept when every stage moves (no F_min threshold inside), the rate changes less
+            # than 2x along it and it stays inside the bounds; else the midpoint step below
+            d4 = min(remaining, min(_RK_STEP * max_step, 0.5 * room - max_step) / abs(f1))
+            k2, t2, c2, v2 = _rate_scalar(g + 0.5 * d4 * f1, v, t_amb, I0, g0, V0, nu0, Ea, a0, gamma0, beta, g1,
+                                          t_ox, R_th, F_min, R_s, I_cc, V_g, V_th, k, xg)
+            k3, t3, c3, v3 = _rate_scalar(g + 0.5 * d4 * k2, v, t_amb, I0, g0, V0, nu0, Ea, a0, gamma0, beta, g1,
+                                          t_ox, R_th, F_min, R_s, I_cc, V_g, V_th, k, abs(v2))
+            k4, t4, c4, v4 = _rate_scalar(g + d4 * k3, v, t_amb, I0, g0, V0, nu0, Ea, a0, gamma0, beta, g1,
+                                          t_ox, R_th, F_min, R_s, I_cc, V_g, V_th, k, abs(v3))
+            gn = g + d4 / 6.0 * (f1 + 2.0 * k2 + 2.0 * k3 + k4)
+            if (k2 != 0.0 and k3 != 0.0 and 0.5 <= k4 / f1 <= 2.0 and 0.5 <= k2 / f1 <= 2.0
+                    and 0.5 <= k3 / f1 <= 2.0 and g_min < gn < g_max):
+                xg = abs(v4)
+                energy += d4 / 6.0 * (abs(vd * cur) + 2.0 * abs(v2 * c2) + 2.0 * abs(v3 * c3) + abs(v4 * c4))
+                t_peak = max(t_peak, temp, t2, t3, t4)
+                g_prev = g
+                g = gn
+                remaining -= d4
+                if remaining <= 0.0:
+                    if F_min > 0.0:
+                        fe, _t, _i, _v = _rate_scalar(g, v, t_amb, I0, g0, V0, nu0, Ea, a0, gamma0, beta, g1, t_ox,
+                                                      R_th, F_min, R_s, I_cc, V_g, V_th, k, xg)
+                        if fe == 0.0:  # the step crossed the threshold
+                            g = _threshold_gap(g_prev, g, v, t_amb, I0, g0, V0, nu0, Ea, a0, gamma0, beta, g1,
+                                               t_ox, R_th, F_min, R_s, I_cc, V_g, V_th, k)
+                    return g, t_peak, energy, True
+                continue
         gm = min(max(g + 0.5 * dt * f1, g_min), g_max)
         f2, temp, cur, vd = _rate_scalar(gm, v, t_amb, I0, g0, V0, nu0, Ea, a0, gamma0, beta, g1, t_ox, R_th,
-                                         F_min, R_s, I_cc, V_g, V_th, k)
+                                         F_min, R_s, I_cc, V_g, V_th, k, xg)
+        xg = abs(vd)
         if f2 == 0.0 and f1 != 0.0:
             f2 = f1  # the midpoint lies past the threshold: Euler step, then the bisection above
         g_prev = g
@@ -285,14 +339,14 @@ def _pulse_one(g, v, width, t_amb, I0, g0, V0, nu0, Ea, a0, gamma0, beta, g1, t_
         if (g <= g_min and f2 < 0.0) or (g >= g_max and f2 > 0.0):
             # pinned at a bound for the rest of the pulse: constant current there
             _f, temp, cur, vd = _rate_scalar(g, v, t_amb, I0, g0, V0, nu0, Ea, a0, gamma0, beta, g1, t_ox, R_th,
-                                             F_min, R_s, I_cc, V_g, V_th, k)
+                                             F_min, R_s, I_cc, V_g, V_th, k, xg)
             energy += abs(vd * cur) * remaining
             t_peak = max(t_peak, temp)
             remaining = 0.0
         if remaining <= 0.0:
             if F_min > 0.0 and f1 != 0.0 and g != g_prev:
                 fe, _t, _i, _v = _rate_scalar(g, v, t_amb, I0, g0, V0, nu0, Ea, a0, gamma0, beta, g1, t_ox, R_th,
-                                              F_min, R_s, I_cc, V_g, V_th, k)
+                                              F_min, R_s, I_cc, V_g, V_th, k, xg)
                 if fe == 0.0:  # the last sub-step crossed the threshold
                     g = _threshold_gap(g_prev, g, v, t_amb, I0, g0, V0, nu0, Ea, a0, gamma0, beta, g1, t_ox, R_th,
                                        F_min, R_s, I_cc, V_g, V_th, k)
@@ -482,9 +536,14 @@ def _fused_drive(P, R, pre, max_step, max_sub, fast, xs, k0, k1, slot, G, E, X, 
         bg, bt, be, bs = np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK)
         wk = (np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK))  # _fast_chunk's
         eg = np.empty(CHUNK)  # fast: exp(-g/g0) of each device's present gap (the read and the next pulse)
+        # not fast: each device's last _pulse_one (input gap; output gap, peak temperature, energy) under the
+        # condition of pulse kl; a repeat of that condition on the same gap (a device pinned at a bound or
+        # below F_min) returns the same values, taken from here (a pure function: bitwise the same)
+        mi, mo, mt, me = np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK)
         for c0 in range(a0, a1, CHUNK):
             c1 = min(a1, c0 + CHUNK)
             since = 0
+            kl = -1
             if fast:
                 _eg_chunk(xs, c0, c1, P, eg)
             for k in range(k0, k1):
@@ -494,6 +553,7 @@ def _fused_drive(P, R, pre, max_step, max_sub, fast, xs, k0, k1, slot, G, E, X, 
                     continue
                 v, w, ta = pre[k, 0], pre[k, 1], pre[k, 2]
                 quick = on and fast
+                memo = on and not fast
                 # eg no longer that of the gap (noise moved it, or _pulse_one ran), or refreshed: each pulse
                 # multiplies it by e^{-(g_new - g)/g0}, and the refresh bounds the rounding carried to 16 ulp
                 since += quick
@@ -516,12 +576,15 @@ def _fused_drive(P, R, pre, max_step, max_sub, fast, xs, k0, k1, slot, G, E, X, 
                     for i in range(c0, c1):
                         xs[1, i] = bt[i - c0]
                 else:
+                    same = memo and kl >= 0 and v == pre[kl, 0] and w == pre[kl, 1] and ta == pre[kl, 2]
                     for i in range(c0, c1):
                         r = i if sp else 0
                         g = xs[0, i]
                         gn, tp = g, xs[1, i]
                         if quick and bs[i - c0] == 0.0:
                             gn, tp = bg[i - c0], bt[i - c0]
+                        elif same and g == mi[i - c0]:
+                            gn, tp, be[i - c0] = mo[i - c0], mt[i - c0], me[i - c0]
                         elif on:
                             stale = stale or quick
                             gn, tp, be[i - c0], ok = _pulse_one(
@@ -530,6 +593,8 @@ def _fused_drive(P, R, pre, max_step, max_sub, fast, xs, k0, k1, slot, G, E, X, 
                                 P[r, 17], P[r, 18], max_step, max_sub)
                             if not ok:
                                 good[b] = False
+                            if memo:
+                                mi[i - c0], mo[i - c0], mt[i - c0], me[i - c0] = g, gn, tp, be[i - c0]
                         else:
                             be[i - c0] = 0.0
                         if on:
@@ -540,6 +605,8 @@ def _fused_drive(P, R, pre, max_step, max_sub, fast, xs, k0, k1, slot, G, E, X, 
                                 gn = min(max(gp, P[r, 17]), P[r, 18])
                             xs[0, i] = gn
                             xs[1, i] = tp
+                if memo:
+                    kl = k
                 if stale:
                     _eg_chunk(xs, c0, c1, P, eg)
                     since = 0
