@@ -63,11 +63,12 @@ def _warm_worker():
     return bool(fit("baseline.soft_bounds", population(10, 200, seed=1)[0], workers=1)["converged"].any())
 
 
-def dask_run(data, chunk, n_workers, threads, repeat, ref, workers=None, graph=False):
+def dask_run(data, chunk, n_workers, threads, repeat, ref, workers=None, graph=False, dask_malloc=False):
     """Start a devicelib.fit.batch.local_cluster (timed: start-up, then the workers' first fit, which
     loads the compiled kernels), then alternate fits in this process and on the cluster ``repeat``
     times (paired under the same load); best of each. The cluster's values must equal the in-process
-    ones exactly (same code per chunk)."""
+    ones exactly (same code per chunk). ``dask_malloc``: the same layout and thread pins but dask's own
+    worker malloc setting (MALLOC_TRIM_THRESHOLD_, which local_cluster leaves out), for a paired before."""
     import os
 
     import distributed
@@ -75,7 +76,15 @@ def dask_run(data, chunk, n_workers, threads, repeat, ref, workers=None, graph=F
     from devicelib.fit.batch import local_cluster
 
     t0 = time.perf_counter()
-    with local_cluster(n_workers, threads) as cluster, distributed.Client(cluster) as client:
+    if dask_malloc:
+        from devicelib.fit.batch import cluster_layout
+
+        env = cluster_layout(n_workers, threads)[2]
+        cluster = distributed.LocalCluster(n_workers=n_workers, threads_per_worker=threads, env=env,
+                                           dashboard_address=None)
+    else:
+        cluster = local_cluster(n_workers, threads)
+    with cluster, distributed.Client(cluster) as client:
         client.wait_for_workers(n_workers)
         t_start = time.perf_counter() - t0
         t0 = time.perf_counter()
@@ -91,7 +100,9 @@ def dask_run(data, chunk, n_workers, threads, repeat, ref, workers=None, graph=F
             t_dk.append(time.perf_counter() - t)
             same &= all(np.array_equal(dk[k].values, ref[k].values, equal_nan=True)
                         for k in ("value", "stderr", "nfev", "converged"))
-        r = {"workers": n_workers, "threads_per_worker": threads,
+        r = {"workers": n_workers, "threads_per_worker": threads, "dask_malloc": dask_malloc,
+             "worker_malloc_trim": sorted(set(client.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_")).values()),
+                                          key=str),
              "path": "client= (chunks scattered, no data in the graph)",
              "cluster_start_s": t_start, "worker_warm_up_s": t_warm,
              "time_s": min(t_dk), "times_s": t_dk, "in_process_time_s": min(t_in), "in_process_times_s": t_in,
@@ -113,7 +124,8 @@ def main():
     ap.add_argument("--workers", type=int, default=None, help="threads in process (default: fit_batch's)")
     ap.add_argument("--dask", action="store_true", help="also on a dask LocalCluster (client=, scattered)")
     ap.add_argument("--dask-layouts", default="2x1",
-                    help="comma-separated worker processes x threads per worker, e.g. 2x1,1x2")
+                    help="comma-separated worker processes x threads per worker, e.g. 2x1,1x2; "
+                         "2x1-dask-malloc: dask's default worker malloc setting (a before)")
     ap.add_argument("--repeat", type=int, default=1,
                     help="dask: fits alternating in process / on the cluster, best of each (paired)")
     ap.add_argument("--dask-graph", action="store_true",
@@ -155,8 +167,10 @@ def main():
 
         result["dask_local_cluster"] = runs = []
         for layout in args.dask_layouts.split(","):
-            nw, nt = (int(v) for v in layout.lower().split("x"))
-            r = dask_run(data, args.chunk, nw, nt, args.repeat, out, args.workers, args.dask_graph)
+            spec, _, variant = layout.lower().partition("-")
+            nw, nt = (int(v) for v in spec.split("x"))
+            r = dask_run(data, args.chunk, nw, nt, args.repeat, out, args.workers, args.dask_graph,
+                         dask_malloc=variant == "dask-malloc")
             r["numba_threads_per_worker"] = int(cluster_layout(nw, nt)[2]["NUMBA_NUM_THREADS"])
             r["vs_in_process"] = r["time_s"] / r["in_process_time_s"]
             runs.append(r)

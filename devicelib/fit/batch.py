@@ -656,8 +656,9 @@ def local_cluster(n_workers: int | None = None, threads_per_worker: int | None =
 
     The layout and the thread pins come from :func:`cluster_layout` (default: one worker process
     per core, one thread each, numba and BLAS pinned in every worker through its environment, set
-    before the worker imports numpy or numba). Other keyword arguments go to ``LocalCluster``
-    (``processes=False`` for an in-process cluster: then the environment is this process's).
+    before the worker imports numpy or numba; glibc's default malloc, not dask's trim setting).
+    Other keyword arguments go to ``LocalCluster`` (``processes=False`` for an in-process cluster:
+    then the environment is this process's).
     Starting a cluster takes seconds (processes, imports, the kernels' first load): start it once
     and reuse it for every batch, as a lab keeps its cluster running."""
     import dask
