@@ -78,3 +78,22 @@ def test_cluster_layout_pins_threads_to_the_cores():
     assert cluster_layout(2, 1, cores=8)[2]["NUMBA_NUM_THREADS"] == "4"  # kernel threads use the rest
     with pytest.raises(FitError, match="n_workers and threads_per_worker"):
         cluster_layout(0, 1, cores=2)
+
+
+def test_local_cluster_workers_get_the_pins_and_glibc_malloc(monkeypatch):
+    """Worker processes: numba and BLAS pinned in their environment, and no MALLOC_TRIM_THRESHOLD_
+    (dask's setting makes every LM temporary a fresh mmap), even when an earlier cluster left dask's
+    value in this process's environment; that value is put back afterwards."""
+    import os
+
+    import dask
+
+    dask_value = str(dask.config.get("distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"))
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", dask_value)
+    keys = ("NUMBA_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MALLOC_TRIM_THRESHOLD_")
+    with local_cluster(1, 1, processes=True) as cluster, distributed.Client(cluster) as client:
+        [env] = client.run(lambda: {k: os.environ.get(k) for k in keys}).values()
+    n_threads = cluster_layout(1, 1)[2]["NUMBA_NUM_THREADS"]
+    assert env == {"NUMBA_NUM_THREADS": n_threads, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+                   "MALLOC_TRIM_THRESHOLD_": None}
+    assert os.environ["MALLOC_TRIM_THRESHOLD_"] == dask_value
