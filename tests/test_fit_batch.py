@@ -67,8 +67,8 @@ def test_scattered_chunks_on_a_local_cluster_same_result():
         def __init__(self, client):
             self.client, self.args = client, []
 
-        def scatter(self, data):
-            return self.client.scatter(data)
+        def scatter(self, data, **kw):
+            return self.client.scatter(data, **kw)
 
         def submit(self, fn, *args, **kw):
             self.args.append(args)
@@ -79,7 +79,8 @@ def test_scattered_chunks_on_a_local_cluster_same_result():
         spy = Spy(client)
         out = fit_batch("baseline.soft_bounds", ds, chunk=15, client=spy)
     assert len(spy.args) == 3  # 40 devices in chunks of 15
-    assert all(isinstance(a, distributed.Future) for args in spy.args for a in args)
+    # each task: its chunk as one future (data already on a worker) and the fit options
+    assert all(isinstance(args[0], distributed.Future) and len(args) == 2 for args in spy.args)
     np.testing.assert_allclose(out["value"].values, ref["value"].values, rtol=1e-8)
     assert out["converged"].values.sum() == ref["converged"].values.sum()
 

@@ -96,9 +96,10 @@ def test_scattered_chunks_send_shared_pulse_conditions_as_one_row():
         def __init__(self, client):
             self.client = client
 
-        def scatter(self, data):
-            shapes.append([x.shape for x in data])
-            return self.client.scatter(data)
+        def scatter(self, data, **kw):
+            [chunk] = data  # a chunk travels as one object (to one worker)
+            shapes.append([x.shape for x in chunk])
+            return self.client.scatter(data, **kw)
 
         def submit(self, *a, **kw):
             return self.client.submit(*a, **kw)

@@ -21,7 +21,10 @@ A numpy-backed measurement is processed chunk by chunk in this process (with
 a progress callback or bar). A dask-backed one (``data.chunk({"trace": k})``)
 goes through ``xarray.apply_ufunc(..., dask="parallelized")``: the same
 code runs on the threaded scheduler or, when a ``dask.distributed`` Client
-exists, on its cluster (workers need devicelib installed).
+exists, on its cluster (workers need devicelib installed). With ``client=`` a
+numpy-backed measurement is scattered to the workers chunk by chunk (no data in
+the task graph); :func:`local_cluster` starts a cluster laid out and thread-pinned
+for this (one single-threaded worker process per core by default).
 
 Per device the result gives values and standard errors (from the Jacobian at
 the solution, scaled by the reduced chi-square), RMSE, chi-square, reduced
@@ -439,9 +442,10 @@ def fit_batch(
     cores for models whose replay kernel is serial and releases the GIL, ``replay_thread_safe``
     (the baselines), else 1: numba's default threading layer does not allow concurrent calls of
     parallel kernels). ``client``: a ``dask.distributed`` Client
-    (a ``LocalCluster`` or a scheduler address, ``Client("tcp://scheduler:8786")``): a
+    (of :func:`local_cluster`, or of a running deployment: ``Client("tcp://scheduler:8786")``): a
     numpy-backed measurement is then scattered to the workers chunk by chunk
-    (``client.scatter``), so no data travel inside the task graph, and each chunk is one task.
+    (``client.scatter``, each chunk as one object to one worker), so no data travel inside the
+    task graph, and each chunk is one task running the same code as in process (same results).
     """
     if isinstance(model, str):
         from ..registry import get_model
@@ -537,18 +541,68 @@ def _block_fit_rows(g, *conds, **kw):
     return _block_fit(g, *(np.broadcast_to(c, g.shape) for c in conds), **kw)
 
 
+_SERIAL = None  # a process-wide lock for models whose replay kernels are numba-parallel (see _fit_chunk)
+
+
+def _fit_chunk(parts, kw):
+    """One scattered chunk on a dask worker: ``parts`` = [conductance, amplitude, width, interval,
+    temperature] arrived as one object (so all of it sits on one worker), fitted by the same
+    :func:`_block_fit` as in process, with the worker's threads pinned: BLAS to one thread (the
+    batched solves are 5 x 5: BLAS threads only contend), numba to one thread per task when the
+    worker runs several tasks at once, and the models whose kernels are numba-parallel one task
+    at a time per process (numba's default threading layer aborts on concurrent parallel calls)."""
+    import threading
+
+    from .core import _blas_limit
+
+    global _SERIAL
+    try:
+        from distributed import get_worker
+
+        nthreads = get_worker().state.nthreads
+    except (ImportError, ValueError):  # run outside a worker (tests call it directly)
+        nthreads = 1
+    lock = None
+    if nthreads > 1:
+        import numba
+
+        numba.set_num_threads(1)  # thread-local: this task's thread only
+        if not getattr(kw["model"], "replay_thread_safe", False):
+            if _SERIAL is None:
+                _SERIAL = threading.Lock()
+            lock = _SERIAL
+    with _blas_limit(0, 0):
+        if lock is None:
+            return _block_fit_rows(*parts, **kw)
+        with lock:
+            return _block_fit_rows(*parts, **kw)
+
+
+def _chunk_parts(arrs, a, chunk):
+    """The arrays of chunk ``a``: conductances whole; a pulse condition the same for every device of
+    the chunk (a shared pulse train, one width, one temperature) as one row (1/5 of the bytes)."""
+    parts = [np.ascontiguousarray(x[a:a + chunk]) for x in arrs]
+    return parts[:1] + [x[:1] if x.shape[0] > 1 and (x == x[:1]).all() else x for x in parts[1:]]
+
+
 def _fit_scattered(client, arrs, chunk, kw, nf, progress) -> np.ndarray:
-    """One task per chunk on a dask.distributed cluster; the chunk's arrays are scattered first, so
-    the graph holds only references (futures) to data already on the workers."""
+    """One task per chunk on a dask.distributed cluster. Each chunk's arrays are scattered first, as
+    one object to one worker (round robin over the workers' threads, so the tasks start where their
+    data already are and no task fetches a piece from another worker); the graph holds only the
+    reference (a future) and the fit options (the model card, a few hundred bytes)."""
     n = arrs[0].shape[0]
     starts = list(range(0, n, chunk))
+    try:
+        info = client.scheduler_info()["workers"]
+        slots = [w for w, d in sorted(info.items()) for _ in range(max(1, int(d.get("nthreads", 1))))]
+    except (AttributeError, KeyError, TypeError):
+        slots = []
     futures = []
-    for a in starts:
-        # conductances travel whole; a pulse condition the same for every device of the chunk (a
-        # shared pulse train, one width, one temperature) travels as one row: 1/5 of the bytes
-        parts = [np.ascontiguousarray(x[a:a + chunk]) for x in arrs]
-        parts = parts[:1] + [x[:1] if x.shape[0] > 1 and (x == x[:1]).all() else x for x in parts[1:]]
-        futures.append(client.submit(_block_fit_rows, *client.scatter(parts), **kw, pure=False))
+    for i, a in enumerate(starts):
+        where = [slots[i % len(slots)]] if slots else None
+        # hash=False: no tokenising of megabytes of data; the chunk travels as one object
+        [data] = client.scatter([_chunk_parts(arrs, a, chunk)], workers=where, hash=False)
+        futures.append(client.submit(_fit_chunk, data, kw, pure=False))
     bar = _bar(progress, n)
     arr = np.empty((n, nf))
     from distributed import as_completed
@@ -563,6 +617,73 @@ def _fit_scattered(client, arrs, chunk, kw, nf, progress) -> np.ndarray:
         bar(done, n)
     bar(None, n)
     return arr
+
+
+def cluster_layout(n_workers: int | None = None, threads_per_worker: int | None = None,
+                   cores: int | None = None) -> tuple[int, int, dict[str, str]]:
+    """Workers, threads per worker and the worker environment of :func:`local_cluster`.
+
+    Default: one single-threaded worker process per core (on the 2-core build machine the fastest
+    layout for ``fit_batch``: two processes do not share a GIL for the Python and numpy parts of
+    the LM loop; see docs/fitting.md for the paired figures). The environment pins numba's and the
+    BLAS libraries' threads so that workers x threads x kernel threads = cores: numba gets the
+    cores left per worker thread, BLAS one thread (the batched solves are p x p with p ~ 5)."""
+    cores = cores or _cores()
+    if n_workers is None and threads_per_worker is None:
+        n_workers, threads_per_worker = cores, 1
+    elif n_workers is None:
+        n_workers = max(1, cores // threads_per_worker)
+    elif threads_per_worker is None:
+        threads_per_worker = max(1, cores // n_workers)
+    if n_workers < 1 or threads_per_worker < 1:
+        raise FitError(f"local_cluster: n_workers and threads_per_worker must be >= 1, got "
+                       f"{n_workers} and {threads_per_worker}")
+    numba_threads = max(1, cores // (n_workers * threads_per_worker))
+    env = {"NUMBA_NUM_THREADS": str(numba_threads), "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+           "MKL_NUM_THREADS": "1"}
+    return n_workers, threads_per_worker, env
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def local_cluster(n_workers: int | None = None, threads_per_worker: int | None = None, **kwargs):
+    """A ``dask.distributed.LocalCluster`` laid out for :func:`fit_batch` (``client=Client(cluster)``).
+
+    The layout and the thread pins come from :func:`cluster_layout` (default: one worker process
+    per core, one thread each, numba and BLAS pinned in every worker through its environment, set
+    before the worker imports numpy or numba; glibc's default malloc, not dask's trim setting).
+    Other keyword arguments go to ``LocalCluster`` (``processes=False`` for an in-process cluster:
+    then the environment is this process's).
+    Starting a cluster takes seconds (processes, imports, the kernels' first load): start it once
+    and reuse it for every batch, as a lab keeps its cluster running."""
+    import dask
+    from distributed import LocalCluster
+
+    n_workers, threads_per_worker, env = cluster_layout(n_workers, threads_per_worker)
+    kwargs.setdefault("dashboard_address", None)
+    if not kwargs.get("processes", True):
+        return LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker, **kwargs)
+    kwargs["env"] = {**env, **kwargs.get("env", {})}
+    # glibc's default malloc in the workers: dask sets MALLOC_TRIM_THRESHOLD_ before spawning them,
+    # which switches off glibc's adaptive mmap threshold, so every array of the LM loop above 128 kB
+    # is a fresh mmap, page-faulted and zeroed (measured: 2-3x the in-process system time, +25 % CPU
+    # per chunk). dask also leaves the variable in this process's environment for later spawns.
+    key = "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
+    inherited = os.environ.get("MALLOC_TRIM_THRESHOLD_")
+    set_by_dask = inherited is not None and inherited == str(dask.config.get(key, None))
+    if set_by_dask:
+        del os.environ["MALLOC_TRIM_THRESHOLD_"]
+    try:
+        with dask.config.set({key: None}):
+            return LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker, **kwargs)
+    finally:
+        if set_by_dask:
+            os.environ["MALLOC_TRIM_THRESHOLD_"] = inherited
 
 
 def _bar(progress, total):

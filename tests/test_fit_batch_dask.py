@@ -1,0 +1,99 @@
+"""fit_batch on dask.distributed: scattered chunks (no data in the task graph), the LocalCluster
+layout and its thread pins, results identical to the in-process fit."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from devicelib import get_model
+from devicelib.fit.batch import cluster_layout, fit_batch, local_cluster
+from devicelib.fit.errors import FitError
+from devicelib.measurement import make_measurement
+
+distributed = pytest.importorskip("distributed")
+
+
+def population(n, npulse, seed=0):
+    rng = np.random.default_rng(seed)
+    truth = {"w_min": -1 + 0.1 * rng.standard_normal(n), "w_max": 1 + 0.1 * rng.standard_normal(n),
+             "dw_min": 0.03 * np.exp(0.2 * rng.standard_normal(n)), "up_down": 0.2 + 0.05 * rng.standard_normal(n)}
+    m = get_model("baseline.soft_bounds").with_params(**truth)
+    d = np.r_[np.ones(npulse // 2), -np.ones(npulse - npulse // 2)]
+    D = np.tile(d, (n, 1))
+    D[:, 0] = 0
+    w = m.weight_trace(np.full(n, -0.8), D) + 0.01 * rng.standard_normal((n, npulse))
+    return make_measurement(w, amplitude=np.tile(d, (n, 1)), width=1e-6, conductance_unit="", source="synthetic")
+
+
+def _large_graph_warnings(record):
+    return [w for w in record if "Sending large graph" in str(w.message)]
+
+
+def test_task_graph_holds_no_measurement():
+    """The graph sent to the scheduler stays under 4 kB (dask's own serialised-size check, its warning
+    threshold lowered) while each chunk holds 15 x 400 x 8 B = 48 kB of conductances; the control
+    submits one chunk inline and must trip the same check."""
+    import dask
+
+    ds = population(30, 400)
+    ref = fit_batch("baseline.soft_bounds", ds, chunk=15, workers=1)
+    with dask.config.set({"distributed.admin.large-graph-warning-threshold": "4kB"}), \
+            local_cluster(2, 1, processes=False) as cluster, distributed.Client(cluster) as client:
+        with warnings.catch_warnings(record=True) as record:
+            warnings.simplefilter("always")
+            out = fit_batch("baseline.soft_bounds", ds, chunk=15, client=client)
+        assert _large_graph_warnings(record) == []
+        with warnings.catch_warnings(record=True) as record:
+            warnings.simplefilter("always")
+            client.submit(np.sum, ds["conductance"].values[:15].copy(), pure=False).result()
+        assert len(_large_graph_warnings(record)) == 1
+    for k in ("value", "stderr", "nfev", "converged", "rmse"):
+        np.testing.assert_array_equal(out[k].values, ref[k].values)
+
+
+@pytest.mark.parametrize("layout", [(2, 1), (1, 2)])
+def test_local_cluster_identical_to_in_process(layout):
+    """Same code per chunk, same chunks: the cluster's values equal the in-process ones bit for bit,
+    with one thread per worker and with two (numba pinned to one thread per task)."""
+    ds = population(40, 80, seed=3)
+    ref = fit_batch("baseline.soft_bounds", ds, chunk=10)
+    with local_cluster(*layout, processes=False) as cluster, distributed.Client(cluster) as client:
+        info = client.scheduler_info()["workers"]
+        assert sorted(d["nthreads"] for d in info.values()) == [layout[1]] * layout[0]
+        out = fit_batch("baseline.soft_bounds", ds, chunk=10, client=client)
+    for k in ("value", "stderr", "nfev", "converged", "rmse", "chisqr", "condition"):
+        np.testing.assert_array_equal(out[k].values, ref[k].values)
+    assert out["converged"].values.mean() > 0.9
+
+
+def test_cluster_layout_pins_threads_to_the_cores():
+    # default on 2 cores: 2 single-threaded worker processes, numba and BLAS one thread each
+    n, t, env = cluster_layout(cores=2)
+    assert (n, t) == (2, 1)
+    assert (env["NUMBA_NUM_THREADS"], env["OPENBLAS_NUM_THREADS"], env["OMP_NUM_THREADS"]) == ("1", "1", "1")
+    assert cluster_layout(1, 2, cores=2)[:2] == (1, 2) and cluster_layout(1, 2, cores=2)[2]["NUMBA_NUM_THREADS"] == "1"
+    assert cluster_layout(1, cores=2)[:2] == (1, 2)  # threads fill the cores
+    assert cluster_layout(threads_per_worker=1, cores=8)[:2] == (8, 1)
+    assert cluster_layout(2, 1, cores=8)[2]["NUMBA_NUM_THREADS"] == "4"  # kernel threads use the rest
+    with pytest.raises(FitError, match="n_workers and threads_per_worker"):
+        cluster_layout(0, 1, cores=2)
+
+
+def test_local_cluster_workers_get_the_pins_and_glibc_malloc(monkeypatch):
+    """Worker processes: numba and BLAS pinned in their environment, and no MALLOC_TRIM_THRESHOLD_
+    (dask's setting makes every LM temporary a fresh mmap), even when an earlier cluster left dask's
+    value in this process's environment; that value is put back afterwards."""
+    import os
+
+    import dask
+
+    dask_value = str(dask.config.get("distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"))
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", dask_value)
+    keys = ("NUMBA_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MALLOC_TRIM_THRESHOLD_")
+    with local_cluster(1, 1, processes=True) as cluster, distributed.Client(cluster) as client:
+        [env] = client.run(lambda: {k: os.environ.get(k) for k in keys}).values()
+    n_threads = cluster_layout(1, 1)[2]["NUMBA_NUM_THREADS"]
+    assert env == {"NUMBA_NUM_THREADS": n_threads, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+                   "MALLOC_TRIM_THRESHOLD_": None}
+    assert os.environ["MALLOC_TRIM_THRESHOLD_"] == dask_value
