@@ -366,6 +366,35 @@ def drive_kernel(spec: KernelSpec, xs, k0, k1, slot, G, E, X, stats, noise, key,
 
 
 @njit(cache=True, inline="always")
+def record_chunk(bg, be, xs, c0, c1, a0, b, sl, k, G, E, X, stats, rnoise, key, rec_g, rec_e, rec_x,
+                 do_stats):  # pragma: no cover - compiled
+    """Read noise on the chunk's reads ``bg``, then record them, the energies ``be`` and the states
+    ``xs[:, c0:c1]`` at output slot ``sl`` (or into the block's statistics): the recording step shared by
+    the family kernels, one quantity at a time as contiguous copies (the compiler vectorises them)."""
+    if rnoise != 0.0:
+        for i in range(c0, c1):
+            bg[i - c0] = bg[i - c0] * (1.0 + rnoise * normal(key, i, k, 2))
+    if rec_g:
+        for i in range(c0, c1):
+            G[sl, i] = bg[i - c0]
+    if rec_e:
+        for i in range(c0, c1):
+            E[sl, i] = be[i - c0]
+    if rec_x:
+        for q in range(xs.shape[0]):
+            for i in range(c0, c1):
+                X[q, sl, i] = xs[q, i]
+    if do_stats:
+        for i in range(c0, c1):
+            j = i - c0
+            first = i == a0
+            stat_add(stats, b, sl, 0, bg[j], first)
+            stat_add(stats, b, sl, 1, be[j], first)
+            for q in range(xs.shape[0]):
+                stat_add(stats, b, sl, 2 + q, xs[q, i], first)
+
+
+@njit(cache=True, inline="always")
 def stat_add(stats, b, sl, q, v, first):  # pragma: no cover - compiled
     """Add value ``v`` of quantity ``q`` to block ``b``'s shifted sums, minimum and maximum of slot ``sl``
     (``first``: the block's first device, whose value is the shift)."""

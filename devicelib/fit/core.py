@@ -778,6 +778,11 @@ def _least_squares(fun, x0, lo, hi, jac, max_nfev, loss, make_params, count=None
                       ndata=n, nvarys=k, x=ret.x)
 
 
+#: the leading parameters of scipy.optimize._lsq.trf.trf (scipy 1.11-1.17) that _trf_direct passes by position
+_TRF_ARGS = ("fun", "jac", "x0", "f0", "J0", "lb", "ub", "ftol", "xtol", "gtol", "max_nfev", "x_scale",
+             "loss_function", "tr_solver", "tr_options", "verbose")
+
+
 def _trf_direct(fun, x0, lo, hi, jac, max_nfev):
     """scipy's trust-region-reflective iteration (``scipy.optimize._lsq.trf.trf``) called as
     ``least_squares(method="trf", loss="linear", x_scale=1, tr_solver="exact")`` calls it, without
@@ -790,6 +795,8 @@ def _trf_direct(fun, x0, lo, hi, jac, max_nfev):
         from scipy.optimize._lsq.trf import trf
     except ImportError:  # pragma: no cover - another scipy layout
         return None
+    if tuple(inspect.signature(trf).parameters)[:16] != _TRF_ARGS:  # pragma: no cover - another scipy version
+        return None  # the positional call below would not mean what it says
     x0 = np.atleast_1d(np.asarray(x0, dtype=float)).copy()
     lb, ub = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
     if not in_bounds(x0, lb, ub) or np.any(lb >= ub):

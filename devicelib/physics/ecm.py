@@ -207,7 +207,7 @@ import numba
 import numpy as np
 
 from ..core import DeviceModel, Parameter, State, StateVariable
-from ..engine import CHUNK, SERIAL_BELOW, normal, stat_add, twin, vexp
+from ..engine import CHUNK, SERIAL_BELOW, normal, record_chunk, twin, vexp
 from ..units import h_planck, k_B, q_e
 
 EV = q_e
@@ -994,28 +994,8 @@ def _ecm_drive(qs, R, pre, tab_of, TK, TV, TC, TB, tnk, ttn, ctl, max_sub, xs, k
                         x = xs[0, i]
                         gt = r0 / x * qh2 * vexp(-r1 * x)
                         bg[i - c0] = r5 + gt / (1.0 + r2 * (r3 - x) / r4 * gt)
-                if rnoise != 0.0:
-                    for i in range(c0, c1):
-                        bg[i - c0] = bg[i - c0] * (1.0 + rnoise * normal(key, i, k, 2))
-                if rec_g:
-                    for i in range(c0, c1):
-                        G[sl, i] = bg[i - c0]
-                if rec_e:
-                    for i in range(c0, c1):
-                        E[sl, i] = be[i - c0]
-                if rec_x:
-                    for i in range(c0, c1):
-                        X[0, sl, i] = xs[0, i]
-                    for i in range(c0, c1):
-                        X[1, sl, i] = xs[1, i]
-                if do_stats:
-                    for i in range(c0, c1):
-                        j = i - c0
-                        first = i == a0
-                        stat_add(stats, b, sl, 0, bg[j], first)
-                        stat_add(stats, b, sl, 1, be[j], first)
-                        stat_add(stats, b, sl, 2, xs[0, i], first)
-                        stat_add(stats, b, sl, 3, xs[1, i], first)
+                record_chunk(bg, be, xs, c0, c1, a0, b, sl, k, G, E, X, stats, rnoise, key, rec_g, rec_e, rec_x,
+                             do_stats)
     return good.all()
 
 

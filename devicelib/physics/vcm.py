@@ -81,7 +81,7 @@ import numpy as np
 from .. import engine
 from ..circuit import CIRCUIT_PARAMETERS, solve_divider
 from ..core import DeviceModel, Parameter, State, StateVariable
-from ..engine import CHUNK, KernelSpec, normal, stat_add, twin
+from ..engine import CHUNK, KernelSpec, normal, record_chunk, twin
 from ..units import k_B, q_e
 
 EV = q_e  # J per eV
@@ -618,29 +618,8 @@ def _fused_drive(P, R, pre, max_step, max_sub, fast, xs, k0, k1, slot, G, E, X, 
                         bg[j] = eg[j] * amp
                 else:
                     _read_chunk(xs, c0, c1, P, R, bg)  # the reads, vectorised, into bg
-                if rnoise != 0.0:
-                    for i in range(c0, c1):
-                        bg[i - c0] = bg[i - c0] * (1.0 + rnoise * normal(key, i, k, 2))
-                # recording as plain contiguous copies, one quantity at a time (the compiler vectorises them)
-                if rec_g:
-                    for i in range(c0, c1):
-                        G[sl, i] = bg[i - c0]
-                if rec_e:
-                    for i in range(c0, c1):
-                        E[sl, i] = be[i - c0]
-                if rec_x:
-                    for i in range(c0, c1):
-                        X[0, sl, i] = xs[0, i]
-                    for i in range(c0, c1):
-                        X[1, sl, i] = xs[1, i]
-                if do_stats:
-                    for i in range(c0, c1):
-                        j = i - c0
-                        first = i == a0
-                        stat_add(stats, b, sl, 0, bg[j], first)
-                        stat_add(stats, b, sl, 1, be[j], first)
-                        stat_add(stats, b, sl, 2, xs[0, i], first)
-                        stat_add(stats, b, sl, 3, xs[1, i], first)
+                record_chunk(bg, be, xs, c0, c1, a0, b, sl, k, G, E, X, stats, rnoise, key, rec_g, rec_e, rec_x,
+                             do_stats)
     return good.all()
 
 
