@@ -562,6 +562,10 @@ PHYSICS_ROWS = (
 )
 
 
+#: cases renamed since a saved "before" run: (current key) -> (its key there), compared only at equal size
+BEFORE_KEY = {"sim_ecm_small": "sim_ecm", "sim_vcm_1t1r_small": "sim_vcm_1t1r"}
+
+
 def _physics_table(res: dict, anchor) -> list[str]:
     """Physics families on the per-pulse reference path; with ``before`` (a saved run of the previous code,
     ``--before JSON``) the former figures from a run back to back with this one."""
@@ -583,7 +587,9 @@ def _physics_table(res: dict, anchor) -> list[str]:
         row = (f"| {label} | {r['n']:.0e} x {r['pulses']} | {r['time_s']:.2f} s | {r['updates_per_s']:.3g} | "
                f"{ratio} |")
         if before:
-            rb = before.get(key, {})
+            rb = before.get(BEFORE_KEY.get(key, key), {})
+            if rb.get("n") != r["n"] or rb.get("pulses") != r["pulses"]:
+                rb = {}  # a case resized since: no like-for-like figure
             if "updates_per_s" in rb:
                 bratio = f"{rb['updates_per_s'] / b_anchor:.3f}x" if b_anchor else "-"
                 row += f" {rb['updates_per_s']:.3g} | {bratio} | {r['updates_per_s'] / rb['updates_per_s']:.2f}x |"
