@@ -46,6 +46,16 @@ def test_readme_main_job_recovers_the_truth_and_writes_both_files(repo_root, tmp
         assert abs(p["value"] - truth) < 3 * p["stderr"], (name, p)
         assert p["value"] == pytest.approx(truth, rel=0.01)
     assert doc["rmse"]["value"] < 3e-6  # read noise is 0.1 % of 1.6-18 mS: ~2e-6 S
+    # the README's stated expectation ("expect `nu0 = X +/- S m/s`, ...") is what the fit prints, to its digits
+    text = (repo_root / "README.md").read_text().replace("\n", " ")
+    for name in TRUTH:
+        m = re.search(rf"`{name} = ([0-9.]+) \+/- ([0-9.]+)", text)
+        assert m, f"README states no expected {name}"
+        value, err = m.group(1), m.group(2)
+        p = doc["parameters"][name]
+        step = 10.0 ** -len(value.split(".")[1]) if "." in value else 1.0
+        assert abs(p["value"] - float(value)) <= 0.5 * step + 1e-12, (name, p["value"], value)
+        assert p["stderr"] == pytest.approx(float(err), abs=0.5 * 10.0 ** -len(err.split(".")[1]) + 1e-12)
 
     card = load_card(out / "vcm_fit.toml")
     assert card.kind == "fitted"
