@@ -8,7 +8,9 @@ question imports dask and ``dask.array`` (0.3-0.6 s on the build machine: most o
 module) to xarray's own ``DuckArrayModule("dask")``, built on first use. Likewise xarray's
 ``is_dask_collection`` (called on every array it wraps; it imports ``dask.base``) answers False while
 dask is not imported (a dask collection is an object of dask's) and is xarray's own afterwards. Nothing
-changes once dask is imported. When xarray's internals differ (another version), this does nothing.
+changes once dask is imported. pint gets the same lazy entry (xarray imports pint for its first type
+check too; no pint quantity exists before pint is imported). When xarray's internals differ (another
+version), this does nothing.
 """
 
 from __future__ import annotations
@@ -19,19 +21,19 @@ import sys
 class _LazyDask:
     """Stands in for ``xarray.namedarray.pycompat.DuckArrayModule("dask")`` until it is needed."""
 
-    def __init__(self, cls):
-        self._cls = cls
+    def __init__(self, cls, mod="dask", marker="dask.array"):
+        self._cls, self._mod, self._marker = cls, mod, marker
         self._real = None
 
     def _load(self):
         if self._real is None:
-            self._real = self._cls("dask")
+            self._real = self._cls(self._mod)
         return self._real
 
     @property
     def type(self):
-        if self._real is None and "dask.array" not in sys.modules:
-            return ()  # no dask array can exist yet
+        if self._real is None and self._marker not in sys.modules:
+            return ()  # no dask array (pint quantity) can exist yet
         return self._load().type
 
     def __getattr__(self, name):  # module, version, available
@@ -52,6 +54,8 @@ def defer_dask() -> bool:
         return False
     if "dask" not in cache:
         cache["dask"] = _LazyDask(cls)
+    if "pint" not in cache and "pint" not in sys.modules:  # likewise pint (0.1 s): a quantity implies pint
+        cache["pint"] = _LazyDask(cls, "pint", "pint")
     try:
         from xarray.namedarray import utils
     except ImportError:  # pragma: no cover

@@ -67,7 +67,7 @@ import numpy as np
 from . import model_index, registry
 from .core import DeviceModel
 from .registry import ModelNotFound, model_class
-from .units import UnitError, convert, parse_unit, to_si
+from .units import UnitError, check_unit, convert, to_si
 from .variability import Variability
 
 SCHEMA_VERSION = 1
@@ -391,7 +391,7 @@ def _validate_fit(raw: dict, where: str, prefix: str = "fit") -> dict:
                 raise CardError(f"{loc}.value: must be numbers, got {_short(value['value'])}")
             if "unit" in value:
                 try:
-                    parse_unit(_text(value["unit"], f"{loc}.unit") or "dimensionless", loc)
+                    check_unit(_text(value["unit"], f"{loc}.unit") or "dimensionless", loc)  # pint if unlisted
                 except UnitError as exc:
                     raise CardError(str(exc)) from None
             out[key] = entry
@@ -457,7 +457,7 @@ def _card_from_dict(data: dict[str, Any], where: str, path: Path | None) -> Card
             if key in entry:
                 _text(entry[key], f"{loc}.{key}")
         try:
-            parse_unit(unit, loc)
+            check_unit(unit, loc)  # the shipped unit table, pint for unlisted units
             si = convert(value, unit, p.unit or "dimensionless", loc)
             si = p.validate(si, f"{where}: parameters.")
             stderr = entry.get("stderr")

@@ -85,11 +85,11 @@ def _quantity_inputs(inverse):
 
     @functools.wraps(inverse)
     def wrapper(self, g, v_read):
-        from .units import to_si, ureg
+        from .units import _is_quantity, to_si  # no pint for plain numbers (a quantity implies pint)
 
-        if isinstance(g, ureg.Quantity | str):
+        if isinstance(g, str) or _is_quantity(g):
             g = np.asarray(to_si(g, "S", "g"), dtype=float)
-        if isinstance(v_read, ureg.Quantity | str):
+        if isinstance(v_read, str) or _is_quantity(v_read):
             v_read = float(to_si(v_read, "V", "v_read"))
         return inverse(self, g, v_read)
 

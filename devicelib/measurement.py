@@ -39,9 +39,10 @@ import numpy as np
 import xarray as xr
 
 from . import textio
+from . import units as _units
 from ._xrcompat import defer_dask
 from .pulses import ROOM_TEMPERATURE
-from .units import UnitError, parse_unit, to_si, ureg
+from .units import UnitError, check_unit, parse_unit, same_dimension, to_si
 
 defer_dask()  # building a measurement must not import dask (xarray's duck-array check would)
 
@@ -76,11 +77,12 @@ def make_measurement(
     g = np.atleast_2d(np.asarray(conductance, dtype=float))
     if g.size == 0:
         raise MeasurementError(f"{source or 'measurement'}: empty conductance array")
-    unit = parse_unit(conductance_unit or "dimensionless", "conductance unit")
-    if unit.dimensionality == ureg.S.dimensionality:
-        g = np.asarray(to_si(ureg.Quantity(g, unit), "S", "conductance"))
+    unit = conductance_unit or "dimensionless"
+    check_unit(unit, "conductance unit")
+    if same_dimension(unit, "S"):
+        g = np.asarray(_units.convert(g, unit, "S", "conductance"))  # pint's factor (no pint for listed units)
         g_units = "S"
-    elif unit.dimensionality == ureg.dimensionless.dimensionality:
+    elif same_dimension(unit, "dimensionless"):
         g_units = ""
     else:
         raise UnitError(f"{source or 'measurement'}: conductance unit {conductance_unit!r} is not a conductance")
@@ -258,6 +260,10 @@ def _affine(unit: str, target: str, where: str) -> tuple[float, float]:
 
     Checked on the unit alone, so a wrong dimension names the unit and never dumps the data
     (and no pint Quantity wraps a large array)."""
+    factor = _units._factor(unit, target) if unit and target else None
+    if factor is not None:  # multiplicative, same dimension: pint's factor from the shipped table
+        return factor, 0.0
+    ureg = _units.registry()
     u = parse_unit(unit, where)
     t = parse_unit(target, where)
     if u.dimensionality != t.dimensionality:
@@ -279,20 +285,20 @@ def _to_si_inplace(values: np.ndarray, unit: str, target: str, where: str) -> np
 def _quantity_to_conductance(values: np.ndarray, unit: str, v_read: float | None, where: str,
                              copy: bool = True):
     """Convert current or conductance (or normalised weight) columns to S (``copy=False``: in place)."""
-    u = parse_unit(unit, where)
+    check_unit(unit, where)
     values = np.array(values, dtype=float, copy=copy or None)
-    if u.dimensionality == ureg.A.dimensionality:
+    if same_dimension(unit, "A"):
         if v_read is None:
             raise MeasurementError(f"{where}: values are currents ({unit}); give the read voltage to convert to S")
         if not np.isfinite(v_read) or v_read == 0:
             raise MeasurementError(f"{where}: read voltage {v_read} V cannot convert currents to conductance")
         return _to_si_inplace(values, unit, "A", where) / v_read, "S"
-    if u.dimensionality == ureg.S.dimensionality:
+    if same_dimension(unit, "S"):
         return _to_si_inplace(values, unit, "S", where), "S"
-    if u.dimensionality == ureg.ohm.dimensionality:
+    if same_dimension(unit, "ohm"):
         with np.errstate(divide="ignore"):
             return 1.0 / _to_si_inplace(values, unit, "ohm", where), "S"
-    if u.dimensionality == ureg.dimensionless.dimensionality:
+    if same_dimension(unit, "dimensionless"):
         return _to_si_inplace(values, unit, "dimensionless", where), ""
     raise MeasurementError(f"{where}: unit {unit!r} is neither a current, a conductance, a resistance nor ''")
 
@@ -664,8 +670,8 @@ def read_long_csv(
     del df
     unit_v = "dimensionless" if vcol == "weight" else col_units[vcol]
     g, gu = _quantity_to_conductance(grid(vcol, np.nan), unit_v, vr, f"{path}: column {vcol!r}", copy=False)
-    amp_u = parse_unit(col_units["amplitude"], f"{path}: column 'amplitude'")
-    amp_unit = "A" if amp_u.dimensionality == ureg.A.dimensionality else "V"
+    check_unit(col_units["amplitude"], f"{path}: column 'amplitude'")
+    amp_unit = "A" if same_dimension(col_units["amplitude"], "A") else "V"
     data = {"conductance": (("trace", "pulse"), g, {"units": gu})}
     for name in PULSE_VARS:
         target = amp_unit if name == "amplitude" else PULSE_VARS[name]
@@ -739,7 +745,7 @@ def read_instrument_csv(path: str | os.PathLike, *, delimiter: str | None = "aut
         values = df[c].to_numpy(dtype=float).copy()
         if target is None:
             u = parse_unit(unit, f"{path}: column {col!r}")
-            si = ureg.Quantity(1.0, u).to_base_units()
+            si = _units.registry().Quantity(1.0, u).to_base_units()
             target = f"{si.units:~}" if unit != "dimensionless" else ""
             values *= float(si.magnitude)
         else:

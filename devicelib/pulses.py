@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .units import UnitError, to_si, ureg
+from . import units
+from .units import UnitError, to_si
 
 AMPLITUDE_UNITS = ("V", "A")
 ROOM_TEMPERATURE = 300.0  # K
@@ -24,9 +25,8 @@ ROOM_TEMPERATURE = 300.0  # K
 
 def _amplitude(value, amplitude_unit: str | None, name: str) -> tuple[np.ndarray, str]:
     """Convert an amplitude to SI and tell whether it is a voltage or a current."""
-    from pint import Quantity
-
-    if isinstance(value, Quantity):
+    if units._is_quantity(value):  # pint is imported only once a caller built a quantity
+        ureg = units.registry()
         for u in AMPLITUDE_UNITS:
             if value.dimensionality == ureg.Unit(u).dimensionality:
                 if amplitude_unit is not None and amplitude_unit != u:

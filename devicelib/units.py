@@ -11,6 +11,9 @@ the function documents.
 
 from __future__ import annotations
 
+import json
+import os
+import re
 import sys
 from functools import cache, lru_cache
 from typing import Any
@@ -73,6 +76,46 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+@cache
+def _table() -> dict:
+    """The shipped unit lookup (:mod:`devicelib.unit_table`): symbols, dimensions and pint's conversion
+    factors of the unit strings the CLI and the cards use, so that reading them imports no pint. Empty
+    when missing or unreadable (then pint answers everything)."""
+    try:
+        with open(os.path.join(os.path.dirname(__file__), "_unit_table.json"), encoding="utf-8") as f:
+            table = json.load(f)
+        if table.get("version") == 1:
+            return table
+    except (OSError, ValueError):
+        pass
+    return {"units": {}, "factors": {}}
+
+
+def _factor(src: str, dst: str) -> float | None:
+    """pint's factor from ``src`` to ``dst`` (``Quantity(x, src).to(dst)`` is ``x * factor``), or None when
+    the pair is not in the shipped table (other units, other dimensions: ask pint)."""
+    return _table()["factors"].get(f"{src}|{dst}")
+
+
+_NUMBER_UNIT = re.compile(r"\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*")
+
+
+def _split_quantity(text: str) -> tuple[float, str] | None:
+    """``"1.2 V"`` -> (1.2, "V") when the unit is in the shipped table, else None (pint parses it)."""
+    m = _NUMBER_UNIT.fullmatch(text)
+    if m is None or m.group(2) not in _table()["units"]:
+        return None
+    return float(m.group(1)), m.group(2)
+
+
+def quick_si(text: str, unit: str) -> float | None:
+    """``"1.2 V"`` in ``unit`` (SI) from the shipped table: exactly pint's value, or None when the text is not
+    a number and a listed unit of ``unit``'s dimension (then pint parses it, and reports errors)."""
+    split = _split_quantity(text)
+    factor = None if split is None or not unit else _factor(split[1], unit)
+    return None if factor is None else split[0] * factor
+
+
 def _is_quantity(value) -> bool:
     # a pint Quantity exists only once pint is imported: no import for plain numbers
     pint = sys.modules.get("pint")
@@ -115,7 +158,7 @@ KNOWN_UNITS = frozenset({
 
 def check_unit(unit: str, where: str = "unit") -> None:
     """Raise :class:`UnitError` unless ``unit`` is a valid unit string (pint only for unlisted units)."""
-    if unit in KNOWN_UNITS:
+    if unit in KNOWN_UNITS or (unit and unit in _table()["units"]):
         return
     parse_unit(unit or "dimensionless", where)
 
@@ -140,6 +183,9 @@ def to_si(value: Any, unit: str, name: str = "value") -> np.ndarray | float:
                 f"got {value:~P} ({value.dimensionality})"
             ) from exc
     elif isinstance(value, str):
+        fast = quick_si(value, unit)
+        if fast is not None:  # pint's own factor from the shipped table: the value pint would give
+            return fast
         parse_unit(unit, name)
         try:
             q = registry().Quantity(value)
@@ -147,7 +193,7 @@ def to_si(value: Any, unit: str, name: str = "value") -> np.ndarray | float:
             raise UnitError(f"{name}: cannot read {value!r} as a quantity") from exc
         return to_si(q, unit, name)
     else:
-        if unit not in KNOWN_UNITS:
+        if unit not in KNOWN_UNITS and not (unit and unit in _table()["units"]):
             parse_unit(unit, name)  # a bad target unit is an error even for plain numbers
         mag = value
     arr = np.asarray(mag, dtype=float)
@@ -160,15 +206,27 @@ def quantity(value: Any, unit: str):
 
 
 def dimensionality_of(unit: str) -> str:
+    """pint's dimensionality of ``unit`` as text (``'[time]'``; ``'dimensionless'``)."""
+    known = _table()["units"].get(unit) if unit else None
+    if known is not None:
+        return known["dim"]
     return str(parse_unit(unit).dimensionality)
 
 
 def same_dimension(unit_a: str, unit_b: str) -> bool:
+    a, b = (_table()["units"].get(u) if u else None for u in (unit_a, unit_b))
+    if a is not None and b is not None:
+        return a["dim"] == b["dim"]
     return parse_unit(unit_a).dimensionality == parse_unit(unit_b).dimensionality
 
 
 def convert(value: Any, from_unit: str, to_unit: str, name: str = "value"):
-    """Convert a plain number from ``from_unit`` to ``to_unit`` (pint does it)."""
+    """Convert a plain number from ``from_unit`` to ``to_unit`` (pint's factor; pint itself for units not in
+    the shipped table)."""
+    factor = _factor(from_unit, to_unit) if from_unit and to_unit else None
+    if factor is not None:
+        arr = np.asarray(value, dtype=float) * factor
+        return float(arr) if arr.ndim == 0 else arr
     return to_si(registry().Quantity(np.asarray(value, dtype=float), parse_unit(from_unit, name)), to_unit, name)
 
 
@@ -176,6 +234,9 @@ def format_unit(unit: str) -> str:
     """Short, readable form of a unit string (``'microsiemens'`` -> ``'µS'``)."""
     if not unit:
         return ""
+    known = _table()["units"].get(unit)
+    if known is not None:
+        return known["symbol"]
     u = parse_unit(unit)
     return "" if u == registry().dimensionless else f"{u:~P}"
 

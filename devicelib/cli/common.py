@@ -101,7 +101,7 @@ def handle_errors(func):
 
 def _quantity(text: str | None, unit: str, name: str):
     """Parse ``"1.2 V"`` / ``"100 ns"`` / ``"1e-7"`` (SI) into an SI float."""
-    from ..units import Q_, UnitError, to_si
+    from ..units import UnitError, quick_si, registry, to_si
 
     if text is None:
         return None
@@ -111,8 +111,11 @@ def _quantity(text: str | None, unit: str, name: str):
         return value
     except ValueError:
         pass
+    fast = quick_si(text, unit)  # a listed unit: pint's value without importing pint
+    if fast is not None:
+        return fast
     try:
-        q = Q_(text)
+        q = registry().Quantity(text)
     except Exception:
         raise UnitError(f"--{name}: cannot read {text!r} as a quantity (write e.g. '1.2 V')") from None
     return to_si(q, unit, f"--{name}")
