@@ -38,17 +38,63 @@ def _plain_bool_flags() -> None:
     """typer >= 0.22 coerces parameters through pydantic TypeAdapters built on first use, and builds one
     even for an unset flag (``--help``'s None): importing pydantic for that is 0.1-0.3 s of every
     command. A bool flag parses to a bool (typer skips coercing those) or None and a str option or
-    argument to a str or None, so their coercion is typer's own pass-through (the same values); other
-    types (numbers, paths, choices, lists) keep the pydantic path. No-op on typers without it."""
+    argument to a str or None, so their coercion is typer's own pass-through (the same values). An int,
+    a ``Path`` or a list of them (or of str) (``fit``'s options) is converted here when the text is plainly one
+    (digits; a non-empty path, then typer's own path checks), which is what pydantic returns for it;
+    anything else (another text, other types, constraints, parsers) takes typer's pydantic path, with its
+    errors. No-op on typers without it."""
     core, coercion = sys.modules.get("typer.core"), sys.modules.get("typer._coercion")
     build = getattr(core, "build_runtime_param", None)
     passthrough = getattr(coercion, "PassThroughRuntimeParam", None)
     if build is None or passthrough is None or getattr(build, "_devicelib", False):
         return
+    import dataclasses
+    import re
+    from pathlib import Path
+    from typing import Any, get_args, get_origin
+
+    from typer._param_types import coerce_cli_path
+
+    class _Other(Exception):
+        pass
+
+    def leaf(kind, info):
+        def convert(value, param, ctx):
+            if kind is str and isinstance(value, str):  # list[str]: typer's str coercion keeps a str
+                return value
+            if kind is int and type(value) is int:  # a default
+                return value
+            if kind is int and isinstance(value, str) and re.fullmatch(r"[+-]?[0-9]+", value):
+                return int(value)
+            if kind is Path and isinstance(value, str) and value:
+                return coerce_cli_path(Path(value), info, path_type=Path, param=param, ctx=ctx)
+            raise _Other
+        return convert
+
+    @dataclasses.dataclass(frozen=True)
+    class PlainRuntimeParam(coercion.RuntimeParam):
+        convert: Any = None
+        descriptor: Any = None
+
+        def _coerce_value(self, value, param, ctx):
+            try:
+                if self.descriptor.is_list:
+                    return [self.convert(v, param, ctx) for v in (value if isinstance(value, list | tuple)
+                                                                   else [value])]
+                return self.convert(value, param, ctx)
+            except _Other:
+                return build(self.descriptor)._coerce_value(value, param, ctx)  # typer's own, with pydantic
 
     def build_runtime_param(descriptor):
-        if descriptor.annotation in (bool, str) and descriptor.file_annotation is None:
-            return passthrough(annotation=descriptor.annotation, parameter_info=descriptor.parameter_info)
+        ann, info = descriptor.annotation, descriptor.parameter_info
+        if ann in (bool, str) and descriptor.file_annotation is None:
+            return passthrough(annotation=ann, parameter_info=info)
+        kind = get_args(ann)[0] if get_origin(ann) is list and len(get_args(ann)) == 1 else ann
+        plain = (descriptor.file_annotation is None and info.parser is None and info.min is None
+                 and info.max is None and not info.clamp and getattr(info, "path_type", None) is None)
+        if plain and kind in (int, Path, str):
+            return PlainRuntimeParam(annotation=ann, parameter_info=info, convert=leaf(kind, info),
+                                     descriptor=descriptor)
         return build(descriptor)
 
     build_runtime_param._devicelib = True
