@@ -1,0 +1,81 @@
+"""What a whole ``devicelib fit`` command imports (issue 15: the fit command's start-up).
+
+The Gong et al. (2018) one-device fit and the README's main-job fit run in fresh processes; their
+import set must hold no pint (units come from the shipped table, devicelib/_unit_table.json), no
+pydantic (typer's coercion of the fit options) and no dask, and their fitted values must be the ones
+the in-process fit gives. Import checks only: timings are in docs/benchmarks.md
+(benchmarks/run_all.py, cases fit_cli and fit_readme).
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+NOT_LOADED = ["pint", "pydantic", "dask", "lmfit", "matplotlib", "h5py"]
+
+_MAIN = """
+import sys
+sys.argv = ['devicelib', *{args!r}]
+from devicelib.cli import main
+try:
+    main()
+finally:
+    print('LOADED', sorted(m for m in {heavy!r} if m in sys.modules), file=sys.stderr)
+"""
+
+
+def _run(args, cwd):
+    out = subprocess.run([sys.executable, "-c", _MAIN.format(args=args, heavy=[*NOT_LOADED, "numba", "scipy"])],
+                         capture_output=True, text=True, timeout=600, cwd=cwd, env=dict(os.environ))
+    assert out.returncode == 0, out.stderr
+    last = out.stderr.strip().splitlines()[-1]
+    assert last.startswith("LOADED"), out.stderr
+    return json.loads(last.removeprefix("LOADED ").replace("'", '"')), out.stdout
+
+
+def test_gong_fit_command_imports_no_pint_pydantic_or_dask(shared_data, repo_root):
+    gong = shared_data / "aihwkit-gong2018" / "gong_et_al.csv"
+    args = ["fit", str(gong), "--layout", "sequence", "--no-header", "--unit", "", "--amplitude", "1 V",
+            "--amplitude", "-1 V", "--width", "1 us", "--model", "baseline.soft_bounds", "--json"]
+    loaded, out = _run(args, repo_root)
+    assert loaded == ["numba", "scipy"], f"the fit command imported {loaded}"
+    got = json.loads(out)
+    from devicelib.fit import fit
+    from devicelib.fit.readers import read_sequence_csv
+
+    ref = fit("baseline.soft_bounds", read_sequence_csv(gong, "", amplitudes=[1.0, -1.0], width=1e-6))
+    assert got["status"].startswith("converged") and got["nfev"] == ref.nfev
+    for name in ref.varied:  # the command's numbers are the in-process fit's, to the last digit JSON keeps
+        assert got["parameters"][name]["value"] == ref.values[name]
+        assert got["parameters"][name]["stderr"] == ref.stderr[name]
+    assert got["parameters"]["dw_min"]["value"] == pytest.approx(0.0033655, rel=1e-4)  # docs/benchmarks.md
+
+
+def test_readme_fit_command_imports_no_pint_pydantic_or_dask(repo_root, tmp_path):
+    args = ["fit", "datasets/vcm_pulse_trains.csv", "--model", "datasets/vcm_example_start.toml", "--vary",
+            "nu0,gamma0", "--initial", "fit", "--sigma", "0.1%", "--card", str(tmp_path / "card.toml"), "--json"]
+    loaded, out = _run(args, repo_root)
+    assert loaded == ["numba", "scipy"], f"the fit command imported {loaded}"
+    got = json.loads(out)
+    p = got["parameters"]
+    assert round(p["nu0"]["value"], 1) == 119.8 and round(p["gamma0"]["value"], 3) == 6.601  # the README's values
+    assert (tmp_path / "card.toml").exists()
+
+
+def test_quantity_options_and_cards_read_without_pint():
+    code = ("import sys; from devicelib.cli.common import _quantity; from devicelib.catalog import load_card; "
+            "v = [_quantity('1 us', 's', 'width'), _quantity('-1 V', 'V', 'amplitude'), "
+            "_quantity('320 uA', 'A', 'a')]; "
+            "c = load_card('datasets/vcm_example_start.toml'); "
+            "print(v, c.values()['nu0'], 'pint' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert out.returncode == 0, out.stderr
+    from devicelib.units import registry
+
+    q = registry().Quantity
+    want = [q("1 us").to("s").magnitude, q("-1 V").to("V").magnitude, q("320 uA").to("A").magnitude]  # pint's
+    assert out.stdout.split()[-1] == "False" and out.stdout.startswith(f"{[float(x) for x in want]} 217.9")
