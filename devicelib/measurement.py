@@ -31,20 +31,24 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-import xarray as xr
 
 from . import textio
 from . import units as _units
-from ._xrcompat import defer_dask
+from ._xrcompat import (
+    defer_dask,
+    xr,  # xarray imported on first use (not by the fit command)
+)
 from .pulses import ROOM_TEMPERATURE
 from .units import UnitError, check_unit, parse_unit, same_dimension, to_si
 
-defer_dask()  # building a measurement must not import dask (xarray's duck-array check would)
+if "xarray" in sys.modules:  # building a measurement must not import dask (xarray's duck-array check would);
+    defer_dask()  # when xarray is not imported yet, ``xr`` applies this on first use
 
 SCHEMA = "devicelib.measurement/1"
 PULSE_VARS = {"amplitude": None, "width": "s", "interval": "s", "temperature": "K"}
@@ -66,6 +70,7 @@ def make_measurement(
     source: str = "",
     conductance_unit: str = "S",
     amplitude_unit: str = "V",
+    _light: bool = False,
 ) -> xr.Dataset:
     """Build a schema-conforming Dataset from arrays.
 
@@ -118,7 +123,12 @@ def make_measurement(
     attrs = {"schema": SCHEMA, "source": str(source), "read_voltage_units": "V"}
     if v_read is not None:
         attrs["read_voltage"] = float(to_si(v_read, "V", "v_read"))
-    ds = xr.Dataset(data, coords={"trace": labels, "pulse": np.arange(npu)}, attrs=attrs)
+    if _light:  # the fit command's read-only stand-in (devicelib._lightds): no xarray import
+        from ._lightds import LightDataset
+
+        ds = LightDataset(data, {"trace": labels, "pulse": np.arange(npu)}, attrs)
+    else:
+        ds = xr.Dataset(data, coords={"trace": labels, "pulse": np.arange(npu)}, attrs=attrs)
     validate(ds)
     return ds
 

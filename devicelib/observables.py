@@ -35,8 +35,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import xarray as xr
 
+from ._xrcompat import xr  # xarray imported on first use (not by the fit command)
 from .core import DeviceModel
 from .pulses import ROOM_TEMPERATURE
 

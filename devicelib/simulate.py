@@ -15,9 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import xarray as xr
 
 from . import __version__
+from ._xrcompat import xr  # xarray imported on first use (not by the fit command)
 from .core import DeviceModel, State
 from .pulses import PulseTrain
 from .units import to_si

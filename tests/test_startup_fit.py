@@ -2,8 +2,9 @@
 
 The Gong et al. (2018) one-device fit and the README's main-job fit run in fresh processes; their
 import set must hold no pint (units come from the shipped table, devicelib/_unit_table.json), no
-pydantic (typer's coercion of the fit options) and no dask, and their fitted values must be the ones
-the in-process fit gives. Import checks only: timings are in docs/benchmarks.md
+pydantic (typer's coercion of the fit options) and no dask, and the Gong fit (one file, one model, a
+sequence CSV: devicelib._lightds) no xarray or pandas; their fitted values must be the ones the
+in-process fit (on xarray objects) gives. Import checks only: timings are in docs/benchmarks.md
 (benchmarks/run_all.py, cases fit_cli and fit_readme).
 """
 
@@ -14,7 +15,7 @@ import sys
 
 import pytest
 
-NOT_LOADED = ["pint", "pydantic", "dask", "lmfit", "matplotlib", "h5py"]
+NOT_LOADED = ["pint", "pydantic", "dask", "lmfit", "matplotlib", "h5py", "xarray", "pandas"]
 
 _MAIN = """
 import sys
@@ -28,7 +29,8 @@ finally:
 
 
 def _run(args, cwd):
-    out = subprocess.run([sys.executable, "-c", _MAIN.format(args=args, heavy=[*NOT_LOADED, "numba", "scipy"])],
+    heavy = [*NOT_LOADED, "numba", "scipy"]
+    out = subprocess.run([sys.executable, "-c", _MAIN.format(args=args, heavy=heavy)],
                          capture_output=True, text=True, timeout=600, cwd=cwd, env=dict(os.environ))
     assert out.returncode == 0, out.stderr
     last = out.stderr.strip().splitlines()[-1]
@@ -36,7 +38,7 @@ def _run(args, cwd):
     return json.loads(last.removeprefix("LOADED ").replace("'", '"')), out.stdout
 
 
-def test_gong_fit_command_imports_no_pint_pydantic_or_dask(shared_data, repo_root):
+def test_gong_fit_command_imports_no_pint_xarray_pandas_pydantic_or_dask(shared_data, repo_root):
     gong = shared_data / "aihwkit-gong2018" / "gong_et_al.csv"
     args = ["fit", str(gong), "--layout", "sequence", "--no-header", "--unit", "", "--amplitude", "1 V",
             "--amplitude", "-1 V", "--width", "1 us", "--model", "baseline.soft_bounds", "--json"]
@@ -58,7 +60,8 @@ def test_readme_fit_command_imports_no_pint_pydantic_or_dask(repo_root, tmp_path
     args = ["fit", "datasets/vcm_pulse_trains.csv", "--model", "datasets/vcm_example_start.toml", "--vary",
             "nu0,gamma0", "--initial", "fit", "--sigma", "0.1%", "--card", str(tmp_path / "card.toml"), "--json"]
     loaded, out = _run(args, repo_root)
-    assert loaded == ["numba", "scipy"], f"the fit command imported {loaded}"
+    # the long CSV reader parses with pandas (and the card path builds xarray objects): no pint or pydantic
+    assert loaded == ["numba", "pandas", "scipy", "xarray"], f"the fit command imported {loaded}"
     got = json.loads(out)
     p = got["parameters"]
     assert round(p["nu0"]["value"], 1) == 119.8 and round(p["gamma0"]["value"], 3) == 6.601  # the README's values

@@ -13,7 +13,7 @@ from .common import JsonOpt, _emit_json, _model_or_card, _quantity, app, console
 
 
 def _read(path: Path, i: int, n_files: int, start, layout: str, unit, amplitude, width, temperature, vr, header,
-          observable=None, trials=None):
+          observable=None, trials=None, light=False):
     from ..measurement import read_measurement
 
     au = start.amplitude_unit
@@ -42,7 +42,7 @@ def _read(path: Path, i: int, n_files: int, start, layout: str, unit, amplitude,
         return read_sequence_csv(path, unit, amplitudes=[_quantity(a, au, "amplitude") for a in amplitude],
                                  width=_quantity(width[0], "s", "width"), v_read=vr,
                                  temperature=_quantity(temperature, "K", "temperature"), header=header,
-                                 amplitude_unit=au)
+                                 amplitude_unit=au, _light=light)
     kwargs: dict = {}
     if suffix in (".csv", ".tsv", ".txt", ".dat"):
         from ..measurement import sniff_layout
@@ -312,9 +312,11 @@ def fit(
         raise ValueError("--model: the models are driven by different amplitude units (V and A)")
     vr = _quantity(v_read, "V", "v-read")
     parts = []
+    # one file, one model and nothing that works on xarray objects: a read-only measurement without xarray
+    light = len(data) == 1 and len(names) == 1 and not (holdout or report or spread or gate or medians or card)
     for i, path in enumerate(data):
         ds = _read(path, i, len(data), start, layout, unit, amplitude, width, temperature, vr, header, observable,
-                   trials)
+                   trials, light=light)
         if medians:
             from ..maps import condition_medians
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import xarray as xr
 
+from .._xrcompat import xr  # xarray imported on first use (not by the fit command)
 from .core import FitResult, fit
 from .errors import FitError
 

@@ -84,9 +84,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import xarray as xr
 
 from .. import observables as obs_mod
+from .._lightds import LightDataset, LightVariable
+from .._xrcompat import xr  # xarray imported on first use (not by the fit command)
 from ..core import DeviceModel
 from ..measurement import MeasurementError, read_voltage, validate
 from ..observables import observable_of
@@ -1252,13 +1253,17 @@ def fit(
     notes = [n for n in (stochastic_note, prob.initial_note) if n]
 
     dims = ("trace", "pulse")
-    try:  # the measurement's own coordinate indexes, not new ones (xarray index building is ms)
-        coords = xr.Coordinates({k: data.variables[k] for k in dims}, indexes={k: data.xindexes[k] for k in dims})
-    except (AttributeError, KeyError, TypeError, ValueError):  # pragma: no cover - an xarray without Coordinates
-        coords = {"trace": data.variables["trace"].values, "pulse": data.variables["pulse"].values}
     unit = prob.unit
-    # one DataArray holds the coordinates; the others share them
-    pred_da = xr.DataArray(pred_full, dims=dims, coords=coords, attrs={"units": unit})
+    if isinstance(data, LightDataset):  # the CLI's read-only measurement: results alike (xarray on first use)
+        pred_da = LightVariable(dims, pred_full, {"units": unit}, coords={k: data.variables[k] for k in dims})
+    else:
+        try:  # the measurement's own coordinate indexes, not new ones (xarray index building is ms)
+            coords = xr.Coordinates({k: data.variables[k] for k in dims},
+                                    indexes={k: data.xindexes[k] for k in dims})
+        except (AttributeError, KeyError, TypeError, ValueError):  # pragma: no cover - no xr.Coordinates
+            coords = {"trace": data.variables["trace"].values, "pulse": data.variables["pulse"].values}
+        # one DataArray holds the coordinates; the others share them
+        pred_da = xr.DataArray(pred_full, dims=dims, coords=coords, attrs={"units": unit})
 
     def like(arr, units=True):
         da = pred_da.copy(deep=False, data=arr)

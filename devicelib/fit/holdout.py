@@ -33,8 +33,8 @@ import fnmatch
 import re
 
 import numpy as np
-import xarray as xr
 
+from .._xrcompat import xr  # xarray imported on first use (not by the fit command)
 from .errors import FitError
 
 _OPS = {"=": np.isclose, "==": np.isclose, "<": np.less, ">": np.greater, "<=": np.less_equal,

@@ -19,8 +19,8 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
-import xarray as xr
 
+from .._xrcompat import xr  # xarray imported on first use (not by the fit command)
 from ..measurement import MeasurementError, _quantity_to_conductance, _read_csv_rows, make_measurement
 from ..units import to_si
 
@@ -37,6 +37,7 @@ def read_sequence_csv(
     header: bool = False,
     label: str | None = None,
     amplitude_unit: str = "V",
+    _light: bool = False,
 ) -> xr.Dataset:
     """Read columns that are consecutive segments of one trace (one amplitude per column).
 
@@ -92,7 +93,7 @@ def read_sequence_csv(
     g, gu = _quantity_to_conductance(values, unit or "dimensionless", vr, str(path))
     ds = make_measurement(g, amplitude=amp, width=width, v_read=vr, interval=interval, temperature=temperature,
                           trace_labels=[label or path.stem], source=str(path),
-                          conductance_unit=gu or "dimensionless", amplitude_unit=amplitude_unit)
+                          conductance_unit=gu or "dimensionless", amplitude_unit=amplitude_unit, _light=_light)
     ds.attrs["segments"] = ",".join(str(len(c)) for c in cols)
     return ds
 
