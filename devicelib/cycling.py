@@ -18,8 +18,8 @@ two checks are not in the trace. A model whose SET and RESET end states do not d
 from __future__ import annotations
 
 import numpy as np
-import xarray as xr
 
+from ._xrcompat import xr  # xarray imported on first use, with dask deferred
 from .measurement import MeasurementError
 from .observables import make_observation, to_si_values
 

@@ -27,7 +27,8 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import xarray as xr
+
+from ._xrcompat import xr  # xarray imported on first use, with dask deferred
 
 DEFAULT_HEADER = "1st Row = Gbins, 2nd Row = CDF Points, 3rd row onward =  dG matrix (rows= CDF, columns = Gbins)"
 _SPLIT = re.compile(r"[,\s]+")

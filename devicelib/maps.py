@@ -27,8 +27,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import xarray as xr
 
+from ._xrcompat import xr  # xarray imported on first use, with dask deferred
 from .measurement import MeasurementError
 from .observables import make_observation
 

@@ -35,9 +35,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import xarray as xr
 from scipy.optimize import nnls
 
+from .._xrcompat import xr  # xarray imported on first use, with dask deferred
 from ..core import DeviceModel
 from ..variability import Variability
 from .batch import fit_batch
