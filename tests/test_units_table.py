@@ -21,6 +21,8 @@ def test_the_shipped_table_is_pints():
         "devicelib/_unit_table.json is stale: run `python -m devicelib.unit_table`"
     assert {"V", "us", "uS", "kohm", "nm", "eV", "1/m^3", "m^2/(V*s)"} <= set(shipped["units"])
     assert shipped["factors"]["us|s"] == 1e-6 and shipped["factors"]["kohm|ohm"] == 1000.0
+    for text, entry in shipped["units"].items():  # each unit's dimension text is pint's own for it
+        assert entry["dim"] == str(registry().Unit(text).dimensionality) == units.dimensionality_of(text)
 
 
 @pytest.mark.parametrize("text, unit", [
