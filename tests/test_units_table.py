@@ -22,7 +22,8 @@ def test_the_shipped_table_is_pints():
     assert {"V", "us", "uS", "kohm", "nm", "eV", "1/m^3", "m^2/(V*s)"} <= set(shipped["units"])
     assert shipped["factors"]["us|s"] == 1e-6 and shipped["factors"]["kohm|ohm"] == 1000.0
     for text, entry in shipped["units"].items():  # each unit's dimension text is pint's own for it
-        assert entry["dim"] == str(registry().Unit(text).dimensionality) == units.dimensionality_of(text)
+        assert entry["dim"] == str(registry().Unit(text).dimensionality)
+        assert not text or units.dimensionality_of(text) == entry["dim"]
 
 
 @pytest.mark.parametrize("text, unit", [
