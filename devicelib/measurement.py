@@ -77,7 +77,9 @@ def make_measurement(
     ``conductance`` is (trace, pulse) in ``conductance_unit`` (converted to S,
     or kept dimensionless for normalised weights). Pulse conditions may be
     scalars, one value per trace (shape (trace,)), or (trace, pulse) arrays;
-    quantities or SI numbers.
+    quantities or SI numbers. ``_light=True`` (the fit command's) returns the read-only stand-in
+    :class:`devicelib._lightds.LightDataset` instead, which imports no xarray until asked for more
+    than values, dims and attributes.
     """
     g = np.atleast_2d(np.asarray(conductance, dtype=float))
     if g.size == 0:

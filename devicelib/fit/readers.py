@@ -43,7 +43,8 @@ def read_sequence_csv(
 
     ``unit`` is the unit of the values (``""`` for normalised weights, ``"S"``,
     ``"A"`` with ``v_read``, ...). ``amplitudes`` gives one amplitude per
-    column (e.g. ``[1.0, -1.0]`` for an up/down sequence).
+    column (e.g. ``[1.0, -1.0]`` for an up/down sequence). ``_light=True``: see
+    :func:`devicelib.measurement.make_measurement`.
 
     Example (aihwkit's Gong et al. 2018 trace, normalised weights, nominal
     +/-1 V pulses since the file records only their sign)::
