@@ -39,8 +39,8 @@ def _plain_bool_flags() -> None:
     even for an unset flag (``--help``'s None): importing pydantic for that is 0.1-0.3 s of every
     command. A bool flag parses to a bool (typer skips coercing those) or None and a str option or
     argument to a str or None, so their coercion is typer's own pass-through (the same values). An int,
-    a ``Path`` or a list of them (or of str) (``fit``'s options) is converted here when the text is plainly one
-    (digits; a non-empty path, then typer's own path checks), which is what pydantic returns for it;
+    a ``Path`` or a list of ints, paths or strs (``fit``'s options) is converted here when the text is
+    plainly one (digits; a non-empty path, then typer's own path checks): what pydantic returns for it;
     anything else (another text, other types, constraints, parsers) takes typer's pydantic path, with its
     errors. No-op on typers without it."""
     core, coercion = sys.modules.get("typer.core"), sys.modules.get("typer._coercion")
@@ -48,12 +48,16 @@ def _plain_bool_flags() -> None:
     passthrough = getattr(coercion, "PassThroughRuntimeParam", None)
     if build is None or passthrough is None or getattr(build, "_devicelib", False):
         return
+    runtime_param = getattr(coercion, "RuntimeParam", passthrough)
     import dataclasses
     import re
     from pathlib import Path
     from typing import Any, get_args, get_origin
 
-    from typer._param_types import coerce_cli_path
+    try:
+        from typer._param_types import coerce_cli_path
+    except ImportError:  # pragma: no cover - another typer layout: paths take typer's own path
+        coerce_cli_path = None
 
     class _Other(Exception):
         pass
@@ -72,7 +76,7 @@ def _plain_bool_flags() -> None:
         return convert
 
     @dataclasses.dataclass(frozen=True)
-    class PlainRuntimeParam(coercion.RuntimeParam):
+    class PlainRuntimeParam(runtime_param):
         convert: Any = None
         descriptor: Any = None
 
@@ -90,9 +94,10 @@ def _plain_bool_flags() -> None:
         if ann in (bool, str) and descriptor.file_annotation is None:
             return passthrough(annotation=ann, parameter_info=info)
         kind = get_args(ann)[0] if get_origin(ann) is list and len(get_args(ann)) == 1 else ann
-        plain = (descriptor.file_annotation is None and info.parser is None and info.min is None
-                 and info.max is None and not info.clamp and getattr(info, "path_type", None) is None)
-        if plain and kind in (int, Path, str):
+        plain = (descriptor.file_annotation is None and hasattr(descriptor, "is_list")
+                 and all(getattr(info, k, None) is None for k in ("parser", "min", "max", "path_type"))
+                 and not getattr(info, "clamp", False))
+        if plain and (kind in (int, str) or (kind is Path and coerce_cli_path is not None)):
             return PlainRuntimeParam(annotation=ann, parameter_info=info, convert=leaf(kind, info),
                                      descriptor=descriptor)
         return build(descriptor)
