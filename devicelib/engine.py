@@ -117,8 +117,10 @@ def _bounds(kind, P, r):  # pragma: no cover - compiled
     return P[r, 0], P[r, 1]
 
 
-def _drive_py(kind, n_nodes, P, R, rkind, x, pre, k0, k1, slot, G, E, X, flags, noise, key, stats, nblocks):
-    """Run pulses k0..k1-1 on every device, updating ``x`` in place (see the module docstring)."""
+def _drive_py(kind, n_nodes, P, R, rkind, xs, pre, k0, k1, slot, G, E, X, flags, noise, key, stats, nblocks):
+    """Run pulses k0..k1-1 on every device, updating the state ``xs`` (1, n) in place (see the module docstring).
+    Recording goes through :func:`record_chunk` as in the family kernels (``X`` is (1, nrec, n))."""
+    x = xs[0]
     n = x.size
     shared_p = P.shape[0] == 1
     shared_r = R.shape[0] == 1
@@ -126,9 +128,8 @@ def _drive_py(kind, n_nodes, P, R, rkind, x, pre, k0, k1, slot, G, E, X, flags, 
     c2c, c2c_abs, rnoise = noise[0], noise[1], noise[2]
     perturb = c2c != 0.0 or c2c_abs != 0.0
     fast = kind != NLS and not perturb and shared_p
-    fast_rec = fast and shared_r and rnoise == 0.0 and not do_stats and not has_e
     # FeFET NLS without c2c noise and with shared parameters: the vectorised pulse (_nls_chunk), in every
-    # recording mode (statistics from its buffers)
+    # recording mode
     nls_fast = kind == NLS and not perturb and shared_p and shared_r
     per = (n + nblocks - 1) // nblocks
     for b in prange(nblocks):
@@ -139,6 +140,7 @@ def _drive_py(kind, n_nodes, P, R, rkind, x, pre, k0, k1, slot, G, E, X, flags, 
         hs = np.empty(CHUNK)
         ss = np.empty(CHUNK)
         hd = np.zeros(CHUNK)
+        # the chunk's reads and energies of a recorded pulse (record_chunk's input)
         bx, bsn, bh, bgb, beb, bf = (np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK),
                                      np.empty(CHUNK), np.empty(CHUNK))
         for c0 in range(a0, a1, CHUNK):
@@ -169,107 +171,50 @@ def _drive_py(kind, n_nodes, P, R, rkind, x, pre, k0, k1, slot, G, E, X, flags, 
                         x[i] = bx[i - c0]
                         ss[i - c0] = bsn[i - c0]
                         hs[i - c0] = bh[i - c0]
-                    if sl >= 0:
-                        if rnoise != 0.0:
-                            for i in range(c0, c1):
-                                bgb[i - c0] = bgb[i - c0] * (1.0 + rnoise * normal(key, i, k, 2))
-                        if rec_g:
-                            for i in range(c0, c1):
-                                G[sl, i] = bgb[i - c0]
-                        if rec_e:
-                            for i in range(c0, c1):
-                                E[sl, i] = beb[i - c0]
-                        if rec_x:
-                            for i in range(c0, c1):
-                                X[sl, i] = bx[i - c0]
-                        if do_stats:
-                            for i in range(c0, c1):
-                                first = i == a0
-                                stat_add(stats, b, sl, 0, bgb[i - c0], first)
-                                stat_add(stats, b, sl, 1, beb[i - c0], first)
-                                stat_add(stats, b, sl, 2, bx[i - c0], first)
-                    continue
-                if upd and fast:
+                elif upd and fast:
                     # the common case as its own tight loop (no noise, shared parameters, a baseline
-                    # rule): the compiler vectorises it; recording then runs in the loop below
+                    # rule): the compiler vectorises it; then the reads of a recorded pulse
                     for i in range(c0, c1):
                         x[i] = step_rule(kind, P, 0, x[i], d, n_nodes)
-                    upd = False
                     if sl < 0:
                         continue
-                    if fast_rec:  # recording as plain contiguous copies
-                        if rec_g:
-                            for i in range(c0, c1):
-                                G[sl, i] = _read(rkind, R, 0, x[i])
-                        if rec_x:
-                            for i in range(c0, c1):
-                                X[sl, i] = x[i]
-                        continue
-                sh0 = sh1 = sh2 = 0.0
-                if do_stats and sl >= 0 and c0 != a0:
-                    sh0, sh1, sh2 = stats[b, sl, 0, 0], stats[b, sl, 1, 0], stats[b, sl, 2, 0]
-                s10 = s20 = s11 = s21 = s12 = s22 = 0.0
-                mn0 = mn1 = mn2 = np.inf
-                mx0 = mx1 = mx2 = -np.inf
-                for i in range(c0, c1):
-                    rp = 0 if shared_p else i
-                    xi = x[i]
-                    e = 0.0
-                    if upd:
-                        if kind == NLS:
-                            j = i - c0
-                            if hd[j] == d:
-                                s0, h0 = ss[j], hs[j]
-                            else:
-                                s0, h0 = nls_start(P, rp, xi, d)
-                            xn, ss[j], hs[j] = nls_advance(P, rp, s0, h0, d, pre[k, 1], pre[k, 2], pre[k, 3])
-                            hd[j] = d
-                        else:
-                            xn = step_rule(kind, P, rp, xi, d, n_nodes)
-                        if has_e:  # fefet._FeFETBase.pulse_energy, before the c2c noise (as the reference)
-                            e = P[rp, 6] * (P[rp, 7] * pre[k, 4] + P[rp, 8] * abs(xn - xi))
-                        if perturb:
-                            xp = xi + (xn - xi) * (1.0 + c2c * normal(key, i, k, 0))
-                            if c2c_abs != 0.0:
-                                xp = xp + c2c_abs * normal(key, i, k, 1)
-                            lo, hi = _bounds(kind, P, rp)
-                            xn = min(max(xp, lo), hi)
+                    for i in range(c0, c1):
+                        bgb[i - c0] = _read(rkind, R, 0 if shared_r else i, x[i])
+                        beb[i - c0] = 0.0
+                else:
+                    for i in range(c0, c1):
+                        rp = 0 if shared_p else i
+                        xi = x[i]
+                        e = 0.0
+                        if upd:
                             if kind == NLS:
-                                hd[i - c0] = 0.0
-                        xi = xn
-                        x[i] = xi
-                    if sl >= 0:
-                        g = _read(rkind, R, 0 if shared_r else i, xi)
-                        if rnoise != 0.0:
-                            g = g * (1.0 + rnoise * normal(key, i, k, 2))
-                        if rec_g:
-                            G[sl, i] = g
-                        if rec_e:
-                            E[sl, i] = e
-                        if rec_x:
-                            X[sl, i] = xi
-                        if do_stats:  # in registers; merged into stats after the chunk
-                            if i == a0:  # the block's shift: its first device's values
-                                sh0, sh1, sh2 = g, e, xi
-                            d0, d1, d2 = g - sh0, e - sh1, xi - sh2
-                            s10 += d0
-                            s20 += d0 * d0
-                            s11 += d1
-                            s21 += d1 * d1
-                            s12 += d2
-                            s22 += d2 * d2
-                            mn0, mx0 = min(mn0, g), max(mx0, g)
-                            mn1, mx1 = min(mn1, e), max(mx1, e)
-                            mn2, mx2 = min(mn2, xi), max(mx2, xi)
-                if do_stats and sl >= 0:
-                    if c0 == a0:
-                        stats[b, sl, 0, 0], stats[b, sl, 1, 0], stats[b, sl, 2, 0] = sh0, sh1, sh2
-                    for q, a1q, a2q, mnq, mxq in ((0, s10, s20, mn0, mx0), (1, s11, s21, mn1, mx1),
-                                                  (2, s12, s22, mn2, mx2)):
-                        stats[b, sl, q, 1] += a1q
-                        stats[b, sl, q, 2] += a2q
-                        stats[b, sl, q, 3] = min(stats[b, sl, q, 3], mnq)
-                        stats[b, sl, q, 4] = max(stats[b, sl, q, 4], mxq)
+                                j = i - c0
+                                if hd[j] == d:
+                                    s0, h0 = ss[j], hs[j]
+                                else:
+                                    s0, h0 = nls_start(P, rp, xi, d)
+                                xn, ss[j], hs[j] = nls_advance(P, rp, s0, h0, d, pre[k, 1], pre[k, 2], pre[k, 3])
+                                hd[j] = d
+                            else:
+                                xn = step_rule(kind, P, rp, xi, d, n_nodes)
+                            if has_e:  # fefet._FeFETBase.pulse_energy, before the c2c noise (as the reference)
+                                e = P[rp, 6] * (P[rp, 7] * pre[k, 4] + P[rp, 8] * abs(xn - xi))
+                            if perturb:
+                                xp = xi + (xn - xi) * (1.0 + c2c * normal(key, i, k, 0))
+                                if c2c_abs != 0.0:
+                                    xp = xp + c2c_abs * normal(key, i, k, 1)
+                                lo, hi = _bounds(kind, P, rp)
+                                xn = min(max(xp, lo), hi)
+                                if kind == NLS:
+                                    hd[i - c0] = 0.0
+                            xi = xn
+                            x[i] = xi
+                        if sl >= 0:
+                            bgb[i - c0] = _read(rkind, R, 0 if shared_r else i, xi)
+                            beb[i - c0] = e
+                if sl >= 0:
+                    record_chunk(bgb, beb, xs, c0, c1, a0, b, sl, k, G, E, X, stats, rnoise, key, rec_g, rec_e,
+                                 rec_x, do_stats)
 
 
 _drive_parallel = njit(cache=True, nogil=True, parallel=True)(_drive_py)
@@ -298,8 +243,10 @@ def drive(spec: FusedSpec, x, k0, k1, slot, G, E, X, stats, noise, key, nblocks,
     flags = np.array([G is not None, E is not None and spec.energy and record_energy, X is not None,
                       stats is not None, spec.energy], dtype=np.bool_)
     kern = _drive_serial if nblocks == 1 else _drive_parallel
-    kern(spec.kind, spec.n_nodes, spec.P, spec.R, spec.read, x, spec.pre, k0, k1, slot,
-         dummy if G is None else G, dummy if E is None else E, dummy if X is None else X, flags,
+    # the kernel takes the state as (1, n) and its record as (1, nrec, n): record_chunk's layout (views, no copies)
+    X3 = np.empty((1, 0, 0), dtype=dtype) if X is None else X[None]
+    kern(spec.kind, spec.n_nodes, spec.P, spec.R, spec.read, x.reshape(1, -1), spec.pre, k0, k1, slot,
+         dummy if G is None else G, dummy if E is None else E, X3, flags,
          np.asarray(noise, dtype=np.float64), np.uint64(key),
          np.empty((0, 0, 0, N_STAT)) if stats is None else stats, nblocks)
 
@@ -384,14 +331,34 @@ def record_chunk(bg, be, xs, c0, c1, a0, b, sl, k, G, E, X, stats, rnoise, key, 
         for q in range(xs.shape[0]):
             for i in range(c0, c1):
                 X[q, sl, i] = xs[q, i]
-    if do_stats:
-        for i in range(c0, c1):
-            j = i - c0
-            first = i == a0
-            stat_add(stats, b, sl, 0, bg[j], first)
-            stat_add(stats, b, sl, 1, be[j], first)
-            for q in range(xs.shape[0]):
-                stat_add(stats, b, sl, 2 + q, xs[q, i], first)
+    if do_stats:  # one quantity at a time, its chunk sums in registers
+        first = c0 == a0
+        stat_run(stats, b, sl, 0, bg, c0, c0, c1, first)
+        stat_run(stats, b, sl, 1, be, c0, c0, c1, first)
+        for q in range(xs.shape[0]):
+            stat_run(stats, b, sl, 2 + q, xs[q], 0, c0, c1, first)
+
+
+@njit(cache=True, inline="always")
+def stat_run(stats, b, sl, q, v, off, c0, c1, first):  # pragma: no cover - compiled
+    """:func:`stat_add` of the values ``v[c0 - off:c1 - off]`` of devices c0..c1-1 in one pass (the sums, minimum
+    and maximum in registers, then added to block ``b``'s slot ``sl``; ``first``: the chunk starts the block)."""
+    if first:
+        stats[b, sl, q, 0] = v[c0 - off]
+    sh = stats[b, sl, q, 0]
+    s1 = s2 = 0.0
+    mn, mx = np.inf, -np.inf
+    for i in range(c0 - off, c1 - off):
+        vi = v[i]
+        d = vi - sh
+        s1 += d
+        s2 += d * d
+        mn = min(mn, vi)
+        mx = max(mx, vi)
+    stats[b, sl, q, 1] += s1
+    stats[b, sl, q, 2] += s2
+    stats[b, sl, q, 3] = min(stats[b, sl, q, 3], mn)
+    stats[b, sl, q, 4] = max(stats[b, sl, q, 4], mx)
 
 
 @njit(cache=True, inline="always")

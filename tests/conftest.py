@@ -8,6 +8,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
+# module-scoped ECM card fixtures (ag, cu) shared by test_ecm.py and test_ecm_engine.py
+pytest_plugins = ("_ecm_cases",)
+
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:

@@ -3,7 +3,7 @@ simulate kernel (devicelib.physics.ecm_kernel) against the per-pulse reference p
 
 import numpy as np
 import pytest
-from scipy.integrate import solve_ivp
+from _ecm_cases import NM, fine_pulse
 
 from devicelib import get_model
 from devicelib.physics import ecm
@@ -12,18 +12,7 @@ from devicelib.pulses import PulseTrain
 from devicelib.simulate import simulate
 from devicelib.variability import Variability
 
-NM = 1e-9
 KEYS = ("conductance", "energy", "gap", "nucleation")
-
-
-@pytest.fixture(scope="module")
-def ag():
-    return get_model("ecm.menzel2013_ag")
-
-
-@pytest.fixture(scope="module")
-def cu():
-    return get_model("ecm.schindler2009_cu_sio2")
 
 
 # SET and RESET across the regimes of both cards, from far and near contact
@@ -38,7 +27,6 @@ def test_tabulated_pulse_converges_to_the_fine_solution(card, v, temp, x0_nm, ag
     from 100 ps to 10 ms (crossing from within one interval to the bound). The sub-step integrator is held to
     2e-4 and 5e-4 (test_ecm.py); the table is measured at 9e-7 and 2.5e-6 at worst in these cases."""
     m = (ag if card == "ag" else cu).with_params()
-    p = m.params
     x0 = x0_nm * NM
     widths = 10.0 ** np.arange(-10, -1.5, 0.5)
     n = -(-ecm.TABLE_MIN // widths.size) * widths.size
@@ -46,26 +34,10 @@ def test_tabulated_pulse_converges_to_the_fine_solution(card, v, temp, x0_nm, ag
     out = m.apply_pulse({"gap": np.full(n, x0), "nucleation": np.ones(n)}, v, w, temp)
     assert m._table(v, temp) is not None  # the tabulated path ran
 
-    def rhs(t, y):
-        rate, power = m._rate_power(p, np.clip(y[:1], p["x_min"], p["L"]), np.array([v]), np.array([temp]))
-        return [rate[0], power[0]]
-
-    def at_min(t, y):
-        return y[0] - p["x_min"]
-
-    def at_max(t, y):
-        return y[0] - p["L"]
-
-    at_min.terminal, at_min.direction = True, -1
-    at_max.terminal, at_max.direction = True, 1
-    sol = solve_ivp(rhs, (0, widths[-1]), [x0, 0.0], method="LSODA", rtol=1e-12, atol=[1e-24, 1e-32],
-                    events=[at_min, at_max], dense_output=True)
+    ref = fine_pulse(m, v, temp, x0, widths[-1], rtol=1e-12, atol=[1e-24, 1e-32])
     for k, wk in enumerate(widths):
-        te = min(wk, sol.t[-1])
-        ref, e_ref = sol.sol(te)
-        if wk > sol.t[-1]:  # held at the bound for the rest of the pulse
-            e_ref += m._rate_power(p, np.array([ref]), np.array([v]), np.array([temp]))[1][0] * (wk - sol.t[-1])
-        assert abs(out["gap"][k] - ref) <= max(1e-5 * abs(ref - x0), 1e-8 * NM), (wk, out["gap"][k], ref)
+        g_ref, e_ref = ref(wk)
+        assert abs(out["gap"][k] - g_ref) <= max(1e-5 * abs(g_ref - x0), 1e-8 * NM), (wk, out["gap"][k], g_ref)
         assert out["_energy"][k] == pytest.approx(e_ref, rel=2e-5), wk
 
 

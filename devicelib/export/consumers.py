@@ -24,6 +24,7 @@ ensemble means, 3 standard errors of the Monte Carlo means.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import importlib.util
 import io
@@ -164,10 +165,17 @@ _SIGMA_CTOC = re.compile(r"^\s*sigmaCtoC\s*=\s*([-+.0-9eE]+)\s*\*\s*\(maxConduct
 
 def get_param_a(nl: float) -> float:
     """formula.cpp getParamA: index = (int)(fabs(NL) * 100) - 1, clamped to [0, 899]; sign = NL > 0 ? 1 : -1."""
+    index = min(max(int(math.fabs(nl) * 100) - 1, 0), 899)
+    return (1 if nl > 0 else -1) * _table_a(index)
+
+
+@functools.cache
+def _table_a(index: int) -> float:
+    """|A| of NeuroSim's table entry ``index`` (NL = (index + 1) / 100): computed once per entry, since the
+    device-to-device replay looks one up per device (a bisection each, ~8 ms)."""
     from ..metrics import neurosim_a_from_nl
 
-    index = min(max(int(math.fabs(nl) * 100) - 1, 0), 899)
-    return (1 if nl > 0 else -1) * float(neurosim_a_from_nl((index + 1) / 100))
+    return float(neurosim_a_from_nl((index + 1) / 100))
 
 
 def _truncate(x: float, num_level: int, threshold: float = 0.5) -> float:

@@ -24,14 +24,16 @@ Usage (from the repository root): ``python docs/scripts/fit_oect_bistable.py [--
 
 from __future__ import annotations
 
-import argparse
-import datetime
+import sys
 from pathlib import Path
 
 import numpy as np
 from scipy.optimize import least_squares
 
-from devicelib import __version__, get_model
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # _common
+from _common import holdout_tables, parse_args, pyplot, rmse_table, save_figure, stamp, toml_bool
+
+from devicelib import get_model
 from devicelib.units import k_B, q_e
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -117,7 +119,6 @@ def fit(vg, i_d) -> dict:
 
 def card_text(f: dict) -> str:
     x = f["x"]
-    today = datetime.date.today().isoformat()
     omega_src = ("fitted: at the lower search bound (-0.2 eV), no bistability; the hysteresis is kinetic"
                  if x[4] <= LOWER[4] + 1e-6 else "fitted (hysteresis width)")
     spin = (f"spinodal gate voltages {f['v_dn']:.3f} V (down) and {f['v_up']:.3f} V (up)" if f["bistable"]
@@ -171,36 +172,24 @@ read_voltage = {{ min = -0.2, max = -0.2, unit = "V" }}
 data = "../shared/data/oect-bistable-transfer/Example.csv"
 method = "least_squares (scipy, trust-region reflective, 2 starts) on log10 |I_d| along the simulated sweep"
 varied = ["mu0", "n0", "V0", "z", "Omega", "j0"]
-converged = {str(f["converged"]).lower()}
+converged = {toml_bool(f["converged"])}
 ndata = {f["n_fit"]}
 redchi = {f["redchi"]:.4g}
 residual = "log10(|I_d| model / |I_d| measured)"
 excluded = {{ ndata = {f["n_excluded"]}, criterion = "|I_d| < 1e-8 A (gate-leakage floor)" }}
 stderr = "not reported: the branch jumps make the objective piecewise in V0, z and Omega"
-bistable = {str(f["bistable"]).lower()}
+bistable = {toml_bool(f["bistable"])}
 holdout_backward = {{ rmse = {f["rmse_f_bwd"]:.4g}, fit_rmse = {f["rmse_f_fit"]:.4g}, ndata = {f["n_bwd"]}, unit = "", note = "a separate fit to the forward sweep ({f["n_fwd"]} points) predicting the backward sweep" }}
-date = "{today}"
-devicelib_version = "{__version__}"
+{stamp()}
 
-[fit.rmse]
-value = {f["rmse_fit"]:.4g}
-unit = ""
+{rmse_table("fit.rmse", f["rmse_fit"])}
 
-[fit.holdout]
-description = "every other point of both branches ({f["n_hold"]} points), not used in the fit"
-ndata = {f["n_hold"]}
-
-[fit.holdout.rmse]
-value = {f["rmse_holdout"]:.4g}
-unit = ""
+{holdout_tables("fit.holdout", f'every other point of both branches ({f["n_hold"]} points), not used in the fit', f["n_hold"], f["rmse_holdout"])}
 '''
 
 
 def figure(vg, i_d, f) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     top = f["top"]
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
@@ -218,20 +207,16 @@ def figure(vg, i_d, f) -> None:
     ax.set(xlabel="gate voltage (V), 0.05 V steps (1 s each assumed)", ylabel="|drain current| (A), V_d = -0.2 V",
            title="ecram.bongartz2024_oect_fit")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(FIGURE, dpi=120)
-    plt.close(fig)
+    save_figure(fig, FIGURE)
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, default=DATA)
-    ap.add_argument("--out", type=Path, default=OUT)
-    args = ap.parse_args(argv)
+    args = parse_args(__doc__, argv, OUT, data=DATA)
     vg, i_d = read_sweep(args.data)
     f = fit(vg, i_d)
     args.out.write_text(card_text(f), encoding="utf-8")
-    figure(vg, i_d, f)
+    if not args.no_figure:
+        figure(vg, i_d, f)
     print(f"wrote {args.out}: RMSE fit {f['rmse_fit']:.3f} dex, held out {f['rmse_holdout']:.3f} dex; forward-only fit "
           f"{f['rmse_f_fit']:.3f} dex predicts the backward sweep with {f['rmse_f_bwd']:.3f} dex; x = {np.round(f['x'], 4)}")
     return 0

@@ -27,14 +27,16 @@ Usage (from the repository root): ``python docs/scripts/fit_pcm_partial_reset.py
 
 from __future__ import annotations
 
-import argparse
-import datetime
+import sys
 from pathlib import Path
 
 import numpy as np
 from scipy.optimize import brentq, least_squares
 
-from devicelib import __version__, get_model
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # _common
+from _common import holdout_tables, parse_args, pyplot, rmse_table, save_figure, stamp, toml_bool
+
+from devicelib import get_model
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT.parent / "shared" / "data" / "pcm-partial-reset" / "Partial_Reset_PCM.csv"
@@ -165,7 +167,6 @@ def fit(stats: dict) -> dict:
 def card_text(f: dict, stats: dict) -> str:
     val, se = f["vals"], f["se_rel"]
     rp = f["r_prog"]
-    today = datetime.date.today().isoformat()
     spread = ", ".join(f"{s:.3f}" for s in stats["sigma"])
     amps = ", ".join(f"{a:.2f}" for a in stats["v"])
     return f'''schema_version = 1
@@ -225,7 +226,7 @@ c2c = {f["c2c"]:.4g}  # relative sigma of the melt-quenched dome thickness: give
 data = "../shared/data/pcm-partial-reset/Partial_Reset_PCM.csv"
 method = "least_squares (scipy, trust-region reflective, 9 starts in R_th) on the per-amplitude medians of log10 R"
 varied = ["R_c", "R_th", "N_T"]
-converged = {str(f["converged"]).lower()}
+converged = {toml_bool(f["converged"])}
 ndata = {f["n_fit"]}
 trials = 380
 redchi = {f["redchi"]:.4g}
@@ -234,8 +235,7 @@ v_melt = {{ value = {f["v_melt"]:.4f}, unit = "V", note = "model melt threshold 
 rmse_plateau = {{ value = {f["rmse_plateau"]:.4g}, unit = "", note = "1.50-2.35 V, fitted and held-out amplitudes" }}
 rmse_melted = {{ value = {f["rmse_melted"]:.4g}, unit = "", note = "2.65-2.95 V: where the model fails (see notes)" }}
 rmse_below = {{ value = {f["rmse_below"]:.4g}, unit = "", note = "1.00-1.45 V: outside validity, not described" }}
-date = "{today}"
-devicelib_version = "{__version__}"
+{stamp()}
 
 [fit.spread]
 amplitude = [{amps}]
@@ -243,25 +243,14 @@ sigma_log10 = [{spread}]
 unit = "V; dex"
 note = "standard deviation of log10 R over the 380 trials at each amplitude"
 
-[fit.rmse]
-value = {f["rmse_fit"]:.4g}
-unit = ""
+{rmse_table("fit.rmse", f["rmse_fit"])}
 
-[fit.holdout]
-description = "the medians at 1.55, 1.65, ..., 2.95 V ({f["n_hold"]} amplitudes), not used in the fit"
-ndata = {f["n_hold"]}
-
-[fit.holdout.rmse]
-value = {f["rmse_holdout"]:.4g}
-unit = ""
+{holdout_tables("fit.holdout", f'the medians at 1.55, 1.65, ..., 2.95 V ({f["n_hold"]} amplitudes), not used in the fit', f["n_hold"], f["rmse_holdout"])}
 '''
 
 
 def figure(stats: dict, f: dict, v_all, r_all) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     v = stats["v"]
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 4.0))
@@ -286,17 +275,11 @@ def figure(stats: dict, f: dict, v_all, r_all) -> None:
     bx.plot(v, sim, "--", color="k", label=f"card: c2c = {f['c2c']:.3f} on the dome thickness")
     bx.set(xlabel="RESET pulse amplitude (V)", ylabel="trial-to-trial sigma of log10 R (dex)", title="cycle-to-cycle spread")
     bx.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(FIGURE, dpi=120)
-    plt.close(fig)
+    save_figure(fig, FIGURE)
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, default=DATA)
-    ap.add_argument("--out", type=Path, default=OUT)
-    ap.add_argument("--no-figure", action="store_true")
-    args = ap.parse_args(argv)
+    args = parse_args(__doc__, argv, OUT, data=DATA)
     v, r = read_data(args.data)
     stats = per_amplitude(v, r)
     f = fit(stats)

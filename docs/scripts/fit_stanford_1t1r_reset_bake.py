@@ -38,18 +38,16 @@ Usage (from the repository root): ``python docs/scripts/fit_stanford_1t1r_reset_
 
 from __future__ import annotations
 
-import argparse
-import datetime
 import re
 import sys
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # _common and the SET script
+from _common import holdout_tables, parse_args, pyplot, rmse_table, save_figure, stamp, toml_bool
 from fit_stanford_1t1r_set import FIT_WIDTHS, read_map
 
-from devicelib import __version__
 from devicelib.catalog import load_card
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -253,7 +251,6 @@ def bake_fits(data_dir: Path = DATA_DIR) -> dict:
 
 def card_text(set_text: str, r: dict, b: dict[int, dict], f: dict) -> str:
     """The SET card's text with the combined name, title and notes and the RESET and bake tables appended."""
-    today = datetime.date.today().isoformat()
     law = f["law"]
     notes = (
         "One card for the Stanford 1T1R chip's SET map, RESET map, read noise and bakes. SET: the parameters below, "
@@ -286,7 +283,7 @@ data = "../shared/data/stanford-1t1r-pulse-sweeps/reset_sweep.tsv"
 method = "RESET map condition medians predicted with every SET value held (card as is); then the transistor threshold of the RESET polarity alone fitted to the 20, 100, 400 ns columns: the RMSE falls to a plateau (no RESET predicted anywhere) and stays flat, so the value is the smallest threshold within 0.001 dex of the plateau (bisection on {float(r['v_th_set']):.3f}-3.4 V), a lower bound"
 varied = ["V_th_T (RESET polarity only)"]
 shared = ["I0", "nu0", "k_T", "g0", "V0", "Ea", "a0", "gamma0", "beta", "g1", "t_ox", "R_th", "g_min", "g_max", "F_min"]
-converged = {str(r["converged"]).lower()}
+converged = {toml_bool(r["converged"])}
 ndata = {r["n_fit"]}
 cells = {r["cells"]}
 residual = "log10(R_model / R_measured) of the condition medians"
@@ -295,20 +292,11 @@ cell_sigma = {{ value = {r["cell_sigma"]:.4g}, unit = "", note = "sigma of log10
 card_rmse = {{ value = {r["rmse_card"]:.4g}, unit = "", note = "every SET value shared (V_th_T = {r['v_th_set']:.3f} V): the card predicts RESET where the chip shows none" }}
 card_max_error = {{ value = {r["max_card"]:.4g}, unit = "" }}
 V_th_T = {{ value = {r["v_th"]:.4g}, unit = "V", note = "fitted transistor threshold for negative (RESET) pulses; a lower bound, since any larger value fits as well (the map holds no RESET)" }}
-date = "{today}"
-devicelib_version = "{__version__}"
+{stamp()}
 
-[fit.reset.rmse]
-value = {r["rmse_fit"]:.4g}
-unit = ""
+{rmse_table("fit.reset.rmse", r["rmse_fit"])}
 
-[fit.reset.holdout]
-description = "the 40 ns and 200 ns columns of the RESET map ({r["n_hold"]} conditions), not used in the fit"
-ndata = {r["n_hold"]}
-
-[fit.reset.holdout.rmse]
-value = {r["rmse_hold"]:.4g}
-unit = ""
+{holdout_tables("fit.reset.holdout", f'the 40 ns and 200 ns columns of the RESET map ({r["n_hold"]} conditions), not used in the fit', r["n_hold"], r["rmse_hold"])}
 
 [fit.retention]
 data = "../shared/data/stanford-1t1r-pulse-sweeps/prebake{{85,110,130}}.tsv, postbake{{85,110,130}}.tsv"
@@ -317,7 +305,7 @@ law = "Var[G(t) - G0] = d(G0) t exp[-Ea/kB (1/T - 1/T_ref)], zero mean (deviceli
 assumption = "bake duration not recorded (no time information in the files or PROVENANCE.md; none found for this data set in the source repositories): ASSUMED {T_BAKE:g} s at each of the three temperatures. Ea depends only on the ratio of the spreads between temperatures and does not depend on the duration if the durations are equal; rate_ref scales as 1/t_bake (rate_ref x t_bake is what the data fix: for 10 min multiply rate_ref by 6, for 24 h divide by 24). Unequal durations would bias Ea by kB ln(t1/t2) / (1/T1 - 1/T2) per pair"
 excluded = "cells whose address bits 11 and 12 differ (8192 of 16384): after the 85 C bake {100 * f['block85'][1]:.1f} % of them moved by > 0.3 dex to {f['block85'][3] / 1e6:.1f}-{f['block85'][4] / 1e6:.0f} MOhm (5-95 %) with corr(pre, post) {abs(f['block85'][2]):.2f} (no memory of the level), against {100 * f['block85'][0]:.1f} % of the other half: selected by address, not by temperature"
 varied = ["Ea", "rate_ref (32 levels)"]
-converged = {str(law["converged"]).lower()}
+converged = {toml_bool(law["converged"])}
 ndata = {law["ndata"]}
 redchi = {law["redchi"]:.4g}
 figure = "docs/figures/vcm_1t1r_bake_arrhenius.png"
@@ -329,9 +317,7 @@ g_levels = {{ value = [{", ".join(f"{x:.4g}" for x in f["levels"]["g0_median"].m
 rate_ref = {{ value = [{", ".join(f"{x:.4g}" for x in law["rate_ref"])}], unit = "S^2/s", note = "variance rate per level at T_ref for the assumed t_bake" }}
 mean_shift = {{ value = [{", ".join(f"{x:.4g}" for x in f["mean_shift"])}], unit = "S", note = "mean G_post - G_pre of the kept cells at 85, 110, 130 C: not ordered with temperature, so no drift term" }}
 
-[fit.retention.rmse]
-value = {np.sqrt(np.mean([law[t]["rmse_sd"] ** 2 for t in FIT_BAKES])):.4g}
-unit = "S"
+{rmse_table("fit.retention.rmse", np.sqrt(np.mean([law[t]["rmse_sd"] ** 2 for t in FIT_BAKES])), "S")}
 note = "RMSE of the per-level standard deviation of dG (read noise removed), 85 and 110 C"
 
 [fit.retention.holdout]
@@ -341,9 +327,7 @@ chi2_per_point = {law[HOLD_BAKE]["chi2n"]:.4g}
 relative_rmse = {{ value = {law[HOLD_BAKE]["rel_rmse_sd"]:.4g}, unit = "", note = "RMS of sigma_pred / sigma_meas - 1 over the levels" }}
 null_relative_rmse = {{ value = {f["null"][HOLD_BAKE]["rel_rmse_sd"]:.4g}, unit = "", note = "same with Ea = 0 (temperature-independent spread), chi2 per point {f['null'][HOLD_BAKE]['chi2n']:.3g}" }}
 
-[fit.retention.holdout.rmse]
-value = {law[HOLD_BAKE]["rmse_sd"]:.4g}
-unit = "S"
+{rmse_table("fit.retention.holdout.rmse", law[HOLD_BAKE]["rmse_sd"], "S")}
 
 [fit.retention.other_holdouts]
 description = "each bake held out in turn: Ea fitted to the other two and the held-out spread predicted"
@@ -374,10 +358,7 @@ median_dlog10R_above_20k = {{ value = {s["median_high"]:.4g}, unit = "" }}
 
 
 def figure(m: dict, r: dict, b: dict[int, dict]) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     ax = axes[0]
@@ -401,16 +382,11 @@ def figure(m: dict, r: dict, b: dict[int, dict]) -> None:
     ax.legend(fontsize=7)
     fig.suptitle(f"vcm.stanford1t1r_fit: RESET fit RMSE {r['rmse_fit']:.3f} dex, held-out {r['rmse_hold']:.3f} dex "
                  f"(card with SET values: {r['rmse_card']:.2f} dex)", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(FIGURE, dpi=110)
-    plt.close(fig)
+    save_figure(fig, FIGURE, dpi=110)
 
 
 def bake_figure(f: dict) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     lv, law, null = f["levels"], f["law"], f["null"]
     g0 = lv["g0_median"].mean(1) * 1e6
@@ -450,15 +426,11 @@ def bake_figure(f: dict) -> None:
     ax.legend(fontsize=7)
     fig.suptitle("vcm.stanford1t1r_fit bakes: activated broadening of 32 programmed levels (half of the array; "
                  "the address-selected half excluded)", fontsize=9.5)
-    fig.tight_layout()
-    fig.savefig(BAKE_FIGURE, dpi=110)
-    plt.close(fig)
+    save_figure(fig, BAKE_FIGURE, dpi=110)
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, default=OUT)
-    args = ap.parse_args(argv)
+    args = parse_args(__doc__, argv, OUT)
     model = load_card(SET_CARD).model()
     m = read_reset(DATA_DIR / "reset_sweep.tsv")
     r = reset_analysis(model, m)
@@ -466,8 +438,9 @@ def main(argv=None) -> int:
     b = bake_stats()
     f = bake_fits()
     args.out.write_text(card_text(SET_CARD.read_text(encoding="utf-8"), r, b, f), encoding="utf-8")
-    figure(m, r, b)
-    bake_figure(f)
+    if not args.no_figure:
+        figure(m, r, b)
+        bake_figure(f)
     print(f"wrote {args.out}: RESET map with SET values {r['rmse_card']:.3f} dex; V_th(RESET) {r['v_th']:.3f} V: "
           f"fit {r['rmse_fit']:.4f} dex on {r['n_fit']}, held-out {r['rmse_hold']:.4f} dex on {r['n_hold']}; "
           + ", ".join(f"{t} C median {b[t]['median']:+.4f} dex" for t in BAKES)

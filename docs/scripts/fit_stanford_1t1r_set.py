@@ -19,14 +19,16 @@ Usage (from the repository root): ``python docs/scripts/fit_stanford_1t1r_set.py
 
 from __future__ import annotations
 
-import argparse
-import datetime
+import sys
 from pathlib import Path
 
 import numpy as np
 from scipy.optimize import least_squares
 
-from devicelib import __version__, get_model
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # _common
+from _common import holdout_tables, parse_args, pyplot, rmse_table, save_figure, stamp, toml_bool
+
+from devicelib import get_model
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT.parent / "shared" / "data" / "stanford-1t1r-pulse-sweeps" / "set_sweep.tsv"
@@ -102,7 +104,6 @@ def fit(m: dict) -> dict:
 
 def card_text(f: dict, noise: dict) -> str:
     v, se = f["values"], f["stderr"]
-    today = datetime.date.today().isoformat()
     return f'''schema_version = 1
 name = "vcm.stanford1t1r_set_fit"
 model = "vcm.stanford_pku"
@@ -157,33 +158,21 @@ read = {noise["rel"]:.4g}  # relative sigma of {noise["n"]} consecutive reads of
 data = "../shared/data/stanford-1t1r-pulse-sweeps/set_sweep.tsv"
 method = "least_squares (scipy, trust-region reflective) on log10 of the per-condition median R_after"
 varied = ["I0", "nu0", "k_T", "V_th_T"]
-converged = {str(f["converged"]).lower()}
+converged = {toml_bool(f["converged"])}
 ndata = {f["n_fit"]}
 cells = {f["cells"]}
 redchi = {f["redchi"]:.4g}
 residual = "log10(R_model / R_measured) of the condition medians"
-date = "{today}"
-devicelib_version = "{__version__}"
+{stamp()}
 
-[fit.rmse]
-value = {f["rmse_fit"]:.4g}
-unit = ""
+{rmse_table("fit.rmse", f["rmse_fit"])}
 
-[fit.holdout]
-description = "the 40 ns and 200 ns columns of the map ({f["n_hold"]} conditions), not used in the fit"
-ndata = {f["n_hold"]}
-
-[fit.holdout.rmse]
-value = {f["rmse_hold"]:.4g}
-unit = ""
+{holdout_tables("fit.holdout", f'the 40 ns and 200 ns columns of the map ({f["n_hold"]} conditions), not used in the fit', f["n_hold"], f["rmse_hold"])}
 '''
 
 
 def figure(m: dict, f: dict) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
     for ax, w in zip(axes, (1e-7, 2e-7), strict=True):
@@ -198,20 +187,16 @@ def figure(m: dict, f: dict) -> None:
     axes[0].legend(fontsize=7)
     fig.suptitle(f"vcm.stanford1t1r_set_fit: fit RMSE {f['rmse_fit']:.3f} dex, held-out {f['rmse_hold']:.3f} dex",
                  fontsize=10)
-    fig.tight_layout()
-    fig.savefig(FIGURE, dpi=110)
-    plt.close(fig)
+    save_figure(fig, FIGURE, dpi=110)
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, default=DATA)
-    ap.add_argument("--out", type=Path, default=OUT)
-    args = ap.parse_args(argv)
+    args = parse_args(__doc__, argv, OUT, data=DATA)
     m = read_map(args.data)
     f = fit(m)
     args.out.write_text(card_text(f, read_noise(READS)), encoding="utf-8")
-    figure(m, f)
+    if not args.no_figure:
+        figure(m, f)
     print(f"wrote {args.out}: fit RMSE {f['rmse_fit']:.3f} dex on {f['n_fit']} conditions, held-out RMSE "
           f"{f['rmse_hold']:.3f} dex on {f['n_hold']}")
     return 0

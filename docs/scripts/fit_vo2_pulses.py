@@ -25,14 +25,16 @@ Usage (from the repository root): ``python docs/scripts/fit_vo2_pulses.py [--dat
 
 from __future__ import annotations
 
-import argparse
-import datetime
+import sys
 from pathlib import Path
 
 import numpy as np
 from scipy.optimize import least_squares
 
-from devicelib import __version__, get_model
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # _common
+from _common import holdout_tables, parse_args, pyplot, rmse_table, save_figure, stamp, toml_bool
+
+from devicelib import get_model
 from devicelib.fit.vo2 import exponential_tau, pulse_features, read_relaxation, read_vo2_pulses, relaxation_tau
 from devicelib.fit.vo2 import threshold_time as _threshold_time
 from devicelib.units import k_B
@@ -185,7 +187,6 @@ def card_text(f: dict) -> str:
     val, err = f["values"], f["stderr"]
     dc = get_model(DC_CARD)
     ea_k = float(dc.params["Ea"]) / k_B
-    today = datetime.date.today().isoformat()
     amps, is_fit = f["amplitudes"], f["is_fit"]
     held_amps = ", ".join(f"{a:g}" for a in amps[~is_fit])
     sw = [(a, td, tm, e) for a, td, tm, e, h in zip(amps, f["t_data"], f["t_model"], f["t_rel_error"], ~is_fit, strict=True)
@@ -241,19 +242,16 @@ data = "../shared/data/vo2-threshold-pulses/short_Vpulses_data/*_0.01s_68.5C.csv
 files = [{fit_files}]
 method = "least_squares (scipy, trust-region reflective) on log10 R at the 49 full-amplitude samples of each fitted pulse; the model integrated sample by sample (ThermalSwitch.apply_pulse)"
 varied = ["R0", "R_m", "Tc", "C_th", "S_e"]
-converged = {str(f["converged"]).lower()}
+converged = {toml_bool(f["converged"])}
 ndata = {f["ndata"]}
 redchi = {f["redchi"]:.4g}
 residual = "log10(R_model / R_measured)"
 amplitude_range = {{ min = {FIT_RANGE[0]}, max = {FIT_RANGE[1]}, unit = "V" }}
 stderr = {{ R0 = {err["R0"]:.4g}, R_m = {err["R_m"]:.4g}, Tc = {err["Tc"]:.4g}, C_th = {err["C_th"]:.4g}, S_e = {err["S_e"]:.4g} }}
 tau_th = {{ value = {f["tau_th"] * 1e3:.4g}, unit = "ms", note = "C_th / S_e" }}
-date = "{today}"
-devicelib_version = "{__version__}"
+{stamp()}
 
-[fit.rmse]
-value = {f["rmse_fit"]:.4g}
-unit = ""
+{rmse_table("fit.rmse", f["rmse_fit"])}
 
 [fit.threshold_time]
 definition = "first time after the leading edge at which R = V/I falls to half its leading-edge value (linear interpolation between 0.2 ms samples); nan: no switching within the pulse"
@@ -274,22 +272,12 @@ model = {{ value = {_arr(f["tau_model"] * 1e3, "{:.3g}")}, unit = "ms" }}
 relaxation_data = "../shared/data/vo2-threshold-pulses/relaxation_timescales.xlsx"
 relaxation_timescales_slow = {{ min = {rlo * 1e3:.3g}, max = {rhi * 1e3:.3g}, unit = "ms", note = "conductance decay after 10-70 mA steps at 64 C, other devices of the film (sheet 'slow'); the card's tau_th lies in this range" }}
 
-[fit.holdout]
-description = "the pulses at {held_amps} V (4 files, 49 samples each), not used in the fit; threshold-time errors: {sw_text}"
-ndata = {f["n_holdout"]}
-threshold_time_max_rel_error = {f["holdout_t_rel_max"]:.4g}
-
-[fit.holdout.rmse]
-value = {f["rmse_holdout"]:.4g}
-unit = ""
+{holdout_tables("fit.holdout", f'the pulses at {held_amps} V (4 files, 49 samples each), not used in the fit; threshold-time errors: {sw_text}', f["n_holdout"], f["rmse_holdout"], extra=f'threshold_time_max_rel_error = {f["holdout_t_rel_max"]:.4g}')}
 '''
 
 
 def figure(f) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     amps, is_fit = f["amplitudes"], f["is_fit"]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10.0, 4.0))
@@ -313,21 +301,17 @@ def figure(f) -> None:
     ax2.set(xlabel="time in the pulse (ms)", ylabel="R = V/I (ohm)", yscale="log",
             title="traces: measured (markers), model (lines)")
     ax2.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(FIGURE, dpi=120)
-    plt.close(fig)
+    save_figure(fig, FIGURE)
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, default=DATA, help="the vo2-threshold-pulses folder")
-    ap.add_argument("--out", type=Path, default=OUT)
-    args = ap.parse_args(argv)
+    args = parse_args(__doc__, argv, OUT, data=DATA, data_help="the vo2-threshold-pulses folder")
     f = fit(args.data)
     recs = read_vo2_pulses(args.data / PULSES)
     f["meas"], f["pulse_time"] = np.array([r.pulse_resistance for r in recs]), recs[0].pulse_time
     args.out.write_text(card_text(f), encoding="utf-8")
-    figure(f)
+    if not args.no_figure:
+        figure(f)
     print(f"wrote {args.out}: fit RMSE {f['rmse_fit']:.4f} dex ({f['nfev']} evaluations), held-out trace RMSE "
           f"{f['rmse_holdout']:.4f} dex, held-out threshold time error up to {f['holdout_t_rel_max'] * 100:.0f} %, "
           f"tau_th {f['tau_th'] * 1e3:.3g} ms")

@@ -18,14 +18,16 @@ Usage (from the repository root): ``python docs/scripts/fit_vo2_rv.py [--data DI
 
 from __future__ import annotations
 
-import argparse
-import datetime
+import sys
 from pathlib import Path
 
 import numpy as np
 from scipy.optimize import least_squares
 
-from devicelib import __version__, get_model
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # _common
+from _common import holdout_tables, parse_args, pyplot, rmse_table, save_figure, stamp, toml_bool
+
+from devicelib import get_model
 from devicelib.units import k_B
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,7 +84,6 @@ def fit(v: np.ndarray, r: np.ndarray) -> dict:
 
 def card_text(f: dict) -> str:
     val = f["values"]
-    today = datetime.date.today().isoformat()
     return f'''schema_version = 1
 name = "mott.galloni2024_vo2_rv_fit"
 model = "mott.thermal_switch"
@@ -126,34 +127,22 @@ temperature = {{ min = 295.0, max = 305.0, unit = "K" }}
 data = "../shared/data/vo2-threshold-pulses/VO2_data_RvsV_transition.csv"
 method = "least_squares (scipy, trust-region reflective, 9 starts) on log10 R of the rising sweep"
 varied = ["R0", "Ea", "R_m", "Tc", "S_e"]
-converged = {str(f["converged"]).lower()}
+converged = {toml_bool(f["converged"])}
 ndata = {f["n_fit"]}
 redchi = {f["redchi"]:.4g}
 residual = "log10(R_model / R_measured)"
 stderr = "not reported: the firing point makes the objective piecewise in Tc and S_e, so a finite-difference covariance is not meaningful"
 v_fire = {{ data = {f["v_fire_data"]:.2f}, model = {f["v_fire_model"]:.2f}, unit = "V", note = "first rising-sweep point below 1 kOhm" }}
-date = "{today}"
-devicelib_version = "{__version__}"
+{stamp()}
 
-[fit.rmse]
-value = {f["rmse_fit"]:.4g}
-unit = ""
+{rmse_table("fit.rmse", f["rmse_fit"])}
 
-[fit.holdout]
-description = "the falling half of the sweep (cooling branch, {f["n_holdout"]} points), not used in the fit"
-ndata = {f["n_holdout"]}
-
-[fit.holdout.rmse]
-value = {f["rmse_holdout"]:.4g}
-unit = ""
+{holdout_tables("fit.holdout", f'the falling half of the sweep (cooling branch, {f["n_holdout"]} points), not used in the fit', f["n_holdout"], f["rmse_holdout"])}
 '''
 
 
 def figure(v, r, f) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     top, pred = f["top"], f["pred"]
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
@@ -165,20 +154,16 @@ def figure(v, r, f) -> None:
     ax.set(xlabel="applied voltage (V), DC sweep, 0.1 A limit", ylabel="device resistance (ohm)",
            title="VO2: mott.galloni2024_vo2_rv_fit")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(FIGURE, dpi=120)
-    plt.close(fig)
+    save_figure(fig, FIGURE)
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, default=DATA)
-    ap.add_argument("--out", type=Path, default=OUT)
-    args = ap.parse_args(argv)
+    args = parse_args(__doc__, argv, OUT, data=DATA)
     v, r = read_sweep(args.data)
     f = fit(v, r)
     args.out.write_text(card_text(f), encoding="utf-8")
-    figure(v, r, f)
+    if not args.no_figure:
+        figure(v, r, f)
     print(f"wrote {args.out}: rising-sweep RMSE {f['rmse_fit']:.3f} dex, held-out falling-sweep RMSE "
           f"{f['rmse_holdout']:.3f} dex, fires at {f['v_fire_model']:.1f} V (data {f['v_fire_data']:.1f} V)")
     return 0
