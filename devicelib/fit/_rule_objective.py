@@ -84,6 +84,7 @@ class RuleObjective:
         self.last_x = None
         self.last_f = None
         self.last_full = None
+        self.last_values = None  # values_of(last_x)
         self.evals = 0  # residual evaluations (a Jacobian counts one per column, as scipy's differences)
 
     # -- one trial ---------------------------------------------------------------------------------------------
@@ -97,7 +98,12 @@ class RuleObjective:
         """Weighted residuals on the whole (n, N) grid (not only the fitted points), or None (invalid trial)."""
         self.evals += 1
         try:
-            P, w0, off, ref = self._rule(self.make_trial(x))
+            if self.values_of is not None:  # make_trial(x) in two steps: the Jacobian at x reuses the values
+                self.last_values = self.values_of(x)
+                trial = self.trial(self.last_values)
+            else:
+                trial = self.make_trial(x)
+            P, w0, off, ref = self._rule(trial)
         except (ValueError, FloatingPointError, ZeroDivisionError):
             return None
         out = np.empty((self.n, self.N))
@@ -115,6 +121,7 @@ class RuleObjective:
     def residual(self, x):
         """The fit's residual vector at ``x`` (the fitted points, row-major)."""
         x = np.array(x, dtype=float)
+        self.last_values = None
         full = self._full(x)
         self.last_x, self.last_full = x, full
         self.last_f = self._points(full)
@@ -183,7 +190,9 @@ class RuleObjective:
         dx = xd - x
         # row j is x with coordinate j stepped; values_of maps coordinate j to its j-th value alone (elementwise),
         # so the rows' values are x's with the diagonal from x + h: two calls instead of p, the same numbers
-        v0, vd = self.values_of(x), self.values_of(xd)
+        v0 = self.last_values if self.last_values is not None and self.last_x is not None and \
+            np.array_equal(x, self.last_x) else self.values_of(x)
+        vd = self.values_of(xd)
         V = np.tile(np.array(list(v0.values()), dtype=float), (p, 1))
         V.flat[:: p + 1] = list(vd.values())
         try:
