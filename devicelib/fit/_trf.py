@@ -13,8 +13,9 @@ much as the residuals and Jacobians themselves:
   computes;
 - the SVD through the LAPACK ``gesdd`` that ``scipy.linalg.svd`` calls, with the workspace size queried once
   per shape (scipy queries it on every call) and the same finiteness check;
-- :func:`solve_lsq_trust_region` is scipy's (``scipy.optimize._lsq.common``), with those norms; the step
-  selection (``select_step``), trust-radius update and termination test are scipy's own functions.
+- :func:`solve_lsq_trust_region` is scipy's (``scipy.optimize._lsq.common``), with those norms; a step that
+  stays inside the bounds is taken as ``select_step`` takes it (its quadratic model inlined); reflected steps,
+  the trust-radius update and the termination test are scipy's own functions.
 
 Reference: M. A. Branch, T. F. Coleman, Y. Li, "A Subspace, Interior, and Conjugate Gradient Method for
 Large-Scale Bound-Constrained Minimization Problems", SIAM J. Sci. Comput. 21, 1 (1999) (scipy's trf).
@@ -169,7 +170,16 @@ def trf_bounds(fun, jac, x0, f0, J0, lb, ub, ftol, xtol, gtol, max_nfev):
         while actual_reduction <= 0 and nfev < max_nfev:
             p_h, alpha, _ = solve_lsq_trust_region(n, m, uf, s, V, Delta, initial_alpha=alpha)
             p = d * p_h
-            step, step_h, predicted_reduction = select_step(x, J_h, diag_h, g_h, p, p_h, d, Delta, lb, ub, theta)
+            x_p = x + p
+            if all(lo <= xi <= hi for xi, lo, hi in zip(x_p.tolist(), lbl, ubl, strict=True)):
+                # select_step's first case (the step stays in bounds), its evaluate_quadratic inlined
+                Js = J_h.dot(p_h)
+                q = np.dot(Js, Js)
+                q += np.dot(p_h * diag_h, p_h)
+                step, step_h, predicted_reduction = p, p_h, -(0.5 * q + np.dot(p_h, g_h))
+            else:  # a reflected or truncated step
+                step, step_h, predicted_reduction = select_step(x, J_h, diag_h, g_h, p, p_h, d, Delta, lb, ub,
+                                                                theta)
             x_try = x + step
             if all(lo < xi < hi for xi, lo, hi in zip(x_try.tolist(), lbl, ubl, strict=True)):
                 x_new = x_try  # strictly inside: make_strictly_feasible(rstep=0) returns a copy of it
