@@ -190,10 +190,11 @@ class RuleObjective:
         dx = xd - x
         # row j is x with coordinate j stepped; values_of maps coordinate j to its j-th value alone (elementwise),
         # so the rows' values are x's with the diagonal from x + h: two calls instead of p, the same numbers
-        v0 = self.last_values if self.last_values is not None and self.last_x is not None and \
-            np.array_equal(x, self.last_x) else self.values_of(x)
+        # (jacobian() has just evaluated the residual at x, or found it evaluated: last_values are x's)
+        v0 = self.last_values if self.last_values is not None else self.values_of(x)
         vd = self.values_of(xd)
-        V = np.tile(np.array(list(v0.values()), dtype=float), (p, 1))
+        V = np.empty((p, p))
+        V[:] = list(v0.values())
         V.flat[:: p + 1] = list(vd.values())
         try:
             arr = dict(zip(v0, V.T, strict=True))
