@@ -71,8 +71,11 @@ from the first read is fitted through :mod:`devicelib.fit._rule_objective`:
 the same residual and the same 2-point Jacobian, each in one compiled call,
 bit for bit the general path's (``LEAN_OBJECTIVE = False`` switches it off),
 and scipy's trust-region iteration called without ``least_squares``'s
-per-evaluation wrappers. The ``least_squares`` path imports neither lmfit nor
-scipy.stats (lmfit is imported only for the other ``method`` values).
+per-evaluation wrappers (for a bounded fit of up to 16 parameters the same
+iteration without its per-call Python: :mod:`devicelib.fit._trf`). The result's
+(trace, pulse) DataArrays are built when first read. The ``least_squares`` path
+imports neither lmfit nor scipy.stats (lmfit is imported only for the other
+``method`` values).
 """
 
 from __future__ import annotations
