@@ -1,6 +1,6 @@
 """scipy's trust-region-reflective iteration for a fit with a few parameters, without its per-call Python.
 
-:func:`trf_bounds` is ``scipy.optimize._lsq.trf.trf_bounds`` (scipy 1.11-1.17) as ``least_squares(method="trf",
+:func:`trf_bounds` is ``scipy.optimize._lsq.trf.trf_bounds`` (as of scipy 1.17) as ``least_squares(method="trf",
 loss="linear", x_scale=1, tr_solver="exact")`` calls it on a bounded problem: the same floating-point
 operations in the same order, so the iterates, the evaluations and the result are scipy's bit for bit
 (tests/test_fit_trf.py and tests/test_fit_lean.py compare whole fits with ``least_squares``). What differs is
@@ -41,8 +41,13 @@ def _norm(x: np.ndarray):
 def _svd(a: np.ndarray):
     """``scipy.linalg.svd(a, full_matrices=False)`` (driver gesdd) of a finite 2-D float array."""
     from scipy.linalg import get_lapack_funcs
-    from scipy.linalg._decomp import _compute_lwork
 
+    try:
+        from scipy.linalg._decomp import _compute_lwork
+    except ImportError:  # pragma: no cover - another scipy layout: its svd itself
+        from scipy.linalg import svd
+
+        return svd(a, full_matrices=False)
     if not np.isfinite(a).all():
         raise ValueError("array must not contain infs or NaNs")  # scipy.linalg.svd's check_finite
     key = (a.shape, a.dtype.char)
