@@ -47,8 +47,9 @@ class RuleObjective:
     """Residual ``f(x)`` and Jacobian ``J(x)`` of a fit in the fitted coordinates ``x`` (see the module
     docstring). ``make_trial(x) -> model`` is the fit's own map (values clipped to the bounds, the
     model's cross-checks run; ``ValueError`` for an invalid trial, whose residuals are all ``BAD``).
-    With ``values_of(x) -> dict`` (the values ``make_trial`` sets) and ``trial(values) -> model``, the
-    Jacobian's trials are built as one model holding every column's values as arrays (the same
+    With ``values_of(x) -> dict`` (the values ``make_trial`` sets, one per coordinate in order, each a function
+    of its own coordinate alone: :meth:`devicelib.fit.core.ParamSpace.to_values`) and ``trial(values) -> model``,
+    the Jacobian's trials are built as one model holding every column's values as arrays (the same
     elementwise arithmetic, one set of numpy calls instead of one per column)."""
 
     def __init__(self, prob, model, make_trial, lo, hi, values_of=None, trial=None):
@@ -58,6 +59,8 @@ class RuleObjective:
         self.prob, self.make_trial = prob, make_trial
         self.values_of, self.trial = values_of, trial
         self.lo, self.hi = np.asarray(lo, float), np.asarray(hi, float)
+        self.lo_list, self.hi_list = self.lo.tolist(), self.hi.tolist()
+        self.all_free = bool(np.all((self.lo == -np.inf) & (self.hi == np.inf)))
         self.kind, self.n_nodes = int(model._kind), int(model._n_nodes)
         c = prob.conds
         # the pulse directions replay_trace derives on every call: once
@@ -76,10 +79,12 @@ class RuleObjective:
         self.g0_si = np.asarray(prob.to_si(prob.g_start), dtype=float)
         self.zero = np.zeros((n, 1))
         self.one = np.ones(n)
+        self.off1, self.ref1 = np.empty(n), np.empty(n)  # the trial's g_offset, g_ref per trace (kernel inputs)
         self.buf = np.empty((n, N))
         self.last_x = None
         self.last_f = None
         self.last_full = None
+        self.last_values = None  # values_of(last_x)
         self.evals = 0  # residual evaluations (a Jacobian counts one per column, as scipy's differences)
 
     # -- one trial ---------------------------------------------------------------------------------------------
@@ -93,12 +98,19 @@ class RuleObjective:
         """Weighted residuals on the whole (n, N) grid (not only the fitted points), or None (invalid trial)."""
         self.evals += 1
         try:
-            P, w0, off, ref = self._rule(self.make_trial(x))
+            if self.values_of is not None:  # make_trial(x) in two steps: the Jacobian at x reuses the values
+                self.last_values = self.values_of(x)
+                trial = self.trial(self.last_values)
+            else:
+                trial = self.make_trial(x)
+            P, w0, off, ref = self._rule(trial)
         except (ValueError, FloatingPointError, ZeroDivisionError):
             return None
         out = np.empty((self.n, self.N))
-        self._res(self.kind, P, self.n_nodes, w0, self.d, np.full(self.n, off), np.full(self.n, ref), self.noff,
-                  self.nref, self.normalised, self.target, self.weight, self.zero, self.one, False, out)
+        self.off1.fill(off)
+        self.ref1.fill(ref)
+        self._res(self.kind, P, self.n_nodes, w0, self.d, self.off1, self.ref1, self.noff, self.nref,
+                  self.normalised, self.target, self.weight, self.zero, self.one, False, out)
         return out
 
     def _points(self, full):
@@ -109,6 +121,7 @@ class RuleObjective:
     def residual(self, x):
         """The fit's residual vector at ``x`` (the fitted points, row-major)."""
         x = np.array(x, dtype=float)
+        self.last_values = None
         full = self._full(x)
         self.last_x, self.last_full = x, full
         self.last_f = self._points(full)
@@ -173,53 +186,62 @@ class RuleObjective:
         when a trial is invalid or the model's checks do not take arrays (then :meth:`jacobian` goes column
         by column)."""
         p = x.size
-        xs = np.repeat(x[None, :], p, axis=0)
-        idx = np.arange(p)
-        xs[idx, idx] = x + h
-        dx = xs[idx, idx] - x
-        vals = [self.values_of(xj) for xj in xs]
+        xd = x + h
+        dx = xd - x
+        # row j is x with coordinate j stepped; values_of maps coordinate j to its j-th value alone (elementwise),
+        # so the rows' values are x's with the diagonal from x + h: two calls instead of p, the same numbers
+        # (jacobian() has just evaluated the residual at x, or found it evaluated: last_values are x's)
+        v0 = self.last_values if self.last_values is not None else self.values_of(x)
+        vd = self.values_of(xd)
+        V = np.empty((p, p))
+        V[:] = list(v0.values())
+        V.flat[:: p + 1] = list(vd.values())
         try:
-            arr = {k: np.array([v[k] for v in vals], dtype=float) for k in vals[0]}
+            arr = dict(zip(v0, V.T, strict=True))
             T = self.trial(arr)
             Pm = np.asarray(T._matrix(p), dtype=float)
         except Exception:  # an invalid trial, or checks written for scalars: column by column
             return None
         self.evals += p
         tp = T.params
-        off = np.broadcast_to(np.asarray(tp["g_offset"], dtype=float), (p,))
-        ref = np.broadcast_to(np.asarray(tp["g_ref"], dtype=float), (p,))
         n = self.n
-        w0 = (self.g0_si[None, :] - off[:, None]) / ref[:, None]  # to_weight, elementwise as for one trial
-        P = np.ascontiguousarray(np.broadcast_to(Pm[:, None, :], (p, n, Pm.shape[1])))
-        off2 = np.ascontiguousarray(np.broadcast_to(off[:, None], (p, n)))
-        ref2 = np.ascontiguousarray(np.broadcast_to(ref[:, None], (p, n)))
-        step = np.ascontiguousarray(np.broadcast_to(dx[:, None], (p, n)))
+        # the kernel's per-column inputs, filled into fresh contiguous arrays (no broadcast_to/copy per input)
+        P = np.empty((p, n, Pm.shape[1]))
+        P[:] = Pm[:, None, :]
+        col = np.empty((3, p, n))  # g_offset, g_ref, step of each column
+        for i, v in enumerate((tp["g_offset"], tp["g_ref"], dx)):
+            v = np.asarray(v, dtype=float)
+            col[i] = v[:, None] if v.ndim else v
+        off2, ref2, step = col
+        w0 = (self.g0_si[None, :] - off2) / ref2  # to_weight, elementwise as for one trial
         Jf = np.empty((n, p, self.N))
-        self._jac(self.kind, P, self.n_nodes, np.ascontiguousarray(w0), self.d, off2, ref2, self.noff, self.nref,
+        self._jac(self.kind, P, self.n_nodes, w0, self.d, off2, ref2, self.noff, self.nref,
                   self.normalised, self.target, self.weight, r0, step, Jf)
         if n == 1 and self.all_points:  # one trace, every point fitted: Jf[0] is J transposed, no copy
             return Jf[0].T
         for j in range(p):
-            col = Jf[:, j, :]
-            J[:, j] = col.reshape(-1) if self.all_points else col[self.mask]
+            c = Jf[:, j, :]
+            J[:, j] = c.reshape(-1) if self.all_points else c[self.mask]
         return J
 
     def scipy_steps(self, x):
         """scipy's ``approx_derivative(method="2-point")`` steps at ``x`` (``_compute_absolute_step`` and
-        ``_adjust_scheme_to_bounds``, one-sided), so the Jacobian is the one ``jac="2-point"`` builds."""
-        sign = (x >= 0).astype(float) * 2 - 1
-        h = EPS_2POINT * sign * np.maximum(1.0, np.abs(x))
-        lb, ub = self.lo, self.hi
-        if np.all((lb == -np.inf) & (ub == np.inf)):
-            return h
-        h_adj = h.copy()
-        lower, upper = x - lb, ub - x
-        xt = x + h
-        violated = (xt < lb) | (xt > ub)
-        fitting = np.abs(h) <= np.maximum(lower, upper)
-        h_adj[violated & fitting] *= -1
-        forward = (upper >= lower) & ~fitting
-        h_adj[forward] = upper[forward]
-        backward = (upper < lower) & ~fitting
-        h_adj[backward] = -lower[backward]
-        return h_adj
+        ``_adjust_scheme_to_bounds``, one-sided), so the Jacobian is the one ``jac="2-point"`` builds: the same
+        float operations per coordinate, in Python (a few parameters: cheaper than a dozen numpy calls)."""
+        out = np.empty(x.size)
+        all_free = self.all_free
+        for j, (xj, lb, ub) in enumerate(zip(x.tolist(), self.lo_list, self.hi_list, strict=True)):
+            h = EPS_2POINT * (1.0 if xj >= 0 else -1.0) * max(1.0, abs(xj))
+            if not all_free:
+                lower, upper = xj - lb, ub - xj
+                xt = xj + h
+                fitting = abs(h) <= max(lower, upper)
+                if fitting:
+                    if xt < lb or xt > ub:
+                        h = -h
+                elif upper >= lower:
+                    h = upper
+                else:
+                    h = -lower
+            out[j] = h
+        return out

@@ -71,13 +71,17 @@ from the first read is fitted through :mod:`devicelib.fit._rule_objective`:
 the same residual and the same 2-point Jacobian, each in one compiled call,
 bit for bit the general path's (``LEAN_OBJECTIVE = False`` switches it off),
 and scipy's trust-region iteration called without ``least_squares``'s
-per-evaluation wrappers. The ``least_squares`` path imports neither lmfit nor
-scipy.stats (lmfit is imported only for the other ``method`` values).
+per-evaluation wrappers (for a bounded fit of up to 16 parameters the same
+iteration without its per-call Python: :mod:`devicelib.fit._trf`). The result's
+(trace, pulse) DataArrays are built when first read. The ``least_squares`` path
+imports neither lmfit nor scipy.stats (lmfit is imported only for the other
+``method`` values).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import inspect
 import time
 from dataclasses import dataclass, field
@@ -93,6 +97,7 @@ from ..measurement import MeasurementError, read_voltage, validate
 from ..observables import observable_of
 from ..simulate import replay
 from ..units import format_unit
+from . import _trf
 from .errors import FitError
 from .guess import scan_start
 from .holdout import holdout_mask
@@ -155,6 +160,8 @@ class FitResult:
     noise_model: str = "trace"
     space: str = "linear"
     warnings: list[str] = field(default_factory=list)
+    #: the arrays behind residuals / prediction / observed / fit_mask while those are not built (see _Grids)
+    grids: Any = field(repr=False, compare=False, default=None)
 
     @property
     def nvarys(self) -> int:
@@ -296,6 +303,62 @@ class FitResult:
         return Card(name=name, model_name=self.model.name, title=title or f"{self.model.name} fitted to data",
                     kind="fitted", provenance=prov, parameters=params, validity=validity or dict(self.validity),
                     variability=variability, fit=fit_info, notes=notes)
+
+
+class _Grids:
+    """The (trace, pulse) arrays of a fit (prediction, residuals, observed, fit_mask), made into DataArrays on
+    the measurement's own coordinates when one is first read: building four DataArrays costs about a
+    millisecond, more than a baseline's whole optimisation, and a caller that wants the fitted values never
+    reads them."""
+
+    def __init__(self, data, unit: str, **arrays: np.ndarray):
+        dims = ("trace", "pulse")
+        self.coord_vars = {k: data.variables[k] for k in dims}  # taken now: the caller may change data later
+        # the CLI's read-only measurement answers alike, without importing xarray (see devicelib._lightds)
+        self.light = isinstance(data, LightDataset)
+        self.indexes = None if self.light else getattr(data, "xindexes", None)
+        self.unit, self.arrays, self.built = unit, arrays, None
+
+    def get(self, name: str):
+        if self.built is None and self.light:
+            self.built = {k: LightVariable(("trace", "pulse"), v, {"units": self.unit} if k != "fit_mask" else {},
+                                           coords=self.coord_vars) for k, v in self.arrays.items()}
+        if self.built is None:
+            dims = ("trace", "pulse")
+            try:  # the measurement's own coordinate indexes, not new ones (xarray index building is ms)
+                coords = xr.Coordinates(self.coord_vars, indexes={k: self.indexes[k] for k in dims})
+            except (AttributeError, KeyError, TypeError, ValueError):  # pragma: no cover - no xr.Coordinates
+                coords = {k: v.values for k, v in self.coord_vars.items()}
+            unit = self.unit
+            # one DataArray holds the coordinates; the others share them
+            pred = xr.DataArray(self.arrays["prediction"], dims=dims, coords=coords, attrs={"units": unit})
+            built = {"prediction": pred}
+            for k in ("residuals", "observed", "fit_mask"):
+                da = pred.copy(deep=False, data=self.arrays[k])
+                da.attrs = {"units": unit} if k != "fit_mask" else {}
+                built[k] = da
+            self.built = built
+        return self.built[name]
+
+
+def _grid_field(name: str) -> property:
+    """``FitResult.<name>``: the value given to the constructor, else the DataArray built from ``grids``."""
+    key = "_" + name
+
+    def get(self):
+        v = self.__dict__.get(key)
+        if v is None and self.grids is not None:
+            v = self.__dict__[key] = self.grids.get(name)
+        return v
+
+    def put(self, value):
+        self.__dict__[key] = value
+
+    return property(get, put, doc=f"{name} on (trace, pulse) (an xarray.DataArray)")
+
+
+for _name in ("residuals", "prediction", "observed", "fit_mask"):
+    setattr(FitResult, _name, _grid_field(_name))  # after @dataclass: its __init__ assigns through them
 
 
 def _plain(v):
@@ -784,6 +847,12 @@ _TRF_ARGS = ("fun", "jac", "x0", "f0", "J0", "lb", "ub", "ftol", "xtol", "gtol",
              "loss_function", "tr_solver", "tr_options", "verbose")
 
 
+@functools.cache
+def _leading_args(fn, n: int | None = None) -> tuple[str, ...]:
+    """The first ``n`` parameter names of ``fn`` (inspect.signature costs tens of microseconds: once per function)."""
+    return tuple(inspect.signature(fn).parameters)[:n]
+
+
 def _trf_direct(fun, x0, lo, hi, jac, max_nfev):
     """scipy's trust-region-reflective iteration (``scipy.optimize._lsq.trf.trf``) called as
     ``least_squares(method="trf", loss="linear", x_scale=1, tr_solver="exact")`` calls it, without
@@ -796,7 +865,7 @@ def _trf_direct(fun, x0, lo, hi, jac, max_nfev):
         from scipy.optimize._lsq.trf import trf
     except ImportError:  # pragma: no cover - another scipy layout
         return None
-    if tuple(inspect.signature(trf).parameters)[:16] != _TRF_ARGS:  # pragma: no cover - another scipy version
+    if _leading_args(trf, 16) != _TRF_ARGS:  # pragma: no cover - another scipy version
         return None  # the positional call below would not mean what it says
     x0 = np.atleast_1d(np.asarray(x0, dtype=float)).copy()
     lb, ub = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
@@ -807,8 +876,16 @@ def _trf_direct(fun, x0, lo, hi, jac, max_nfev):
     if f0.ndim != 1 or not np.all(np.isfinite(f0)):
         return None
     J0 = np.atleast_2d(jac(x0.copy()))
-    ret = trf(fun, lambda x: np.atleast_2d(jac(x)), x0, f0, J0, lb, ub, 1e-8, 1e-8, 1e-8, max_nfev,
-              np.ones(x0.size), None, "exact", {}, 0)
+    if x0.size <= _trf.MAX_PARAMS and not (np.all(lb == -np.inf) and np.all(ub == np.inf)):
+        # a bounded fit with a few parameters: the same iteration without scipy's per-call Python (devicelib.fit._trf)
+        from scipy.optimize import OptimizeResult
+
+        x, f, J, nfev, njev, status = _trf.trf_bounds(fun, lambda x: np.atleast_2d(jac(x)), x0, f0, J0, lb, ub,
+                                                      1e-8, 1e-8, 1e-8, max_nfev)
+        ret = OptimizeResult(x=x, fun=f, jac=J, nfev=nfev, njev=njev, status=status)
+    else:
+        ret = trf(fun, lambda x: np.atleast_2d(jac(x)), x0, f0, J0, lb, ub, 1e-8, 1e-8, 1e-8, max_nfev,
+                  np.ones(x0.size), None, "exact", {}, 0)
     ret.message = TERMINATION_MESSAGES[ret.status]
     ret.success = ret.status > 0
     return ret
@@ -1024,7 +1101,7 @@ def fit(
     if use_guess and hasattr(model, "guess") and prob.obs == "conductance":
         g_si = prob.to_si(np.where(prob.valid, prob.g, np.nan))
         held = {}
-        sig_names = inspect.signature(model.guess).parameters
+        sig_names = _leading_args(getattr(model.guess, "__func__", model.guess))  # (a bound method's function)
         dv = data.variables
         extra = {"v_read": prob.vr, "width": dv["width"].values, "temperature": dv["temperature"].values}
         gkw = {k: v for k, v in extra.items() if k in sig_names}  # what a family's closed form needs
@@ -1059,7 +1136,7 @@ def fit(
 
     def full_x(pars):
         x = space.from_lmfit(pars)
-        return np.r_[x, [pars[k].value for k in zkeys]] if nz else x
+        return np.concatenate([x, [pars[k].value for k in zkeys]]) if nz else x
 
     def resid(pars):
         return resid_x(full_x(pars))
@@ -1105,8 +1182,8 @@ def fit(
                                                  space.lo, space.hi, values_of=space.to_values,
                                                  trial=lambda v: trial_model(model, v))
     if direct:  # scipy directly: lmfit's Parameters bookkeeping per evaluation costs more than a baseline's kernel
-        lo_all = np.r_[space.lo, np.full(nz, -10.0)]
-        hi_all = np.r_[space.hi, np.full(nz, 10.0)]
+        lo_all = np.concatenate([space.lo, np.full(nz, -10.0)])
+        hi_all = np.concatenate([space.hi, np.full(nz, 10.0)])
         # block-separable start shifts: p_n + 2 evaluations per Jacobian, not p_n + nz
         jac = grouped_jac if nz and GROUPED_JACOBIAN else "2-point"
         if lean is not None:  # a baseline rule: the same residual and 2-point Jacobian, each in one compiled call
@@ -1134,7 +1211,7 @@ def fit(
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"), _blas_limit(npts + nz, p_n + nz):
         k = 0
         while k < len(points):
-            x0 = np.r_[points[k], np.zeros(nz)]
+            x0 = np.concatenate([points[k], np.zeros(nz)])
             if direct:
                 res = _least_squares(resid_x, x0, lo_all, hi_all, jac, max_nfev, loss,
                                      lambda x: lm_params(x, light=True),
@@ -1160,7 +1237,12 @@ def fit(
     xbest = xfull[:p_n]
     values_best = space.to_values(xbest)
     try:
-        fitted = model.with_params(**values_best)
+        if type(model).__init__ is DeviceModel.__init__ and all(np.isfinite(v) for v in values_best.values()):
+            # inside the bounds by construction: what with_params adds is the validation of every value (units,
+            # bounds: tens of microseconds a parameter); the cross-parameter checks run in trial_model
+            fitted = trial_model(model, values_best)
+        else:
+            fitted = model.with_params(**values_best)
     except ValueError as exc:
         raise FitError(f"the best fit is not a valid {model.name}: {exc}") from None
     values = {n: (float(np.asarray(fitted.params[n])) if np.ndim(fitted.params[n]) == 0 else fitted.params[n])
@@ -1195,10 +1277,10 @@ def fit(
     try:
         with np.errstate(all="ignore"):
             if lean is not None:  # the steps of _jacobian, all columns in one compiled call
-                J = lean.jacobian(xfull, _jacobian_steps(xfull, np.r_[space.hi, np.full(nz, 10.0)]))
+                J = lean.jacobian(xfull, _jacobian_steps(xfull, np.concatenate([space.hi, np.full(nz, 10.0)])))
             else:
-                J = _jacobian(resid_x, xfull.copy(), np.r_[space.lo, np.full(nz, -10.0)],
-                              np.r_[space.hi, np.full(nz, 10.0)])
+                J = _jacobian(resid_x, xfull.copy(), np.concatenate([space.lo, np.full(nz, -10.0)]),
+                              np.concatenate([space.hi, np.full(nz, 10.0)]))
             prob.shift = xfull[p_n:] * sig0 if nz else None
         with _blas_limit(*J.shape):
             sv = np.linalg.svd(J, compute_uv=False)
@@ -1252,23 +1334,8 @@ def fit(
         status += "; warning: " + "; ".join(warn)
     notes = [n for n in (stochastic_note, prob.initial_note) if n]
 
-    dims = ("trace", "pulse")
     unit = prob.unit
-    if isinstance(data, LightDataset):  # the CLI's read-only measurement: results alike (xarray on first use)
-        pred_da = LightVariable(dims, pred_full, {"units": unit}, coords={k: data.variables[k] for k in dims})
-    else:
-        try:  # the measurement's own coordinate indexes, not new ones (xarray index building is ms)
-            coords = xr.Coordinates({k: data.variables[k] for k in dims},
-                                    indexes={k: data.xindexes[k] for k in dims})
-        except (AttributeError, KeyError, TypeError, ValueError):  # pragma: no cover - no xr.Coordinates
-            coords = {"trace": data.variables["trace"].values, "pulse": data.variables["pulse"].values}
-        # one DataArray holds the coordinates; the others share them
-        pred_da = xr.DataArray(pred_full, dims=dims, coords=coords, attrs={"units": unit})
-
-    def like(arr, units=True):
-        da = pred_da.copy(deep=False, data=arr)
-        da.attrs = {"units": unit} if units else {}
-        return da
+    grids = _Grids(data, unit, prediction=pred_full, residuals=resid_full, observed=prob.g, fit_mask=prob.fitm)
     return FitResult(
         model=fitted,
         values=values,
@@ -1286,14 +1353,12 @@ def fit(
         converged=converged,
         status=status,
         correlations=corr,
-        residuals=like(resid_full),
-        prediction=pred_da,
+        residuals=None,  # the (trace, pulse) DataArrays: built from grids when first read
+        prediction=None,
         sigma=float(np.mean(prob.sig[prob.fitm])),
         method=(method if loss == "linear" else f"{method} ({loss} loss)") + "".join(f"; {n}" for n in notes),
         data_source=str(data.attrs.get("source", "")),
         lmfit_result=res,
-        observed=like(prob.g),
-        fit_mask=like(prob.fitm, units=False),
         holdout=hold_info,
         validity=data_validity(data, _conductance_for_validity(prob), model.amplitude_unit,
                                v_read=None if (prob.normalised or not prob.read_obs) else prob.vr,
@@ -1308,4 +1373,5 @@ def fit(
         noise_model=prob.noise_model,
         space="log" if prob.log else "linear",
         warnings=warn,
+        grids=grids,
     )

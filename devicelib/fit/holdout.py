@@ -44,8 +44,9 @@ _OPS = {"=": np.isclose, "==": np.isclose, "<": np.less, ">": np.greater, "<=": 
 def holdout_mask(spec, data: xr.Dataset) -> tuple[np.ndarray, str]:
     """Boolean mask (trace, pulse) of held-out points and a readable description."""
     obs = str(data.attrs.get("observable", "conductance"))
-    shape = data[obs].shape
-    valid = np.isfinite(data[obs].values)
+    values = data.variables[obs].values  # a Variable: no DataArray built (a fit's set-up)
+    shape = values.shape
+    valid = np.isfinite(values)
     if spec is None or (isinstance(spec, str) and spec.strip().lower() in ("", "none")):
         return np.zeros(shape, bool), "none"
     if not isinstance(spec, str):

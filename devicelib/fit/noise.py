@@ -62,6 +62,18 @@ class NoiseError(FitError):
     """The noise cannot be estimated from these data; the message says why and what to give instead."""
 
 
+def _median(a: np.ndarray) -> float:
+    """``np.median`` of a 1-D float array: the same partition and mean of the middle pair (NaN if any), without
+    the generic axis/out handling (a fit's noise estimate takes four medians per trace)."""
+    n = a.size
+    k = n // 2
+    part = np.partition(a, [k - 1, k, -1] if n % 2 == 0 else [k, -1])
+    if np.isnan(part[-1]):
+        return float("nan")
+    # as numpy sums: the first value plus (0.0 + the rest), which turns a pair of -0.0 into +0.0
+    return float((part[k - 1] + (0.0 + part[k])) / 2 if n % 2 == 0 else 0.0 + part[k])
+
+
 def _robust_row(y: np.ndarray, label: str) -> float | None:
     """Robust sigma of one trace (finite values in order); None when the trace is too short."""
     y = y[np.isfinite(y)]
@@ -69,14 +81,14 @@ def _robust_row(y: np.ndarray, label: str) -> float | None:
         return None
     d1 = np.abs(np.diff(y))
     lag2 = np.abs(y[2:] - y[:-2])
-    m1, m2 = float(np.median(d1)), float(np.median(lag2))
+    m1, m2 = _median(d1), _median(lag2)
     if m1 > 0 and m1 > ALTERNATION * m2:
         raise NoiseError(
             f"trace {label!r} alternates between two levels (median |step| {m1:.3g} vs {m2:.3g} two reads apart, "
             "e.g. SET/RESET reads): its spread is the switching window, not the read noise; give sigma "
             "(--sigma) or fit the two states as separate traces")
     d2 = np.diff(y, n=2)
-    mad = float(np.median(np.abs(d2 - np.median(d2))))
+    mad = _median(np.abs(d2 - _median(d2)))
     s = 1.4826 * mad / np.sqrt(6.0)
     if s == 0:  # quantised data: more than half the second differences are exactly 0
         s = float(np.std(d2)) / np.sqrt(6.0)

@@ -226,14 +226,17 @@ class PulseResponseModel(DeviceModel):
     guess_scan: ClassVar[bool] = False
 
     def _check(self) -> None:
-        if np.any(np.asarray(self.params["w_min"]) >= np.asarray(self.params["w_max"])):
+        lo, hi = self.params["w_min"], self.params["w_max"]
+        if (lo >= hi) if type(lo) is float and type(hi) is float else np.any(np.asarray(lo) >= np.asarray(hi)):
             raise ValueError(f"{self.name}: w_min must be smaller than w_max")
 
     # -- parameters as a per-device matrix for the kernel ----------------------
     def _scales(self):
         p = self.params
-        ud = np.asarray(p.get("up_down", 0.0), dtype=float)
-        dw = np.asarray(p.get("dw_min", 0.0), dtype=float)
+        ud, dw = p.get("up_down", 0.0), p.get("dw_min", 0.0)
+        if type(ud) is float and type(dw) is float:  # scalars (a fit's trial): the same operations, no numpy calls
+            return dw * (1.0 + min(ud, 0.0)), dw * (1.0 - max(ud, 0.0))
+        ud, dw = np.asarray(ud, dtype=float), np.asarray(dw, dtype=float)
         return dw * (1.0 + np.minimum(ud, 0.0)), dw * (1.0 - np.maximum(ud, 0.0))
 
     def _extra(self) -> list:
@@ -242,7 +245,8 @@ class PulseResponseModel(DeviceModel):
     def _matrix(self, n: int) -> np.ndarray:
         su, sd = self._scales()
         cols = [self.params["w_min"], self.params["w_max"], su, sd, *self._extra()]
-        if all(np.ndim(c) == 0 for c in cols):  # one shared row: the kernels index row 0 for every device
+        if all(type(c) is float for c in cols) or all(np.ndim(c) == 0 for c in cols):  # one shared row: the
+            # kernels index row 0 for every device
             return np.array([[float(c) for c in cols]])
         out = np.empty((n, len(cols)))
         for j, c in enumerate(cols):
