@@ -71,8 +71,7 @@ from the first read is fitted through :mod:`devicelib.fit._rule_objective`:
 the same residual and the same 2-point Jacobian, each in one compiled call,
 bit for bit the general path's (``LEAN_OBJECTIVE = False`` switches it off),
 and scipy's trust-region iteration called without ``least_squares``'s
-per-evaluation wrappers (for a bounded fit of up to 16 parameters the same
-iteration without its per-call Python: :mod:`devicelib.fit._trf`). The result's
+per-evaluation wrappers. The result's
 (trace, pulse) DataArrays are built when first read. The ``least_squares`` path
 imports neither lmfit nor scipy.stats (lmfit is imported only for the other
 ``method`` values).
@@ -97,7 +96,6 @@ from ..measurement import MeasurementError, read_voltage, validate
 from ..observables import observable_of
 from ..simulate import replay
 from ..units import format_unit
-from . import _trf
 from .errors import FitError
 from .guess import scan_start
 from .holdout import holdout_mask
@@ -876,16 +874,8 @@ def _trf_direct(fun, x0, lo, hi, jac, max_nfev):
     if f0.ndim != 1 or not np.all(np.isfinite(f0)):
         return None
     J0 = np.atleast_2d(jac(x0.copy()))
-    if x0.size <= _trf.MAX_PARAMS and not (np.all(lb == -np.inf) and np.all(ub == np.inf)):
-        # a bounded fit with a few parameters: the same iteration without scipy's per-call Python (devicelib.fit._trf)
-        from scipy.optimize import OptimizeResult
-
-        x, f, J, nfev, njev, status = _trf.trf_bounds(fun, lambda x: np.atleast_2d(jac(x)), x0, f0, J0, lb, ub,
-                                                      1e-8, 1e-8, 1e-8, max_nfev)
-        ret = OptimizeResult(x=x, fun=f, jac=J, nfev=nfev, njev=njev, status=status)
-    else:
-        ret = trf(fun, lambda x: np.atleast_2d(jac(x)), x0, f0, J0, lb, ub, 1e-8, 1e-8, 1e-8, max_nfev,
-                  np.ones(x0.size), None, "exact", {}, 0)
+    ret = trf(fun, lambda x: np.atleast_2d(jac(x)), x0, f0, J0, lb, ub, 1e-8, 1e-8, 1e-8, max_nfev,
+              np.ones(x0.size), None, "exact", {}, 0)
     ret.message = TERMINATION_MESSAGES[ret.status]
     ret.success = ret.status > 0
     return ret
