@@ -271,36 +271,54 @@ def _sinh_cosh(y):  # pragma: no cover - compiled
     return small if y < 0.5 else 0.5 * (e - ei), 0.5 * (e + ei)
 
 
+@numba.njit(cache=True, inline="always", fastmath={"contract"}, error_model="numpy")
+def _halley_step(y, a, bu, v):  # pragma: no cover - compiled
+    """One Halley step on F(y) = a sinh y + bu y - v from y (a Newton step where Halley's denominator is small):
+    (step s, sinh y, cosh y)."""
+    sh, ch = _sinh_cosh(y)
+    f = a * sh + bu * y - v
+    d1 = a * ch + bu
+    den = d1 * d1 - 0.5 * f * (a * sh)
+    hal = den > 0.5 * d1 * d1
+    return f * (d1 if hal else 1.0) / (den if hal else d1), sh, ch
+
+
 @numba.njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
-def _halley(m, U, I0, B, RC, V, UB, cur, done):  # pragma: no cover - compiled
+def _halley(m, U, I0, B, RC, V, UB, cur, done, SH):  # pragma: no cover - compiled
     r"""Solve the Poole-Frenkel read R_c I + b u asinh(I/I0) = V for y = asinh(I/I0) of devices 0..m-1 of the chunk
-    buffers, from the start ``cur`` (updated in place): :math:`F(y) = R_c I_0 \sinh y + b u y - V` is increasing
-    and convex, its root lies in [0, ``UB``] (UB = min(asinh(V/(R_c I0)), V/(b u))); Halley steps (F'' = R_c I0
-    sinh y comes free; a Newton step where Halley's denominator is small), kept inside [0, UB], until the step
-    is within 1e-7 of y: convergence is cubic, so the error left is below 1e-20 of y, far inside the reference's
-    Newton test (|dI| <= 1e-12 |I|, GSTMushroom._slab_conductance). Each device stops at its own convergence
-    (``done``), so its result does not depend on its chunk."""
-    for j in range(m):
-        done[j] = False
-    for _ in range(100):
-        nbad = 0
+    buffers, from the start ``cur`` (updated in place), and sinh y into ``SH``: :math:`F(y) = R_c I_0 \sinh y + b u y -
+    V` is increasing and convex, its root lies in [0, ``UB``] (UB = min(asinh(V/(R_c I0)), V/(b u))); Halley steps
+    (F'' = R_c I0 sinh y comes free; a Newton step where Halley's denominator is small), kept inside [0, UB], until
+    the step is within 1e-7 of y: convergence is cubic, so the error left is below 1e-20 of y, far inside the
+    reference's Newton test (|dI| <= 1e-12 |I|, GSTMushroom._slab_conductance). Each device stops at its own
+    convergence (``done``), so its result does not depend on its chunk. From a predicted start (:func:`_phys`) most
+    devices converge in two steps: two branch-free passes over the chunk (vectorised), then the few devices left
+    one by one. sinh of the last step's end y + d comes from the step's sinh and cosh at y by Taylor to d^2
+    (|d| <= 1e-7 y: the remainder d^3 cosh/6 is below 1e-20 relative for y < 20), which saves an exponential."""
+    for p in range(2):
         for j in range(m):
             y = cur[j]
-            a = RC[j] * I0[j]
-            bu = B[j] * U[j]
-            sh, ch = _sinh_cosh(y)
-            f = a * sh + bu * y - V[j]
-            d1 = a * ch + bu
-            den = d1 * d1 - 0.5 * f * (a * sh)
-            hal = den > 0.5 * d1 * d1
-            s = f * (d1 if hal else 1.0) / (den if hal else d1)
+            s, sh, ch = _halley_step(y, RC[j] * I0[j], B[j] * U[j], V[j])
             yn = min(max(y - s, 0.0), UB[j])
-            ok = abs(s) <= 1e-7 * yn
-            cur[j] = y if done[j] else yn
-            done[j] = done[j] or ok
-            nbad += not done[j]
-        if nbad == 0:
-            break
+            d = yn - y
+            fin = p == 0 or not done[j]
+            cur[j] = yn if fin else y
+            SH[j] = sh + d * (ch + 0.5 * d * sh) if fin else SH[j]
+            done[j] = (abs(s) <= 1e-7 * yn) if p == 0 else (done[j] or abs(s) <= 1e-7 * yn)
+    for j in range(m):
+        if done[j]:
+            continue
+        y = cur[j]
+        a, bu = RC[j] * I0[j], B[j] * U[j]
+        for _ in range(98):
+            s, sh, ch = _halley_step(y, a, bu, V[j])
+            yn = min(max(y - s, 0.0), UB[j])
+            d = yn - y
+            y = yn
+            SH[j] = sh + d * (ch + 0.5 * d * sh)
+            if abs(s) <= 1e-7 * yn:
+                break
+        cur[j] = y
 
 
 @numba.njit(cache=True, inline="always")
@@ -322,11 +340,29 @@ def _fill_pf(P, sp, c0, c1, temps, I0, B, RC, cache):  # pragma: no cover - comp
         I0[j], B[j] = i0, b
 
 
+@numba.njit(cache=True, inline="always", fastmath={"contract"}, error_model="numpy")
+def _start(W, j, u, ub):  # pragma: no cover - compiled
+    """Start of :func:`_halley` for device j of the chunk: its last solution y at this voltage (``W[0]``, -1: none)
+    moved along the root's slope dy/du (``W[2]``) by the change of the plug since then (``W[1]``: the plug then),
+    clipped to the bracket [0, ub]; with none, the upper end."""
+    y0 = W[0, j]
+    yp = y0 + W[2, j] * (u - W[1, j])
+    return min(max(yp, 0.0), ub) if y0 >= 0.0 else ub
+
+
+@numba.njit(cache=True, inline="always", fastmath={"contract"}, error_model="numpy")
+def _slope(W, j, u, a, bu, b, sh):  # pragma: no cover - compiled
+    """Keep the plug u of the solution y = W[0, j] and the root's slope dy/du = -b y/(a cosh y + b u) (implicit
+    derivative of F(y, u) = 0; cosh y = sqrt(1 + sinh^2 y)) for the next start."""
+    W[1, j] = u
+    W[2, j] = -b * W[0, j] / (a * np.sqrt(1.0 + sh * sh) + bu)
+
+
 @numba.njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
-def _phys(P, sp, c0, c1, U, temps, V, cur, I0, B, RC, out, cache, done, UB):  # pragma: no cover - compiled
+def _phys(P, sp, c0, c1, U, temps, V, W, I0, B, RC, out, cache, done, UB, SH):  # pragma: no cover - compiled
     """G_phys (GSTMushroom.physical_conductance) of plugs U[j] at temperatures temps[j] and read voltages V[j],
-    devices c0..c1-1, into ``out``. ``cur``: the device's last solution y = asinh(I/I0) at this voltage (-1: none),
-    the start of :func:`_halley` (clipped to the bracket; with none, its upper end)."""
+    devices c0..c1-1, into ``out``. ``W`` (3, CHUNK): the device's last solution y = asinh(I/I0) at this voltage (-1:
+    none), its plug and dy/du, for the start of :func:`_halley` (:func:`_start`)."""
     m = c1 - c0
     if not sp:  # shared parameters: one temperature and voltage for the chunk (the common case)?
         t0, v0 = temps[0], V[0]
@@ -334,7 +370,7 @@ def _phys(P, sp, c0, c1, U, temps, V, cur, I0, B, RC, out, cache, done, UB):  # 
         for j in range(m):
             uni = uni and temps[j] == t0 and V[j] == v0
         if uni:
-            _phys_shared(P, m, U, t0, V, cur, I0, B, RC, out, cache, done, UB)
+            _phys_shared(P, m, U, t0, V, W, I0, B, RC, out, cache, done, UB, SH)
             return
     _fill_pf(P, sp, c0, c1, temps, I0, B, RC, cache)
     for j in range(m):
@@ -343,19 +379,18 @@ def _phys(P, sp, c0, c1, U, temps, V, cur, I0, B, RC, out, cache, done, UB):  # 
         bu = B[j] * U[j]
         ub = min(vasinh(v / (RC[j] * I0[j])), v / bu if bu > 0.0 else np.inf)
         UB[j] = ub
-        y0 = cur[j]
-        cur[j] = min(y0, ub) if y0 >= 0.0 else ub
-    _halley(m, U, I0, B, RC, V, UB, cur, done)  # V = 0: y = 0
+        W[0, j] = _start(W, j, U[j], ub)
+    _halley(m, U, I0, B, RC, V, UB, W[0], done, SH)  # V = 0: y = 0
     for j in range(m):
         r = c0 + j if sp else 0
         f = min(1.0, (U[j] / P[r, R_H]) ** 2)
-        sh, _ch = _sinh_cosh(cur[j])
-        slab = I0[j] * sh / V[j] if V[j] > 0.0 else 1.0 / (RC[j] + B[j] * U[j] / I0[j])
+        slab = I0[j] * SH[j] / V[j] if V[j] > 0.0 else 1.0 / (RC[j] + B[j] * U[j] / I0[j])
         out[j] = f * slab + (1.0 - f) / RC[j]
+        _slope(W, j, U[j], RC[j] * I0[j], B[j] * U[j], B[j], SH[j])
 
 
 @numba.njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
-def _phys_shared(P, m, U, t, V, cur, I0, B, RC, out, cache, done, UB):  # pragma: no cover - compiled
+def _phys_shared(P, m, U, t, V, W, I0, B, RC, out, cache, done, UB, SH):  # pragma: no cover - compiled
     """:func:`_phys` for shared parameters, one temperature ``t`` and one voltage ``V[0]`` for the chunk (the
     Poole-Frenkel terms and asinh(V/(R_c I0)) once, the per-device loops vectorised)."""
     v = abs(V[0])
@@ -368,7 +403,8 @@ def _phys_shared(P, m, U, t, V, cur, I0, B, RC, out, cache, done, UB):  # pragma
         for j in range(m):
             f = min(1.0, (U[j] * inv_rh) ** 2)
             out[j] = f / (rc + b * U[j] / i0) + (1.0 - f) / rc
-            cur[j] = 0.0
+            W[0, j] = 0.0
+            W[2, j] = 0.0
         return
     uba = vasinh(v / (rc * i0))
     for j in range(m):
@@ -376,14 +412,13 @@ def _phys_shared(P, m, U, t, V, cur, I0, B, RC, out, cache, done, UB):  # pragma
         bu = b * U[j]
         ub = min(uba, v / bu if bu > 0.0 else np.inf)
         UB[j] = ub
-        y0 = cur[j]
-        cur[j] = min(y0, ub) if y0 >= 0.0 else ub
-    _halley(m, U, I0, B, RC, V, UB, cur, done)
-    iv, g_c = i0 / v, 1.0 / rc
+        W[0, j] = _start(W, j, U[j], ub)
+    _halley(m, U, I0, B, RC, V, UB, W[0], done, SH)
+    iv, g_c, a = i0 / v, 1.0 / rc, rc * i0
     for j in range(m):
         f = min(1.0, (U[j] * inv_rh) ** 2)
-        sh, _ch = _sinh_cosh(cur[j])
-        out[j] = f * (iv * sh) + (1.0 - f) * g_c
+        out[j] = f * (iv * SH[j]) + (1.0 - f) * g_c
+        _slope(W, j, U[j], a, b * U[j], b, SH[j])
 
 
 @numba.njit(cache=True, inline="always", fastmath={"contract"}, error_model="numpy")
@@ -514,8 +549,8 @@ def _pcm_drive(P, pre, C, Rt, v_read, stoch, spread, xs, k0, k1, slot, G, E, X, 
         # chunk buffers: energy, pending programming pulse and its plug, Newton warm starts (read at v_read,
         # statistics at v_stat), read scratch
         be, kp, us = np.empty(CHUNK), np.empty(CHUNK, dtype=np.int64), np.empty(CHUNK)
-        cr, cs, cq = np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK)
-        VV, dn, UB = np.empty(CHUNK), np.empty(CHUNK, dtype=np.bool_), np.empty(CHUNK)
+        cr, cs, cq = np.empty((3, CHUNK)), np.empty((3, CHUNK)), np.empty((3, CHUNK))
+        VV, dn, UB, SH = np.empty(CHUNK), np.empty(CHUNK, dtype=np.bool_), np.empty(CHUNK), np.empty(CHUNK)
         U, T, I0, B, RC = np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK)
         gr, gs, gq = np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK)
         gf, gbad = np.empty(CHUNK), np.empty(CHUNK, dtype=np.bool_)
@@ -524,9 +559,9 @@ def _pcm_drive(P, pre, C, Rt, v_read, stoch, spread, xs, k0, k1, slot, G, E, X, 
         for c0 in range(a0, a1, CHUNK):
             c1 = min(a1, c0 + CHUNK)
             kp[:] = -1
-            cr[:] = -1.0
-            cs[:] = -1.0
-            cq[:] = -1.0
+            cr[0, :] = -1.0
+            cs[0, :] = -1.0
+            cq[0, :] = -1.0
             for k in range(k0, k1):
                 sl = slot[k]
                 on = pre[k, 0] != 0.0
@@ -625,7 +660,7 @@ def _pcm_drive(P, pre, C, Rt, v_read, stoch, spread, xs, k0, k1, slot, G, E, X, 
                             glow = f / (RC[j] + B[j] * us[j] / I0[j]) + (1.0 - f) / RC[j]
                             solved = solved or (kp[j] >= 0 and not glow > P[r, G_MAX] * _G_FLOOR)
                     if solved:
-                        _phys(P, sp, c0, c1, us, T, VV, cs, I0, B, RC, gs, cache, dn, UB)
+                        _phys(P, sp, c0, c1, us, T, VV, cs, I0, B, RC, gs, cache, dn, UB, SH)
                     _resolve(P, sp, c0, c1, xs, kp, gs, solved, stoch, key, d1, d2, d3)
                 if sl < 0:
                     continue
@@ -640,7 +675,7 @@ def _pcm_drive(P, pre, C, Rt, v_read, stoch, spread, xs, k0, k1, slot, G, E, X, 
                     for j in range(c1 - c0):
                         gr[j] = gs[j]
                 else:
-                    _phys(P, sp, c0, c1, U, T, VV, cr, I0, B, RC, gr, cache, dn, UB)
+                    _phys(P, sp, c0, c1, U, T, VV, cr, I0, B, RC, gr, cache, dn, UB, SH)
                 if qneed:  # Q at G_phys(v_stat, T_read) of the present plug
                     fresh = solved  # the statistics solve of this pulse is that of the present plug
                     for i in range(c0, c1):
@@ -652,7 +687,7 @@ def _pcm_drive(P, pre, C, Rt, v_read, stoch, spread, xs, k0, k1, slot, G, E, X, 
                         for i in range(c0, c1):
                             T[i - c0] = P[i if sp else 0, T_READ]
                             VV[i - c0] = P[i if sp else 0, V_STAT]
-                        _phys(P, sp, c0, c1, U, T, VV, cq, I0, B, RC, gq, cache, dn, UB)
+                        _phys(P, sp, c0, c1, U, T, VV, cq, I0, B, RC, gq, cache, dn, UB, SH)
                 _read_chunk(P, sp, c0, c1, xs, gr, gq, qneed, rnoise, key, k)
                 if rec_g:
                     for i in range(c0, c1):
