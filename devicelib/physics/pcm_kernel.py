@@ -199,11 +199,14 @@ def bm_pair(z1, z2):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
-def gamma_chunk(key, c0, c1, k, cv, out, bad):  # pragma: no cover - compiled
+def gamma_chunk(key, c0, c1, k, cv, out, bad, spare):  # pragma: no cover - compiled
     """Gamma factors of mean 1 and CV ``cv`` for devices c0..c1-1 at pulse k into ``out`` (Marsaglia-Tsang as
-    :func:`gamma_unit`): the first attempt for the whole chunk in a branch-free loop (accepted with probability
-    above 0.95 for CV <= 1), a rejected device then draws a fresh :func:`gamma_unit` (independent streams), so
-    each factor is an exact gamma variable."""
+    :func:`gamma_unit`): the first attempt for the whole chunk in a branch-free loop with Marsaglia-Tsang's squeeze
+    (accept if u < 1 - 0.0331 x^4, no logarithm: it implies the full test), the few devices the squeeze leaves then
+    the full test ln u < x^2/2 + d - d v^3 + d ln v^3 on the same (x, u), and a device rejected by it draws a fresh
+    :func:`gamma_unit` (independent streams), so each factor is an exact gamma variable (the same one as without
+    the squeeze). ``spare``: the second normal of the attempt's Box-Muller pair, unused by the gamma factor and
+    independent of it (acceptance depends on x and u only), a free standard normal of (device, pulse)."""
     shape = 1.0 / (cv * cv)
     s = shape if shape >= 1.0 else shape + 1.0
     d = s - 1.0 / 3.0
@@ -216,22 +219,32 @@ def gamma_chunk(key, c0, c1, k, cv, out, bad):  # pragma: no cover - compiled
         z1 = _base(key, c0 + j, k, _STREAM_GV)
         z2 = engine._mix(z1 ^ engine._GOLD)
         z3 = engine._mix(z2 ^ engine._GOLD)
-        x, _y = bm_pair(z1, z2)
+        x, y = bm_pair(z1, z2)
         v = 1.0 + c * x
         v3 = v * v * v
         u = 1.0 - _u01(z3)
-        ok = (v > 0.0) & (engine.vlog(u) < 0.5 * x * x + d - d * v3 + d * engine.vlog(max(v3, 1e-300)))
+        x2 = x * x
+        ok = (v > 0.0) & (u < 1.0 - 0.0331 * (x2 * x2))
         g = d * v3
         if boost:  # Gamma(s) = Gamma(s + 1) U^(1/s)
             ub = 1.0 - _u01(engine._mix(z3 ^ engine._GOLD))
             g = g * engine.vexp(engine.vlog(ub) * inv)
         out[j] = g * inv
+        spare[j] = y
         bad[j] = not ok
         nbad += not ok
     if nbad:
         for j in range(m):
             if bad[j]:
-                out[j] = gamma_unit(key, c0 + j, k, shape)
+                z1 = _base(key, c0 + j, k, _STREAM_GV)
+                z2 = engine._mix(z1 ^ engine._GOLD)
+                z3 = engine._mix(z2 ^ engine._GOLD)
+                x, _y = bm_pair(z1, z2)
+                v = 1.0 + c * x
+                v3 = v * v * v
+                u = 1.0 - _u01(z3)
+                if not (v > 0.0 and np.log(u) < 0.5 * x * x + d - d * v3 + d * np.log(v3)):
+                    out[j] = gamma_unit(key, c0 + j, k, shape)
 
 
 @numba.njit(cache=True)
@@ -428,29 +441,34 @@ def _lng(g, gm):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, inline="always", fastmath={"contract"}, error_model="numpy")
-def _draws(key, i, k, g, gm, s_p, s_nu):  # pragma: no cover - compiled
-    """(nu, programming error, read-noise draw) of device i programmed at pulse k to G_phys(v_stat) = g
-    (:meth:`GSTMushroom._stat_draws`), from two Box-Muller pairs of its counter-based hashes."""
+def _draws(key, i, k, g, gm, s_p, s_nu, xr, own):  # pragma: no cover - compiled
+    """(nu, programming error, read-noise draw, ln g/G_max) of device i programmed at pulse k to G_phys(v_stat) = g
+    (:meth:`GSTMushroom._stat_draws`), from Box-Muller pairs of its counter-based hashes: (nu, error) from one pair,
+    the read-noise draw from a second pair when ``own``, else ``xr`` (the spare normal of the pulse's gamma factor,
+    :func:`gamma_chunk`)."""
     z1 = _base(key, i, k, _STREAM_STAT)
     z2 = engine._mix(z1 ^ engine._GOLD)
-    z3 = engine._mix(z2 ^ engine._GOLD)
-    z4 = engine._mix(z3 ^ engine._GOLD)
     xnu, xp = bm_pair(z1, z2)
-    xr, _x = bm_pair(z3, z4)
+    if own:
+        z3 = engine._mix(z2 ^ engine._GOLD)
+        xr, _x = bm_pair(z3, engine._mix(z3 ^ engine._GOLD))
     lg = _lng(g, gm)
     mu = min(max(-0.0155 * lg + 0.0244, 0.049), 0.1)
     sg = min(max(-0.0125 * lg - 0.0059, 0.008), 0.045)
     x = abs(g) / gm
     sig = (0.26348 + 1.9650 * x - 1.1731 * x * x) * 1e-6 * (gm / 25e-6)
-    return abs(mu + s_nu * sg * xnu), max(s_p * sig / g * xp, -1.0), xr
+    return abs(mu + s_nu * sg * xnu), max(s_p * sig / g * xp, -1.0), xr, lg
 
 
 @numba.njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
-def _resolve(P, sp, c0, c1, xs, kp, gs, solved, stoch, key, b1, b2, b3):  # pragma: no cover - compiled
+def _resolve(P, sp, c0, c1, xs, kp, gs, solved, stoch, key, b1, b2, b3, lgq, spare, has_spare):
+    # pragma: no cover - compiled
     """The statistical draws of the pending programming events (``kp[j] >= 0``) of devices c0..c1-1 from
     G_phys(v_stat, T_read) of their plug in ``gs`` (:meth:`GSTMushroom._stat_draws`): drift exponent, programming
     error and read-noise draw, computed for the chunk in branch-free loops into the buffers b1..b3 (which the
-    compiler vectorises), then copied to the pending devices; ``solved`` False: nu_mean at its floor."""
+    compiler vectorises), then copied to the pending devices; ``solved`` False: nu_mean at its floor. The read-noise
+    draws are the gamma factors' spare normals when the pending event drew them (``has_spare``); ``lgq`` gets
+    ln(G/G_max) of each plug (the 1/f noise amplitude of a read of this plug)."""
     m = c1 - c0
     if not solved:
         for j in range(m):
@@ -458,11 +476,16 @@ def _resolve(P, sp, c0, c1, xs, kp, gs, solved, stoch, key, b1, b2, b3):  # prag
     elif stoch and sp:
         for j in range(m):
             r = c0 + j
-            b1[j], b2[j], b3[j] = _draws(key, r, kp[j], gs[j], P[r, G_MAX], P[r, S_P], P[r, S_NU])
+            b1[j], b2[j], b3[j], lgq[j] = _draws(key, r, kp[j], gs[j], P[r, G_MAX], P[r, S_P], P[r, S_NU],
+                                                 spare[j], not has_spare)
+    elif stoch and has_spare:
+        gm, s_p, s_nu = P[0, G_MAX], P[0, S_P], P[0, S_NU]
+        for j in range(m):
+            b1[j], b2[j], b3[j], lgq[j] = _draws(key, c0 + j, kp[j], gs[j], gm, s_p, s_nu, spare[j], False)
     elif stoch:
         gm, s_p, s_nu = P[0, G_MAX], P[0, S_P], P[0, S_NU]
         for j in range(m):
-            b1[j], b2[j], b3[j] = _draws(key, c0 + j, kp[j], gs[j], gm, s_p, s_nu)
+            b1[j], b2[j], b3[j], lgq[j] = _draws(key, c0 + j, kp[j], gs[j], gm, s_p, s_nu, 0.0, True)
     else:
         for j in range(m):
             b1[j] = min(max(-0.0155 * _lng(gs[j], P[c0 + j if sp else 0, G_MAX]) + 0.0244, 0.049), 0.1)
@@ -482,19 +505,26 @@ def _drift(g, theta, nu, t_amb, t0, t_read):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, inline="always", fastmath={"contract"}, error_model="numpy")
-def _one_over_f(g, gq, theta, xi, t0, gm, s_q, t_r):  # pragma: no cover - compiled
-    """G (1 + s_Q Q(G_ref) sqrt(ln((t + t_r)/(2 t_r))) xi), clipped at 0 (GSTMushroom.conductance)."""
-    q = min(0.0088 * engine.vexp(-0.65 * _lng(gq, gm)), 0.2)
-    te = max(theta, t0)
-    return max(g * (1.0 + s_q * q * np.sqrt(engine.vlog((te + t_r) / (2.0 * t_r))) * xi), 0.0)
+def _one_over_f(g, lg, el, xi, s_q):  # pragma: no cover - compiled
+    """G (1 + s_Q Q(G_ref) sqrt(ln((t + t_r)/(2 t_r))) xi), clipped at 0 (GSTMushroom.conductance), from
+    lg = ln(G_ref/G_max) and el = sqrt(ln((t + t_r)/(2 t_r)))."""
+    q = min(0.0088 * engine.vexp(-0.65 * lg), 0.2)
+    return max(g * (1.0 + s_q * q * el * xi), 0.0)
+
+
+@numba.njit(cache=True, inline="always", fastmath={"contract"}, error_model="numpy")
+def _el(theta, t0, t_r):  # pragma: no cover - compiled
+    """sqrt(ln((t + t_r)/(2 t_r))) at t = max(theta, t0) (the 1/f noise accumulated since t_r)."""
+    return np.sqrt(engine.vlog((max(theta, t0) + t_r) / (2.0 * t_r)))
 
 
 @numba.njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
-def _read_chunk(P, sp, c0, c1, xs, gr, gq, qneed, rnoise, key, k):  # pragma: no cover - compiled
+def _read_chunk(P, sp, c0, c1, xs, gr, gq, lgq, qfresh, qneed, rnoise, key, k):  # pragma: no cover - compiled
     """GSTMushroom.conductance of devices c0..c1-1 from G_phys at the read (``gr``, replaced by the read) and at
-    (v_stat, T_read) (``gq``, only when ``qneed``): programming error, drift (only when some device of the chunk
-    reads after t0), 1/f read noise and the white read noise (variability), each a branch-free pass (parameters
-    hoisted when shared, so the compiler vectorises it)."""
+    (v_stat, T_read) (``gq``, only when ``qneed``; ``qfresh``: ``lgq`` already holds ln(gq/G_max) from
+    :func:`_resolve`): programming error, drift (only when some device of the chunk reads after t0), 1/f read noise
+    (its time factor once for the chunk while no device reads after t0) and the white read noise (variability),
+    each a branch-free pass (parameters hoisted when shared, so the compiler vectorises it)."""
     m = c1 - c0
     for j in range(m):
         gr[j] = max(gr[j] * (1.0 + xs[3, c0 + j]), 0.0)
@@ -513,12 +543,21 @@ def _read_chunk(P, sp, c0, c1, xs, gr, gq, qneed, rnoise, key, k):  # pragma: no
     if qneed and sp:
         for j in range(m):
             i = c0 + j
-            gr[j] = _one_over_f(gr[j], gq[j], xs[1, i], xs[4, i], P[i, T0], P[i, G_MAX], P[i, S_Q], P[i, T_R])
+            lg = lgq[j] if qfresh else _lng(gq[j], P[i, G_MAX])
+            gr[j] = _one_over_f(gr[j], lg, _el(xs[1, i], P[i, T0], P[i, T_R]), xs[4, i], P[i, S_Q])
     elif qneed:
         t0, gm, s_q, t_r = P[0, T0], P[0, G_MAX], P[0, S_Q], P[0, T_R]
-        for j in range(m):
-            i = c0 + j
-            gr[j] = _one_over_f(gr[j], gq[j], xs[1, i], xs[4, i], t0, gm, s_q, t_r)
+        if not qfresh:
+            for j in range(m):
+                lgq[j] = _lng(gq[j], gm)
+        if drift:  # (some device reads after t0)
+            for j in range(m):
+                i = c0 + j
+                gr[j] = _one_over_f(gr[j], lgq[j], _el(xs[1, i], t0, t_r), xs[4, i], s_q)
+        else:
+            el = np.sqrt(np.log((t0 + t_r) / (2.0 * t_r)))
+            for j in range(m):
+                gr[j] = _one_over_f(gr[j], lgq[j], el, xs[4, c0 + j], s_q)
     if rnoise != 0.0:  # Variability(read=...): G (1 + r xi)
         for j in range(m):
             z1 = _base(key, c0 + j, k, 2)
@@ -553,12 +592,13 @@ def _pcm_drive(P, pre, C, Rt, v_read, stoch, spread, xs, k0, k1, slot, G, E, X, 
         VV, dn, UB, SH = np.empty(CHUNK), np.empty(CHUNK, dtype=np.bool_), np.empty(CHUNK), np.empty(CHUNK)
         U, T, I0, B, RC = np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK)
         gr, gs, gq = np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK)
-        gf, gbad = np.empty(CHUNK), np.empty(CHUNK, dtype=np.bool_)
+        gf, gbad, xsp, lgq = np.empty(CHUNK), np.empty(CHUNK, dtype=np.bool_), np.empty(CHUNK), np.empty(CHUNK)
         d1, d2, d3 = np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK)
         cache = np.full(3, np.nan)
         for c0 in range(a0, a1, CHUNK):
             c1 = min(a1, c0 + CHUNK)
             kp[:] = -1
+            has_sp = False  # xsp holds spare normals of the pending programming pulse (gamma_chunk)
             cr[0, :] = -1.0
             cs[0, :] = -1.0
             cq[0, :] = -1.0
@@ -575,8 +615,9 @@ def _pcm_drive(P, pre, C, Rt, v_read, stoch, spread, xs, k0, k1, slot, G, E, X, 
                     tpk, umelt, step, en = C[ci, 0, 0], C[ci, 2, 0], C[ci, 3, 0], C[ci, 4, 0]
                     melt = C[ci, 1, 0] != 0.0
                     grow = spread and not melt and P[0, S_U] > 0.0
+                    has_sp = grow
                     if grow:  # growth spread: the chunk's gamma factors on the step
-                        gamma_chunk(key, c0, c1, k, P[0, S_U], gf, gbad)
+                        gamma_chunk(key, c0, c1, k, P[0, S_U], gf, gbad, xsp)
                     else:
                         gf[:] = 1.0
                     for i in range(c0, c1):
@@ -589,6 +630,8 @@ def _pcm_drive(P, pre, C, Rt, v_read, stoch, spread, xs, k0, k1, slot, G, E, X, 
                         xs[1, i] = 0.0
                         xs[5, i] = tpk
                         xs[6, i] = ta
+                if on and not quick:
+                    has_sp = False
                 for i in range(c0, c1):
                     if quick and dt <= 0.0:
                         break
@@ -661,7 +704,7 @@ def _pcm_drive(P, pre, C, Rt, v_read, stoch, spread, xs, k0, k1, slot, G, E, X, 
                             solved = solved or (kp[j] >= 0 and not glow > P[r, G_MAX] * _G_FLOOR)
                     if solved:
                         _phys(P, sp, c0, c1, us, T, VV, cs, I0, B, RC, gs, cache, dn, UB, SH)
-                    _resolve(P, sp, c0, c1, xs, kp, gs, solved, stoch, key, d1, d2, d3)
+                    _resolve(P, sp, c0, c1, xs, kp, gs, solved, stoch, key, d1, d2, d3, lgq, xsp, has_sp)
                 if sl < 0:
                     continue
                 # the read (GSTMushroom.conductance) at each device's ambient temperature
@@ -676,6 +719,7 @@ def _pcm_drive(P, pre, C, Rt, v_read, stoch, spread, xs, k0, k1, slot, G, E, X, 
                         gr[j] = gs[j]
                 else:
                     _phys(P, sp, c0, c1, U, T, VV, cr, I0, B, RC, gr, cache, dn, UB, SH)
+                fresh = False
                 if qneed:  # Q at G_phys(v_stat, T_read) of the present plug
                     fresh = solved  # the statistics solve of this pulse is that of the present plug
                     for i in range(c0, c1):
@@ -688,7 +732,7 @@ def _pcm_drive(P, pre, C, Rt, v_read, stoch, spread, xs, k0, k1, slot, G, E, X, 
                             T[i - c0] = P[i if sp else 0, T_READ]
                             VV[i - c0] = P[i if sp else 0, V_STAT]
                         _phys(P, sp, c0, c1, U, T, VV, cq, I0, B, RC, gq, cache, dn, UB, SH)
-                _read_chunk(P, sp, c0, c1, xs, gr, gq, qneed, rnoise, key, k)
+                _read_chunk(P, sp, c0, c1, xs, gr, gq, lgq, fresh and stoch, qneed, rnoise, key, k)
                 if rec_g:
                     for i in range(c0, c1):
                         G[sl, i] = gr[i - c0]
