@@ -272,6 +272,10 @@ def gamma_unit(key, i, k, shape):  # pragma: no cover - compiled
 
 # -- the Poole-Frenkel read over a chunk, vectorised ------------------------------------------------------------------
 
+#: Taylor coefficients of sinh, 1/(2n+1)!
+_SH = tuple(1.0 / math.factorial(2 * k + 1) for k in range(7))
+
+
 @numba.njit(cache=True, inline="always", fastmath={"contract"}, error_model="numpy")
 def _sinh_cosh(y):  # pragma: no cover - compiled
     """(sinh y, cosh y) for 0 <= y <= 708, branch-free: e = exp(y) by :func:`~devicelib.engine.vexp`, the series to
@@ -279,8 +283,8 @@ def _sinh_cosh(y):  # pragma: no cover - compiled
     e = engine.vexp(y)
     ei = 1.0 / e
     y2 = y * y
-    small = y * (1.0 + y2 / 6.0 * (1.0 + y2 / 20.0 * (1.0 + y2 / 42.0 * (1.0 + y2 / 72.0 * (
-        1.0 + y2 / 110.0 * (1.0 + y2 / 156.0))))))
+    # Horner in y^2 with the coefficients 1/(2n+1)! as constants (a division by a constant stays a division)
+    small = y * (1.0 + y2 * (_SH[1] + y2 * (_SH[2] + y2 * (_SH[3] + y2 * (_SH[4] + y2 * (_SH[5] + y2 * _SH[6]))))))
     return small if y < 0.5 else 0.5 * (e - ei), 0.5 * (e + ei)
 
 
