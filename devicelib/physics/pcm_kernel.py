@@ -15,10 +15,12 @@ volatile), read. What is done once instead of per pulse or per device:
 - the Poole-Frenkel read (:math:`R_c I + b u\,\mathrm{asinh}(I/I_0) = V`) is solved for
   :math:`y = \mathrm{asinh}(I/I_0)`, where :math:`F(y) = R_c I_0 \sinh y + b u y - V` is increasing and convex
   with its root in :math:`[0, \min(\mathrm{asinh}(V/R_c I_0), V/b u)]`: Halley steps kept in that bracket
-  (:func:`_halley`), warm-started from the device's previous solution, over a chunk of devices in a loop the
-  compiler vectorises (:func:`~devicelib.engine.vexp`; 2-3 steps on a SET staircase where Newton in
-  :math:`I` took 4-6), each device to its own convergence, the root to a few ulp (the reference's Newton stops
-  at :math:`|\delta I| \le 10^{-12} |I|`, i.e. at the root too);
+  (:func:`_halley`), started from the device's previous solution moved along the root's slope :math:`dy/du`
+  by the change of the plug (:func:`_start`), two passes over a chunk of devices in a loop the compiler
+  vectorises (:func:`~devicelib.engine.vexp`; two steps for most devices of a SET staircase, where Newton in
+  :math:`I` took 4-6), the few devices left one by one, each device to its own convergence, the root to a few
+  ulp (the reference's Newton stops at :math:`|\delta I| \le 10^{-12} |I|`, i.e. at the root too);
+  :math:`\sinh y` of the root by a Taylor step from the last iteration's (no further exponential);
 - the statistical layer's draws of a programming event (drift exponent, programming error, read-noise
   draw; functions of :math:`G_{phys}` at :math:`V_{stat}` of the freshly programmed plug) are resolved
   lazily, at the next read that needs them (recorded state, drift, noise) or at the end of the train:
@@ -28,7 +30,11 @@ volatile), read. What is done once instead of per pulse or per device:
   the parameters hoisted when shared, so the compiler vectorises it: logarithms and exponentials by
   :func:`~devicelib.engine.vlog` / :func:`~devicelib.engine.vexp`, normals by Box-Muller on counter-based
   hashes (:func:`bm_pair`, a polynomial sine and cosine), the growth-spread gamma factor by a vectorised first
-  Marsaglia-Tsang attempt with a scalar redraw for the few rejected devices (:func:`gamma_chunk`).
+  Marsaglia-Tsang attempt with its squeeze (no logarithm for most devices), the full test and a scalar redraw
+  for the few others (:func:`gamma_chunk`); that attempt's second Box-Muller normal, unused by the gamma factor
+  and independent of it, is the programming event's read-noise draw (two Box-Muller pairs per SET pulse, not
+  three); the 1/f noise amplitude reuses the draws' :math:`\ln(G/G_{max})` and its time factor is one number
+  per chunk while no device reads after :math:`t_0`.
 
 Noise: the programming error, drift-exponent spread and 1/f read-noise draws, the gamma factor of
 ``growth_spread`` (Marsaglia-Tsang) and the variability's cycle-to-cycle and read noise use counter-based
