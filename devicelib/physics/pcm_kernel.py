@@ -15,10 +15,12 @@ volatile), read. What is done once instead of per pulse or per device:
 - the Poole-Frenkel read (:math:`R_c I + b u\,\mathrm{asinh}(I/I_0) = V`) is solved for
   :math:`y = \mathrm{asinh}(I/I_0)`, where :math:`F(y) = R_c I_0 \sinh y + b u y - V` is increasing and convex
   with its root in :math:`[0, \min(\mathrm{asinh}(V/R_c I_0), V/b u)]`: Halley steps kept in that bracket
-  (:func:`_halley`), warm-started from the device's previous solution, over a chunk of devices in a loop the
-  compiler vectorises (:func:`~devicelib.engine.vexp`; 2-3 steps on a SET staircase where Newton in
-  :math:`I` took 4-6), each device to its own convergence, the root to a few ulp (the reference's Newton stops
-  at :math:`|\delta I| \le 10^{-12} |I|`, i.e. at the root too);
+  (:func:`_halley`), started from the device's previous solution moved along the root's slope :math:`dy/du`
+  by the change of the plug (:func:`_start`), two passes over a chunk of devices in a loop the compiler
+  vectorises (:func:`~devicelib.engine.vexp`; two steps for most devices of a SET staircase, where Newton in
+  :math:`I` took 4-6), the few devices left one by one, each device to its own convergence, the root to a few
+  ulp (the reference's Newton stops at :math:`|\delta I| \le 10^{-12} |I|`, i.e. at the root too);
+  :math:`\sinh y` of the root by a Taylor step from the last iteration's (no further exponential);
 - the statistical layer's draws of a programming event (drift exponent, programming error, read-noise
   draw; functions of :math:`G_{phys}` at :math:`V_{stat}` of the freshly programmed plug) are resolved
   lazily, at the next read that needs them (recorded state, drift, noise) or at the end of the train:
@@ -28,7 +30,11 @@ volatile), read. What is done once instead of per pulse or per device:
   the parameters hoisted when shared, so the compiler vectorises it: logarithms and exponentials by
   :func:`~devicelib.engine.vlog` / :func:`~devicelib.engine.vexp`, normals by Box-Muller on counter-based
   hashes (:func:`bm_pair`, a polynomial sine and cosine), the growth-spread gamma factor by a vectorised first
-  Marsaglia-Tsang attempt with a scalar redraw for the few rejected devices (:func:`gamma_chunk`).
+  Marsaglia-Tsang attempt with its squeeze (no logarithm for most devices), the full test and a scalar redraw
+  for the few others (:func:`gamma_chunk`); that attempt's second Box-Muller normal, unused by the gamma factor
+  and independent of it, is the programming event's read-noise draw (two Box-Muller pairs per SET pulse, not
+  three); the 1/f noise amplitude reuses the draws' :math:`\ln(G/G_{max})` and its time factor is one number
+  per chunk while no device reads after :math:`t_0`.
 
 Noise: the programming error, drift-exponent spread and 1/f read-noise draws, the gamma factor of
 ``growth_spread`` (Marsaglia-Tsang) and the variability's cycle-to-cycle and read noise use counter-based
@@ -199,11 +205,14 @@ def bm_pair(z1, z2):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
-def gamma_chunk(key, c0, c1, k, cv, out, bad):  # pragma: no cover - compiled
+def gamma_chunk(key, c0, c1, k, cv, out, bad, spare):  # pragma: no cover - compiled
     """Gamma factors of mean 1 and CV ``cv`` for devices c0..c1-1 at pulse k into ``out`` (Marsaglia-Tsang as
-    :func:`gamma_unit`): the first attempt for the whole chunk in a branch-free loop (accepted with probability
-    above 0.95 for CV <= 1), a rejected device then draws a fresh :func:`gamma_unit` (independent streams), so
-    each factor is an exact gamma variable."""
+    :func:`gamma_unit`): the first attempt for the whole chunk in a branch-free loop with Marsaglia-Tsang's squeeze
+    (accept if u < 1 - 0.0331 x^4, no logarithm: it implies the full test), the few devices the squeeze leaves then
+    the full test ln u < x^2/2 + d - d v^3 + d ln v^3 on the same (x, u), and a device rejected by it draws a fresh
+    :func:`gamma_unit` (independent streams), so each factor is an exact gamma variable (the same one as without
+    the squeeze). ``spare``: the second normal of the attempt's Box-Muller pair, unused by the gamma factor and
+    independent of it (acceptance depends on x and u only), a free standard normal of (device, pulse)."""
     shape = 1.0 / (cv * cv)
     s = shape if shape >= 1.0 else shape + 1.0
     d = s - 1.0 / 3.0
@@ -216,22 +225,32 @@ def gamma_chunk(key, c0, c1, k, cv, out, bad):  # pragma: no cover - compiled
         z1 = _base(key, c0 + j, k, _STREAM_GV)
         z2 = engine._mix(z1 ^ engine._GOLD)
         z3 = engine._mix(z2 ^ engine._GOLD)
-        x, _y = bm_pair(z1, z2)
+        x, y = bm_pair(z1, z2)
         v = 1.0 + c * x
         v3 = v * v * v
         u = 1.0 - _u01(z3)
-        ok = (v > 0.0) & (engine.vlog(u) < 0.5 * x * x + d - d * v3 + d * engine.vlog(max(v3, 1e-300)))
+        x2 = x * x
+        ok = (v > 0.0) & (u < 1.0 - 0.0331 * (x2 * x2))
         g = d * v3
         if boost:  # Gamma(s) = Gamma(s + 1) U^(1/s)
             ub = 1.0 - _u01(engine._mix(z3 ^ engine._GOLD))
             g = g * engine.vexp(engine.vlog(ub) * inv)
         out[j] = g * inv
+        spare[j] = y
         bad[j] = not ok
         nbad += not ok
     if nbad:
         for j in range(m):
             if bad[j]:
-                out[j] = gamma_unit(key, c0 + j, k, shape)
+                z1 = _base(key, c0 + j, k, _STREAM_GV)
+                z2 = engine._mix(z1 ^ engine._GOLD)
+                z3 = engine._mix(z2 ^ engine._GOLD)
+                x, _y = bm_pair(z1, z2)
+                v = 1.0 + c * x
+                v3 = v * v * v
+                u = 1.0 - _u01(z3)
+                if not (v > 0.0 and np.log(u) < 0.5 * x * x + d - d * v3 + d * np.log(v3)):
+                    out[j] = gamma_unit(key, c0 + j, k, shape)
 
 
 @numba.njit(cache=True)
@@ -259,6 +278,10 @@ def gamma_unit(key, i, k, shape):  # pragma: no cover - compiled
 
 # -- the Poole-Frenkel read over a chunk, vectorised ------------------------------------------------------------------
 
+#: Taylor coefficients of sinh, 1/(2n+1)!
+_SH = tuple(1.0 / math.factorial(2 * k + 1) for k in range(7))
+
+
 @numba.njit(cache=True, inline="always", fastmath={"contract"}, error_model="numpy")
 def _sinh_cosh(y):  # pragma: no cover - compiled
     """(sinh y, cosh y) for 0 <= y <= 708, branch-free: e = exp(y) by :func:`~devicelib.engine.vexp`, the series to
@@ -266,41 +289,59 @@ def _sinh_cosh(y):  # pragma: no cover - compiled
     e = engine.vexp(y)
     ei = 1.0 / e
     y2 = y * y
-    small = y * (1.0 + y2 / 6.0 * (1.0 + y2 / 20.0 * (1.0 + y2 / 42.0 * (1.0 + y2 / 72.0 * (
-        1.0 + y2 / 110.0 * (1.0 + y2 / 156.0))))))
+    # Horner in y^2 with the coefficients 1/(2n+1)! as constants (a division by a constant stays a division)
+    small = y * (1.0 + y2 * (_SH[1] + y2 * (_SH[2] + y2 * (_SH[3] + y2 * (_SH[4] + y2 * (_SH[5] + y2 * _SH[6]))))))
     return small if y < 0.5 else 0.5 * (e - ei), 0.5 * (e + ei)
 
 
+@numba.njit(cache=True, inline="always", fastmath={"contract"}, error_model="numpy")
+def _halley_step(y, a, bu, v):  # pragma: no cover - compiled
+    """One Halley step on F(y) = a sinh y + bu y - v from y (a Newton step where Halley's denominator is small):
+    (step s, sinh y, cosh y)."""
+    sh, ch = _sinh_cosh(y)
+    f = a * sh + bu * y - v
+    d1 = a * ch + bu
+    den = d1 * d1 - 0.5 * f * (a * sh)
+    hal = den > 0.5 * d1 * d1
+    return f * (d1 if hal else 1.0) / (den if hal else d1), sh, ch
+
+
 @numba.njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
-def _halley(m, U, I0, B, RC, V, UB, cur, done):  # pragma: no cover - compiled
+def _halley(m, U, I0, B, RC, V, UB, cur, done, SH):  # pragma: no cover - compiled
     r"""Solve the Poole-Frenkel read R_c I + b u asinh(I/I0) = V for y = asinh(I/I0) of devices 0..m-1 of the chunk
-    buffers, from the start ``cur`` (updated in place): :math:`F(y) = R_c I_0 \sinh y + b u y - V` is increasing
-    and convex, its root lies in [0, ``UB``] (UB = min(asinh(V/(R_c I0)), V/(b u))); Halley steps (F'' = R_c I0
-    sinh y comes free; a Newton step where Halley's denominator is small), kept inside [0, UB], until the step
-    is within 1e-7 of y: convergence is cubic, so the error left is below 1e-20 of y, far inside the reference's
-    Newton test (|dI| <= 1e-12 |I|, GSTMushroom._slab_conductance). Each device stops at its own convergence
-    (``done``), so its result does not depend on its chunk."""
-    for j in range(m):
-        done[j] = False
-    for _ in range(100):
-        nbad = 0
+    buffers, from the start ``cur`` (updated in place), and sinh y into ``SH``: :math:`F(y) = R_c I_0 \sinh y + b u y -
+    V` is increasing and convex, its root lies in [0, ``UB``] (UB = min(asinh(V/(R_c I0)), V/(b u))); Halley steps
+    (F'' = R_c I0 sinh y comes free; a Newton step where Halley's denominator is small), kept inside [0, UB], until
+    the step is within 1e-7 of y: convergence is cubic, so the error left is below 1e-20 of y, far inside the
+    reference's Newton test (|dI| <= 1e-12 |I|, GSTMushroom._slab_conductance). Each device stops at its own
+    convergence (``done``), so its result does not depend on its chunk. From a predicted start (:func:`_phys`) most
+    devices converge in two steps: two branch-free passes over the chunk (vectorised), then the few devices left
+    one by one. sinh of the last step's end y + d comes from the step's sinh and cosh at y by Taylor to d^2
+    (|d| <= 1e-7 y: the remainder d^3 cosh/6 is below 1e-20 relative for y < 20), which saves an exponential."""
+    for p in range(2):
         for j in range(m):
             y = cur[j]
-            a = RC[j] * I0[j]
-            bu = B[j] * U[j]
-            sh, ch = _sinh_cosh(y)
-            f = a * sh + bu * y - V[j]
-            d1 = a * ch + bu
-            den = d1 * d1 - 0.5 * f * (a * sh)
-            hal = den > 0.5 * d1 * d1
-            s = f * (d1 if hal else 1.0) / (den if hal else d1)
+            s, sh, ch = _halley_step(y, RC[j] * I0[j], B[j] * U[j], V[j])
             yn = min(max(y - s, 0.0), UB[j])
-            ok = abs(s) <= 1e-7 * yn
-            cur[j] = y if done[j] else yn
-            done[j] = done[j] or ok
-            nbad += not done[j]
-        if nbad == 0:
-            break
+            d = yn - y
+            fin = p == 0 or not done[j]
+            cur[j] = yn if fin else y
+            SH[j] = sh + d * (ch + 0.5 * d * sh) if fin else SH[j]
+            done[j] = (abs(s) <= 1e-7 * yn) if p == 0 else (done[j] or abs(s) <= 1e-7 * yn)
+    for j in range(m):
+        if done[j]:
+            continue
+        y = cur[j]
+        a, bu = RC[j] * I0[j], B[j] * U[j]
+        for _ in range(98):
+            s, sh, ch = _halley_step(y, a, bu, V[j])
+            yn = min(max(y - s, 0.0), UB[j])
+            d = yn - y
+            y = yn
+            SH[j] = sh + d * (ch + 0.5 * d * sh)
+            if abs(s) <= 1e-7 * yn:
+                break
+        cur[j] = y
 
 
 @numba.njit(cache=True, inline="always")
@@ -322,11 +363,29 @@ def _fill_pf(P, sp, c0, c1, temps, I0, B, RC, cache):  # pragma: no cover - comp
         I0[j], B[j] = i0, b
 
 
+@numba.njit(cache=True, inline="always", fastmath={"contract"}, error_model="numpy")
+def _start(W, j, u, ub):  # pragma: no cover - compiled
+    """Start of :func:`_halley` for device j of the chunk: its last solution y at this voltage (``W[0]``, -1: none)
+    moved along the root's slope dy/du (``W[2]``) by the change of the plug since then (``W[1]``: the plug then),
+    clipped to the bracket [0, ub]; with none, the upper end."""
+    y0 = W[0, j]
+    yp = y0 + W[2, j] * (u - W[1, j])
+    return min(max(yp, 0.0), ub) if y0 >= 0.0 else ub
+
+
+@numba.njit(cache=True, inline="always", fastmath={"contract"}, error_model="numpy")
+def _slope(W, j, u, a, bu, b, sh):  # pragma: no cover - compiled
+    """Keep the plug u of the solution y = W[0, j] and the root's slope dy/du = -b y/(a cosh y + b u) (implicit
+    derivative of F(y, u) = 0; cosh y = sqrt(1 + sinh^2 y)) for the next start."""
+    W[1, j] = u
+    W[2, j] = -b * W[0, j] / (a * np.sqrt(1.0 + sh * sh) + bu)
+
+
 @numba.njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
-def _phys(P, sp, c0, c1, U, temps, V, cur, I0, B, RC, out, cache, done, UB):  # pragma: no cover - compiled
+def _phys(P, sp, c0, c1, U, temps, V, W, I0, B, RC, out, cache, done, UB, SH):  # pragma: no cover - compiled
     """G_phys (GSTMushroom.physical_conductance) of plugs U[j] at temperatures temps[j] and read voltages V[j],
-    devices c0..c1-1, into ``out``. ``cur``: the device's last solution y = asinh(I/I0) at this voltage (-1: none),
-    the start of :func:`_halley` (clipped to the bracket; with none, its upper end)."""
+    devices c0..c1-1, into ``out``. ``W`` (3, CHUNK): the device's last solution y = asinh(I/I0) at this voltage (-1:
+    none), its plug and dy/du, for the start of :func:`_halley` (:func:`_start`)."""
     m = c1 - c0
     if not sp:  # shared parameters: one temperature and voltage for the chunk (the common case)?
         t0, v0 = temps[0], V[0]
@@ -334,7 +393,7 @@ def _phys(P, sp, c0, c1, U, temps, V, cur, I0, B, RC, out, cache, done, UB):  # 
         for j in range(m):
             uni = uni and temps[j] == t0 and V[j] == v0
         if uni:
-            _phys_shared(P, m, U, t0, V, cur, I0, B, RC, out, cache, done, UB)
+            _phys_shared(P, m, U, t0, V, W, I0, B, RC, out, cache, done, UB, SH)
             return
     _fill_pf(P, sp, c0, c1, temps, I0, B, RC, cache)
     for j in range(m):
@@ -343,19 +402,18 @@ def _phys(P, sp, c0, c1, U, temps, V, cur, I0, B, RC, out, cache, done, UB):  # 
         bu = B[j] * U[j]
         ub = min(vasinh(v / (RC[j] * I0[j])), v / bu if bu > 0.0 else np.inf)
         UB[j] = ub
-        y0 = cur[j]
-        cur[j] = min(y0, ub) if y0 >= 0.0 else ub
-    _halley(m, U, I0, B, RC, V, UB, cur, done)  # V = 0: y = 0
+        W[0, j] = _start(W, j, U[j], ub)
+    _halley(m, U, I0, B, RC, V, UB, W[0], done, SH)  # V = 0: y = 0
     for j in range(m):
         r = c0 + j if sp else 0
         f = min(1.0, (U[j] / P[r, R_H]) ** 2)
-        sh, _ch = _sinh_cosh(cur[j])
-        slab = I0[j] * sh / V[j] if V[j] > 0.0 else 1.0 / (RC[j] + B[j] * U[j] / I0[j])
+        slab = I0[j] * SH[j] / V[j] if V[j] > 0.0 else 1.0 / (RC[j] + B[j] * U[j] / I0[j])
         out[j] = f * slab + (1.0 - f) / RC[j]
+        _slope(W, j, U[j], RC[j] * I0[j], B[j] * U[j], B[j], SH[j])
 
 
 @numba.njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
-def _phys_shared(P, m, U, t, V, cur, I0, B, RC, out, cache, done, UB):  # pragma: no cover - compiled
+def _phys_shared(P, m, U, t, V, W, I0, B, RC, out, cache, done, UB, SH):  # pragma: no cover - compiled
     """:func:`_phys` for shared parameters, one temperature ``t`` and one voltage ``V[0]`` for the chunk (the
     Poole-Frenkel terms and asinh(V/(R_c I0)) once, the per-device loops vectorised)."""
     v = abs(V[0])
@@ -368,7 +426,8 @@ def _phys_shared(P, m, U, t, V, cur, I0, B, RC, out, cache, done, UB):  # pragma
         for j in range(m):
             f = min(1.0, (U[j] * inv_rh) ** 2)
             out[j] = f / (rc + b * U[j] / i0) + (1.0 - f) / rc
-            cur[j] = 0.0
+            W[0, j] = 0.0
+            W[2, j] = 0.0
         return
     uba = vasinh(v / (rc * i0))
     for j in range(m):
@@ -376,14 +435,13 @@ def _phys_shared(P, m, U, t, V, cur, I0, B, RC, out, cache, done, UB):  # pragma
         bu = b * U[j]
         ub = min(uba, v / bu if bu > 0.0 else np.inf)
         UB[j] = ub
-        y0 = cur[j]
-        cur[j] = min(y0, ub) if y0 >= 0.0 else ub
-    _halley(m, U, I0, B, RC, V, UB, cur, done)
-    iv, g_c = i0 / v, 1.0 / rc
+        W[0, j] = _start(W, j, U[j], ub)
+    _halley(m, U, I0, B, RC, V, UB, W[0], done, SH)
+    iv, g_c, a = i0 / v, 1.0 / rc, rc * i0
     for j in range(m):
         f = min(1.0, (U[j] * inv_rh) ** 2)
-        sh, _ch = _sinh_cosh(cur[j])
-        out[j] = f * (iv * sh) + (1.0 - f) * g_c
+        out[j] = f * (iv * SH[j]) + (1.0 - f) * g_c
+        _slope(W, j, U[j], a, b * U[j], b, SH[j])
 
 
 @numba.njit(cache=True, inline="always", fastmath={"contract"}, error_model="numpy")
@@ -393,29 +451,34 @@ def _lng(g, gm):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, inline="always", fastmath={"contract"}, error_model="numpy")
-def _draws(key, i, k, g, gm, s_p, s_nu):  # pragma: no cover - compiled
-    """(nu, programming error, read-noise draw) of device i programmed at pulse k to G_phys(v_stat) = g
-    (:meth:`GSTMushroom._stat_draws`), from two Box-Muller pairs of its counter-based hashes."""
+def _draws(key, i, k, g, gm, s_p, s_nu, xr, own):  # pragma: no cover - compiled
+    """(nu, programming error, read-noise draw, ln g/G_max) of device i programmed at pulse k to G_phys(v_stat) = g
+    (:meth:`GSTMushroom._stat_draws`), from Box-Muller pairs of its counter-based hashes: (nu, error) from one pair,
+    the read-noise draw from a second pair when ``own``, else ``xr`` (the spare normal of the pulse's gamma factor,
+    :func:`gamma_chunk`)."""
     z1 = _base(key, i, k, _STREAM_STAT)
     z2 = engine._mix(z1 ^ engine._GOLD)
-    z3 = engine._mix(z2 ^ engine._GOLD)
-    z4 = engine._mix(z3 ^ engine._GOLD)
     xnu, xp = bm_pair(z1, z2)
-    xr, _x = bm_pair(z3, z4)
+    if own:
+        z3 = engine._mix(z2 ^ engine._GOLD)
+        xr, _x = bm_pair(z3, engine._mix(z3 ^ engine._GOLD))
     lg = _lng(g, gm)
     mu = min(max(-0.0155 * lg + 0.0244, 0.049), 0.1)
     sg = min(max(-0.0125 * lg - 0.0059, 0.008), 0.045)
     x = abs(g) / gm
     sig = (0.26348 + 1.9650 * x - 1.1731 * x * x) * 1e-6 * (gm / 25e-6)
-    return abs(mu + s_nu * sg * xnu), max(s_p * sig / g * xp, -1.0), xr
+    return abs(mu + s_nu * sg * xnu), max(s_p * sig / g * xp, -1.0), xr, lg
 
 
 @numba.njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
-def _resolve(P, sp, c0, c1, xs, kp, gs, solved, stoch, key, b1, b2, b3):  # pragma: no cover - compiled
+def _resolve(P, sp, c0, c1, xs, kp, gs, solved, stoch, key, b1, b2, b3, lgq, spare, has_spare):
+    # pragma: no cover - compiled
     """The statistical draws of the pending programming events (``kp[j] >= 0``) of devices c0..c1-1 from
     G_phys(v_stat, T_read) of their plug in ``gs`` (:meth:`GSTMushroom._stat_draws`): drift exponent, programming
     error and read-noise draw, computed for the chunk in branch-free loops into the buffers b1..b3 (which the
-    compiler vectorises), then copied to the pending devices; ``solved`` False: nu_mean at its floor."""
+    compiler vectorises), then copied to the pending devices; ``solved`` False: nu_mean at its floor. The read-noise
+    draws are the gamma factors' spare normals when the pending event drew them (``has_spare``); ``lgq`` gets
+    ln(G/G_max) of each plug (the 1/f noise amplitude of a read of this plug)."""
     m = c1 - c0
     if not solved:
         for j in range(m):
@@ -423,11 +486,16 @@ def _resolve(P, sp, c0, c1, xs, kp, gs, solved, stoch, key, b1, b2, b3):  # prag
     elif stoch and sp:
         for j in range(m):
             r = c0 + j
-            b1[j], b2[j], b3[j] = _draws(key, r, kp[j], gs[j], P[r, G_MAX], P[r, S_P], P[r, S_NU])
+            b1[j], b2[j], b3[j], lgq[j] = _draws(key, r, kp[j], gs[j], P[r, G_MAX], P[r, S_P], P[r, S_NU],
+                                                 spare[j], not has_spare)
+    elif stoch and has_spare:
+        gm, s_p, s_nu = P[0, G_MAX], P[0, S_P], P[0, S_NU]
+        for j in range(m):
+            b1[j], b2[j], b3[j], lgq[j] = _draws(key, c0 + j, kp[j], gs[j], gm, s_p, s_nu, spare[j], False)
     elif stoch:
         gm, s_p, s_nu = P[0, G_MAX], P[0, S_P], P[0, S_NU]
         for j in range(m):
-            b1[j], b2[j], b3[j] = _draws(key, c0 + j, kp[j], gs[j], gm, s_p, s_nu)
+            b1[j], b2[j], b3[j], lgq[j] = _draws(key, c0 + j, kp[j], gs[j], gm, s_p, s_nu, 0.0, True)
     else:
         for j in range(m):
             b1[j] = min(max(-0.0155 * _lng(gs[j], P[c0 + j if sp else 0, G_MAX]) + 0.0244, 0.049), 0.1)
@@ -447,19 +515,26 @@ def _drift(g, theta, nu, t_amb, t0, t_read):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, inline="always", fastmath={"contract"}, error_model="numpy")
-def _one_over_f(g, gq, theta, xi, t0, gm, s_q, t_r):  # pragma: no cover - compiled
-    """G (1 + s_Q Q(G_ref) sqrt(ln((t + t_r)/(2 t_r))) xi), clipped at 0 (GSTMushroom.conductance)."""
-    q = min(0.0088 * engine.vexp(-0.65 * _lng(gq, gm)), 0.2)
-    te = max(theta, t0)
-    return max(g * (1.0 + s_q * q * np.sqrt(engine.vlog((te + t_r) / (2.0 * t_r))) * xi), 0.0)
+def _one_over_f(g, lg, el, xi, s_q):  # pragma: no cover - compiled
+    """G (1 + s_Q Q(G_ref) sqrt(ln((t + t_r)/(2 t_r))) xi), clipped at 0 (GSTMushroom.conductance), from
+    lg = ln(G_ref/G_max) and el = sqrt(ln((t + t_r)/(2 t_r)))."""
+    q = min(0.0088 * engine.vexp(-0.65 * lg), 0.2)
+    return max(g * (1.0 + s_q * q * el * xi), 0.0)
+
+
+@numba.njit(cache=True, inline="always", fastmath={"contract"}, error_model="numpy")
+def _el(theta, t0, t_r):  # pragma: no cover - compiled
+    """sqrt(ln((t + t_r)/(2 t_r))) at t = max(theta, t0) (the 1/f noise accumulated since t_r)."""
+    return np.sqrt(engine.vlog((max(theta, t0) + t_r) / (2.0 * t_r)))
 
 
 @numba.njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
-def _read_chunk(P, sp, c0, c1, xs, gr, gq, qneed, rnoise, key, k):  # pragma: no cover - compiled
+def _read_chunk(P, sp, c0, c1, xs, gr, gq, lgq, qfresh, qneed, rnoise, key, k):  # pragma: no cover - compiled
     """GSTMushroom.conductance of devices c0..c1-1 from G_phys at the read (``gr``, replaced by the read) and at
-    (v_stat, T_read) (``gq``, only when ``qneed``): programming error, drift (only when some device of the chunk
-    reads after t0), 1/f read noise and the white read noise (variability), each a branch-free pass (parameters
-    hoisted when shared, so the compiler vectorises it)."""
+    (v_stat, T_read) (``gq``, only when ``qneed``; ``qfresh``: ``lgq`` already holds ln(gq/G_max) from
+    :func:`_resolve`): programming error, drift (only when some device of the chunk reads after t0), 1/f read noise
+    (its time factor once for the chunk while no device reads after t0) and the white read noise (variability),
+    each a branch-free pass (parameters hoisted when shared, so the compiler vectorises it)."""
     m = c1 - c0
     for j in range(m):
         gr[j] = max(gr[j] * (1.0 + xs[3, c0 + j]), 0.0)
@@ -478,12 +553,21 @@ def _read_chunk(P, sp, c0, c1, xs, gr, gq, qneed, rnoise, key, k):  # pragma: no
     if qneed and sp:
         for j in range(m):
             i = c0 + j
-            gr[j] = _one_over_f(gr[j], gq[j], xs[1, i], xs[4, i], P[i, T0], P[i, G_MAX], P[i, S_Q], P[i, T_R])
+            lg = lgq[j] if qfresh else _lng(gq[j], P[i, G_MAX])
+            gr[j] = _one_over_f(gr[j], lg, _el(xs[1, i], P[i, T0], P[i, T_R]), xs[4, i], P[i, S_Q])
     elif qneed:
         t0, gm, s_q, t_r = P[0, T0], P[0, G_MAX], P[0, S_Q], P[0, T_R]
-        for j in range(m):
-            i = c0 + j
-            gr[j] = _one_over_f(gr[j], gq[j], xs[1, i], xs[4, i], t0, gm, s_q, t_r)
+        if not qfresh:
+            for j in range(m):
+                lgq[j] = _lng(gq[j], gm)
+        if drift:  # (some device reads after t0)
+            for j in range(m):
+                i = c0 + j
+                gr[j] = _one_over_f(gr[j], lgq[j], _el(xs[1, i], t0, t_r), xs[4, i], s_q)
+        else:
+            el = np.sqrt(np.log((t0 + t_r) / (2.0 * t_r)))
+            for j in range(m):
+                gr[j] = _one_over_f(gr[j], lgq[j], el, xs[4, c0 + j], s_q)
     if rnoise != 0.0:  # Variability(read=...): G (1 + r xi)
         for j in range(m):
             z1 = _base(key, c0 + j, k, 2)
@@ -514,19 +598,20 @@ def _pcm_drive(P, pre, C, Rt, v_read, stoch, spread, xs, k0, k1, slot, G, E, X, 
         # chunk buffers: energy, pending programming pulse and its plug, Newton warm starts (read at v_read,
         # statistics at v_stat), read scratch
         be, kp, us = np.empty(CHUNK), np.empty(CHUNK, dtype=np.int64), np.empty(CHUNK)
-        cr, cs, cq = np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK)
-        VV, dn, UB = np.empty(CHUNK), np.empty(CHUNK, dtype=np.bool_), np.empty(CHUNK)
+        cr, cs, cq = np.empty((3, CHUNK)), np.empty((3, CHUNK)), np.empty((3, CHUNK))
+        VV, dn, UB, SH = np.empty(CHUNK), np.empty(CHUNK, dtype=np.bool_), np.empty(CHUNK), np.empty(CHUNK)
         U, T, I0, B, RC = np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK)
         gr, gs, gq = np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK)
-        gf, gbad = np.empty(CHUNK), np.empty(CHUNK, dtype=np.bool_)
+        gf, gbad, xsp, lgq = np.empty(CHUNK), np.empty(CHUNK, dtype=np.bool_), np.empty(CHUNK), np.empty(CHUNK)
         d1, d2, d3 = np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK)
         cache = np.full(3, np.nan)
         for c0 in range(a0, a1, CHUNK):
             c1 = min(a1, c0 + CHUNK)
             kp[:] = -1
-            cr[:] = -1.0
-            cs[:] = -1.0
-            cq[:] = -1.0
+            has_sp = False  # xsp holds spare normals of the pending programming pulse (gamma_chunk)
+            cr[0, :] = -1.0
+            cs[0, :] = -1.0
+            cq[0, :] = -1.0
             for k in range(k0, k1):
                 sl = slot[k]
                 on = pre[k, 0] != 0.0
@@ -540,8 +625,9 @@ def _pcm_drive(P, pre, C, Rt, v_read, stoch, spread, xs, k0, k1, slot, G, E, X, 
                     tpk, umelt, step, en = C[ci, 0, 0], C[ci, 2, 0], C[ci, 3, 0], C[ci, 4, 0]
                     melt = C[ci, 1, 0] != 0.0
                     grow = spread and not melt and P[0, S_U] > 0.0
+                    has_sp = grow
                     if grow:  # growth spread: the chunk's gamma factors on the step
-                        gamma_chunk(key, c0, c1, k, P[0, S_U], gf, gbad)
+                        gamma_chunk(key, c0, c1, k, P[0, S_U], gf, gbad, xsp)
                     else:
                         gf[:] = 1.0
                     for i in range(c0, c1):
@@ -554,6 +640,8 @@ def _pcm_drive(P, pre, C, Rt, v_read, stoch, spread, xs, k0, k1, slot, G, E, X, 
                         xs[1, i] = 0.0
                         xs[5, i] = tpk
                         xs[6, i] = ta
+                if on and not quick:
+                    has_sp = False
                 for i in range(c0, c1):
                     if quick and dt <= 0.0:
                         break
@@ -625,8 +713,8 @@ def _pcm_drive(P, pre, C, Rt, v_read, stoch, spread, xs, k0, k1, slot, G, E, X, 
                             glow = f / (RC[j] + B[j] * us[j] / I0[j]) + (1.0 - f) / RC[j]
                             solved = solved or (kp[j] >= 0 and not glow > P[r, G_MAX] * _G_FLOOR)
                     if solved:
-                        _phys(P, sp, c0, c1, us, T, VV, cs, I0, B, RC, gs, cache, dn, UB)
-                    _resolve(P, sp, c0, c1, xs, kp, gs, solved, stoch, key, d1, d2, d3)
+                        _phys(P, sp, c0, c1, us, T, VV, cs, I0, B, RC, gs, cache, dn, UB, SH)
+                    _resolve(P, sp, c0, c1, xs, kp, gs, solved, stoch, key, d1, d2, d3, lgq, xsp, has_sp)
                 if sl < 0:
                     continue
                 # the read (GSTMushroom.conductance) at each device's ambient temperature
@@ -640,7 +728,8 @@ def _pcm_drive(P, pre, C, Rt, v_read, stoch, spread, xs, k0, k1, slot, G, E, X, 
                     for j in range(c1 - c0):
                         gr[j] = gs[j]
                 else:
-                    _phys(P, sp, c0, c1, U, T, VV, cr, I0, B, RC, gr, cache, dn, UB)
+                    _phys(P, sp, c0, c1, U, T, VV, cr, I0, B, RC, gr, cache, dn, UB, SH)
+                fresh = False
                 if qneed:  # Q at G_phys(v_stat, T_read) of the present plug
                     fresh = solved  # the statistics solve of this pulse is that of the present plug
                     for i in range(c0, c1):
@@ -652,8 +741,8 @@ def _pcm_drive(P, pre, C, Rt, v_read, stoch, spread, xs, k0, k1, slot, G, E, X, 
                         for i in range(c0, c1):
                             T[i - c0] = P[i if sp else 0, T_READ]
                             VV[i - c0] = P[i if sp else 0, V_STAT]
-                        _phys(P, sp, c0, c1, U, T, VV, cq, I0, B, RC, gq, cache, dn, UB)
-                _read_chunk(P, sp, c0, c1, xs, gr, gq, qneed, rnoise, key, k)
+                        _phys(P, sp, c0, c1, U, T, VV, cq, I0, B, RC, gq, cache, dn, UB, SH)
+                _read_chunk(P, sp, c0, c1, xs, gr, gq, lgq, fresh and stoch, qneed, rnoise, key, k)
                 if rec_g:
                     for i in range(c0, c1):
                         G[sl, i] = gr[i - c0]
