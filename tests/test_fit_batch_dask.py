@@ -118,6 +118,22 @@ def test_worker_slots_interleave_the_workers():
     assert _worker_slots(object()) == [None]  # no scheduler info: the scheduler places the chunks
 
 
+def test_scatter_direct_only_on_the_scheduler_host():
+    """Chunks go straight to the workers when they share the scheduler's host (a LocalCluster); on
+    other hosts the client's own setting holds (it may reach only the scheduler)."""
+    from types import SimpleNamespace
+
+    from devicelib.fit.batch import _scatter_direct
+
+    def client(direct=None):
+        return SimpleNamespace(direct_to_workers=direct, scheduler=SimpleNamespace(address="tcp://10.0.0.1:8786"))
+
+    assert _scatter_direct(client(), ["tcp://10.0.0.1:4001", "tcp://10.0.0.1:4002"]) is True
+    assert _scatter_direct(client(), ["tcp://10.0.0.1:4001", "tcp://10.0.0.2:4001"]) is None
+    assert _scatter_direct(client(False), ["tcp://10.0.0.1:4001"]) is False
+    assert _scatter_direct(client(), [None]) is None
+
+
 _PLACED = {"ran": [], "slow": None}  # module level: the traced task is pickled by reference
 
 
