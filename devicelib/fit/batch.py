@@ -444,8 +444,9 @@ def fit_batch(
     parallel kernels). ``client``: a ``dask.distributed`` Client
     (of :func:`local_cluster`, or of a running deployment: ``Client("tcp://scheduler:8786")``): a
     numpy-backed measurement is then scattered to the workers chunk by chunk
-    (``client.scatter``, each chunk as one object to one worker), so no data travel inside the
-    task graph, and each chunk is one task running the same code as in process (same results).
+    (``client.scatter``, each chunk as one object to the worker thread that has just finished one),
+    so no data travel inside the task graph, and each chunk is one task running the same code as in
+    process (same results).
     """
     if isinstance(model, str):
         from ..registry import get_model
@@ -623,7 +624,8 @@ def _fit_scattered(client, arrs, chunk, kw, nf, progress, ahead: int = 2) -> np.
     next already on the worker, so a worker never waits for data. When a chunk's result comes back, the
     next chunk goes to the thread that fitted it: the workers finish together (a slower worker, or one
     sharing its core with other jobs, is given fewer chunks; a fixed round robin left one worker
-    computing while the other idled) and each worker holds at most ``ahead`` chunks of data. The
+    computing while the other idled) and each worker holds ``ahead`` chunks of data (one more while
+    the scheduler releases a fitted one), not a share of the whole measurement. The
     results come back as compact (chunk, fields) float arrays, gathered in the background
     (``as_completed(with_results=True)``) while this loop scatters the next chunk."""
     from distributed import as_completed
