@@ -469,8 +469,9 @@ def render(res: dict, quick: bool) -> str:
                          f"{100 * b['converged']:.2f} % | {b['peak_MiB']:.0f} MiB |")
             if dk and "error" not in dk:
                 lines += ["", "In process: chunks of 500 devices on a thread per core. dask: the same chunks "
-                              "scattered to a `devicelib.fit.batch.local_cluster()` (client=, no data in the task "
-                              "graph), results identical to the in-process fit; best of the fits alternating "
+                              "scattered to a `devicelib.fit.batch.local_cluster()`, each to the worker thread that "
+                              "has just finished one (client=, no data in the task graph), results identical to the "
+                              "in-process fit; best of the fits alternating "
                               "in process / on the cluster. Cluster start-up (worker processes and imports) and "
                               "the workers' first fit (loading the compiled kernels) are paid once: a lab reuses a "
                               "running cluster."]

@@ -83,7 +83,8 @@ def test_cluster_layout_pins_threads_to_the_cores():
 def test_local_cluster_workers_get_the_pins_and_glibc_malloc(monkeypatch):
     """Worker processes: numba and BLAS pinned in their environment, and no MALLOC_TRIM_THRESHOLD_
     (dask's setting makes every LM temporary a fresh mmap), even when an earlier cluster left dask's
-    value in this process's environment; that value is put back afterwards."""
+    value in this process's environment; that value is put back afterwards. The workers run without
+    dask's stack-sampling profiler and the scheduler without work stealing (QUIET_CLUSTER)."""
     import os
 
     import dask
@@ -93,7 +94,82 @@ def test_local_cluster_workers_get_the_pins_and_glibc_malloc(monkeypatch):
     keys = ("NUMBA_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MALLOC_TRIM_THRESHOLD_")
     with local_cluster(1, 1, processes=True) as cluster, distributed.Client(cluster) as client:
         [env] = client.run(lambda: {k: os.environ.get(k) for k in keys}).values()
+        # QUIET_CLUSTER reached the worker process through its nanny, and the scheduler
+        [quiet] = client.run(lambda dask_worker: (dask.config.get("distributed.worker.profile.enabled"),
+                                                  sorted(dask_worker.periodic_callbacks))).values()
+        stealing = client.run_on_scheduler(lambda dask_scheduler: "stealing" in dask_scheduler.extensions)
+    assert quiet[0] is False and "profile" not in quiet[1] and "profile-cycle" not in quiet[1]
+    assert stealing is False
     n_threads = cluster_layout(1, 1)[2]["NUMBA_NUM_THREADS"]
     assert env == {"NUMBA_NUM_THREADS": n_threads, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
                    "MALLOC_TRIM_THRESHOLD_": None}
     assert os.environ["MALLOC_TRIM_THRESHOLD_"] == dask_value
+
+
+def test_worker_slots_interleave_the_workers():
+    """One slot per worker thread, the workers interleaved (the first chunks go to different workers)."""
+    from devicelib.fit.batch import _worker_slots
+
+    class Fake:
+        def scheduler_info(self):
+            return {"workers": {"tcp://b": {"nthreads": 1}, "tcp://a": {"nthreads": 2}}}
+
+    assert _worker_slots(Fake()) == ["tcp://a", "tcp://b", "tcp://a"]
+    assert _worker_slots(object()) == [None]  # no scheduler info: the scheduler places the chunks
+
+
+def test_scatter_direct_only_on_the_scheduler_host():
+    """Chunks go straight to the workers when they share the scheduler's host (a LocalCluster); on
+    other hosts the client's own setting holds (it may reach only the scheduler)."""
+    from types import SimpleNamespace
+
+    from devicelib.fit.batch import _scatter_direct
+
+    def client(direct=None):
+        return SimpleNamespace(direct_to_workers=direct, scheduler=SimpleNamespace(address="tcp://10.0.0.1:8786"))
+
+    assert _scatter_direct(client(), ["tcp://10.0.0.1:4001", "tcp://10.0.0.1:4002"]) is True
+    assert _scatter_direct(client(), ["tcp://10.0.0.1:4001", "tcp://10.0.0.2:4001"]) is None
+    assert _scatter_direct(client(False), ["tcp://10.0.0.1:4001"]) is False
+    assert _scatter_direct(client(), [None]) is None
+
+
+_PLACED = {"ran": [], "slow": None}  # module level: the traced task is pickled by reference
+
+
+def _traced_fit_chunk(parts, kw):
+    import time
+
+    from devicelib.fit import batch
+
+    worker = distributed.get_worker()
+    me = worker.address
+    if me == _PLACED["slow"]:
+        time.sleep(0.5)
+    # list.append is atomic under the GIL; the chunks of data this worker holds (a scattered chunk is a list)
+    _PLACED["ran"].append((me, sum(isinstance(v, list) for v in list(worker.data.values()))))
+    return batch._fit_chunk_untraced(parts, kw)
+
+
+def test_chunks_follow_the_free_worker(monkeypatch):
+    """A worker that is slower (here it sleeps 0.5 s per chunk: a core shared with other jobs) gets
+    fewer chunks: each chunk goes to the worker thread that finished one, with two in flight per
+    thread, so a worker holds two chunks of data (three while the scheduler releases a fitted one),
+    where all 12 scattered up front in a fixed round robin put 6 on each. Results equal the
+    in-process fit's bit for bit whatever the placement."""
+    import devicelib.fit.batch as batch
+
+    ds = population(48, 60, seed=5)
+    ref = fit_batch("baseline.soft_bounds", ds, chunk=4)
+    monkeypatch.setattr(batch, "_fit_chunk_untraced", batch._fit_chunk, raising=False)
+    monkeypatch.setattr(batch, "_fit_chunk", _traced_fit_chunk)
+    _PLACED["ran"].clear()
+    with local_cluster(2, 1, processes=False) as cluster, distributed.Client(cluster) as client:
+        _PLACED["slow"] = slow = sorted(client.scheduler_info()["workers"])[0]
+        out = fit_batch("baseline.soft_bounds", ds, chunk=4, client=client)
+    ran = list(_PLACED["ran"])
+    assert len(ran) == 12
+    assert [w for w, _ in ran].count(slow) < 6, ran
+    assert max(held for _, held in ran) <= 3, ran
+    for k in ("value", "stderr", "nfev", "converged", "rmse", "chisqr", "condition"):
+        np.testing.assert_array_equal(out[k].values, ref[k].values)
