@@ -14,18 +14,9 @@ import subprocess
 import sys
 
 import pytest
+from test_startup import _MAIN  # the same child script: run the CLI, list the modules loaded
 
 NOT_LOADED = ["pint", "pydantic", "dask", "lmfit", "matplotlib", "h5py", "xarray", "pandas"]
-
-_MAIN = """
-import sys
-sys.argv = ['devicelib', *{args!r}]
-from devicelib.cli import main
-try:
-    main()
-finally:
-    print('LOADED', sorted(m for m in {heavy!r} if m in sys.modules), file=sys.stderr)
-"""
 
 
 def _run(args, cwd):

@@ -204,6 +204,18 @@ def bm_pair(z1, z2):  # pragma: no cover - compiled
     return r * cs, r * sn
 
 
+@numba.njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy", inline="always")
+def _gamma_attempt(key, i, k, c):  # pragma: no cover - compiled
+    """Device i's first Marsaglia-Tsang attempt at pulse k: the Box-Muller pair (x, y), v = 1 + c x, v^3 and
+    the uniform u, from counter-based draws (the same numbers however often it is asked)."""
+    z1 = _base(key, i, k, _STREAM_GV)
+    z2 = engine._mix(z1 ^ engine._GOLD)
+    z3 = engine._mix(z2 ^ engine._GOLD)
+    x, y = bm_pair(z1, z2)
+    v = 1.0 + c * x
+    return x, y, v, v * v * v, 1.0 - _u01(z3), z3
+
+
 @numba.njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
 def gamma_chunk(key, c0, c1, k, cv, out, bad, spare):  # pragma: no cover - compiled
     """Gamma factors of mean 1 and CV ``cv`` for devices c0..c1-1 at pulse k into ``out`` (Marsaglia-Tsang as
@@ -222,13 +234,7 @@ def gamma_chunk(key, c0, c1, k, cv, out, bad, spare):  # pragma: no cover - comp
     m = c1 - c0
     nbad = 0
     for j in range(m):
-        z1 = _base(key, c0 + j, k, _STREAM_GV)
-        z2 = engine._mix(z1 ^ engine._GOLD)
-        z3 = engine._mix(z2 ^ engine._GOLD)
-        x, y = bm_pair(z1, z2)
-        v = 1.0 + c * x
-        v3 = v * v * v
-        u = 1.0 - _u01(z3)
+        x, y, v, v3, u, z3 = _gamma_attempt(key, c0 + j, k, c)
         x2 = x * x
         ok = (v > 0.0) & (u < 1.0 - 0.0331 * (x2 * x2))
         g = d * v3
@@ -242,13 +248,7 @@ def gamma_chunk(key, c0, c1, k, cv, out, bad, spare):  # pragma: no cover - comp
     if nbad:
         for j in range(m):
             if bad[j]:
-                z1 = _base(key, c0 + j, k, _STREAM_GV)
-                z2 = engine._mix(z1 ^ engine._GOLD)
-                z3 = engine._mix(z2 ^ engine._GOLD)
-                x, _y = bm_pair(z1, z2)
-                v = 1.0 + c * x
-                v3 = v * v * v
-                u = 1.0 - _u01(z3)
+                x, _y, v, v3, u, _z3 = _gamma_attempt(key, c0 + j, k, c)
                 if not (v > 0.0 and np.log(u) < 0.5 * x * x + d - d * v3 + d * np.log(v3)):
                     out[j] = gamma_unit(key, c0 + j, k, shape)
 
