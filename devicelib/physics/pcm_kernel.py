@@ -50,7 +50,7 @@ import numba
 import numpy as np
 
 from .. import engine
-from ..engine import CHUNK, normal, twin
+from ..engine import CHUNK, normal, record_chunk, twin
 from ..units import k_B, q_e
 
 #: kernel order of the parameters (columns of P)
@@ -743,43 +743,11 @@ def _pcm_drive(P, pre, C, Rt, v_read, stoch, spread, xs, k0, k1, slot, G, E, X, 
                             VV[i - c0] = P[i if sp else 0, V_STAT]
                         _phys(P, sp, c0, c1, U, T, VV, cq, I0, B, RC, gq, cache, dn, UB, SH)
                 _read_chunk(P, sp, c0, c1, xs, gr, gq, lgq, fresh and stoch, qneed, rnoise, key, k)
-                if rec_g:
-                    for i in range(c0, c1):
-                        G[sl, i] = gr[i - c0]
-                if rec_e:
-                    for i in range(c0, c1):
-                        E[sl, i] = be[i - c0]
-                if rec_x:
-                    for q in range(7):
-                        for i in range(c0, c1):
-                            X[q, sl, i] = xs[q, i]
-                if do_stats:  # per quantity over the chunk (contiguous reductions), then into the block's sums
-                    _stat_chunk(stats, b, sl, 0, gr, 0, c1 - c0, c0 == a0)
-                    _stat_chunk(stats, b, sl, 1, be, 0, c1 - c0, c0 == a0)
-                    for q in range(7):
-                        _stat_chunk(stats, b, sl, 2 + q, xs[q], c0, c1, c0 == a0)
+                # the recording step every kernel shares (read noise already applied by _read_chunk, with its
+                # own vectorised draws, so none here)
+                record_chunk(gr, be, xs, c0, c1, a0, b, sl, k, G, E, X, stats, 0.0, key, rec_g, rec_e, rec_x,
+                             do_stats)
     return True
-
-
-@numba.njit(cache=True, inline="always")
-def _stat_chunk(stats, b, sl, q, v, lo, hi, first):  # pragma: no cover - compiled
-    """:func:`~devicelib.engine.stat_add` of the values v[lo:hi] of quantity q (``first``: the block's first
-    chunk, whose first value is the block's shift), summed over the chunk in registers."""
-    if first:
-        stats[b, sl, q, 0] = v[lo]
-    sh = stats[b, sl, q, 0]
-    s1 = s2 = 0.0
-    mn, mx = np.inf, -np.inf
-    for i in range(lo, hi):
-        d = v[i] - sh
-        s1 += d
-        s2 += d * d
-        mn = min(mn, v[i])
-        mx = max(mx, v[i])
-    stats[b, sl, q, 1] += s1
-    stats[b, sl, q, 2] += s2
-    stats[b, sl, q, 3] = min(stats[b, sl, q, 3], mn)
-    stats[b, sl, q, 4] = max(stats[b, sl, q, 4], mx)
 
 
 kernels = twin(_pcm_drive, "_pcm_drive_serial")
