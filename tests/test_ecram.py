@@ -294,6 +294,10 @@ def test_oect_card_fitted_to_the_transfer_sweep(shared_data):
     assert rms(ok & (idx % 2 == 0)) == pytest.approx(card.fit["rmse"]["value"], rel=2e-3)
     assert rms(ok & (idx % 2 == 1)) == pytest.approx(card.fit["holdout"]["rmse"]["value"], rel=2e-3)
     assert card.fit["holdout"]["ndata"] == int((ok & (idx % 2 == 1)).sum())
+    # validity.conductance (written by the script): the measured |I_d|/|V_d| range of those points, to 4 digits
+    g = np.abs(i_d[ok]) / abs(mod.V_D)
+    assert card.validity_range("conductance") == pytest.approx((g.min(), g.max()), rel=5e-4)
+    assert g.min() == pytest.approx(5.5e-8, rel=1e-3) and g.max() == pytest.approx(3.065e-3, rel=1e-3)
     # the hysteresis: at V_g = 0 the forward (doped) branch conducts far more than the backward one
     k0 = np.flatnonzero(np.abs(vg) < 1e-9)
     assert pred[k0[0]] - pred[k0[1]] > 1.0 and np.log10(abs(i_d[k0[0]] / i_d[k0[1]])) > 2.0

@@ -114,7 +114,10 @@ def fit(vg, i_d) -> dict:
             "rmse_f_bwd": rms(pred_f, bwd), "n_fit": int(even.sum()), "n_hold": int(odd.sum()),
             "n_fwd": int(fwd.sum()), "n_bwd": int(bwd.sum()), "redchi": float(2 * card.cost / dof),
             "n_excluded": int((~ok).sum()), "converged": bool(card.success), "v_up": v_up, "v_dn": v_dn,
-            "bistable": bool(card.x[4] * q_e > 2 * k_B * T_AMBIENT), "model": m}
+            "bistable": bool(card.x[4] * q_e > 2 * k_B * T_AMBIENT), "model": m,
+            # the calibrated range: |I_d| / |V_d| of the points the fit and its hold-out use (above the floor)
+            "g_range": (float(np.abs(i_d[ok]).min() / abs(V_D)), float(np.abs(i_d[ok]).max() / abs(V_D))),
+            "n_ok": int(ok.sum())}
 
 
 def card_text(f: dict) -> str:
@@ -167,6 +170,7 @@ amplitude = {{ min = -1.5, max = 1.5, unit = "V" }}
 width = {{ min = 0.1, max = 10.0, unit = "s" }}
 temperature = {{ min = 295.0, max = 305.0, unit = "K" }}
 read_voltage = {{ min = -0.2, max = -0.2, unit = "V" }}
+conductance = {{ min = {f["g_range"][0]:.4g}, max = {f["g_range"][1]:.4g}, unit = "S", source = "measured |I_d| / |V_d| ({abs(V_D):g} V) over the {f["n_ok"]} points with |I_d| >= {I_FLOOR:g} A (fitted and held out): simulations and exports start inside the calibrated range" }}
 
 [fit]
 data = "../shared/data/oect-bistable-transfer/Example.csv"
