@@ -28,22 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from devicelib import get_model
 from devicelib.fit.batch import fit_batch
-from devicelib.measurement import make_measurement
-
-
-def population(n, npulse, noise=0.01, seed=0):
-    rng = np.random.default_rng(seed)
-    truth = {"w_min": -1 + 0.1 * rng.standard_normal(n), "w_max": 1 + 0.1 * rng.standard_normal(n),
-             "dw_min": 0.03 * np.exp(0.2 * rng.standard_normal(n)), "up_down": 0.2 + 0.05 * rng.standard_normal(n)}
-    m = get_model("baseline.soft_bounds").with_params(**truth)
-    d = np.r_[np.ones(npulse // 2), -np.ones(npulse - npulse // 2)]
-    D = np.tile(d, (n, 1))
-    D[:, 0] = 0
-    w = m.weight_trace(np.full(n, -0.8), D) + noise * rng.standard_normal((n, npulse))
-    return make_measurement(w, amplitude=np.tile(d, (n, 1)), width=1e-6, conductance_unit="", source="synthetic"), \
-        truth
+from devicelib.fit.synthetic import soft_bounds_population as population
 
 
 def accuracy(out, truth):
