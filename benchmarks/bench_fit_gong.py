@@ -1,6 +1,7 @@
 """Benchmark (a): fit aihwkit's Gong et al. (2018) trace with the soft-bounds baseline.
 
-    /work/venv/bin/python benchmarks/bench_fit_gong.py [--repeat 20] [--json out.json]
+    python benchmarks/bench_fit_gong.py [--repeat 20] [--json out.json]
+    python benchmarks/bench_fit_gong.py --aihwkit-only TRACE.csv   (aihwkit's fit alone: run_all.py's child)
 
 Fits baseline.soft_bounds (w_min, w_max, dw_min, up_down: the parameter set of aihwkit's
 fit_measurements example) to ../shared/data/aihwkit-gong2018/gong_et_al.csv (2000 +/-1 pulses,
