@@ -50,6 +50,9 @@ fitting
     ``fit_measurements`` (Powell over its C++ tile, as in aihwkit's example) on the same data: its fit
     alone, and its whole script (a Python process importing aihwkit and fitting, start to exit); and the
     README's main-job fit command (``devicelib fit datasets/vcm_pulse_trains.csv ...``, warm, median of 3).
+    The floor of the command's stack (a script that only imports numpy, scipy.optimize and numba and calls
+    one cached ``@njit(cache=True)`` kernel, start to exit, median of 3 after a warm-up) runs right after
+    the command; the table gives devicelib's own share of the command (command - floor).
     aihwkit's side is skipped with a note when ``import aihwkit`` fails. ``--fit-before DIR`` runs the
     devicelib cases also against the source tree ``DIR`` (e.g. an export of the previous commit) as
     before columns.
@@ -321,10 +324,46 @@ def case_cli(args, repeat=3, pythonpath=None, card=False):
             "cpu_s": statistics.median(cpu), "summary": fit_line[0] if fit_line else ""}
 
 
+FLOOR_SCRIPT = """
+import numpy as np
+import scipy.optimize  # noqa: F401
+from numba import njit
+
+
+@njit(cache=True)
+def kernel(x):
+    s = 0.0
+    for v in x:
+        s += v
+    return s
+
+
+kernel(np.ones(10))
+"""
+
+
+def case_floor(repeat=3):
+    """The floor of the fit command's stack: a script that only imports numpy, scipy.optimize and numba and
+    calls one cached ``@njit(cache=True)`` kernel, process start to exit, median of ``repeat`` after a warm-up
+    run (which compiles and caches the kernel), as :func:`case_cli` times the command."""
+    times = []
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "floor.py"  # a file: numba caches next to it (a -c script has no cache)
+        script.write_text(FLOOR_SCRIPT)
+        subprocess.run([sys.executable, str(script)], check=True, cwd=tmp)  # warm: compile, cache
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, str(script)], check=True, cwd=tmp)
+            times.append(time.perf_counter() - t0)
+    return {"time_s": statistics.median(times), "min_s": min(times), "max_s": max(times), "repeat": repeat}
+
+
 def run_case(spec: dict) -> dict:
     kind = spec.pop("case")
     if kind == "cli":
         return case_cli(**spec)
+    if kind == "floor":
+        return case_floor(**spec)
     fn = {"sim": case_sim, "aihwkit": case_aihwkit, "memory": case_memory, "startup": case_startup,
           "batch": case_batch, "fit_gong": case_fit_gong, "fit_aihwkit": case_fit_aihwkit}[kind]
     return fn(**spec) if kind != "startup" else fn(spec["args"])
@@ -510,6 +549,15 @@ def _fitting_table(res: dict) -> list[str]:
     lines.append(row("same fit, whole `devicelib fit` command (start to exit, warm; goal >= 20x)", "fit_cli",
                      script_ref,
                      _fmt_t(script_ref) + " (whole script)" if has_a else "-"))
+    fl, cl = res.get("fit_floor", {}), res.get("fit_cli", {})
+    if "time_s" in fl:
+        lines.append(row("floor of that command's stack: `import numpy, scipy.optimize, numba` and one cached "
+                         "`@njit(cache=True)` kernel (start to exit, median of 3)", "fit_floor", script_ref,
+                         _fmt_t(script_ref) + " (whole script)" if has_a else "-"))
+        if "time_s" in cl:
+            own = cl["time_s"] - fl["time_s"]
+            lines.append(f"| devicelib's own share of the whole command (command - floor) | {_fmt_t(own)} "
+                         f"({own / cl['time_s']:.0%} of it) | - | - |" + (" - | - |" if before else ""))
     lines.append(row("README main-job fit command (warm; goal <= 2 s)", "fit_readme", None, "-"))
     g = res.get("fit_gong", {})
     if "values" in g:
@@ -727,6 +775,8 @@ def main():
         for suffix, tree in trees:  # devicelib's cases back to back with aihwkit's (and the before tree's)
             cases["fit_gong" + suffix] = {"case": "fit_gong", "repeat": 20, "pythonpath": tree}
             cases["fit_cli" + suffix] = {"case": "cli", "args": GONG_CLI, "pythonpath": tree}
+            if not suffix:  # the stack's floor (no devicelib): numpy, scipy.optimize, numba, one cached kernel
+                cases["fit_floor"] = {"case": "floor"}
             cases["fit_readme" + suffix] = {"case": "cli", "args": README_FIT, "pythonpath": tree, "card": True}
             if not suffix:
                 cases["fit_aihwkit"] = {"case": "fit_aihwkit"}
