@@ -313,7 +313,10 @@ def case_cli(args, repeat=3, pythonpath=None, card=False):
     times, cpu = [], []
     with tempfile.TemporaryDirectory() as tmp:
         full = [*cmd, *args] + ([str(Path(tmp) / "card.toml")] if card else [])
-        subprocess.run(full, capture_output=True, check=True, cwd=cwd, env=env)  # warm (caches, numba)
+        # warm: caches, numba, and the tree's bytecode (.pyc), which any first run writes (pip at install) unless
+        # PYTHONDONTWRITEBYTECODE is set: with it set the timed runs would compile devicelib's sources every time
+        warm = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        subprocess.run(full, capture_output=True, check=True, cwd=cwd, env=warm)
         for _ in range(repeat):
             t0, c0 = time.perf_counter(), _child_cpu()
             r = subprocess.run(full, capture_output=True, text=True, check=True, cwd=cwd, env=env)

@@ -19,8 +19,14 @@ from test_startup import _MAIN  # the same child script: run the CLI, list the m
 NOT_LOADED = ["pint", "pydantic", "dask", "lmfit", "matplotlib", "h5py", "xarray", "pandas"]
 
 
-def _run(args, cwd):
-    heavy = [*NOT_LOADED, "numba", "scipy"]
+# what the one-model fit of a registered model does not need: the catalog (cards), model comparison, the other
+# commands' modules (the CLI registers only the command it runs)
+NOT_FOR_GONG = ["devicelib.catalog", "devicelib.fit.compare", "devicelib.cli.browse", "devicelib.cli.simulate",
+                "devicelib.cli.export", "devicelib.cli.compare"]
+
+
+def _run(args, cwd, extra=()):
+    heavy = [*NOT_LOADED, "numba", "scipy", *extra]
     out = subprocess.run([sys.executable, "-c", _MAIN.format(args=args, heavy=heavy)],
                          capture_output=True, text=True, timeout=600, cwd=cwd, env=dict(os.environ))
     assert out.returncode == 0, out.stderr
@@ -33,7 +39,7 @@ def test_gong_fit_command_imports_no_pint_xarray_pandas_pydantic_or_dask(shared_
     gong = shared_data / "aihwkit-gong2018" / "gong_et_al.csv"
     args = ["fit", str(gong), "--layout", "sequence", "--no-header", "--unit", "", "--amplitude", "1 V",
             "--amplitude", "-1 V", "--width", "1 us", "--model", "baseline.soft_bounds", "--json"]
-    loaded, out = _run(args, repo_root)
+    loaded, out = _run(args, repo_root, NOT_FOR_GONG)
     assert loaded == ["numba", "scipy"], f"the fit command imported {loaded}"
     got = json.loads(out)
     from devicelib.fit import fit
@@ -73,3 +79,14 @@ def test_quantity_options_and_cards_read_without_pint():
     q = registry().Quantity
     want = [q("1 us").to("s").magnitude, q("-1 V").to("V").magnitude, q("320 uA").to("A").magnitude]  # pint's
     assert out.stdout.split()[-1] == "False" and out.stdout.startswith(f"{[float(x) for x in want]} 217.9")
+
+
+def test_one_command_app_then_the_whole_app_keeps_the_help_order():
+    # `devicelib fit ...` registers only the fit command; the whole app assembled later in the same process
+    # lists the commands in `--help`'s order (.light.COMMANDS, which test_startup holds equal to typer's)
+    code = ("from devicelib.cli import _app; from devicelib.cli.light import COMMANDS; "
+            "a = _app('fit'); print([c.callback.__name__ for c in a.registered_commands]); "
+            "a = _app(); print([c.callback.__name__ for c in a.registered_commands] == [n for n, _ in COMMANDS])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[:2] == ["['fit']", "True"]
