@@ -90,3 +90,25 @@ def test_one_command_app_then_the_whole_app_keeps_the_help_order():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split("\n")[:2] == ["['fit']", "True"]
+
+
+def test_fit_command_process_ends_at_once_with_its_output_card_and_status(shared_data, repo_root, tmp_path):
+    # `python -m devicelib.cli` (like the `devicelib` script) ends a finished fit with os._exit (no interpreter
+    # teardown): stdout complete, the card written, the exit status kept (0; 2 for a user error)
+    gong = shared_data / "aihwkit-gong2018" / "gong_et_al.csv"
+    card = tmp_path / "gong.toml"
+    cmd = [sys.executable, "-m", "devicelib.cli", "fit", str(gong), "--layout", "sequence", "--no-header", "--unit",
+           "", "--amplitude", "1 V", "--amplitude", "-1 V", "--width", "1 us", "--model", "baseline.soft_bounds"]
+    out = subprocess.run([*cmd, "--json", "--card", str(card)], capture_output=True, text=True, timeout=600,
+                         cwd=repo_root)
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout)
+    assert got["card"] == str(card)
+    from devicelib.catalog import load_card
+
+    values = load_card(card).values()
+    for name in ("w_min", "w_max", "dw_min", "up_down"):
+        assert values[name] == got["parameters"][name]["value"]
+    bad = subprocess.run([*cmd[:4], str(tmp_path / "missing.csv"), *cmd[5:]], capture_output=True, text=True,
+                         timeout=600, cwd=repo_root)
+    assert bad.returncode == 2 and bad.stderr.startswith("error: ") and "missing.csv" in bad.stderr
