@@ -112,3 +112,13 @@ def test_fit_command_process_ends_at_once_with_its_output_card_and_status(shared
     bad = subprocess.run([*cmd[:4], str(tmp_path / "missing.csv"), *cmd[5:]], capture_output=True, text=True,
                          timeout=600, cwd=repo_root)
     assert bad.returncode == 2 and bad.stderr.startswith("error: ") and "missing.csv" in bad.stderr
+
+
+@pytest.mark.parametrize("args, quick", [(["fit", "--help"], True), (["show", "baseline.soft_bounds"], False)])
+def test_entry_ends_only_fit_with_os_exit(args, quick):
+    code = (f"import os, sys\nsys.argv = ['devicelib', *{args!r}]\n"
+            "def _exit(c):\n    print('QUICK', c, file=sys.stderr)\n    raise SystemExit(c)\n"
+            "os._exit = _exit\nfrom devicelib.cli import entry\nentry()\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert ("QUICK 0" in out.stderr) is quick and out.stdout
