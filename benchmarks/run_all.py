@@ -50,6 +50,9 @@ fitting
     ``fit_measurements`` (Powell over its C++ tile, as in aihwkit's example) on the same data: its fit
     alone, and its whole script (a Python process importing aihwkit and fitting, start to exit); and the
     README's main-job fit command (``devicelib fit datasets/vcm_pulse_trains.csv ...``, warm, median of 3).
+    The floor of the command's stack (a script that only imports numpy, scipy.optimize and numba and calls
+    one cached ``@njit(cache=True)`` kernel, start to exit, median of 3 after a warm-up) runs right after
+    the command; the table gives devicelib's own share of the command (command - floor).
     aihwkit's side is skipped with a note when ``import aihwkit`` fails. ``--fit-before DIR`` runs the
     devicelib cases also against the source tree ``DIR`` (e.g. an export of the previous commit) as
     before columns.
@@ -295,7 +298,10 @@ def case_cli(args, repeat=3, pythonpath=None, card=False):
     times, cpu = [], []
     with tempfile.TemporaryDirectory() as tmp:
         full = [*cmd, *args] + ([str(Path(tmp) / "card.toml")] if card else [])
-        subprocess.run(full, capture_output=True, check=True, cwd=cwd, env=env)  # warm (caches, numba)
+        # warm: caches, numba, and the tree's bytecode (.pyc), which any first run writes (pip at install) unless
+        # PYTHONDONTWRITEBYTECODE is set: with it set the timed runs would compile devicelib's sources every time
+        warm = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        subprocess.run(full, capture_output=True, check=True, cwd=cwd, env=warm)
         for _ in range(repeat):
             t0, c0 = time.perf_counter(), _child_cpu()
             r = subprocess.run(full, capture_output=True, text=True, check=True, cwd=cwd, env=env)
@@ -306,10 +312,47 @@ def case_cli(args, repeat=3, pythonpath=None, card=False):
             "cpu_s": statistics.median(cpu), "summary": fit_line[0] if fit_line else ""}
 
 
+FLOOR_SCRIPT = """
+import numpy as np
+import scipy.optimize  # noqa: F401
+from numba import njit
+
+
+@njit(cache=True)
+def kernel(x):
+    s = 0.0
+    for v in x:
+        s += v
+    return s
+
+
+kernel(np.ones(10))
+"""
+
+
+def case_floor(repeat=3, quick_exit=False):
+    """The floor of the fit command's stack: a script that only imports numpy, scipy.optimize and numba and
+    calls one cached ``@njit(cache=True)`` kernel, process start to exit, median of ``repeat`` after a warm-up
+    run (which compiles and caches the kernel), as :func:`case_cli` times the command. ``quick_exit``: the
+    script ends as ``devicelib fit`` does (flush, ``os._exit``: no interpreter teardown)."""
+    times = []
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "floor.py"  # a file: numba caches next to it (a -c script has no cache)
+        script.write_text(FLOOR_SCRIPT + ("import os, sys\nsys.stdout.flush()\nos._exit(0)\n" if quick_exit else ""))
+        subprocess.run([sys.executable, str(script)], check=True, cwd=tmp)  # warm: compile, cache
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, str(script)], check=True, cwd=tmp)
+            times.append(time.perf_counter() - t0)
+    return {"time_s": statistics.median(times), "min_s": min(times), "max_s": max(times), "repeat": repeat}
+
+
 def run_case(spec: dict) -> dict:
     kind = spec.pop("case")
     if kind == "cli":
         return case_cli(**spec)
+    if kind == "floor":
+        return case_floor(**spec)
     fn = {"sim": case_sim, "aihwkit": case_aihwkit, "memory": case_memory, "startup": case_startup,
           "batch": case_batch, "fit_gong": case_fit_gong, "fit_aihwkit": case_fit_aihwkit}[kind]
     return fn(**spec) if kind != "startup" else fn(spec["args"])
@@ -495,6 +538,22 @@ def _fitting_table(res: dict) -> list[str]:
     lines.append(row("same fit, whole `devicelib fit` command (start to exit, warm; goal >= 20x)", "fit_cli",
                      script_ref,
                      _fmt_t(script_ref) + " (whole script)" if has_a else "-"))
+    fl, cl = res.get("fit_floor", {}), res.get("fit_cli", {})
+    if "time_s" in fl:
+        lines.append(row("floor of that command's stack: `import numpy, scipy.optimize, numba` and one cached "
+                         "`@njit(cache=True)` kernel (start to exit, median of 3)", "fit_floor", script_ref,
+                         _fmt_t(script_ref) + " (whole script)" if has_a else "-"))
+    fq = res.get("fit_floor_quick", {})
+    if "time_s" in fq:  # devicelib fit ends with os._exit (no teardown): its floor ends so too
+        lines.append(row("same floor, ending as `devicelib fit` does (flush, `os._exit`: no interpreter "
+                         "teardown)", "fit_floor_quick", script_ref,
+                         _fmt_t(script_ref) + " (whole script)" if has_a else "-"))
+        fl = fq
+    if "time_s" in fl and "time_s" in cl:
+        own = cl["time_s"] - fl["time_s"]
+        lines.append(f"| devicelib's own share of the whole command (command - floor{' ending so' if fq else ''}) "
+                     f"| {_fmt_t(own) if own >= 0 else '-' + _fmt_t(-own)} ({own / cl['time_s']:.0%} of it) | - | - |"
+                     + (" - | - |" if before else ""))
     lines.append(row("README main-job fit command (warm; goal <= 2 s)", "fit_readme", None, "-"))
     g = res.get("fit_gong", {})
     if "values" in g:
@@ -712,6 +771,9 @@ def main():
         for suffix, tree in trees:  # devicelib's cases back to back with aihwkit's (and the before tree's)
             cases["fit_gong" + suffix] = {"case": "fit_gong", "repeat": 20, "pythonpath": tree}
             cases["fit_cli" + suffix] = {"case": "cli", "args": GONG_CLI, "pythonpath": tree}
+            if not suffix:  # the stack's floor (no devicelib): numpy, scipy.optimize, numba, one cached kernel
+                cases["fit_floor"] = {"case": "floor"}
+                cases["fit_floor_quick"] = {"case": "floor", "quick_exit": True}
             cases["fit_readme" + suffix] = {"case": "cli", "args": README_FIT, "pythonpath": tree, "card": True}
             if not suffix:
                 cases["fit_aihwkit"] = {"case": "fit_aihwkit"}

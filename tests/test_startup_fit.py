@@ -19,8 +19,14 @@ from test_startup import _MAIN  # the same child script: run the CLI, list the m
 NOT_LOADED = ["pint", "pydantic", "dask", "lmfit", "matplotlib", "h5py", "xarray", "pandas"]
 
 
-def _run(args, cwd):
-    heavy = [*NOT_LOADED, "numba", "scipy"]
+# what the one-model fit of a registered model does not need: the catalog (cards), model comparison, the other
+# commands' modules (the CLI registers only the command it runs)
+NOT_FOR_GONG = ["devicelib.catalog", "devicelib.fit.compare", "devicelib.cli.browse", "devicelib.cli.simulate",
+                "devicelib.cli.export", "devicelib.cli.compare"]
+
+
+def _run(args, cwd, extra=()):
+    heavy = [*NOT_LOADED, "numba", "scipy", *extra]
     out = subprocess.run([sys.executable, "-c", _MAIN.format(args=args, heavy=heavy)],
                          capture_output=True, text=True, timeout=600, cwd=cwd, env=dict(os.environ))
     assert out.returncode == 0, out.stderr
@@ -33,7 +39,7 @@ def test_gong_fit_command_imports_no_pint_xarray_pandas_pydantic_or_dask(shared_
     gong = shared_data / "aihwkit-gong2018" / "gong_et_al.csv"
     args = ["fit", str(gong), "--layout", "sequence", "--no-header", "--unit", "", "--amplitude", "1 V",
             "--amplitude", "-1 V", "--width", "1 us", "--model", "baseline.soft_bounds", "--json"]
-    loaded, out = _run(args, repo_root)
+    loaded, out = _run(args, repo_root, NOT_FOR_GONG)
     assert loaded == ["numba", "scipy"], f"the fit command imported {loaded}"
     got = json.loads(out)
     from devicelib.fit import fit
@@ -73,3 +79,46 @@ def test_quantity_options_and_cards_read_without_pint():
     q = registry().Quantity
     want = [q("1 us").to("s").magnitude, q("-1 V").to("V").magnitude, q("320 uA").to("A").magnitude]  # pint's
     assert out.stdout.split()[-1] == "False" and out.stdout.startswith(f"{[float(x) for x in want]} 217.9")
+
+
+def test_one_command_app_then_the_whole_app_keeps_the_help_order():
+    # `devicelib fit ...` registers only the fit command; the whole app assembled later in the same process
+    # lists the commands in `--help`'s order (.light.COMMANDS, which test_startup holds equal to typer's)
+    code = ("from devicelib.cli import _app; from devicelib.cli.light import COMMANDS; "
+            "a = _app('fit'); print([c.callback.__name__ for c in a.registered_commands]); "
+            "a = _app(); print([c.callback.__name__ for c in a.registered_commands] == [n for n, _ in COMMANDS])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[:2] == ["['fit']", "True"]
+
+
+def test_fit_command_process_ends_at_once_with_its_output_card_and_status(shared_data, repo_root, tmp_path):
+    # `python -m devicelib.cli` (like the `devicelib` script) ends a finished fit with os._exit (no interpreter
+    # teardown): stdout complete, the card written, the exit status kept (0; 2 for a user error)
+    gong = shared_data / "aihwkit-gong2018" / "gong_et_al.csv"
+    card = tmp_path / "gong.toml"
+    cmd = [sys.executable, "-m", "devicelib.cli", "fit", str(gong), "--layout", "sequence", "--no-header", "--unit",
+           "", "--amplitude", "1 V", "--amplitude", "-1 V", "--width", "1 us", "--model", "baseline.soft_bounds"]
+    out = subprocess.run([*cmd, "--json", "--card", str(card)], capture_output=True, text=True, timeout=600,
+                         cwd=repo_root)
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout)
+    assert got["card"] == str(card)
+    from devicelib.catalog import load_card
+
+    values = load_card(card).values()
+    for name in ("w_min", "w_max", "dw_min", "up_down"):
+        assert values[name] == got["parameters"][name]["value"]
+    bad = subprocess.run([*cmd[:4], str(tmp_path / "missing.csv"), *cmd[5:]], capture_output=True, text=True,
+                         timeout=600, cwd=repo_root)
+    assert bad.returncode == 2 and bad.stderr.startswith("error: ") and "missing.csv" in bad.stderr
+
+
+@pytest.mark.parametrize("args, quick", [(["fit", "--help"], True), (["show", "baseline.soft_bounds"], False)])
+def test_entry_ends_only_fit_with_os_exit(args, quick):
+    code = (f"import os, sys\nsys.argv = ['devicelib', *{args!r}]\n"
+            "def _exit(c):\n    print('QUICK', c, file=sys.stderr)\n    raise SystemExit(c)\n"
+            "os._exit = _exit\nfrom devicelib.cli import entry\nentry()\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert ("QUICK 0" in out.stderr) is quick and out.stdout

@@ -1,5 +1,5 @@
 """``python -m devicelib.cli``: the same as the ``devicelib`` command."""
 
-from . import main
+from . import entry
 
-main()
+entry()

@@ -174,11 +174,12 @@ def _quantity(text: str | None, unit: str, name: str):
 
 def _model_or_card(name: str):
     """Resolve a registered model name, a catalog card name or a card path."""
-    from ..catalog import find_card, load_card
     from ..registry import available_models, model_class
 
     if name in available_models():
         return model_class(name)(), None
+    from ..catalog import find_card, load_card  # cards only: a registered model needs no catalog
+
     path = find_card(name)
     if path is None:
         raise KeyError(

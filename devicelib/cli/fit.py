@@ -294,8 +294,6 @@ def fit(
 ):
     """Fit a model to measured pulse data (lmfit), or compare several models, and optionally write a card."""
     from ..fit import fit as run_fit
-    from ..fit.compare import compare
-    from ..measurement import concat_traces
 
     names = [m.strip() for m in model.split(",") if m.strip()]
     if not names:
@@ -326,6 +324,9 @@ def fit(
         if len(data) > 1:
             ds = ds.assign_coords(trace=[f"{path.stem}:{t}" for t in ds["trace"].values])
         parts.append(ds)
+    if len(parts) > 1:
+        from ..measurement import concat_traces
+
     measurement = parts[0] if len(parts) == 1 else concat_traces(parts)
     if gate:
         from ..maps import with_gate
@@ -350,6 +351,8 @@ def fit(
             result = run_fit(start, measurement, vary=vary_list, guess=start_card is None, **kw)
             comparison = None
         else:
+            from ..fit.compare import compare
+
             models = [m for m, _ in starts_models]
             comparison = compare(models, measurement, vary=vary_by_model, guess=True, **kw)
             result = comparison.best

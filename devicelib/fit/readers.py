@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -82,7 +83,7 @@ def read_sequence_csv(
             except ValueError:
                 raise MeasurementError(f"{path}: line {line}, column {j + 1}: expected a number, got {cell!r}") \
                     from None
-            if not np.isfinite(v):
+            if not math.isfinite(v):  # a float: math's test (numpy's costs ~1 us a cell)
                 raise MeasurementError(f"{path}: line {line}, column {j + 1}: non-finite value {cell!r}")
             cols[j].append(v)
     for j, c in enumerate(cols):
