@@ -173,3 +173,35 @@ def test_chunks_follow_the_free_worker(monkeypatch):
     assert max(held for _, held in ran) <= 3, ran
     for k in ("value", "stderr", "nfev", "converged", "rmse", "chisqr", "condition"):
         np.testing.assert_array_equal(out[k].values, ref[k].values)
+
+
+def _spoiled(kind):
+    """240 traces with one bad value in trace 227: past the first 200 (which fit_batch checks on the
+    client before its start guess reads them), in the sixth chunk of 40."""
+    ds = population(240, 60, seed=7)
+    if kind == "gap":
+        ds["conductance"].values[227, 5] = np.nan
+        return ds, r"synthetic: trace 'trace227' has a missing/NaN value at pulse 5 before its end"
+    if kind == "empty":
+        ds["conductance"].values[227, :] = np.nan
+        return ds, r"synthetic: trace 'trace227' has no finite conductance value"
+    ds["width"].values[227, 3] = -1e-6
+    return ds, r"synthetic: negative pulse width or interval"
+
+
+@pytest.mark.parametrize("kind", ["gap", "empty", "width"])
+def test_chunk_value_errors_on_a_worker_raise_on_the_client(kind):
+    """fit_batch checks the values chunk by chunk where each chunk is fitted (on the workers, at the
+    same time; not over the whole measurement on the client first): a bad value past the traces the
+    start guess reads raises on the client the same one-line MeasurementError, naming the measurement
+    and the trace, as in process and as validate()."""
+    from devicelib.measurement import MeasurementError, validate
+
+    ds, message = _spoiled(kind)
+    with pytest.raises(MeasurementError, match=f"^{message}"):
+        validate(ds)
+    with pytest.raises(MeasurementError, match=f"^{message}"):
+        fit_batch("baseline.soft_bounds", ds, chunk=40, workers=2)
+    with local_cluster(2, 1, processes=False) as cluster, distributed.Client(cluster) as client:
+        with pytest.raises(MeasurementError, match=f"^{message}"):
+            fit_batch("baseline.soft_bounds", ds, chunk=40, client=client)
