@@ -81,17 +81,20 @@ def test_cluster_layout_pins_threads_to_the_cores():
 
 
 def test_local_cluster_workers_get_the_pins_and_glibc_malloc(monkeypatch):
-    """Worker processes: numba and BLAS pinned in their environment, and no MALLOC_TRIM_THRESHOLD_
-    (dask's setting makes every LM temporary a fresh mmap), even when an earlier cluster left dask's
-    value in this process's environment; that value is put back afterwards. The workers run without
-    dask's stack-sampling profiler and the scheduler without work stealing (QUIET_CLUSTER)."""
+    """Worker processes: numba and BLAS pinned in their environment, and glibc's malloc thresholds
+    fixed (WORKER_MALLOC; not dask's MALLOC_TRIM_THRESHOLD_, which makes every LM temporary a fresh
+    mmap), even when an earlier cluster left dask's value in this process's environment; this
+    process's environment is put back afterwards. The workers run without dask's stack-sampling
+    profiler and the scheduler without work stealing (QUIET_CLUSTER)."""
     import os
 
     import dask
 
     dask_value = str(dask.config.get("distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"))
     monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", dask_value)
-    keys = ("NUMBA_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MALLOC_TRIM_THRESHOLD_")
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
+    keys = ("NUMBA_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MALLOC_TRIM_THRESHOLD_",
+            "MALLOC_MMAP_THRESHOLD_", "MALLOC_TOP_PAD_")
     with local_cluster(1, 1, processes=True) as cluster, distributed.Client(cluster) as client:
         [env] = client.run(lambda: {k: os.environ.get(k) for k in keys}).values()
         # QUIET_CLUSTER reached the worker process through its nanny, and the scheduler
@@ -102,8 +105,10 @@ def test_local_cluster_workers_get_the_pins_and_glibc_malloc(monkeypatch):
     assert stealing is False
     n_threads = cluster_layout(1, 1)[2]["NUMBA_NUM_THREADS"]
     assert env == {"NUMBA_NUM_THREADS": n_threads, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-                   "MALLOC_TRIM_THRESHOLD_": None}
-    assert os.environ["MALLOC_TRIM_THRESHOLD_"] == dask_value
+                   "MALLOC_TRIM_THRESHOLD_": "1073741824", "MALLOC_MMAP_THRESHOLD_": "33554432",
+                   "MALLOC_TOP_PAD_": "67108864"}
+    assert os.environ["MALLOC_TRIM_THRESHOLD_"] == dask_value  # this process's environment put back
+    assert "MALLOC_MMAP_THRESHOLD_" not in os.environ
 
 
 def test_worker_slots_interleave_the_workers():
