@@ -236,7 +236,7 @@ def case_batch(n, npulse, dask=True, repeat=5):
                                              "in_process_times_s", "pair_ratios", "load_average")}
             # the pairs' median ratio (robust to another job's burst during one fit) and the best-of ratio
             res["dask"]["vs_in_process"] = statistics.median(d["pair_ratios"])
-            res["dask"]["best_of_ratio"] = d["time_s"] / d["in_process_time_s"]
+            res["dask"]["best_of_ratio"] = d["time_s"] / res["time_s"]  # the table's two times
     return res
 
 
