@@ -52,9 +52,10 @@ def _warm_worker():
 def dask_run(data, chunk, n_workers, threads, repeat, ref, workers=None, graph=False, dask_malloc=False):
     """Start a devicelib.fit.batch.local_cluster (timed: start-up, then the workers' first fit, which
     loads the compiled kernels), then alternate fits in this process and on the cluster ``repeat``
-    times (paired under the same load); best of each. The cluster's values must equal the in-process
-    ones exactly (same code per chunk). ``dask_malloc``: the same layout and thread pins but dask's own
-    worker malloc setting (MALLOC_TRIM_THRESHOLD_, which local_cluster leaves out), for a paired before."""
+    times (paired under the same load); best of each, and each pair's ratio (dask / in process). The
+    cluster's values must equal the in-process ones exactly (same code per chunk). ``dask_malloc``:
+    the same layout and thread pins but dask's own worker malloc setting (MALLOC_TRIM_THRESHOLD_,
+    which local_cluster leaves out), for a paired before."""
     import os
 
     import distributed
@@ -93,6 +94,8 @@ def dask_run(data, chunk, n_workers, threads, repeat, ref, workers=None, graph=F
              "cluster_start_s": t_start, "worker_warm_up_s": t_warm,
              "time_s": min(t_dk), "times_s": t_dk, "in_process_time_s": min(t_in), "in_process_times_s": t_in,
              "devices_per_s": data.sizes["trace"] / min(t_dk), "identical_to_in_process": bool(same),
+             "pair_ratios": [a / b for a, b in zip(t_dk, t_in, strict=True)],
+             "median_pair_ratio": float(np.median([a / b for a, b in zip(t_dk, t_in, strict=True)])),
              "load_average": os.getloadavg()}
         if graph:
             t = time.perf_counter()

@@ -135,8 +135,11 @@ def make_measurement(
     return ds
 
 
-def validate(ds: xr.Dataset, where: str | None = None) -> xr.Dataset:
-    """Check a Dataset against the schema; raise MeasurementError naming the problem."""
+def validate(ds: xr.Dataset, where: str | None = None, values: bool = True) -> xr.Dataset:
+    """Check a Dataset against the schema; raise MeasurementError naming the problem.
+
+    ``values=False`` checks the schema only (variables, dims, units, not empty): ``fit_batch`` checks
+    the values chunk by chunk with :func:`check_values`, where the chunks are fitted."""
     where = where or ds.attrs.get("source") or "measurement"
     if ds.attrs.get("observable", "conductance") != "conductance":  # resistance, polarisation, probability...
         from .observables import validate_observation
@@ -153,38 +156,55 @@ def validate(ds: xr.Dataset, where: str | None = None) -> xr.Dataset:
     gu = var["conductance"].attrs["units"]
     if gu not in ("S", ""):
         raise MeasurementError(f"{where}: conductance units must be 'S' or '' (normalised), got {gu!r}")
-    g = var["conductance"].values
-    if g.size == 0 or ds.sizes["pulse"] == 0:
+    if ds.sizes["trace"] == 0 or ds.sizes["pulse"] == 0:
         raise MeasurementError(f"{where}: empty measurement (no pulses)")
-    valid = np.isfinite(g)
-    for i, label in enumerate(var["trace"].values):
-        row = valid[i]
-        n = int(row.sum())
-        if n == 0:
-            raise MeasurementError(f"{where}: trace {label!r} has no finite conductance value")
-        if not row[:n].all():
-            k = int(np.flatnonzero(~row[:n])[0])
-            raise MeasurementError(
-                f"{where}: trace {label!r} has a missing/NaN value at pulse {k} before its end "
-                "(only trailing NaN may pad a shorter trace)"
-            )
-    if gu == "S" and np.any(g[valid] <= 0):
-        i, k = np.argwhere(valid & (g <= 0))[0]
-        raise MeasurementError(
-            f"{where}: trace {var['trace'].values[i]!r} pulse {k}: conductance {g[i, k]:g} S is not positive"
-        )
     au = var["amplitude"].attrs["units"]
     if au not in ("V", "A"):
         raise MeasurementError(f"{where}: amplitude units must be 'V' or 'A', got {au!r}")
-    for name in PULSE_VARS:
-        vals = var[name].values[valid]
-        if not np.all(np.isfinite(vals)):
-            raise MeasurementError(f"{where}: {name} has non-finite values where conductance is measured")
-    if np.any(var["width"].values[valid] < 0) or np.any(var["interval"].values[valid] < 0):
-        raise MeasurementError(f"{where}: negative pulse width or interval")
-    if np.any(var["temperature"].values[valid] <= 0):
-        raise MeasurementError(f"{where}: temperature must be positive kelvin")
+    if values:
+        check_values(where, var["trace"].values, gu, var["conductance"].values,
+                     *(var[name].values for name in PULSE_VARS))
     return ds
+
+
+def check_values(where: str, labels, g_units: str, conductance, amplitude, width, interval, temperature) -> None:
+    """The value checks of :func:`validate` on (trace, pulse) arrays (or on a chunk of traces, with
+    their ``labels``), vectorised: a finite conductance per trace, NaN only trailing, positive
+    conductance in S, finite pulse conditions where conductance is measured, non-negative widths
+    and intervals, positive temperatures. A pulse condition may be one row (1, pulse) shared by all
+    traces. The error names the first bad trace (and pulse)."""
+    g = conductance
+    valid = np.isfinite(g)
+    if not valid.all():
+        n = valid.sum(axis=1)
+        # a NaN before a finite value: not trailing padding (an empty trace is reported as such)
+        gap = (n == 0) | np.any(~valid[:, :-1] & valid[:, 1:], axis=1)
+        i = int(np.flatnonzero(gap)[0]) if gap.any() else -1
+        if i >= 0 and n[i] == 0:
+            raise MeasurementError(f"{where}: trace {str(labels[i])!r} has no finite conductance value")
+        if i >= 0:
+            k = int(np.flatnonzero(~valid[i])[0])
+            raise MeasurementError(
+                f"{where}: trace {str(labels[i])!r} has a missing/NaN value at pulse {k} before its end "
+                "(only trailing NaN may pad a shorter trace)"
+            )
+    every = valid.all()  # then no masking: the checks read the arrays as they are (a shared row once)
+
+    def measured(x):
+        return x if every else np.broadcast_to(x, g.shape)[valid]
+
+    if g_units == "S" and np.any(measured(g) <= 0):
+        i, k = np.argwhere(valid & (g <= 0))[0]
+        raise MeasurementError(
+            f"{where}: trace {str(labels[i])!r} pulse {k}: conductance {g[i, k]:g} S is not positive"
+        )
+    for name, x in zip(PULSE_VARS, (amplitude, width, interval, temperature), strict=True):
+        if not np.all(np.isfinite(measured(x))):
+            raise MeasurementError(f"{where}: {name} has non-finite values where conductance is measured")
+    if np.any(measured(width) < 0) or np.any(measured(interval) < 0):
+        raise MeasurementError(f"{where}: negative pulse width or interval")
+    if np.any(measured(temperature) <= 0):
+        raise MeasurementError(f"{where}: temperature must be positive kelvin")
 
 
 def trace_lengths(ds: xr.Dataset) -> np.ndarray:
@@ -648,7 +668,7 @@ def read_long_csv(
     if gap.any():
         i = int(np.argmax(gap))
         row = int(np.flatnonzero((codes == i) & (pulse == maxp[i]))[0])
-        fail_at(row, f": trace {labels[i]!r}: pulse index {int(maxp[i])} but the trace has {int(counts[i])} "
+        fail_at(row, f": trace {str(labels[i])!r}: pulse index {int(maxp[i])} but the trace has {int(counts[i])} "
                      "row(s); pulse indices must run 0..N-1 without gaps")
     npulse = int(maxp.max()) + 1
     grid_vars = (vcol, *PULSE_VARS)
@@ -660,7 +680,7 @@ def read_long_csv(
         d = int(np.flatnonzero(lin[srt][1:] == lin[srt][:-1])[0])
         row = int(srt[d + 1])
         i, k = divmod(int(lin[row]), npulse)
-        fail_at(row, f": trace {labels[i]!r} pulse {k} appears twice")
+        fail_at(row, f": trace {str(labels[i])!r} pulse {k} appears twice")
 
     vr = None if v_read is None else float(to_si(v_read, "V", "v_read"))
     if "read_voltage" in cols:

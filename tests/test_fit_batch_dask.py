@@ -72,17 +72,20 @@ def test_cluster_layout_pins_threads_to_the_cores():
 
 
 def test_local_cluster_workers_get_the_pins_and_glibc_malloc(monkeypatch):
-    """Worker processes: numba and BLAS pinned in their environment, and no MALLOC_TRIM_THRESHOLD_
-    (dask's setting makes every LM temporary a fresh mmap), even when an earlier cluster left dask's
-    value in this process's environment; that value is put back afterwards. The workers run without
-    dask's stack-sampling profiler and the scheduler without work stealing (QUIET_CLUSTER)."""
+    """Worker processes: numba and BLAS pinned in their environment, and glibc's malloc thresholds
+    fixed (WORKER_MALLOC; not dask's MALLOC_TRIM_THRESHOLD_, which makes every LM temporary a fresh
+    mmap), even when an earlier cluster left dask's value in this process's environment; this
+    process's environment is put back afterwards. The workers run without dask's stack-sampling
+    profiler and the scheduler without work stealing (QUIET_CLUSTER)."""
     import os
 
     import dask
 
     dask_value = str(dask.config.get("distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"))
     monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", dask_value)
-    keys = ("NUMBA_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MALLOC_TRIM_THRESHOLD_")
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
+    keys = ("NUMBA_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MALLOC_TRIM_THRESHOLD_",
+            "MALLOC_MMAP_THRESHOLD_", "MALLOC_TOP_PAD_")
     with local_cluster(1, 1, processes=True) as cluster, distributed.Client(cluster) as client:
         [env] = client.run(lambda: {k: os.environ.get(k) for k in keys}).values()
         # QUIET_CLUSTER reached the worker process through its nanny, and the scheduler
@@ -93,8 +96,10 @@ def test_local_cluster_workers_get_the_pins_and_glibc_malloc(monkeypatch):
     assert stealing is False
     n_threads = cluster_layout(1, 1)[2]["NUMBA_NUM_THREADS"]
     assert env == {"NUMBA_NUM_THREADS": n_threads, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-                   "MALLOC_TRIM_THRESHOLD_": None}
-    assert os.environ["MALLOC_TRIM_THRESHOLD_"] == dask_value
+                   "MALLOC_TRIM_THRESHOLD_": "1073741824", "MALLOC_MMAP_THRESHOLD_": "33554432",
+                   "MALLOC_TOP_PAD_": "67108864"}
+    assert os.environ["MALLOC_TRIM_THRESHOLD_"] == dask_value  # this process's environment put back
+    assert "MALLOC_MMAP_THRESHOLD_" not in os.environ
 
 
 def test_worker_slots_interleave_the_workers():
@@ -164,3 +169,35 @@ def test_chunks_follow_the_free_worker(monkeypatch):
     assert max(held for _, held in ran) <= 3, ran
     for k in ("value", "stderr", "nfev", "converged", "rmse", "chisqr", "condition"):
         np.testing.assert_array_equal(out[k].values, ref[k].values)
+
+
+def _spoiled(kind):
+    """240 traces with one bad value in trace 227: past the first 200 (which fit_batch checks on the
+    client before its start guess reads them), in the sixth chunk of 40."""
+    ds = population(240, 60, seed=7)
+    if kind == "gap":
+        ds["conductance"].values[227, 5] = np.nan
+        return ds, r"synthetic: trace 'trace227' has a missing/NaN value at pulse 5 before its end"
+    if kind == "empty":
+        ds["conductance"].values[227, :] = np.nan
+        return ds, r"synthetic: trace 'trace227' has no finite conductance value"
+    ds["width"].values[227, 3] = -1e-6
+    return ds, r"synthetic: negative pulse width or interval"
+
+
+@pytest.mark.parametrize("kind", ["gap", "empty", "width"])
+def test_chunk_value_errors_on_a_worker_raise_on_the_client(kind):
+    """fit_batch checks the values chunk by chunk where each chunk is fitted (on the workers, at the
+    same time; not over the whole measurement on the client first): a bad value past the traces the
+    start guess reads raises on the client the same one-line MeasurementError, naming the measurement
+    and the trace, as in process and as validate()."""
+    from devicelib.measurement import MeasurementError, validate
+
+    ds, message = _spoiled(kind)
+    with pytest.raises(MeasurementError, match=f"^{message}"):
+        validate(ds)
+    with pytest.raises(MeasurementError, match=f"^{message}"):
+        fit_batch("baseline.soft_bounds", ds, chunk=40, workers=2)
+    with local_cluster(2, 1, processes=False) as cluster, distributed.Client(cluster) as client:
+        with pytest.raises(MeasurementError, match=f"^{message}"):
+            fit_batch("baseline.soft_bounds", ds, chunk=40, client=client)

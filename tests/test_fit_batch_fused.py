@@ -107,7 +107,8 @@ def test_scattered_chunks_send_shared_pulse_conditions_as_one_row():
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
                                   dashboard_address=None) as cluster, distributed.Client(cluster) as client:
         out = batch.fit_batch("baseline.soft_bounds", ds, chunk=15, client=Spy(client))
-    # conductance, amplitude, width, interval, temperature of each chunk
-    assert shapes == [[(15, 80), (1, 80), (15, 80), (1, 80), (1, 80)], [(15, 80), (1, 80), (1, 80), (1, 80), (1, 80)]]
+    # conductance, amplitude, width, interval, temperature and the trace labels of each chunk
+    assert shapes == [[(15, 80), (1, 80), (15, 80), (1, 80), (1, 80), (15,)],
+                      [(15, 80), (1, 80), (1, 80), (1, 80), (1, 80), (15,)]]
     for k in ("value", "stderr", "nfev"):
         np.testing.assert_array_equal(out[k].values, ref[k].values)

@@ -139,3 +139,25 @@ def test_not_a_measurement_file(tmp_path):
         load_measurement(f)
     with pytest.raises(MeasurementError, match="unknown measurement format"):
         read_measurement(tmp_path / "x.xlsx")
+
+
+def test_check_values_vectorised_names_the_first_bad_trace():
+    """check_values (validate's value checks, and fit_batch's per chunk) on a chunk with its labels
+    and a pulse condition shared as one row: the first bad trace and pulse are named."""
+    from devicelib.measurement import check_values
+
+    g = np.full((4, 5), 1e-3)
+    row = np.ones((1, 5))
+    labels = np.array(["a", "b", "c", "d"])
+    check_values("m", labels, "S", g, row, row * 1e-7, row * 0, row * 300)  # fine
+    g[3, 1] = g[2, 4] = -1e-3
+    with pytest.raises(MeasurementError, match=r"^m: trace 'c' pulse 4: conductance -0.001 S is not positive$"):
+        check_values("m", labels, "S", g, row, row * 1e-7, row * 0, row * 300)
+    check_values("m", labels, "", g, row, row * 1e-7, row * 0, row * 300)  # normalised weights may be negative
+    g[1, 3:] = np.nan  # trailing NaN pad a shorter trace: fine
+    check_values("m", labels, "", g, row, row * 1e-7, row * 0, row * 300)
+    with pytest.raises(MeasurementError, match=r"^m: temperature must be positive kelvin$"):
+        check_values("m", labels, "", g, row, row * 1e-7, row * 0, row * 0)
+    g[0, 2] = np.nan
+    with pytest.raises(MeasurementError, match=r"^m: trace 'a' has a missing/NaN value at pulse 2 before its end"):
+        check_values("m", labels, "", g, row, row * 1e-7, row * 0, row * 300)

@@ -42,7 +42,7 @@ import numpy as np
 import xarray as xr
 
 from ..core import DeviceModel
-from ..measurement import read_voltage, validate
+from ..measurement import check_values, read_voltage, validate
 from ..simulate import replay
 from .core import COND_LIMIT, ParamSpace
 from .errors import FitError
@@ -453,8 +453,17 @@ def fit_batch(
 
         model = get_model(model)
     dask_backed = hasattr(data["conductance"].data, "dask")
+    names = ("conductance", "amplitude", "width", "interval", "temperature")
     if not dask_backed:
-        data = validate(data)
+        # the schema here; the values chunk by chunk where each chunk is fitted (check_values: on both
+        # threads or workers at once, not over the whole measurement serially before the first chunk)
+        data = validate(data, values=False)
+        where = data.attrs.get("source") or "measurement"
+        arrs = [data.variables[k].values for k in names]
+        labels = data.variables["trace"].values
+        g_units = data.variables["conductance"].attrs["units"]
+        head = min(200, arrs[0].shape[0])  # the traces _start's guess reads, checked before it
+        check_values(where, labels[:head], g_units, *(x[:head] for x in arrs))
     normalised = data["conductance"].attrs.get("units") == ""
     if normalised and not getattr(model, "supports_normalised", False):
         raise FitError(f"{model.name} predicts conductance in S but the measurement is normalised (unit '')")
@@ -474,11 +483,12 @@ def fit_batch(
     model, x0 = _start(model, data, vary, guess, normalised)
     kw = {"model": model, "vary": vary, "x0": x0, "method": method, "initial": initial, "sigma": sigma, "vr": vr,
           "normalised": normalised, "max_iter": max_iter}
-    names = ("conductance", "amplitude", "width", "interval", "temperature")
     nf = 2 * len(vary) + len(SCALARS)
     t0 = time.perf_counter()
+    if not dask_backed:
+        ckw = {**kw, "where": where, "g_units": g_units}  # what _fit_parts needs to check a chunk's values
     if client is not None and not dask_backed:
-        arr = _fit_scattered(client, [data[k].values for k in names], chunk, kw, nf, progress)
+        arr = _fit_scattered(client, arrs, labels, chunk, ckw, nf, progress)
     elif dask_backed:
         args = [data[k].chunk({"pulse": -1}) for k in names]
         out = xr.apply_ufunc(
@@ -490,7 +500,6 @@ def fit_batch(
         arr = out.values
     else:
         n = data.sizes["trace"]
-        arrs = [data[k].values for k in names]
         arr = np.empty((n, nf))
         bar = _bar(progress, n)
         starts = list(range(0, n, chunk))
@@ -501,7 +510,7 @@ def fit_batch(
 
         def one(a):
             b = min(a + chunk, n)
-            arr[a:b] = _block_fit(*(x[a:b] for x in arrs), **kw)
+            arr[a:b] = _fit_parts([*(x[a:b] for x in arrs), labels[a:b]], ckw)
             return b - a
 
         if nw == 1:
@@ -513,9 +522,15 @@ def fit_batch(
 
             done = 0
             with ThreadPoolExecutor(nw) as pool:
-                for fut in as_completed([pool.submit(one, a) for a in starts]):
-                    done += fut.result()
-                    bar(done, n)
+                futs = [pool.submit(one, a) for a in starts]
+                try:
+                    for fut in as_completed(futs):
+                        done += fut.result()
+                        bar(done, n)
+                except BaseException:  # a chunk's bad values: no more chunks are started
+                    for fut in futs:
+                        fut.cancel()
+                    raise
         bar(None, n)
     p = len(vary)
     units = [model.parameter(v).unit for v in vary]
@@ -542,16 +557,26 @@ def _block_fit_rows(g, *conds, **kw):
     return _block_fit(g, *(np.broadcast_to(c, g.shape) for c in conds), **kw)
 
 
+def _fit_parts(parts, kw):
+    """One chunk, in process or on a dask worker (the same code: the same results): ``parts`` =
+    [conductance, amplitude, width, interval, temperature, trace labels], a pulse condition shared
+    by the chunk possibly as one row; its values checked first (:func:`check_values`: the error
+    names the measurement (``kw["where"]``) and the trace), then fitted by :func:`_block_fit`."""
+    *arrays, labels = parts
+    check_values(kw["where"], labels, kw["g_units"], *arrays)
+    return _block_fit_rows(*arrays, **{k: v for k, v in kw.items() if k not in ("where", "g_units")})
+
+
 _SERIAL = None  # a process-wide lock for models whose replay kernels are numba-parallel (see _fit_chunk)
 
 
 def _fit_chunk(parts, kw):
-    """One scattered chunk on a dask worker: ``parts`` = [conductance, amplitude, width, interval,
-    temperature] arrived as one object (so all of it sits on one worker), fitted by the same
-    :func:`_block_fit` as in process, with the worker's threads pinned: BLAS to one thread (the
-    batched solves are 5 x 5: BLAS threads only contend), numba to one thread per task when the
-    worker runs several tasks at once, and the models whose kernels are numba-parallel one task
-    at a time per process (numba's default threading layer aborts on concurrent parallel calls)."""
+    """One scattered chunk on a dask worker: ``parts`` (see :func:`_fit_parts`) arrived as one object
+    (so all of it sits on one worker), checked and fitted by the same :func:`_fit_parts` as in
+    process, with the worker's threads pinned: BLAS to one thread (the batched solves are 5 x 5:
+    BLAS threads only contend), numba to one thread per task when the worker runs several tasks at
+    once, and the models whose kernels are numba-parallel one task at a time per process (numba's
+    default threading layer aborts on concurrent parallel calls)."""
     import threading
 
     from .core import _blas_limit
@@ -574,16 +599,18 @@ def _fit_chunk(parts, kw):
             lock = _SERIAL
     with _blas_limit(0, 0):
         if lock is None:
-            return _block_fit_rows(*parts, **kw)
+            return _fit_parts(parts, kw)
         with lock:
-            return _block_fit_rows(*parts, **kw)
+            return _fit_parts(parts, kw)
 
 
-def _chunk_parts(arrs, a, chunk):
-    """The arrays of chunk ``a``: conductances whole; a pulse condition the same for every device of
-    the chunk (a shared pulse train, one width, one temperature) as one row (1/5 of the bytes)."""
+def _chunk_parts(arrs, labels, a, chunk):
+    """The parts of chunk ``a`` (see :func:`_fit_parts`): conductances whole; a pulse condition the
+    same for every device of the chunk (a shared pulse train, one width, one temperature) as one row
+    (1/5 of the bytes); the chunk's trace labels (for the error messages of its checks)."""
     parts = [np.ascontiguousarray(x[a:a + chunk]) for x in arrs]
-    return parts[:1] + [x[:1] if x.shape[0] > 1 and (x == x[:1]).all() else x for x in parts[1:]]
+    return parts[:1] + [x[:1] if x.shape[0] > 1 and (x == x[:1]).all() else x for x in parts[1:]] + \
+        [labels[a:a + chunk]]
 
 
 def _worker_slots(client) -> list:
@@ -615,7 +642,7 @@ def _scatter_direct(client, slots) -> bool | None:
         return None
 
 
-def _fit_scattered(client, arrs, chunk, kw, nf, progress, ahead: int = 2) -> np.ndarray:
+def _fit_scattered(client, arrs, labels, chunk, kw, nf, progress, ahead: int = 2) -> np.ndarray:
     """One task per chunk on a dask.distributed cluster, fed as the workers free up.
 
     Each chunk's arrays are scattered as one object to one worker thread and its task submitted next to
@@ -643,7 +670,7 @@ def _fit_scattered(client, arrs, chunk, kw, nf, progress, ahead: int = 2) -> np.
             return
         where = None if slot is None else [slot]
         # hash=False: no tokenising of megabytes of data; the chunk travels as one object
-        [data] = client.scatter([_chunk_parts(arrs, a, chunk)], workers=where, hash=False, direct=direct)
+        [data] = client.scatter([_chunk_parts(arrs, labels, a, chunk)], workers=where, hash=False, direct=direct)
         fut = client.submit(_fit_chunk, data, kw, pure=False)
         placed[fut.key] = (a, slot)
         running.add(fut)
@@ -710,12 +737,27 @@ QUIET_CLUSTER = {
 }
 
 
+# glibc malloc in local_cluster's worker processes. The LM loop allocates and frees the same (chunk,
+# pulse) temporaries (8 MB each for 500 x 2000) at every iteration; glibc's adaptive defaults give
+# freed memory at the heap's top back to the kernel and map large arrays afresh, so the next iteration
+# page-faults and zeroes them again. Fixed thresholds keep them in the worker's heap: arrays up to
+# 32 MB (glibc's largest mmap threshold) from the heap, the heap trimmed only above 1 GB, grown in
+# 64 MB steps. Measured on the 2-core build machine, 10,000 x 2000 fit: per worker 0.23-0.33 s of
+# system time and 4k page faults against 0.56-1.02 s and 30-47k with glibc's defaults (user time
+# equal). dask's own setting (MALLOC_TRIM_THRESHOLD_ = 64 kB alone) fixes the mmap threshold at
+# 128 kB: every such array a fresh mmap (2-3x the system time). The cost: a worker keeps its peak
+# heap (a chunk's working set) between chunks.
+WORKER_MALLOC = {"MALLOC_MMAP_THRESHOLD_": "33554432", "MALLOC_TRIM_THRESHOLD_": "1073741824",
+                 "MALLOC_TOP_PAD_": "67108864"}
+
+
 def local_cluster(n_workers: int | None = None, threads_per_worker: int | None = None, **kwargs):
     """A ``dask.distributed.LocalCluster`` laid out for :func:`fit_batch` (``client=Client(cluster)``).
 
     The layout and the thread pins come from :func:`cluster_layout` (default: one worker process
     per core, one thread each, numba and BLAS pinned in every worker through its environment, set
-    before the worker imports numpy or numba; glibc's default malloc, not dask's trim setting).
+    before the worker imports numpy or numba; glibc's malloc thresholds fixed (:data:`WORKER_MALLOC`),
+    not dask's trim setting).
     The scheduler and workers run with :data:`QUIET_CLUSTER` (no statistical profiler, slower
     housekeeping ticks, no work stealing: :func:`fit_batch` balances the chunks itself) and without a
     dashboard (``dashboard_address`` to have one). Other keyword arguments go to ``LocalCluster``
@@ -732,21 +774,21 @@ def local_cluster(n_workers: int | None = None, threads_per_worker: int | None =
         with dask.config.set(quiet):
             return LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker, **kwargs)
     kwargs["env"] = {**env, **kwargs.get("env", {})}
-    # glibc's default malloc in the workers: dask sets MALLOC_TRIM_THRESHOLD_ before spawning them,
-    # which switches off glibc's adaptive mmap threshold, so every array of the LM loop above 128 kB
-    # is a fresh mmap, page-faulted and zeroed (measured: 2-3x the in-process system time, +25 % CPU
-    # per chunk). dask also leaves the variable in this process's environment for later spawns.
-    key = "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
-    inherited = os.environ.get("MALLOC_TRIM_THRESHOLD_")
-    set_by_dask = inherited is not None and inherited == str(dask.config.get(key, None))
-    if set_by_dask:
-        del os.environ["MALLOC_TRIM_THRESHOLD_"]
+    # WORKER_MALLOC in the workers: glibc reads it when the process starts, so it goes through dask's
+    # pre-spawn environment, which the nannies also write into this process's environment (for later
+    # spawns) and which this process's own values would override (an earlier cluster leaves dask's
+    # MALLOC_TRIM_THRESHOLD_ there): they are taken out meanwhile and put back afterwards.
+    before = {k: os.environ.pop(k, None) for k in WORKER_MALLOC}
+    pre = {f"distributed.nanny.pre-spawn-environ.{k}": v for k, v in WORKER_MALLOC.items()}
     try:
-        with dask.config.set({key: None, **quiet}):  # the nannies pass this config to their workers
+        with dask.config.set({**pre, **quiet}):  # the nannies pass this config to their workers
             return LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker, **kwargs)
     finally:
-        if set_by_dask:
-            os.environ["MALLOC_TRIM_THRESHOLD_"] = inherited
+        for k, v in before.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def _bar(progress, total):
