@@ -25,7 +25,7 @@ startup
     the cached index). One run of each is discarded first (file-system caches).
 batch
     ``fit_batch`` of 10,000 synthetic soft-bounds devices x 2000 pulses in this process
-    (the population of benchmarks/bench_fit_batch.py), and the same fit on a dask LocalCluster
+    (``devicelib.fit.synthetic.soft_bounds_population``), and the same fit on a dask LocalCluster
     (``devicelib.fit.batch.local_cluster()``, chunks scattered), fits alternating in process / on the
     cluster (>= 5 pairs): the median of the pairs' ratios and the best-of ratio; the cluster's start-up
     and its workers' first fit are reported apart.
@@ -210,12 +210,11 @@ def case_startup(args, repeat=7):
 
 
 def case_batch(n, npulse, dask=True, repeat=5):
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from bench_fit_batch import population
-
+    sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_fit_batch (dask_run)
     from devicelib.fit.batch import fit_batch
+    from devicelib.fit.synthetic import soft_bounds_population
 
-    data, _truth = population(n, npulse)
+    data, _truth = soft_bounds_population(n, npulse)
     fit_batch("baseline.soft_bounds", data.isel(trace=slice(0, 50)), chunk=50)  # warm-up
     t0 = time.perf_counter()
     out = fit_batch("baseline.soft_bounds", data, chunk=500)
@@ -290,17 +289,31 @@ def _child_cpu() -> float:
     return ru.ru_utime + ru.ru_stime
 
 
+def _console_script(tree: Path, folder: Path) -> Path:
+    """A file like the ``devicelib`` script pip writes for ``tree``: its ``[project.scripts]`` entry point."""
+    import tomllib
+
+    spec = tomllib.loads((tree / "pyproject.toml").read_text())["project"]["scripts"]["devicelib"]
+    module, func = spec.split(":")
+    path = folder / "devicelib_script.py"
+    path.write_text(f"import sys\nfrom {module} import {func}\nif __name__ == '__main__':\n    sys.exit({func}())\n")
+    return path
+
+
 def case_cli(args, repeat=3, pythonpath=None, card=False):
     """A whole ``devicelib`` command, process start to exit: median of ``repeat`` after one warm-up run."""
     env = dict(os.environ)
-    if pythonpath:  # another source tree (before columns): run it as a module
+    tree = Path(pythonpath or ROOT)
+    if pythonpath:  # another source tree (before columns)
         env["PYTHONPATH"] = pythonpath
-        cmd, cwd = [sys.executable, "-m", "devicelib.cli"], pythonpath
-    else:
-        exe = Path(sys.executable).with_name("devicelib")
-        cmd, cwd = ([str(exe)] if exe.exists() else [sys.executable, "-m", "devicelib.cli"]), str(ROOT)
+    exe = Path(sys.executable).with_name("devicelib")
     times, cpu = [], []
     with tempfile.TemporaryDirectory() as tmp:
+        if exe.exists() and not pythonpath:
+            cmd = [str(exe)]
+        else:  # the tree's console script as pip writes it (`python -m` starts 0.1-0.2 s slower: not comparable)
+            cmd = [sys.executable, str(_console_script(tree, Path(tmp)))]
+        cwd = str(tree)
         full = [*cmd, *args] + ([str(Path(tmp) / "card.toml")] if card else [])
         # warm: caches, numba, and the tree's bytecode (.pyc), which any first run writes (pip at install) unless
         # PYTHONDONTWRITEBYTECODE is set: with it set the timed runs would compile devicelib's sources every time
